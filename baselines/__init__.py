@@ -1,0 +1,1 @@
+"""Built-in YAML baselines, shipped as package data."""

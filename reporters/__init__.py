@@ -1,0 +1,1 @@
+"""Built-in reporters, registered through the `sovscan.reporters` entry-point group."""

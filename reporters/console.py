@@ -1,0 +1,125 @@
+"""A human summary: per-target counts, failing controls grouped by severity, what could not be read."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from scanner.interface import Reporter, ReportOptions
+from scanner.model import BaselineState, Finding, ScanResult, Severity, Status
+
+_COLORS = {
+    Status.PASS: "32",
+    Status.FAIL: "31",
+    Status.ERROR: "35",
+    Status.NOT_APPLICABLE: "90",
+    Status.WAIVED: "36",
+}
+_SEVERITY_ORDER = [Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO]
+_MAX_RESOURCES = 5
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if color else text
+
+
+def _counts(result: ScanResult, target: str | None, color: bool) -> str:
+    parts = []
+    for status in Status:
+        n = result.count(status, target)
+        if n or status in (Status.PASS, Status.FAIL, Status.ERROR):
+            parts.append(_paint(f"{status.value} {n}", _COLORS[status], color and n > 0))
+    return "  ".join(parts)
+
+
+def _names(findings: list[Finding]) -> str:
+    shown = [f"{f.resource.target}:{f.resource.name}" for f in findings[:_MAX_RESOURCES]]
+    more = len(findings) - len(shown)
+    return ", ".join(shown) + (f" (+{more} more)" if more > 0 else "")
+
+
+class ConsoleReporter(Reporter):
+    """The terminal summary printed after a scan."""
+
+    name = "console"
+    description = "human-readable summary (default on standard output)"
+    extension = ".txt"
+
+    def render(self, result: ScanResult, options: ReportOptions) -> str:
+        """Render the summary."""
+        color = options.color
+        lines: list[str] = []
+        lines.append(
+            f"sovscan {result.tool_version} — environment {result.environment} — "
+            f"{len(result.targets)} target(s), {len(result.controls)} control(s), {len(result.findings)} result(s)"
+        )
+        if result.baselines:
+            lines.append("baselines: " + ", ".join(f"{k} {v}" for k, v in sorted(result.baselines.items())))
+        lines.append("")
+        lines.append("Targets")
+        for target in result.targets:
+            state = _paint("UNREACHABLE", "35", color) if target.error else f"{target.duration:.1f}s"
+            lines.append(f"  {target.id} ({target.kind}) [{state}]  {_counts(result, target.id, color)}")
+            if target.error:
+                lines.append(f"      ! {target.error}")
+            for section, reason in sorted(target.section_errors.items()):
+                lines.append(f"      ! {section}: {reason}")
+
+        failing: dict[str, list[Finding]] = defaultdict(list)
+        for finding in result.findings:
+            if finding.status is Status.FAIL:
+                failing[finding.control_id].append(finding)
+        if failing:
+            lines.append("")
+            lines.append("Failing controls")
+            for severity in _SEVERITY_ORDER:
+                ids = sorted(cid for cid in failing if result.controls[cid].severity is severity)
+                if not ids:
+                    continue
+                lines.append(f"  {_paint(severity.value.upper(), '31' if severity.rank >= 3 else '33', color)}")
+                for cid in ids:
+                    control = result.controls[cid]
+                    found = failing[cid]
+                    new = sum(1 for f in found if f.baseline_state is BaselineState.NEW)
+                    tag = f" [{new} new]" if new else ""
+                    lines.append(f"    {cid}  {control.title}  ({len(found)}){tag}")
+                    lines.append(f"        {_names(found)}")
+                    if len(found) == 1:
+                        lines.append(f"        {found[0].message}")
+
+        errors: dict[str, list[Finding]] = defaultdict(list)
+        for finding in result.findings:
+            if finding.status is Status.ERROR:
+                errors[finding.message].append(finding)
+        if errors:
+            lines.append("")
+            lines.append("Not verified (ERROR)")
+            for message, found in sorted(errors.items(), key=lambda item: -len(item[1])):
+                ids = sorted({f.control_id for f in found})
+                shown = ", ".join(ids[:8]) + (f" (+{len(ids) - 8})" if len(ids) > 8 else "")
+                lines.append(f"  {shown}: {message}")
+
+        waived = [f for f in result.findings if f.status is Status.WAIVED]
+        if waived:
+            lines.append("")
+            lines.append(f"Waived: {len(waived)}")
+            for finding in waived[:10]:
+                owner = finding.waiver.owner if finding.waiver else "?"
+                expires = finding.waiver.expires if finding.waiver else "?"
+                lines.append(f"  {finding.control_id} {finding.resource.uri} (owner {owner}, expires {expires})")
+
+        if result.compared_with is not None:
+            states: dict[str, int] = defaultdict(int)
+            for finding in result.findings:
+                if finding.baseline_state:
+                    states[finding.baseline_state.value] += 1
+            lines.append("")
+            lines.append(
+                f"Compared with {result.compared_with}: "
+                f"new {states['new']}, updated {states['updated']}, unchanged {states['unchanged']}, "
+                f"absent {len(result.absent)}"
+            )
+        for note in result.notes:
+            lines.append(f"note: {note}")
+        lines.append("")
+        lines.append("Total: " + _counts(result, None, color))
+        return "\n".join(lines) + "\n"

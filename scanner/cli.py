@@ -1,0 +1,474 @@
+"""The `sovscan` command line. Only this module chooses exit codes and prints errors."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from scanner import __version__, engine, resultio
+from scanner.baseline import BaselineLibrary
+from scanner.errors import ConfigError, PluginError, SovscanError
+from scanner.fileio import write_atomic
+from scanner.gate import ExitCode, evaluate_gate
+from scanner.interface import ReportOptions, Target
+from scanner.inventory import load_inventory, parse_target_option, shard
+from scanner.model import ScanResult, Severity
+from scanner.plugins import Registry, discover
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SEVERITY_CHOICES = [s.value for s in Severity] + ["none"]
+
+
+def _fail(message: str, code: ExitCode = ExitCode.CONFIG_ERROR) -> NoReturn:
+    click.echo(f"sovscan: error: {message}", err=True)
+    sys.exit(int(code))
+
+
+def handle_errors(function: F) -> F:
+    """Turn typed errors into one line and an exit code; never show a traceback unless --debug."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except (ConfigError, PluginError) as exc:
+            _fail(str(exc))
+        except SovscanError as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            click.echo("sovscan: interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:
+            if os.environ.get("SOVSCAN_DEBUG"):
+                traceback.print_exc()
+            _fail(
+                f"internal error: {type(exc).__name__}: {exc} (set SOVSCAN_DEBUG=1 for the traceback)",
+                ExitCode.INTERNAL_ERROR,
+            )
+
+    return wrapper  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """One requested output: a format and where to write it (None = standard output)."""
+
+    name: str
+    path: Path | None
+
+
+def parse_outputs(values: Sequence[str], output: str | None, registry: Registry) -> list[OutputSpec]:
+    """Parse `-f FORMAT[=PATH]` options (and the `--format json -o FILE` form)."""
+    specs: list[OutputSpec] = []
+    for value in values:
+        name, sep, path = value.partition("=")
+        registry.reporter(name)  # raises PluginError naming the known formats
+        specs.append(OutputSpec(name, Path(path) if sep and path and path != "-" else None))
+    if output is not None:
+        unnamed = [s for s in specs if s.path is None]
+        if len(unnamed) != 1:
+            raise ConfigError("-o/--output needs exactly one --format without a path (e.g. --format json -o out.json)")
+        specs[specs.index(unnamed[0])] = OutputSpec(unnamed[0].name, Path(output))
+    if sum(1 for s in specs if s.path is None) > 1:
+        raise ConfigError("only one output format can go to standard output; give the others a path (-f FORMAT=PATH)")
+    paths = [s.path for s in specs if s.path is not None]
+    if len(paths) != len(set(paths)):
+        raise ConfigError("two outputs are written to the same file")
+    return specs
+
+
+def write_outputs(result: ScanResult, specs: Sequence[OutputSpec], registry: Registry, options: ReportOptions) -> None:
+    """Render every requested output; files are written atomically. Console goes to stdout by default."""
+    to_stdout = [s for s in specs if s.path is None]
+    if not to_stdout:
+        specs = [*specs, OutputSpec("console", None)]
+    for spec in specs:
+        reporter = registry.reporter(spec.name)
+        if spec.path is None:
+            rendered = reporter.render(result, options)
+            click.echo(rendered, nl=False)
+        else:
+            plain = ReportOptions(
+                full=options.full, changes_only=options.changes_only, source_root=options.source_root, color=False
+            )
+            write_atomic(spec.path, reporter.render(result, plain))
+
+
+def _progress(enabled: bool) -> engine.ProgressCallback | None:
+    if not enabled:
+        return None
+
+    def show(target_id: str, state: str, detail: str) -> None:
+        if state == "start":
+            click.echo(f"  collecting {target_id} ...", err=True)
+        elif state == "done":
+            click.echo(f"  collected  {target_id}", err=True)
+        else:
+            click.echo(f"  failed     {target_id}: {detail}", err=True)
+
+    return show
+
+
+def _parse_shard(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    index, sep, count = value.partition("/")
+    if not sep or not index.isdigit() or not count.isdigit():
+        raise ConfigError(f"--shard expects INDEX/COUNT (e.g. 0/4), got '{value}'")
+    return int(index), int(count)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="sovscan")
+def cli() -> None:
+    """Audit running Kubernetes, Keycloak, OpenBao, S3/MinIO and PostgreSQL against YAML baselines.
+
+    \b
+    Exit codes:
+      0  clean: every control evaluated, no FAIL at or above --fail-on
+      1  gate failed: a FAIL at or above --fail-on (takes precedence over 3)
+      2  usage or configuration error (baseline, inventory, evidence, result file)
+      3  scan incomplete: some controls are ERROR (could not be verified)
+      4  internal error in sovscan or a plugin
+    """
+
+
+def common_outputs(function: F) -> F:
+    """Options shared by `scan` and `report`."""
+    function = click.option(
+        "-f",
+        "--format",
+        "formats",
+        multiple=True,
+        metavar="FORMAT[=PATH]",
+        help="Output format, repeatable: console, json, sarif, junit, wazuh (and plugins). "
+        "FORMAT=PATH writes a file atomically; without a path, standard output.",
+    )(function)
+    function = click.option(
+        "-o", "--output", "output", metavar="PATH", help="File for the single --format given without a path."
+    )(function)
+    function = click.option(
+        "--full", is_flag=True, help="SARIF: include passing and not-applicable results (a full log)."
+    )(function)
+    function = click.option(
+        "--wazuh-changes-only",
+        is_flag=True,
+        help="Wazuh: only new, resolved and regressed findings (needs a comparison).",
+    )(function)
+    function = click.option(
+        "--fail-on",
+        type=click.Choice(SEVERITY_CHOICES),
+        default="info",
+        show_default=True,
+        help="Gate: exit 1 if any FAIL has this severity or worse; 'none' never fails on findings.",
+    )(function)
+    return function
+
+
+@cli.command()
+@click.option(
+    "-t",
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="KIND=VALUE",
+    help="A target, repeatable, e.g. postgres=postgresql://scanner@db:5432/postgres.",
+)
+@click.option(
+    "-i",
+    "--inventory",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Inventory file (YAML) listing targets and credential references.",
+)
+@click.option(
+    "-b",
+    "--baseline",
+    "baselines",
+    multiple=True,
+    metavar="NAME|PATH",
+    help="Baseline or profile to apply (repeatable); default: each target kind's built-in baseline.",
+)
+@click.option(
+    "--evidence",
+    "evidence_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Evaluate evidence saved earlier with --save-evidence; no network access.",
+)
+@click.option(
+    "--save-evidence",
+    "save_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Save what each collector read (JSON, secrets redacted) into this directory.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=engine.DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Collection timeout per target, in seconds.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1, max=256),
+    default=8,
+    show_default=True,
+    help="Targets collected at the same time.",
+)
+@click.option("--environment", metavar="NAME", help="Name of the scanned environment (SARIF category).")
+@click.option("--shard", metavar="INDEX/COUNT", help="Scan only shard INDEX (0-based) of COUNT of the targets.")
+@click.option("--progress/--no-progress", default=None, help="Show collection progress (default: on a terminal).")
+@common_outputs
+@handle_errors
+def scan(
+    targets: tuple[str, ...],
+    inventory: Path | None,
+    baselines: tuple[str, ...],
+    evidence_dir: Path | None,
+    save_dir: Path | None,
+    timeout: float,
+    concurrency: int,
+    environment: str | None,
+    shard: str | None,
+    progress: bool | None,
+    formats: tuple[str, ...],
+    output: str | None,
+    full: bool,
+    wazuh_changes_only: bool,
+    fail_on: str,
+) -> None:
+    """Collect evidence from targets, evaluate the baselines, and report."""
+    registry = discover()
+    library = BaselineLibrary(registry)
+    specs = parse_outputs(formats, output, registry)
+    shard_spec = _parse_shard(shard)
+    if evidence_dir is not None:
+        if targets or inventory:
+            raise ConfigError("--evidence evaluates saved evidence: do not combine it with --target or --inventory")
+        if save_dir is not None:
+            raise ConfigError("--save-evidence cannot be combined with --evidence")
+        result = engine.run_offline(
+            evidence_dir, registry, library, baseline_refs=baselines, environment=environment or "default"
+        )
+    else:
+        all_targets: list[Target] = []
+        settings: dict[str, Any] = {}
+        env_name = environment
+        if inventory is not None:
+            inv = load_inventory(inventory, registry)
+            all_targets.extend(inv.targets)
+            settings = dict(inv.credential_settings)
+            env_name = env_name or inv.environment
+        all_targets.extend(parse_target_option(value, registry) for value in targets)
+        if shard_spec is not None:
+            all_targets = list(_shard(all_targets, shard_spec))
+        show = sys.stderr.isatty() if progress is None else progress
+        if show:
+            click.echo(f"sovscan: collecting {len(all_targets)} target(s)", err=True)
+        result = engine.run_scan(
+            all_targets,
+            registry,
+            library,
+            baseline_refs=baselines,
+            timeout=timeout,
+            concurrency=concurrency,
+            credential_settings=settings,
+            save_evidence=save_dir,
+            environment=env_name or "default",
+            progress=_progress(show),
+        )
+    _finish(result, specs, registry, full, wazuh_changes_only, fail_on)
+
+
+def _shard(targets: Sequence[Target], spec: tuple[int, int]) -> tuple[Target, ...]:
+    return shard(targets, spec[0], spec[1])
+
+
+def _finish(
+    result: ScanResult,
+    specs: Sequence[OutputSpec],
+    registry: Registry,
+    full: bool,
+    changes_only: bool,
+    fail_on: str,
+) -> NoReturn:
+    options = ReportOptions(
+        full=full,
+        changes_only=changes_only,
+        source_root=os.getcwd(),
+        color=sys.stdout.isatty() and "NO_COLOR" not in os.environ,
+    )
+    write_outputs(result, specs, registry, options)
+    outcome = evaluate_gate(result, None if fail_on == "none" else Severity(fail_on))
+    for reason in outcome.reasons:
+        click.echo(f"sovscan: {reason}", err=True)
+    sys.exit(int(outcome.exit_code))
+
+
+@cli.command()
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A native JSON result written by `sovscan scan -f json=...`.",
+)
+@common_outputs
+@handle_errors
+def report(
+    source: Path,
+    formats: tuple[str, ...],
+    output: str | None,
+    full: bool,
+    wazuh_changes_only: bool,
+    fail_on: str,
+) -> None:
+    """Re-render a saved native JSON result in other formats, without scanning again."""
+    registry = discover()
+    specs = parse_outputs(formats, output, registry)
+    result = resultio.load(source)
+    _finish(result, specs, registry, full, wazuh_changes_only, fail_on)
+
+
+@cli.command()
+@click.option(
+    "-b",
+    "--baseline",
+    "baselines",
+    multiple=True,
+    metavar="NAME|PATH",
+    help="Baseline to validate (repeatable); default: every built-in baseline.",
+)
+@click.option(
+    "-i",
+    "--inventory",
+    "inventories",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Inventory file to validate (repeatable).",
+)
+@handle_errors
+def validate(baselines: tuple[str, ...], inventories: tuple[Path, ...]) -> None:
+    """Validate baselines and inventories; print one line per problem and exit 2 if any."""
+    registry = discover()
+    library = BaselineLibrary(registry)
+    problems = 0
+    for ref in baselines or tuple(library.builtin_names()):
+        try:
+            loaded = library.load(ref)
+            click.echo(f"ok  baseline {ref}: {loaded.name} {loaded.version}, {len(loaded.controls)} controls")
+        except ConfigError as exc:
+            problems += 1
+            click.echo(f"sovscan: error: {exc}", err=True)
+    for path in inventories:
+        try:
+            inv = load_inventory(path, registry)
+            click.echo(f"ok  inventory {path}: {len(inv.targets)} target(s)")
+        except (ConfigError, PluginError) as exc:
+            problems += 1
+            click.echo(f"sovscan: error: {exc}", err=True)
+    for name, reason in sorted(registry.broken.items()):
+        click.echo(f"warning: plugin {name} is not loaded: {reason}", err=True)
+    sys.exit(int(ExitCode.CONFIG_ERROR) if problems else 0)
+
+
+@cli.group()
+def baselines() -> None:
+    """List and show baselines."""
+
+
+@baselines.command("list")
+@handle_errors
+def baselines_list() -> None:
+    """List the built-in baselines."""
+    library = BaselineLibrary(discover())
+    for name in library.builtin_names():
+        loaded = library.load(name)
+        click.echo(f"{name:<14} {loaded.version:<8} {len(loaded.controls):>3} controls  {loaded.title}")
+
+
+@baselines.command("show")
+@click.argument("ref", metavar="NAME|PATH")
+@handle_errors
+def baselines_show(ref: str) -> None:
+    """Show the controls of a baseline (after includes and tailoring)."""
+    loaded = BaselineLibrary(discover()).load(ref)
+    click.echo(f"{loaded.name} {loaded.version} — {loaded.title} ({loaded.source})")
+    for control in loaded.controls:
+        flag = f"  [disabled: {control.disabled}]" if control.disabled else ""
+        click.echo(f"  {control.id:<10} {control.severity.value:<9} {control.target:<11} {control.title}{flag}")
+
+
+@cli.group()
+def checks() -> None:
+    """List the registered check functions."""
+
+
+@checks.command("list")
+@handle_errors
+def checks_list() -> None:
+    """List every check function and the target kinds that provide them."""
+    registry = discover()
+    for kind, plugin in sorted(registry.plugins.items()):
+        click.echo(f"{kind}: {plugin.description}")
+    click.echo("")
+    for name, spec in sorted(registry.checks.items()):
+        needs = f"  (needs: {', '.join(spec.needs)})" if spec.needs else ""
+        click.echo(f"{name:<36} {spec.description}{needs}")
+    for name, reason in sorted(registry.broken.items()):
+        click.echo(f"warning: plugin {name} is not loaded: {reason}", err=True)
+
+
+@cli.command()
+@click.argument("control_id")
+@click.option(
+    "-b",
+    "--baseline",
+    "baselines",
+    multiple=True,
+    metavar="NAME|PATH",
+    help="Baseline to search (default: every built-in baseline).",
+)
+@handle_errors
+def explain(control_id: str, baselines: tuple[str, ...]) -> None:
+    """Explain a control: title, rationale, remediation, references."""
+    library = BaselineLibrary(discover())
+    for ref in baselines or tuple(library.builtin_names()):
+        for control in library.load(ref).controls:
+            if control.id.lower() == control_id.lower():
+                click.echo(f"{control.id}  {control.title}")
+                click.echo(f"severity: {control.severity.value}   target: {control.target}   check: {control.check}")
+                if control.source:
+                    click.echo(f"defined at: {control.source.path}:{control.source.line}")
+                for label, text in (
+                    ("Description", control.description),
+                    ("Rationale", control.rationale),
+                    ("Remediation", control.remediation),
+                ):
+                    if text:
+                        click.echo(f"\n{label}:\n  {text.strip()}")
+                if control.params:
+                    click.echo("\nParameters:")
+                    for key, value in control.params.items():
+                        click.echo(f"  {key}: {value!r}")
+                if control.references:
+                    click.echo("\nReferences:")
+                    for framework, ids in control.references.items():
+                        click.echo(f"  {framework}: {', '.join(ids)}")
+                if control.disabled:
+                    click.echo(f"\nDisabled: {control.disabled}")
+                return
+    raise ConfigError(f"no control '{control_id}' in baseline(s) {', '.join(baselines or library.builtin_names())}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()

@@ -1,0 +1,172 @@
+"""The extension points of sovscan: target plugins (collector + checks), reporters, credential resolvers.
+
+A third party adds a target kind by shipping a package with an entry point in the group
+`sovscan.checks` whose object is a `TargetPlugin`, and a reporter with an entry point in
+`sovscan.reporters` whose object is a `Reporter` (class or instance). The built-in ones are
+registered the same way.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
+from typing import Any
+
+from scanner.model import CheckResult, Evidence, ScanResult
+
+CheckFunction = Callable[[Evidence, Mapping[str, Any]], Iterable[CheckResult]]
+"""A pure function: evidence and parameters in, results out. No I/O, no globals."""
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """A registered check function and what it needs."""
+
+    name: str
+    """Name used in baselines, e.g. `postgres.hba_methods`."""
+    function: CheckFunction
+    """The pure check function."""
+    needs: tuple[str, ...] = ()
+    """Evidence sections the check reads; a missing one makes the control ERROR with its reason."""
+    params_schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "object"})
+    """JSON Schema the control's `params` must satisfy (checked when the baseline is loaded)."""
+    description: str = ""
+    """One line on what the check verifies."""
+
+
+def check(
+    name: str,
+    *,
+    needs: Sequence[str] = (),
+    params: Mapping[str, Any] | None = None,
+    description: str | None = None,
+) -> Callable[[CheckFunction], CheckSpec]:
+    """Decorate a pure function as a check; returns a CheckSpec (no registry, no side effect).
+
+    `params` is a JSON Schema `properties` mapping; unknown parameters are rejected.
+    """
+
+    def wrap(function: CheckFunction) -> CheckSpec:
+        schema: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": dict(params or {})}
+        doc = description or ((function.__doc__ or "").strip().splitlines() or [""])[0]
+        return CheckSpec(name=name, function=function, needs=tuple(needs), params_schema=schema, description=doc)
+
+    return wrap
+
+
+@dataclass(frozen=True)
+class Target:
+    """One thing to scan: a database, a secrets manager, a cluster, a manifest directory."""
+
+    id: str
+    """Unique identifier in the inventory (used in resource URIs' target field and reports)."""
+    kind: str
+    """Target kind, matching a TargetPlugin's `kind`."""
+    url: str
+    """Where to reach it, without credentials."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """Kind-specific options (sslmode, CA file, namespace, ...)."""
+    credentials: Mapping[str, str] = field(default_factory=dict)
+    """Credential name -> reference (`env:NAME`, `file:PATH`, `bao:MOUNT/PATH#FIELD`), never a value."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Free-form labels (environment, owner)."""
+    timeout: float | None = None
+    """Collection timeout in seconds for this target (overrides the scan's)."""
+    baselines: tuple[str, ...] = ()
+    """Baselines to apply to this target; empty means the kind's default baselines."""
+
+
+class Secret:
+    """A credential value that refuses to be printed."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the value, for passing to a client library only."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+class TargetPlugin(abc.ABC):
+    """A target kind: how to name a target, collect its evidence, and check it."""
+
+    kind: str
+    """Target kind, e.g. `postgres`."""
+    description: str = ""
+    """One line for `sovscan checks list`."""
+
+    @abc.abstractmethod
+    def checks(self) -> Sequence[CheckSpec]:
+        """All check functions of this kind."""
+
+    def baselines(self) -> Sequence[Traversable]:
+        """Built-in baseline files for this kind (read with importlib.resources)."""
+        return ()
+
+    @abc.abstractmethod
+    def parse_target(self, value: str) -> Target:
+        """Turn the VALUE of `--target KIND=VALUE` into a Target (credentials stripped into refs)."""
+
+    @abc.abstractmethod
+    def collect(self, target: Target, secrets: Mapping[str, Secret], timeout: float) -> Evidence:
+        """Read the target (read-only) and return its evidence.
+
+        Raise `CollectionError` when the target cannot be read at all; record partial
+        failures in `Evidence.errors`. Must return within about `timeout` seconds.
+        """
+
+    def credential_resolvers(self) -> Sequence[CredentialResolver]:
+        """Credential reference schemes this plugin provides (e.g. `bao:`)."""
+        return ()
+
+
+class CredentialResolver(abc.ABC):
+    """Resolves a credential reference such as `bao:kv/db#password` to a value, in memory only."""
+
+    scheme: str
+    """The prefix before the colon, e.g. `bao`."""
+
+    @abc.abstractmethod
+    def resolve(self, reference: str, settings: Mapping[str, Any]) -> str:
+        """Return the value for `reference` (without the scheme); raise CollectionError on failure.
+
+        `settings` is the inventory's `credentials.<scheme>` mapping (address, CA, token reference).
+        """
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """Options a reporter may honour; each reporter ignores what it does not use."""
+
+    full: bool = False
+    """Include passing and not-applicable results (SARIF full log)."""
+    changes_only: bool = False
+    """Emit only new, resolved and regressed findings (Wazuh)."""
+    source_root: str | None = None
+    """Directory that repository-relative paths are computed against (SARIF locations)."""
+    color: bool = False
+    """Use ANSI colours (console)."""
+
+
+class Reporter(abc.ABC):
+    """Renders a ScanResult into one output format."""
+
+    name: str
+    """Format name used with `-f NAME=PATH`."""
+    description: str = ""
+    """One line for `--help`."""
+    extension: str = ".txt"
+    """Usual file extension."""
+
+    @abc.abstractmethod
+    def render(self, result: ScanResult, options: ReportOptions) -> str:
+        """Return the whole report as text."""

@@ -1,0 +1,296 @@
+"""The core types of sovscan: controls, resources, evidence, findings and scan results.
+
+Everything here is a frozen dataclass or an exhaustive enum, so a value built once can be
+shared between threads, serialised and compared without surprises.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from scanner.errors import EvidenceUnavailable
+
+
+class Severity(enum.Enum):
+    """How bad a failing control is, from `critical` to `info`."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """Numeric rank: critical is 4, info is 0; higher is worse."""
+        return _SEVERITY_RANK[self]
+
+    def at_least(self, other: Severity) -> bool:
+        """True when this severity is as bad as `other` or worse."""
+        return self.rank >= other.rank
+
+
+_SEVERITY_RANK = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+
+
+class Status(enum.Enum):
+    """The outcome of one control on one resource."""
+
+    PASS = "PASS"
+    """The evidence was read and satisfies the control."""
+    FAIL = "FAIL"
+    """The evidence was read and violates the control."""
+    ERROR = "ERROR"
+    """The evidence could not be read or evaluated; the control was not verified."""
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+    """The control does not apply here (disabled by a profile, or nothing in scope)."""
+    WAIVED = "WAIVED"
+    """The control failed, but an accepted, unexpired waiver covers it."""
+
+
+class BaselineState(enum.Enum):
+    """How a finding relates to the same finding in a previous run (SARIF's baselineState)."""
+
+    NEW = "new"
+    UNCHANGED = "unchanged"
+    UPDATED = "updated"
+    ABSENT = "absent"
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """A place in a file: where a control is defined, or where an offline resource was read."""
+
+    path: str
+    """The file path (relative to the package or the working directory, as given)."""
+    line: int
+    """1-based line number."""
+
+
+@dataclass(frozen=True)
+class Control:
+    """One requirement of a baseline, bound to a registered check function."""
+
+    id: str
+    """Stable identifier, e.g. `PG-04`."""
+    title: str
+    """One-line summary of what must hold."""
+    severity: Severity
+    """How bad a failure is."""
+    target: str
+    """The target kind the control applies to, e.g. `postgres`."""
+    check: str
+    """Name of the registered check function, e.g. `postgres.hba_methods`."""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    """Parameters passed to the check (thresholds, allow-lists)."""
+    description: str = ""
+    """Longer description of the control."""
+    rationale: str = ""
+    """Why the control matters."""
+    remediation: str = ""
+    """How to fix a failure."""
+    references: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Framework references: framework key -> identifiers, e.g. `{"cis-postgresql-17": ("5.3",)}`."""
+    tags: tuple[str, ...] = ()
+    """Free-form tags (framework families such as AUTH, LOG, CRYt)."""
+    baseline: str = ""
+    """Name of the baseline that defines the control."""
+    source: SourceLocation | None = None
+    """Where the control is defined (file and line), for reports that point at it."""
+    disabled: str | None = None
+    """When set, the control is tailored out by a profile and this is the written reason."""
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A thing a control was evaluated on: a role, a setting, a bucket, a Deployment."""
+
+    target: str
+    """Identifier of the scanned target the resource belongs to."""
+    kind: str
+    """Resource kind within the target, e.g. `role`, `setting`, `hba_rule`, `Deployment`."""
+    name: str
+    """Human-readable name, e.g. `app_owner`."""
+    uri: str
+    """Stable URI, e.g. `postgres://db.example:5432/appdb/roles/app_owner`."""
+    location: SourceLocation | None = None
+    """For offline inputs (manifests), the file and line the resource was read from."""
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """An accepted risk: a control on resources matching a glob, with an owner and an expiry."""
+
+    control_id: str
+    """The control the waiver covers."""
+    resource: str
+    """A glob over resource URIs."""
+    justification: str
+    """Why the risk is accepted."""
+    owner: str
+    """Who answers for it."""
+    expires: str
+    """ISO date (YYYY-MM-DD) after which the waiver no longer applies."""
+    ticket: str | None = None
+    """Optional ticket reference."""
+    source: SourceLocation | None = None
+    """Where the waiver is defined."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The outcome of one control on one resource."""
+
+    control_id: str
+    """The control evaluated."""
+    resource: Resource
+    """The resource it was evaluated on."""
+    status: Status
+    """The outcome."""
+    message: str
+    """One sentence a human can act on."""
+    observed: Any = None
+    """What the scanner saw (JSON-serialisable), when it saw something."""
+    expected: Any = None
+    """What the control requires (JSON-serialisable)."""
+    waiver: Waiver | None = None
+    """The waiver that turned a FAIL into WAIVED, if any."""
+    baseline_state: BaselineState | None = None
+    """Relation to the previous run, when one was compared."""
+    previous_status: Status | None = None
+    """Status of the same finding in the previous run, when compared and present there."""
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable hash of control id + resource URI: the identity of a finding across runs."""
+        return fingerprint(self.control_id, self.resource.uri)
+
+
+def fingerprint(control_id: str, resource_uri: str) -> str:
+    """Return the stable fingerprint of a finding (hex SHA-256 of control id and resource URI)."""
+    digest = hashlib.sha256(f"{control_id}\x00{resource_uri}".encode())
+    return digest.hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a collector read from one target: plain JSON facts, secrets already redacted.
+
+    `sections` maps a section name (e.g. `pg_settings`) to JSON data. A section that could
+    not be read is absent from `sections` and present in `errors` with the reason, so a
+    control that needs it becomes ERROR rather than PASS.
+    """
+
+    target: str
+    """Identifier of the target."""
+    kind: str
+    """Target kind, e.g. `postgres`."""
+    uri: str
+    """Base URI of the target, without credentials, e.g. `postgres://db.example:5432`."""
+    sections: Mapping[str, Any]
+    """Section name -> JSON data read from the target."""
+    errors: Mapping[str, str] = field(default_factory=dict)
+    """Section name -> reason it could not be read (permission denied for ..., timed out)."""
+    target_error: str | None = None
+    """Set when the target could not be read at all; every control is then ERROR."""
+    collected_at: str = ""
+    """ISO 8601 UTC time the collection started."""
+    duration: float = 0.0
+    """Seconds the collection took."""
+    tool_version: str = ""
+    """Version of sovscan that collected it."""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    """Free-form collection facts (server version, account used), never secrets."""
+
+    def resource(self, kind: str, name: str, path: str = "", location: SourceLocation | None = None) -> Resource:
+        """Build a Resource of this target whose URI is the target URI plus `path`."""
+        uri = self.uri.rstrip("/") + ("/" + path.lstrip("/") if path else "")
+        return Resource(target=self.target, kind=kind, name=name, uri=uri, location=location)
+
+    def section(self, name: str) -> Any:
+        """Return a section's data; raise EvidenceUnavailable with the reason when it is missing."""
+        if name in self.sections:
+            return self.sections[name]
+        raise EvidenceUnavailable(self.errors.get(name, f"evidence section '{name}' was not collected"))
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What a check function returns for one resource; the engine turns it into a Finding."""
+
+    resource: Resource
+    """The resource evaluated."""
+    status: Status
+    """PASS, FAIL, ERROR or NOT_APPLICABLE (checks never return WAIVED)."""
+    message: str
+    """One sentence a human can act on."""
+    observed: Any = None
+    """What was seen."""
+    expected: Any = None
+    """What the control requires."""
+
+
+@dataclass(frozen=True)
+class TargetSummary:
+    """How the collection of one target went."""
+
+    id: str
+    """Identifier of the target."""
+    kind: str
+    """Target kind."""
+    uri: str
+    """Base URI without credentials."""
+    error: str | None = None
+    """Why the target could not be read, if it could not."""
+    section_errors: Mapping[str, str] = field(default_factory=dict)
+    """Sections that could not be read, with reasons."""
+    collected_at: str = ""
+    """ISO 8601 UTC collection start."""
+    duration: float = 0.0
+    """Seconds the collection took."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Inventory labels (environment, owner)."""
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Everything a reporter needs, and nothing of the engine."""
+
+    tool_version: str
+    """Version of sovscan."""
+    started_at: str
+    """ISO 8601 UTC start of the scan."""
+    finished_at: str
+    """ISO 8601 UTC end of the scan."""
+    controls: Mapping[str, Control]
+    """Control id -> control, for every control evaluated (disabled ones included)."""
+    findings: tuple[Finding, ...]
+    """Every finding, every status."""
+    targets: tuple[TargetSummary, ...]
+    """One entry per scanned target."""
+    baselines: Mapping[str, str] = field(default_factory=dict)
+    """Baseline name -> version."""
+    environment: str = "default"
+    """Name of the scanned environment (SARIF automationDetails category)."""
+    run_id: str = ""
+    """Unique id of this run."""
+    compared_with: str | None = None
+    """Description of the previous run this one was compared with, if any."""
+    absent: tuple[Finding, ...] = ()
+    """Findings of the previous run that no longer occur (baseline state `absent`)."""
+    notes: tuple[str, ...] = ()
+    """Warnings for the reader (unused or expired waivers, tailoring notes)."""
+
+    def count(self, status: Status, target: str | None = None) -> int:
+        """Number of findings with `status`, optionally for one target."""
+        return sum(1 for f in self.findings if f.status is status and (target is None or f.resource.target == target))

@@ -1,0 +1,246 @@
+"""The native JSON result: a documented, versioned format (scanner/schema/result.schema.json).
+
+Other tools, `sovscan report --from`, and the comparison with a previous run read it, so it
+round-trips: `from_dict(to_dict(result)) == result`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from scanner.baseline import schema
+from scanner.errors import ConfigError
+from scanner.model import (
+    BaselineState,
+    Control,
+    Finding,
+    Resource,
+    ScanResult,
+    Severity,
+    SourceLocation,
+    Status,
+    TargetSummary,
+    Waiver,
+)
+
+FORMAT = "sovscan-result"
+FORMAT_VERSION = 1
+
+
+def _location(location: SourceLocation | None) -> dict[str, Any] | None:
+    return None if location is None else {"path": location.path, "line": location.line}
+
+
+def _read_location(data: Mapping[str, Any] | None) -> SourceLocation | None:
+    return None if data is None else SourceLocation(str(data["path"]), int(data["line"]))
+
+
+def control_to_dict(control: Control) -> dict[str, Any]:
+    """Serialise a control."""
+    return {
+        "id": control.id,
+        "title": control.title,
+        "severity": control.severity.value,
+        "target": control.target,
+        "check": control.check,
+        "params": dict(control.params),
+        "description": control.description,
+        "rationale": control.rationale,
+        "remediation": control.remediation,
+        "references": {k: list(v) for k, v in control.references.items()},
+        "tags": list(control.tags),
+        "baseline": control.baseline,
+        "source": _location(control.source),
+        "disabled": control.disabled,
+    }
+
+
+def control_from_dict(data: Mapping[str, Any]) -> Control:
+    """Deserialise a control."""
+    return Control(
+        id=data["id"],
+        title=data["title"],
+        severity=Severity(data["severity"]),
+        target=data["target"],
+        check=data["check"],
+        params=dict(data.get("params", {})),
+        description=data.get("description", ""),
+        rationale=data.get("rationale", ""),
+        remediation=data.get("remediation", ""),
+        references={k: tuple(v) for k, v in data.get("references", {}).items()},
+        tags=tuple(data.get("tags", ())),
+        baseline=data.get("baseline", ""),
+        source=_read_location(data.get("source")),
+        disabled=data.get("disabled"),
+    )
+
+
+def _waiver_to_dict(waiver: Waiver | None) -> dict[str, Any] | None:
+    if waiver is None:
+        return None
+    return {
+        "control_id": waiver.control_id,
+        "resource": waiver.resource,
+        "justification": waiver.justification,
+        "owner": waiver.owner,
+        "expires": waiver.expires,
+        "ticket": waiver.ticket,
+        "source": _location(waiver.source),
+    }
+
+
+def _waiver_from_dict(data: Mapping[str, Any] | None) -> Waiver | None:
+    if data is None:
+        return None
+    return Waiver(
+        control_id=data["control_id"],
+        resource=data["resource"],
+        justification=data["justification"],
+        owner=data["owner"],
+        expires=data["expires"],
+        ticket=data.get("ticket"),
+        source=_read_location(data.get("source")),
+    )
+
+
+def finding_to_dict(finding: Finding) -> dict[str, Any]:
+    """Serialise a finding (with its fingerprint)."""
+    r = finding.resource
+    return {
+        "control_id": finding.control_id,
+        "status": finding.status.value,
+        "message": finding.message,
+        "observed": finding.observed,
+        "expected": finding.expected,
+        "fingerprint": finding.fingerprint,
+        "resource": {
+            "target": r.target,
+            "kind": r.kind,
+            "name": r.name,
+            "uri": r.uri,
+            "location": _location(r.location),
+        },
+        "waiver": _waiver_to_dict(finding.waiver),
+        "baseline_state": finding.baseline_state.value if finding.baseline_state else None,
+        "previous_status": finding.previous_status.value if finding.previous_status else None,
+    }
+
+
+def finding_from_dict(data: Mapping[str, Any]) -> Finding:
+    """Deserialise a finding."""
+    r = data["resource"]
+    return Finding(
+        control_id=data["control_id"],
+        resource=Resource(r["target"], r["kind"], r["name"], r["uri"], _read_location(r.get("location"))),
+        status=Status(data["status"]),
+        message=data["message"],
+        observed=data.get("observed"),
+        expected=data.get("expected"),
+        waiver=_waiver_from_dict(data.get("waiver")),
+        baseline_state=BaselineState(data["baseline_state"]) if data.get("baseline_state") else None,
+        previous_status=Status(data["previous_status"]) if data.get("previous_status") else None,
+    )
+
+
+def _summary(result: ScanResult) -> dict[str, Any]:
+    by_target = {t.id: {s.value: result.count(s, t.id) for s in Status} for t in result.targets}
+    return {
+        "total": len(result.findings),
+        "by_status": {s.value: result.count(s) for s in Status},
+        "by_target": by_target,
+    }
+
+
+def to_dict(result: ScanResult) -> dict[str, Any]:
+    """Serialise a ScanResult to the native JSON document."""
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "tool": {"name": "sovscan", "version": result.tool_version},
+        "run": {
+            "id": result.run_id,
+            "environment": result.environment,
+            "started_at": result.started_at,
+            "finished_at": result.finished_at,
+            "compared_with": result.compared_with,
+        },
+        "baselines": dict(result.baselines),
+        "targets": [
+            {
+                "id": t.id,
+                "kind": t.kind,
+                "uri": t.uri,
+                "error": t.error,
+                "section_errors": dict(t.section_errors),
+                "collected_at": t.collected_at,
+                "duration": round(t.duration, 3),
+                "labels": dict(t.labels),
+            }
+            for t in result.targets
+        ],
+        "controls": {cid: control_to_dict(c) for cid, c in result.controls.items()},
+        "findings": [finding_to_dict(f) for f in result.findings],
+        "absent": [finding_to_dict(f) for f in result.absent],
+        "notes": list(result.notes),
+        "summary": _summary(result),
+    }
+
+
+def dumps(result: ScanResult) -> str:
+    """The native JSON text of a result."""
+    return json.dumps(to_dict(result), indent=2, sort_keys=False, default=str) + "\n"
+
+
+def from_dict(data: Mapping[str, Any]) -> ScanResult:
+    """Deserialise a native JSON document (validated first)."""
+    run = data["run"]
+    return ScanResult(
+        tool_version=data["tool"]["version"],
+        started_at=run["started_at"],
+        finished_at=run["finished_at"],
+        controls={cid: control_from_dict(c) for cid, c in data["controls"].items()},
+        findings=tuple(finding_from_dict(f) for f in data["findings"]),
+        targets=tuple(
+            TargetSummary(
+                id=t["id"],
+                kind=t["kind"],
+                uri=t["uri"],
+                error=t.get("error"),
+                section_errors=dict(t.get("section_errors", {})),
+                collected_at=t.get("collected_at", ""),
+                duration=float(t.get("duration", 0.0)),
+                labels=dict(t.get("labels", {})),
+            )
+            for t in data["targets"]
+        ),
+        baselines=dict(data.get("baselines", {})),
+        environment=run.get("environment", "default"),
+        run_id=run.get("id", ""),
+        compared_with=run.get("compared_with"),
+        absent=tuple(finding_from_dict(f) for f in data.get("absent", [])),
+        notes=tuple(data.get("notes", [])),
+    )
+
+
+def load(path: Path | str) -> ScanResult:
+    """Read and validate a native JSON result file; errors name the file."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read result: {exc.strerror or exc}", str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"invalid JSON: {exc.msg}", f"{path}:{exc.lineno}") from None
+    except UnicodeDecodeError:
+        raise ConfigError("file is not UTF-8 text", str(path)) from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ConfigError("not a sovscan native JSON result (format != sovscan-result)", str(path))
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema("result")).iter_errors(document))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise ConfigError(f"invalid sovscan result at {where}: {error.message[:200]}", str(path))
+    return from_dict(document)

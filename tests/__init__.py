@@ -1,0 +1,1 @@
+"""sovscan test suite."""

@@ -1,0 +1,91 @@
+"""A small real target plugin used by the core tests: it reads facts from a local JSON file.
+
+It is registered through a generated entry point (see conftest.py), exactly as a third-party
+package would be, so the tests exercise plugin discovery too.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+from scanner.errors import CollectionError, ConfigError
+from scanner.interface import CheckSpec, Secret, Target, TargetPlugin, check
+from scanner.model import CheckResult, Evidence, Status
+
+HERE = Path(__file__).parent
+
+
+@check("demo.users_mfa", needs=("users",), params={"exempt": {"type": "array", "items": {"type": "string"}}})
+def users_mfa(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """Every user has MFA unless exempt."""
+    for user in evidence.section("users"):
+        resource = evidence.resource("user", user["name"], f"users/{user['name']}")
+        if user["name"] in params.get("exempt", []) or user["mfa"]:
+            yield CheckResult(resource, Status.PASS, f"{user['name']} has MFA or is exempt", user["mfa"], True)
+        else:
+            yield CheckResult(resource, Status.FAIL, f"{user['name']} has no MFA", user["mfa"], True)
+
+
+@check("demo.crash", needs=("users",))
+def crash(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """A check with a bug."""
+    raise KeyError("boom")
+
+
+@check("demo.nothing")
+def nothing(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """A check that finds nothing in scope."""
+    return []
+
+
+class DemoPlugin(TargetPlugin):
+    """Target kind `demo`: VALUE is a JSON file of facts: {"sections": {...}, "errors": {...}}."""
+
+    kind = "demo"
+    description = "test plugin reading facts from a JSON file"
+
+    def checks(self) -> Sequence[CheckSpec]:
+        """All demo checks."""
+        return (users_mfa, crash, nothing)
+
+    def baselines(self) -> Sequence[Traversable]:
+        """The demo baseline."""
+        from importlib.resources import files
+
+        return (files("tests.core").joinpath("data", "demo.yaml"),)
+
+    def parse_target(self, value: str) -> Target:
+        """VALUE is a file path; `bad:` values are rejected."""
+        if value.startswith("bad:"):
+            raise ConfigError("demo targets are file paths")
+        return Target(id=f"demo-{Path(value).stem}", kind="demo", url=value)
+
+    def collect(self, target: Target, secrets: Mapping[str, Secret], timeout: float) -> Evidence:
+        """Read the facts file; honour `sleep`, `fail` and echo the password to test redaction."""
+        try:
+            facts = json.loads(Path(target.url).read_text())
+        except OSError as exc:
+            raise CollectionError(CollectionError.UNREACHABLE, f"cannot open {target.url}: {exc.strerror}") from None
+        time.sleep(float(facts.get("sleep", 0)))
+        if facts.get("fail"):
+            raise CollectionError(CollectionError.AUTHENTICATION, facts["fail"])
+        if facts.get("explode"):
+            raise RuntimeError("collector bug")
+        sections = dict(facts.get("sections", {}))
+        if "password" in secrets and facts.get("echo_password"):
+            sections["banner"] = f"server says: password={secrets['password'].reveal()}"
+        return Evidence(
+            target=target.id,
+            kind="demo",
+            uri=f"demo://{Path(target.url).stem}",
+            sections=sections,
+            errors=facts.get("errors", {}),
+        )
+
+
+PLUGIN = DemoPlugin()
