@@ -104,6 +104,10 @@ def _collect_one(
             evidence = replace(evidence, target=target.id)
     except CollectionError as exc:
         evidence = Evidence(target=target.id, kind=target.kind, uri=target.url, sections={}, target_error=str(exc))
+    except ConfigError as exc:
+        evidence = Evidence(
+            target=target.id, kind=target.kind, uri=target.url, sections={}, target_error=f"invalid target: {exc}"
+        )
     except Exception as exc:  # a collector bug must become ERROR for that target, not a crash of the scan
         evidence = Evidence(
             target=target.id,

@@ -116,6 +116,9 @@ class TargetPlugin(abc.ABC):
     def parse_target(self, value: str) -> Target:
         """Turn the VALUE of `--target KIND=VALUE` into a Target (credentials stripped into refs)."""
 
+    def validate_target(self, target: Target) -> None:  # noqa: B027 - optional hook, no-op by default
+        """Raise ConfigError when the target (options merged from an inventory) is invalid."""
+
     @abc.abstractmethod
     def collect(self, target: Target, secrets: Mapping[str, Secret], timeout: float) -> Evidence:
         """Read the target (read-only) and return its evidence.

@@ -80,6 +80,10 @@ def load_inventory(path: Path | str, registry: Registry) -> Inventory:
             timeout=raw.get("timeout", defaults.get("timeout")),
             baselines=tuple(raw.get("baselines", ())),
         )
+        try:
+            plugin.validate_target(target)
+        except ConfigError as exc:
+            raise ConfigError(exc.message, doc.where([*at, "options"] if "options" in raw else at)) from None
         if target.id in seen:
             raise ConfigError(
                 f"duplicate target id '{target.id}' (first at line {seen[target.id]})", doc.where([*at, "id"])

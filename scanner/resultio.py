@@ -178,7 +178,7 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
                 "error": t.error,
                 "section_errors": dict(t.section_errors),
                 "collected_at": t.collected_at,
-                "duration": round(t.duration, 3),
+                "duration": t.duration,
                 "labels": dict(t.labels),
             }
             for t in result.targets

@@ -96,7 +96,9 @@ def test_unreadable_targets_are_error_and_do_not_stop_others(run: Any, tmp_path:
 
 
 def test_timeout_marks_only_the_slow_target(run: Any, tmp_path: Path) -> None:
-    result, document = scan_json(run, tmp_path, "--timeout", "0.5", "--target", target("slow"), "--target", target("good"))
+    result, document = scan_json(
+        run, tmp_path, "--timeout", "0.5", "--target", target("slow"), "--target", target("good")
+    )
     errors = {t["id"]: t["error"] for t in document["targets"]}
     assert errors["demo-facts-slow"] == "timed out: collection did not finish within 0.5s"
     assert errors["demo-facts-good"] is None
@@ -125,7 +127,7 @@ def test_disabled_control_is_not_applicable_with_reason(run: Any, tmp_path: Path
         "apiVersion: sovscan/v1\nkind: Profile\nname: p\nversion: '1'\ninclude: [demo]\n"
         "tailor:\n  DEMO-02: {disabled: TLS terminates at the load balancer}\n"
     )
-    result, document = scan_json(run, tmp_path, "--target", target("bad"), "--baseline", str(profile))
+    _result, document = scan_json(run, tmp_path, "--target", target("bad"), "--baseline", str(profile))
     [demo02] = [f for f in document["findings"] if f["control_id"] == "DEMO-02"]
     assert demo02["status"] == "NOT_APPLICABLE"
     assert "TLS terminates at the load balancer" in demo02["message"]
@@ -174,7 +176,8 @@ def test_missing_env_credential_is_error_for_that_target_only(run: Any, tmp_path
     inventory = tmp_path / "targets.yaml"
     inventory.write_text(
         "apiVersion: sovscan/v1\nkind: Inventory\ntargets:\n"
-        f"  - {{id: one, kind: demo, url: {DATA / 'facts-good.json'}, credentials: {{password: env:NOT_SET_ANYWHERE}}}}\n"
+        f"  - {{id: one, kind: demo, url: {DATA / 'facts-good.json'}, "
+        "credentials: {password: env:NOT_SET_ANYWHERE}}\n"
         f"  - {{id: two, kind: demo, url: {DATA / 'facts-good.json'}}}\n"
     )
     result, document = scan_json(run, tmp_path, "--inventory", str(inventory))
@@ -206,8 +209,18 @@ def test_inventory_errors_name_file_and_line(run: Any, tmp_path: Path) -> None:
 def test_saved_evidence_reevaluates_to_identical_findings(run: Any, tmp_path: Path) -> None:
     evidence_dir = tmp_path / "evidence"
     live_out, offline_out = tmp_path / "live.json", tmp_path / "offline.json"
-    live = run("scan", "--no-progress", "--target", target("bad"), "--target", target("denied"),
-               "--save-evidence", str(evidence_dir), "-f", f"json={live_out}")
+    live = run(
+        "scan",
+        "--no-progress",
+        "--target",
+        target("bad"),
+        "--target",
+        target("denied"),
+        "--save-evidence",
+        str(evidence_dir),
+        "-f",
+        f"json={live_out}",
+    )
     offline = run("scan", "--evidence", str(evidence_dir), "-f", f"json={offline_out}")
     assert live.exit_code == offline.exit_code == 1
     live_doc, offline_doc = json.loads(live_out.read_text()), json.loads(offline_out.read_text())
@@ -258,3 +271,26 @@ def test_shard_splits_targets(run: Any, tmp_path: Path) -> None:
     ids = [t["id"] for t in first["targets"]] + [t["id"] for t in second["targets"]]
     assert sorted(ids) == ["demo-facts-bad", "demo-facts-denied", "demo-facts-good"]
     assert [t["id"] for t in first["targets"]] == ["demo-facts-good", "demo-facts-denied"]
+
+
+def test_invalid_plugin_options_in_inventory_name_the_line(tmp_path: Path) -> None:
+    from checks.postgres.plugin import PLUGIN as POSTGRES
+    from scanner.inventory import load_inventory
+    from scanner.plugins import Registry
+
+    registry = Registry()
+    registry.add_plugin(POSTGRES)
+    inventory = tmp_path / "targets.yaml"
+    inventory.write_text(
+        "apiVersion: sovscan/v1\nkind: Inventory\ntargets:\n"
+        "  - kind: postgres\n    url: postgresql://scanner@db.example:5432/postgres\n"
+        "    options: {sslmode: verify-full, not_a_libpq_key: 1}\n"
+    )
+    import pytest
+
+    from scanner.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        load_inventory(inventory, registry)
+    assert info.value.location == f"{inventory}:6"
+    assert "not_a_libpq_key" in info.value.message

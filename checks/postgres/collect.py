@@ -1,0 +1,530 @@
+"""The PostgreSQL collector: the only module of this package that does I/O.
+
+It opens read-only sessions with psycopg 3 (`default_transaction_read_only=on`, a statement
+timeout, `application_name=sovscan`), runs SELECTs only, and returns Evidence with these
+sections (plain JSON):
+
+- `server`: server_version_num, server_version, version, current_user, session_user,
+  database, is_superuser, in_recovery, memberships {pg_monitor, pg_read_all_settings,
+  pg_read_all_stats, pg_stat_scan_tables}, connection {ssl, version, cipher} of the
+  scanner's own session, hidden_settings (settings the checks use that the role may not see).
+- `pg_settings`: list of {name, setting, unit, source}.
+- `roles`: list of pg_roles rows {rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb,
+  rolcanlogin, rolreplication, rolbypassrls, rolconnlimit, rolvaliduntil, member_of}.
+- `password_hashes`: list of {rolname, hash_type} with hash_type md5 / scram-sha-256 / none /
+  unknown, computed in SQL: the hash itself never leaves the server (superuser only).
+- `hba_rules`: list of pg_hba_file_rules rows {line_number, type, database, user_name,
+  address, netmask, auth_method, options, error[, file_name, rule_number]}; secrets in
+  options (ldapbindpasswd, radiussecrets) are redacted.
+- `connections`: {can_see_all, sessions: [{pid, usename, datname, client_addr, backend_type,
+  ssl, version, cipher, visible, own}]} from pg_stat_activity joined with pg_stat_ssl.
+- `archiver`: pg_stat_archiver plus the server's `now`.
+- `databases`: list of {name, owner, datallowconn, is_template, can_connect, scanned,
+  skipped, error, errors, public_schema {owner, acl} | null, secdef_functions [...],
+  extensions [...], languages [...]}; every database the role may connect to is read over
+  its own read-only session.
+
+A section that cannot be read is absent and `Evidence.errors[section]` says why, naming the
+privilege it needs. A target that cannot be read at all raises CollectionError with a
+reason (unreachable, authentication failed, credentials unavailable, timed out, tls error).
+No password is ever put in evidence or messages (they are scrubbed defensively as well).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.rows import dict_row
+
+from checks.postgres.target import KIND, connection_params, databases_option, target_uri
+from scanner.errors import CollectionError
+from scanner.interface import Secret, Target
+from scanner.model import Evidence
+
+WATCHED_SETTINGS = (
+    "archive_command",
+    "archive_library",
+    "archive_mode",
+    "auth_delay.milliseconds",
+    "authentication_timeout",
+    "data_checksums",
+    "log_connections",
+    "log_disconnections",
+    "log_line_prefix",
+    "log_min_error_statement",
+    "log_min_messages",
+    "log_statement",
+    "password_encryption",
+    "pgaudit.log",
+    "shared_preload_libraries",
+    "ssl",
+    "ssl_ciphers",
+    "ssl_min_protocol_version",
+)
+"""Settings the checks read: when one is missing from pg_settings, the collector finds out whether
+it is hidden from the scanning role (then `server.hidden_settings` names it) or does not exist."""
+
+PREDEFINED_ROLES = ("pg_monitor", "pg_read_all_settings", "pg_read_all_stats", "pg_stat_scan_tables")
+"""Predefined roles whose privileges change what the collector can see."""
+
+PRIVILEGES = {
+    "server": "LOGIN and the default catalog access",
+    "pg_settings": "SELECT on pg_settings (all rows need pg_read_all_settings or pg_monitor)",
+    "roles": "SELECT on pg_roles",
+    "password_hashes": "superuser (pg_authid is readable only by superusers)",
+    "hba_rules": "superuser, or SELECT on pg_hba_file_rules and EXECUTE on function pg_hba_file_rules()",
+    "connections": "SELECT on pg_stat_activity and pg_stat_ssl (other roles' sessions need pg_read_all_stats)",
+    "archiver": "SELECT on pg_stat_archiver",
+    "databases": "SELECT on pg_database",
+}
+"""Section -> the privilege that reading it needs (quoted in permission-denied reasons)."""
+
+_SECRET_HBA_OPTIONS = re.compile(r"^(ldapbindpasswd|radiussecrets|radiussecret)=", re.IGNORECASE)
+_AUTH_MARKERS = (
+    "password authentication failed",
+    "no pg_hba.conf entry",
+    "pg_hba.conf rejects",
+    "authentication failed",
+    "is not permitted to log in",
+    "certificate authentication failed",
+)
+_ROLE_MISSING = re.compile(r'role "[^"]*" does not exist')
+_CREDENTIAL_MARKERS = ("no password supplied", "password is required", "password not supplied")
+_TIMEOUT_MARKERS = ("timeout expired", "timed out", "connection timeout")
+_TLS_MARKERS = ("ssl", "tls", "certificate", "x509", "handshake")
+
+
+def scrub(message: str, secrets: Iterable[str]) -> str:
+    """Remove secret values (and anything that looks like `password=...`) from a message.
+
+    Values shorter than 4 characters are left alone: replacing them would garble every message
+    (libpq does not echo passwords; this is a second line of defence).
+    """
+    text = message
+    for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    text = re.sub(r"(?i)\b(password|sslpassword)\s*=\s*('[^']*'|\S+)", r"\1=***", text)
+    return re.sub(r"(?i)(postgres(?:ql)?://[^:/@\s]*):[^@\s]*@", r"\1:***@", text)
+
+
+def _first_lines(message: str, limit: int = 3) -> str:
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    return " ".join(lines[:limit])
+
+
+def classify_connect_error(exc: BaseException) -> str:
+    """The CollectionError reason for a failed connection attempt."""
+    if isinstance(exc, pg_errors.ConnectionTimeout):
+        return CollectionError.TIMEOUT
+    if isinstance(exc, pg_errors.InsufficientPrivilege):
+        return CollectionError.PERMISSION
+    text = str(exc).lower()
+    if any(marker in text for marker in _CREDENTIAL_MARKERS):
+        return CollectionError.CREDENTIALS
+    if "permission denied for database" in text or "connect privilege" in text:
+        return CollectionError.PERMISSION
+    if any(marker in text for marker in _AUTH_MARKERS) or _ROLE_MISSING.search(text):
+        return CollectionError.AUTHENTICATION
+    if any(marker in text for marker in _TIMEOUT_MARKERS):
+        return CollectionError.TIMEOUT
+    if any(marker in text for marker in _TLS_MARKERS):
+        return CollectionError.TLS
+    return CollectionError.UNREACHABLE
+
+
+def _connect(params: Mapping[str, Any], secrets: Sequence[str]) -> psycopg.Connection[dict[str, Any]]:
+    try:
+        return psycopg.connect(**params, autocommit=True, row_factory=dict_row)
+    except psycopg.Error as exc:
+        reason = classify_connect_error(exc)
+        where = f"{params.get('host')}:{params.get('port')}"
+        detail = scrub(_first_lines(str(exc)), secrets)
+        user = params.get("user", "(default user)")
+        raise CollectionError(reason, f"cannot connect to {where} as {user}: {detail}") from None
+
+
+def _ensure_read_only(conn: psycopg.Connection[dict[str, Any]], statement_timeout_ms: int) -> None:
+    """Make sure the session is read-only even if a pooler dropped the `options` parameter."""
+    row = conn.execute("SHOW default_transaction_read_only").fetchone()
+    if row is None or row["default_transaction_read_only"] != "on":
+        conn.execute("SET default_transaction_read_only = on")
+        conn.execute(f"SET statement_timeout = {int(statement_timeout_ms)}")
+        row = conn.execute("SHOW default_transaction_read_only").fetchone()
+    if row is None or row["default_transaction_read_only"] != "on":
+        raise CollectionError(CollectionError.PROTOCOL, "the server did not accept a read-only session; not scanning")
+
+
+class SectionReader:
+    """Runs section readers within the time budget, recording data or the reason each one failed."""
+
+    def __init__(self, conn: psycopg.Connection[dict[str, Any]], deadline: float, secrets: Sequence[str]) -> None:
+        self.conn = conn
+        self.deadline = deadline
+        self.data: dict[str, Any] = {}
+        self.errors: dict[str, str] = {}
+        self.secrets = secrets
+
+    def read(self, name: str, reader: Callable[[], Any]) -> None:
+        """Run `reader` for section `name`; store its data, or the reason it failed."""
+        remaining_ms = int((self.deadline - time.monotonic()) * 1000)
+        if remaining_ms < 100:
+            self.errors[name] = f"{CollectionError.TIMEOUT}: the collection time budget ran out before this section"
+            return
+        try:
+            # Each section may use what is left of the budget, not the whole budget again.
+            self.conn.execute("SELECT set_config('statement_timeout', %s, false)", (str(remaining_ms),))
+            self.data[name] = reader()
+        except CollectionError:
+            raise
+        except psycopg.Error as exc:
+            self.errors[name] = section_error(name, exc, self.secrets)
+
+
+def section_error(name: str, exc: BaseException, secrets: Sequence[str]) -> str:
+    """The reason string for a section (or database part) that could not be read."""
+    what = name.replace("_", " ")
+    detail = scrub(_first_lines(str(exc), 1), secrets)
+    if isinstance(exc, pg_errors.InsufficientPrivilege):
+        need = PRIVILEGES.get(name, "more privileges")
+        return f"{CollectionError.PERMISSION}: reading {what} needs {need} ({detail})"
+    if isinstance(exc, pg_errors.QueryCanceled):
+        return f"{CollectionError.TIMEOUT}: reading {what} was cancelled by the statement timeout"
+    if isinstance(exc, psycopg.OperationalError):
+        return f"{CollectionError.UNREACHABLE}: connection lost while reading {what}: {detail}"
+    return f"{CollectionError.PROTOCOL}: reading {what} failed: {detail}"
+
+
+def _rows(conn: psycopg.Connection[dict[str, Any]], sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    return list(conn.execute(sql.encode(), params or None).fetchall())
+
+
+# -- section readers ---------------------------------------------------------------------
+
+_SERVER_SQL = """
+SELECT current_setting('server_version_num')::int AS server_version_num,
+       current_setting('server_version') AS server_version,
+       version() AS version,
+       current_user::text AS current_user,
+       session_user::text AS session_user,
+       current_database()::text AS database,
+       current_setting('is_superuser') = 'on' AS is_superuser,
+       pg_is_in_recovery() AS in_recovery
+"""
+
+
+def read_server(conn: psycopg.Connection[dict[str, Any]]) -> dict[str, Any]:
+    """Server version, the scanning role and what it may see."""
+    server = dict(_rows(conn, _SERVER_SQL)[0])
+    memberships = {}
+    for role in PREDEFINED_ROLES:
+        row = _rows(
+            conn,
+            "SELECT CASE WHEN to_regrole(%s) IS NULL THEN NULL ELSE pg_has_role(%s, 'USAGE') END AS has",
+            (role, role),
+        )[0]
+        memberships[role] = row["has"]
+    server["memberships"] = memberships
+    own = _rows(conn, "SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+    server["connection"] = own[0] if own else {"ssl": None, "version": None, "cipher": None}
+    server["hidden_settings"] = []
+    return server
+
+
+def read_settings(conn: psycopg.Connection[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every pg_settings row the role can see: name, setting, unit, source."""
+    return _rows(conn, "SELECT name, setting, unit, source FROM pg_settings ORDER BY name")
+
+
+def hidden_settings(conn: psycopg.Connection[dict[str, Any]], seen: set[str]) -> list[str]:
+    """Watched settings missing from pg_settings because the role may not read them."""
+    hidden = []
+    for name in WATCHED_SETTINGS:
+        if name in seen:
+            continue
+        try:
+            conn.execute("SELECT current_setting(%s, true)", (name,))
+        except pg_errors.InsufficientPrivilege:
+            hidden.append(name)
+    return hidden
+
+
+_ROLES_SQL = """
+SELECT r.rolname::text AS rolname, r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb,
+       r.rolcanlogin, r.rolreplication, r.rolbypassrls, r.rolconnlimit,
+       to_json(r.rolvaliduntil) #>> '{}' AS rolvaliduntil,
+       ARRAY(SELECT b.rolname::text FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid
+             WHERE m.member = r.oid ORDER BY 1) AS member_of
+FROM pg_roles r ORDER BY r.rolname
+"""
+
+
+def read_roles(conn: psycopg.Connection[dict[str, Any]]) -> list[dict[str, Any]]:
+    """pg_roles with the attributes the checks judge, and direct memberships."""
+    return _rows(conn, _ROLES_SQL)
+
+
+_HASHES_SQL = r"""
+SELECT rolname::text AS rolname,
+       CASE WHEN rolpassword IS NULL THEN 'none'
+            WHEN rolpassword LIKE 'SCRAM-SHA-256$%' THEN 'scram-sha-256'
+            WHEN rolpassword ~ '^md5[0-9a-f]{32}$' THEN 'md5'
+            ELSE 'unknown' END AS hash_type
+FROM pg_authid ORDER BY rolname
+"""
+
+
+def read_password_hashes(conn: psycopg.Connection[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The TYPE of each role's password hash (computed in SQL; the hash never leaves the server)."""
+    return _rows(conn, _HASHES_SQL)
+
+
+_HBA_KEYS = (
+    "rule_number",
+    "file_name",
+    "line_number",
+    "type",
+    "database",
+    "user_name",
+    "address",
+    "netmask",
+    "auth_method",
+    "options",
+    "error",
+)
+
+
+def read_hba_rules(conn: psycopg.Connection[dict[str, Any]]) -> list[dict[str, Any]]:
+    """pg_hba_file_rules (as on disk), with secret options redacted; rows with `error` kept."""
+    rules = []
+    for row in _rows(conn, "SELECT to_jsonb(r) AS rule FROM pg_hba_file_rules r"):
+        raw = row["rule"]
+        rule = {key: raw.get(key) for key in _HBA_KEYS if key in raw}
+        if isinstance(rule.get("options"), list):
+            rule["options"] = [
+                (opt.split("=", 1)[0] + "=[REDACTED]") if _SECRET_HBA_OPTIONS.match(str(opt)) else opt
+                for opt in rule["options"]
+            ]
+        rules.append(rule)
+    rules.sort(key=lambda r: (str(r.get("file_name") or ""), int(r.get("line_number") or 0)))
+    return rules
+
+
+_CONNECTIONS_SQL = """
+SELECT a.pid, a.usename::text AS usename, a.datname::text AS datname, host(a.client_addr) AS client_addr,
+       a.backend_type, s.ssl, s.version, s.cipher,
+       (pg_has_role('pg_read_all_stats', 'USAGE')
+        OR (a.usesysid IS NOT NULL AND pg_has_role(a.usesysid, 'USAGE'))) AS visible,
+       a.pid = pg_backend_pid() AS own
+FROM pg_stat_activity a LEFT JOIN pg_stat_ssl s ON s.pid = a.pid
+ORDER BY a.pid
+"""
+
+
+def read_connections(conn: psycopg.Connection[dict[str, Any]]) -> dict[str, Any]:
+    """Client sessions with their TLS state; sessions the role may not inspect are marked invisible."""
+    sessions = []
+    for row in _rows(conn, _CONNECTIONS_SQL):
+        if row["visible"] and row["backend_type"] not in ("client backend", "walsender"):
+            continue
+        sessions.append(dict(row))
+    can_see_all = _rows(conn, "SELECT pg_has_role('pg_read_all_stats', 'USAGE') AS can")[0]["can"]
+    return {"can_see_all": bool(can_see_all), "sessions": sessions}
+
+
+_ARCHIVER_SQL = """
+SELECT archived_count, last_archived_wal, to_json(last_archived_time) #>> '{}' AS last_archived_time,
+       failed_count, last_failed_wal, to_json(last_failed_time) #>> '{}' AS last_failed_time,
+       to_json(stats_reset) #>> '{}' AS stats_reset, to_json(now()) #>> '{}' AS now
+FROM pg_stat_archiver
+"""
+
+
+def read_archiver(conn: psycopg.Connection[dict[str, Any]]) -> dict[str, Any]:
+    """pg_stat_archiver, with the server's clock for judging how recent the last success is."""
+    return dict(_rows(conn, _ARCHIVER_SQL)[0])
+
+
+_DATABASES_SQL = """
+SELECT d.datname::text AS name, pg_get_userbyid(d.datdba)::text AS owner, d.datallowconn,
+       d.datistemplate AS is_template, has_database_privilege(d.oid, 'CONNECT') AS can_connect
+FROM pg_database d ORDER BY d.datname
+"""
+
+_PUBLIC_SCHEMA_SQL = """
+SELECT pg_get_userbyid(n.nspowner)::text AS owner, n.nspacl::text[] AS acl
+FROM pg_namespace n WHERE n.nspname = 'public'
+"""
+
+_SECDEF_SQL = """
+SELECT n.nspname::text AS schema, p.proname::text AS name, pg_catalog.oidvectortypes(p.proargtypes) AS args,
+       pg_get_userbyid(p.proowner)::text AS owner, l.lanname::text AS language, p.proconfig AS config,
+       (SELECT e.extname::text FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+         WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+           AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e' LIMIT 1) AS extension
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
+WHERE p.prosecdef AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+ORDER BY 1, 2, 3
+"""
+
+_EXTENSIONS_SQL = """
+SELECT e.extname::text AS name, e.extversion AS version, n.nspname::text AS schema
+FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace ORDER BY 1
+"""
+
+_LANGUAGES_SQL = """
+SELECT lanname::text AS name, lanpltrusted AS trusted, lanispl AS is_pl, pg_get_userbyid(lanowner)::text AS owner
+FROM pg_language ORDER BY 1
+"""
+
+
+def _function_item(row: Mapping[str, Any]) -> dict[str, Any]:
+    config = [str(c) for c in row.get("config") or []]
+    search_path = next((c.split("=", 1)[1] for c in config if c.lower().startswith("search_path=")), None)
+    args = str(row.get("args") or "").replace(", ", ",")
+    return {
+        "schema": row["schema"],
+        "name": row["name"],
+        "args": args,
+        "signature": f"{row['schema']}.{row['name']}({args})",
+        "owner": row["owner"],
+        "language": row["language"],
+        "search_path": search_path,
+        "config_keys": [c.split("=", 1)[0] for c in config],
+        "extension": row["extension"],
+    }
+
+
+def read_database_parts(conn: psycopg.Connection[dict[str, Any]], item: dict[str, Any], secrets: Sequence[str]) -> None:
+    """Read the per-database facts into `item`; a part that fails is recorded in item['errors']."""
+
+    def public_schema() -> Any:
+        rows = _rows(conn, _PUBLIC_SCHEMA_SQL)
+        return rows[0] if rows else None
+
+    parts: dict[str, Callable[[], Any]] = {
+        "public_schema": public_schema,
+        "secdef_functions": lambda: [_function_item(r) for r in _rows(conn, _SECDEF_SQL)],
+        "extensions": lambda: _rows(conn, _EXTENSIONS_SQL),
+        "languages": lambda: _rows(conn, _LANGUAGES_SQL),
+    }
+    for part, reader in parts.items():
+        try:
+            item[part] = reader()
+        except psycopg.Error as exc:
+            item["errors"][part] = section_error(part, exc, secrets)
+            if isinstance(exc, psycopg.OperationalError):
+                break
+
+
+def read_databases(
+    conn: psycopg.Connection[dict[str, Any]],
+    target: Target,
+    secrets: Mapping[str, Secret],
+    deadline: float,
+    secret_values: Sequence[str],
+) -> list[dict[str, Any]]:
+    """Every database; those the role may connect to are read, each over its own read-only session."""
+    wanted = databases_option(target)
+    current = _rows(conn, "SELECT current_database()::text AS db")[0]["db"]
+    items: list[dict[str, Any]] = []
+    for row in _rows(conn, _DATABASES_SQL):
+        item: dict[str, Any] = {**row, "scanned": False, "skipped": None, "error": None, "errors": {}}
+        items.append(item)
+        name = item["name"]
+        if not item["datallowconn"]:
+            item["skipped"] = "datallowconn is false: no one can connect to it"
+            continue
+        if wanted is not None and name not in wanted:
+            item["skipped"] = "not selected by the target's 'databases' option"
+            continue
+        if not item["can_connect"]:
+            item["error"] = (
+                f"{CollectionError.PERMISSION}: the scanning role has no CONNECT privilege on database {name}"
+            )
+            continue
+        remaining = deadline - time.monotonic()
+        if remaining < 1.0:
+            item["error"] = f"{CollectionError.TIMEOUT}: the collection time budget ran out before this database"
+            continue
+        if name == current:
+            read_database_parts(conn, item, secret_values)
+            item["scanned"] = True
+            continue
+        try:
+            params = connection_params(target, secrets, remaining, dbname=name)
+            with _connect(params, secret_values) as db_conn:
+                _ensure_read_only(db_conn, int(remaining * 1000))
+                read_database_parts(db_conn, item, secret_values)
+            item["scanned"] = True
+        except CollectionError as exc:
+            item["error"] = f"{exc.reason}: {exc.message}"
+        except psycopg.Error as exc:
+            item["error"] = section_error("database " + name, exc, secret_values)
+    known = {item["name"] for item in items}
+    for name in wanted or []:
+        if name not in known:
+            items.append(
+                {
+                    "name": name,
+                    "scanned": False,
+                    "skipped": None,
+                    "error": f"database {name} (named in the 'databases' option) does not exist",
+                    "errors": {},
+                }
+            )
+    return items
+
+
+def collect(target: Target, secrets: Mapping[str, Secret], timeout: float) -> Evidence:
+    """Read one PostgreSQL server (read-only) into Evidence; see the module docstring."""
+    started = time.monotonic()
+    deadline = started + max(1.0, timeout)
+    secret_values = [s.reveal() for s in secrets.values()]
+    params = connection_params(target, secrets, timeout)
+    statement_ms = max(1000, int(timeout * 1000))
+    metadata: dict[str, Any] = {}
+    with _connect(params, secret_values) as conn:
+        try:
+            _ensure_read_only(conn, statement_ms)
+        except psycopg.Error as exc:
+            reason = classify_connect_error(exc)
+            raise CollectionError(reason, scrub(_first_lines(str(exc)), secret_values)) from None
+        sections = SectionReader(conn, deadline, secret_values)
+        sections.read("server", lambda: read_server(conn))
+        sections.read("pg_settings", lambda: read_settings(conn))
+        if "server" in sections.data:
+            seen = {str(r["name"]) for r in sections.data.get("pg_settings", [])}
+            try:
+                sections.data["server"]["hidden_settings"] = hidden_settings(conn, seen)
+            except psycopg.Error as exc:
+                sections.errors["server"] = section_error("server", exc, secret_values)
+                del sections.data["server"]
+        sections.read("roles", lambda: read_roles(conn))
+        sections.read("password_hashes", lambda: read_password_hashes(conn))
+        sections.read("hba_rules", lambda: read_hba_rules(conn))
+        sections.read("connections", lambda: read_connections(conn))
+        sections.read("archiver", lambda: read_archiver(conn))
+        sections.read("databases", lambda: read_databases(conn, target, secrets, deadline, secret_values))
+        server = sections.data.get("server") or {}
+        metadata = {
+            "server_version": server.get("server_version"),
+            "user": server.get("current_user"),
+            "database": server.get("database"),
+            "is_superuser": server.get("is_superuser"),
+            "ssl": (server.get("connection") or {}).get("ssl"),
+            "read_only": True,
+        }
+    return Evidence(
+        target=target.id,
+        kind=KIND,
+        uri=target_uri(target),
+        sections=sections.data,
+        errors=sections.errors,
+        duration=time.monotonic() - started,
+        metadata=metadata,
+    )

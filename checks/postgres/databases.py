@@ -1,0 +1,214 @@
+"""Per-database checks: public schema, SECURITY DEFINER functions, languages and extensions.
+
+Every database the scanner read is judged; a database it could not read (no CONNECT
+privilege, connection refused) is ERROR on `/databases/NAME`, never PASS. Databases skipped
+on purpose (datallowconn false, not in the target's `databases` option) are not judged.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from checks.postgres.common import database_resource, part_error, scanned_databases
+from scanner.interface import check
+from scanner.model import CheckResult, Evidence, Status
+
+
+def parse_acl_item(item: str) -> tuple[str, str, str]:
+    """Split an aclitem `grantee=privileges/grantor`; an empty grantee is PUBLIC."""
+    grantee, _, rest = item.partition("=")
+    privileges, _, grantor = rest.partition("/")
+    return grantee.strip('"'), privileges, grantor.strip('"')
+
+
+def _no_database(evidence: Evidence) -> CheckResult:
+    return CheckResult(
+        database_resource(evidence, "*"), Status.ERROR, "no database could be read: nothing was verified"
+    )
+
+
+# -- PG-11 --------------------------------------------------------------------------------
+
+
+@check(
+    "postgres.public_schema",
+    needs=("databases",),
+    params={"forbid_public_usage": {"type": "boolean"}},
+)
+def public_schema(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """In every database, PUBLIC has no CREATE on schema public (and, if required, no USAGE)."""
+    forbid_usage = bool(params.get("forbid_public_usage", False))
+    forbidden = "UC" if forbid_usage else "C"
+    expected = "PUBLIC has no " + (" or ".join("USAGE" if p == "U" else "CREATE" for p in forbidden))
+    seen = False
+    for database, error in scanned_databases(evidence):
+        seen = True
+        if error is not None:
+            yield error
+            continue
+        problem = part_error(evidence, database, "public_schema")
+        if problem is not None:
+            yield problem
+            continue
+        name = str(database["name"])
+        resource = database_resource(evidence, name, "schemas", "public", kind="schema")
+        schema = database["public_schema"]
+        if schema is None:
+            yield CheckResult(resource, Status.PASS, f"database {name} has no public schema", None, expected)
+            continue
+        acl = schema.get("acl")
+        if acl is None:
+            yield CheckResult(
+                resource, Status.PASS, f"public schema of {name} has default (owner-only) privileges", acl, expected
+            )
+            continue
+        public_privs = "".join(parse_acl_item(str(i))[1] for i in acl if parse_acl_item(str(i))[0] == "")
+        granted = sorted({p for p in public_privs.replace("*", "") if p in forbidden})
+        if granted:
+            words = " and ".join("USAGE" if p == "U" else "CREATE" for p in granted)
+            yield CheckResult(
+                resource,
+                Status.FAIL,
+                f"PUBLIC has {words} on schema public in database {name}: any role can plant objects there; "
+                f"REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+                acl,
+                expected,
+            )
+        else:
+            yield CheckResult(resource, Status.PASS, f"PUBLIC cannot create in public of {name}", acl, expected)
+    if not seen:
+        yield _no_database(evidence)
+
+
+# -- PG-12 --------------------------------------------------------------------------------
+
+
+@check(
+    "postgres.secdef_functions",
+    needs=("databases",),
+    params={
+        "ignore_extension_functions": {"type": "boolean"},
+        "allowed_functions": {"type": "array", "items": {"type": "string"}},
+    },
+)
+def secdef_functions(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """Every SECURITY DEFINER function outside the catalogs pins its search_path (SET search_path)."""
+    ignore_ext = bool(params.get("ignore_extension_functions", True))
+    allowed = [str(p) for p in params.get("allowed_functions", [])]
+    seen = False
+    for database, error in scanned_databases(evidence):
+        seen = True
+        if error is not None:
+            yield error
+            continue
+        problem = part_error(evidence, database, "secdef_functions")
+        if problem is not None:
+            yield problem
+            continue
+        name = str(database["name"])
+        functions = [f for f in database["secdef_functions"] if not (ignore_ext and f.get("extension"))]
+        failed = 0
+        for function in functions:
+            signature = str(function.get("signature"))
+            if function.get("search_path"):
+                continue
+            if any(fnmatch.fnmatchcase(f"{name}/{signature}", pattern) for pattern in allowed):
+                continue
+            failed += 1
+            yield CheckResult(
+                database_resource(evidence, name, "functions", signature, kind="function"),
+                Status.FAIL,
+                f"SECURITY DEFINER function {signature} in {name} (owner {function.get('owner')}) does not set "
+                "search_path: a caller can hijack it with objects in a schema of their search_path; "
+                f"ALTER FUNCTION {signature} SET search_path = pg_catalog, pg_temp",
+                {"owner": function.get("owner"), "config_keys": function.get("config_keys")},
+                "SET search_path",
+            )
+        if not failed:
+            yield CheckResult(
+                database_resource(evidence, name, "functions", kind="functions"),
+                Status.PASS,
+                f"all {len(functions)} SECURITY DEFINER function(s) of {name} pin search_path",
+                len(functions),
+                "SET search_path",
+            )
+    if not seen:
+        yield _no_database(evidence)
+
+
+# -- PG-19 --------------------------------------------------------------------------------
+
+DEFAULT_ALLOWED_UNTRUSTED = ("c", "internal")
+DEFAULT_RISKY_EXTENSIONS = ("adminpack", "dblink", "file_fdw", "postgres_fdw")
+
+
+@check(
+    "postgres.languages_extensions",
+    needs=("databases",),
+    params={
+        "allowed_untrusted_languages": {"type": "array", "items": {"type": "string"}},
+        "risky_extensions": {"type": "array", "items": {"type": "string"}},
+        "approved_extensions": {"type": "array", "items": {"type": "string"}},
+    },
+)
+def languages_extensions(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """No untrusted procedural language and no risky extension unless approved, in every database."""
+    allowed_langs = {str(v) for v in params.get("allowed_untrusted_languages", DEFAULT_ALLOWED_UNTRUSTED)}
+    risky = {str(v) for v in params.get("risky_extensions", DEFAULT_RISKY_EXTENSIONS)}
+    approved = {str(v) for v in params.get("approved_extensions", [])}
+    seen = False
+    for database, error in scanned_databases(evidence):
+        seen = True
+        if error is not None:
+            yield error
+            continue
+        name = str(database["name"])
+        problems = [
+            p for p in (part_error(evidence, database, "languages"), part_error(evidence, database, "extensions")) if p
+        ]
+        if problems:
+            yield problems[0]
+            continue
+        failed = 0
+        for language in database["languages"]:
+            lang = str(language.get("name"))
+            if language.get("trusted") or lang in allowed_langs:
+                continue
+            failed += 1
+            yield CheckResult(
+                database_resource(evidence, name, "languages", lang, kind="language"),
+                Status.FAIL,
+                f"untrusted language {lang} is installed in {name}: functions in it run with the server's OS "
+                f"privileges; DROP EXTENSION/LANGUAGE {lang} unless it is approved",
+                {"trusted": False},
+                "trusted, or allow-listed",
+            )
+        for extension in database["extensions"]:
+            ext = str(extension.get("name"))
+            if ext not in risky or ext in approved:
+                continue
+            failed += 1
+            yield CheckResult(
+                database_resource(evidence, name, "extensions", ext, kind="extension"),
+                Status.FAIL,
+                f"extension {ext} is installed in {name} without approval: it reaches files or other servers; "
+                f"DROP EXTENSION {ext} or list it in approved_extensions",
+                {"version": extension.get("version"), "schema": extension.get("schema")},
+                "not installed, or approved",
+            )
+        if not failed:
+            yield CheckResult(
+                database_resource(evidence, name),
+                Status.PASS,
+                f"{name} has no untrusted language and no unapproved risky extension",
+                None,
+                "trusted languages, approved extensions",
+            )
+    if not seen:
+        yield _no_database(evidence)
+
+
+CHECKS = (public_schema, secdef_functions, languages_extensions)
+"""The checks of this module."""

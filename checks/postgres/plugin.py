@@ -1,0 +1,46 @@
+"""The `postgres` target kind: naming a target, collecting its evidence, and its checks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+
+from checks.postgres import collect as collector
+from checks.postgres import databases, hba, roles, settings
+from checks.postgres.target import KIND, connection_params, databases_option
+from checks.postgres.target import parse_target as _parse_target
+from scanner.interface import CheckSpec, Secret, Target, TargetPlugin
+from scanner.model import Evidence
+
+
+class PostgresPlugin(TargetPlugin):
+    """PostgreSQL servers, read over read-only psycopg sessions."""
+
+    kind = KIND
+    description = "PostgreSQL servers (psycopg 3; read-only sessions; CIS PostgreSQL 17, BSI APP.4.3)"
+
+    def checks(self) -> Sequence[CheckSpec]:
+        """Every PostgreSQL check function."""
+        return (*settings.CHECKS, *hba.CHECKS, *roles.CHECKS, *databases.CHECKS)
+
+    def baselines(self) -> Sequence[Traversable]:
+        """The built-in baseline `baselines/postgres.yaml`."""
+        return (files("baselines") / "postgres.yaml",)
+
+    def parse_target(self, value: str) -> Target:
+        """A libpq URL, key=value conninfo or host[:port]; passwords in it are refused."""
+        return _parse_target(value)
+
+    def validate_target(self, target: Target) -> None:
+        """Reject options that are not libpq parameters, hold secrets, or are set by sovscan."""
+        connection_params(target, {}, 1.0)
+        databases_option(target)
+
+    def collect(self, target: Target, secrets: Mapping[str, Secret], timeout: float) -> Evidence:
+        """Read the server over read-only sessions (see `checks.postgres.collect`)."""
+        return collector.collect(target, secrets, timeout)
+
+
+PLUGIN = PostgresPlugin()
+"""The plugin instance registered under the `sovscan.checks` entry point `postgres`."""

@@ -1,0 +1,583 @@
+"""Checks on server settings, the archiver and the server version (pure functions).
+
+Each check reports one result per setting it judges (`/settings/NAME`), so a report names
+exactly which setting is wrong. A setting the scanning role could not see is ERROR with the
+privilege it needs, never PASS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from checks.postgres.common import (
+    database_resource,
+    is_off,
+    list_setting,
+    scanned_databases,
+    setting_resource,
+    settings_map,
+    to_seconds,
+    unavailable_setting,
+)
+from scanner.errors import EvidenceUnavailable
+from scanner.interface import check
+from scanner.model import CheckResult, Evidence, Status
+
+# -- PG-02 --------------------------------------------------------------------------------
+
+TLS_VERSIONS = ("", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+"""ssl_min_protocol_version values, weakest first ('' = any version)."""
+
+DEFAULT_MIN_PROTOCOL = "TLSv1.2"
+DEFAULT_FORBIDDEN_CIPHERS = (
+    "ALL",
+    "COMPLEMENTOFALL",
+    "COMPLEMENTOFDEFAULT",
+    "MEDIUM",
+    "LOW",
+    "EXPORT",
+    "NULL",
+    "eNULL",
+    "aNULL",
+    "ADH",
+    "AECDH",
+    "RC4",
+    "DES",
+    "3DES",
+    "MD5",
+    "SEED",
+    "IDEA",
+)
+"""OpenSSL cipher-list tokens that must not be enabled (a `!` or `-` prefix disables one: fine)."""
+
+
+def enabled_cipher_tokens(cipher_list: str) -> list[str]:
+    """The tokens of an OpenSSL cipher list that enable ciphers (not `!X`, `-X`, or `@STRENGTH`)."""
+    tokens: list[str] = []
+    for raw in cipher_list.replace(",", ":").replace(" ", ":").split(":"):
+        token = raw.strip()
+        if not token or token[0] in "!-@":
+            continue
+        tokens.extend(part for part in token.lstrip("+").split("+") if part)
+    return tokens
+
+
+def weak_cipher_tokens(cipher_list: str, forbidden: Sequence[str]) -> list[str]:
+    """Enabled tokens that are, or name a cipher built from, a forbidden class (`RC4-SHA` -> RC4)."""
+    lowered = {t.lower() for t in forbidden}
+    weak = []
+    for token in enabled_cipher_tokens(cipher_list):
+        if token.lower() in lowered or any(part.lower() in lowered for part in token.split("-")):
+            weak.append(token)
+    return sorted(set(weak))
+
+
+@check(
+    "postgres.tls_strength",
+    needs=("pg_settings",),
+    params={
+        "min_protocol": {"enum": [v for v in TLS_VERSIONS if v]},
+        "forbidden_cipher_tokens": {"type": "array", "items": {"type": "string"}},
+    },
+)
+def tls_strength(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """ssl_min_protocol_version is at least the minimum and ssl_ciphers enables no weak cipher class."""
+    settings = settings_map(evidence)
+    minimum = str(params.get("min_protocol", DEFAULT_MIN_PROTOCOL))
+    forbidden = [str(t) for t in params.get("forbidden_cipher_tokens", DEFAULT_FORBIDDEN_CIPHERS)]
+    row = settings.get("ssl_min_protocol_version")
+    if row is None:
+        yield unavailable_setting(evidence, "ssl_min_protocol_version")
+    else:
+        value = str(row.get("setting") or "")
+        resource = setting_resource(evidence, "ssl_min_protocol_version")
+        rank = TLS_VERSIONS.index(value) if value in TLS_VERSIONS else -1
+        if rank < 0:
+            yield CheckResult(
+                resource, Status.ERROR, f"unknown ssl_min_protocol_version '{value}'", value, f">= {minimum}"
+            )
+        elif rank >= TLS_VERSIONS.index(minimum):
+            yield CheckResult(resource, Status.PASS, f"ssl_min_protocol_version is {value}", value, f">= {minimum}")
+        else:
+            yield CheckResult(
+                resource,
+                Status.FAIL,
+                f"ssl_min_protocol_version is '{value or 'any'}': clients may negotiate a protocol older than "
+                f"{minimum}; set ssl_min_protocol_version = '{minimum}'",
+                value,
+                f">= {minimum}",
+            )
+    row = settings.get("ssl_ciphers")
+    if row is None:
+        yield unavailable_setting(evidence, "ssl_ciphers")
+        return
+    ciphers = str(row.get("setting") or "")
+    resource = setting_resource(evidence, "ssl_ciphers")
+    weak = weak_cipher_tokens(ciphers, forbidden)
+    expected = f"no enabled token among {', '.join(forbidden)}"
+    if weak:
+        yield CheckResult(
+            resource,
+            Status.FAIL,
+            f"ssl_ciphers '{ciphers}' enables weak cipher classes: {', '.join(weak)}",
+            ciphers,
+            expected,
+        )
+    else:
+        yield CheckResult(resource, Status.PASS, f"ssl_ciphers '{ciphers}' enables no weak class", ciphers, expected)
+
+
+# -- PG-13 --------------------------------------------------------------------------------
+
+DEFAULT_PREFIX_ESCAPES: tuple[tuple[str, ...], ...] = (("%m", "%t", "%n"), ("%p", "%c"), ("%d",), ("%u",), ("%h", "%r"))
+"""log_line_prefix must contain one escape of each group: time, process, database, user, client host."""
+
+
+def _on_result(evidence: Evidence, settings: Mapping[str, Mapping[str, Any]], name: str) -> CheckResult:
+    row = settings.get(name)
+    if row is None:
+        return unavailable_setting(evidence, name)
+    value = row.get("setting")
+    resource = setting_resource(evidence, name)
+    # PostgreSQL 18 makes log_connections a list ('receipt,authentication,...'); any non-off value logs.
+    if is_off(value):
+        return CheckResult(resource, Status.FAIL, f"{name} is off; set {name} = on", value, "on")
+    return CheckResult(resource, Status.PASS, f"{name} is {value}", value, "on")
+
+
+@check(
+    "postgres.connection_logging",
+    needs=("pg_settings",),
+    params={
+        "required_prefix_escapes": {
+            "type": "array",
+            "items": {"type": "array", "items": {"type": "string", "pattern": "^%"}, "minItems": 1},
+        }
+    },
+)
+def connection_logging(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """log_connections and log_disconnections are on; log_line_prefix identifies time, process, db, user, host."""
+    settings = settings_map(evidence)
+    yield _on_result(evidence, settings, "log_connections")
+    yield _on_result(evidence, settings, "log_disconnections")
+    groups: Sequence[Sequence[str]] = params.get("required_prefix_escapes", DEFAULT_PREFIX_ESCAPES)
+    row = settings.get("log_line_prefix")
+    if row is None:
+        yield unavailable_setting(evidence, "log_line_prefix")
+        return
+    prefix = str(row.get("setting") or "")
+    resource = setting_resource(evidence, "log_line_prefix")
+    expected = " and ".join("/".join(group) for group in groups)
+    missing = ["/".join(group) for group in groups if not any(escape in prefix for escape in group)]
+    if missing:
+        yield CheckResult(
+            resource,
+            Status.FAIL,
+            f"log_line_prefix '{prefix}' lacks {', '.join(missing)}: log lines cannot be attributed",
+            prefix,
+            expected,
+        )
+    else:
+        yield CheckResult(
+            resource, Status.PASS, f"log_line_prefix '{prefix}' identifies every session", prefix, expected
+        )
+
+
+# -- PG-14 --------------------------------------------------------------------------------
+
+LOG_LEVELS = (
+    "debug5",
+    "debug4",
+    "debug3",
+    "debug2",
+    "debug1",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "log",
+    "fatal",
+    "panic",
+)
+"""Server message levels from most to least verbose (the order log_min_messages uses)."""
+
+DEFAULT_LOG_STATEMENT = ("ddl", "mod", "all")
+DEFAULT_MIN_ERROR_STATEMENT = "error"
+DEFAULT_MIN_MESSAGES = "warning"
+
+
+def _level_result(evidence: Evidence, settings: Mapping[str, Mapping[str, Any]], name: str, most: str) -> CheckResult:
+    row = settings.get(name)
+    if row is None:
+        return unavailable_setting(evidence, name)
+    value = str(row.get("setting") or "").lower()
+    resource = setting_resource(evidence, name)
+    expected = f"{most} or more verbose"
+    if value not in LOG_LEVELS:
+        return CheckResult(resource, Status.ERROR, f"unknown {name} level '{value}'", value, expected)
+    if LOG_LEVELS.index(value) <= LOG_LEVELS.index(most):
+        return CheckResult(resource, Status.PASS, f"{name} is {value}", value, expected)
+    return CheckResult(
+        resource,
+        Status.FAIL,
+        f"{name} is {value}: {most} messages are not logged; set {name} = {most}",
+        value,
+        expected,
+    )
+
+
+@check(
+    "postgres.statement_logging",
+    needs=("pg_settings",),
+    params={
+        "log_statement": {"type": "array", "items": {"enum": ["none", "ddl", "mod", "all"]}, "minItems": 1},
+        "log_min_error_statement": {"enum": list(LOG_LEVELS)},
+        "log_min_messages": {"enum": list(LOG_LEVELS)},
+    },
+)
+def statement_logging(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """log_statement logs DDL at least; log_min_error_statement and log_min_messages are verbose enough."""
+    settings = settings_map(evidence)
+    allowed = [str(v) for v in params.get("log_statement", DEFAULT_LOG_STATEMENT)]
+    row = settings.get("log_statement")
+    if row is None:
+        yield unavailable_setting(evidence, "log_statement")
+    else:
+        value = str(row.get("setting") or "")
+        resource = setting_resource(evidence, "log_statement")
+        if value in allowed:
+            yield CheckResult(resource, Status.PASS, f"log_statement is {value}", value, allowed)
+        else:
+            yield CheckResult(
+                resource,
+                Status.FAIL,
+                f"log_statement is '{value}': schema changes are not logged; set log_statement = '{allowed[0]}'",
+                value,
+                allowed,
+            )
+    most = str(params.get("log_min_error_statement", DEFAULT_MIN_ERROR_STATEMENT))
+    yield _level_result(evidence, settings, "log_min_error_statement", most)
+    most = str(params.get("log_min_messages", DEFAULT_MIN_MESSAGES))
+    yield _level_result(evidence, settings, "log_min_messages", most)
+
+
+# -- PG-15 --------------------------------------------------------------------------------
+
+DEFAULT_PGAUDIT_CLASSES = ("ddl", "write")
+
+
+def pgaudit_classes(value: str) -> set[str]:
+    """The statement classes a pgaudit.log value logs (`all` expands; `-class` removes)."""
+    every = {"read", "write", "function", "role", "ddl", "misc", "misc_set"}
+    logged: set[str] = set()
+    for item in list_setting(value.lower()):
+        name = item.lstrip("-")
+        group = every if name == "all" else ({"misc", "misc_set"} if name == "misc" else {name})
+        if item.startswith("-"):
+            logged -= group
+        elif name != "none":
+            logged |= group
+    return logged
+
+
+@check(
+    "postgres.pgaudit",
+    needs=("pg_settings",),
+    params={
+        "required_classes": {"type": "array", "items": {"type": "string"}},
+        "require_extension": {"type": "boolean"},
+    },
+)
+def pgaudit(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """pgaudit is preloaded, pgaudit.log covers the required classes, and the extension exists per database."""
+    settings = settings_map(evidence)
+    required = [str(c).lower() for c in params.get("required_classes", DEFAULT_PGAUDIT_CLASSES)]
+    row = settings.get("shared_preload_libraries")
+    if row is None:
+        yield unavailable_setting(evidence, "shared_preload_libraries")
+        return
+    libraries = list_setting(row.get("setting"))
+    resource = setting_resource(evidence, "shared_preload_libraries")
+    if "pgaudit" not in libraries:
+        yield CheckResult(
+            resource,
+            Status.FAIL,
+            "pgaudit is not in shared_preload_libraries: no audit log of statements",
+            row.get("setting"),
+            "contains pgaudit",
+        )
+        return
+    yield CheckResult(resource, Status.PASS, "pgaudit is preloaded", row.get("setting"), "contains pgaudit")
+    log_row = settings.get("pgaudit.log")
+    if log_row is None:
+        yield unavailable_setting(evidence, "pgaudit.log")
+    else:
+        value = str(log_row.get("setting") or "")
+        missing = sorted(set(required) - pgaudit_classes(value))
+        log_resource = setting_resource(evidence, "pgaudit.log")
+        if missing:
+            yield CheckResult(
+                log_resource,
+                Status.FAIL,
+                f"pgaudit.log '{value}' does not log {', '.join(missing)}",
+                value,
+                f"includes {', '.join(required)}",
+            )
+        else:
+            yield CheckResult(
+                log_resource, Status.PASS, f"pgaudit.log '{value}' logs {', '.join(required)}", value, required
+            )
+    if not params.get("require_extension", True):
+        return
+    try:
+        scanned = list(scanned_databases(evidence))
+    except EvidenceUnavailable as exc:
+        yield CheckResult(database_resource(evidence, "*"), Status.ERROR, f"databases not read: {exc.reason}")
+        return
+    for database, error in scanned:
+        if error is not None:
+            yield error
+            continue
+        name = str(database["name"])
+        if "extensions" not in database:
+            reason = (database.get("errors") or {}).get("extensions", "extensions were not read")
+            yield CheckResult(database_resource(evidence, name), Status.ERROR, f"database {name}: {reason}")
+            continue
+        names = {str(e.get("name")) for e in database["extensions"]}
+        resource = database_resource(evidence, name, "extensions", "pgaudit", kind="extension")
+        if "pgaudit" in names:
+            yield CheckResult(resource, Status.PASS, f"extension pgaudit exists in {name}", True, True)
+        else:
+            yield CheckResult(
+                resource,
+                Status.FAIL,
+                f"extension pgaudit is not created in database {name}: run CREATE EXTENSION pgaudit there",
+                False,
+                True,
+            )
+
+
+# -- PG-17 --------------------------------------------------------------------------------
+
+DEFAULT_MAX_AUTH_TIMEOUT = 60
+DEFAULT_DELAY_LIBRARIES = ("auth_delay", "credcheck")
+
+
+@check(
+    "postgres.brute_force",
+    needs=("pg_settings",),
+    params={
+        "max_authentication_timeout": {"type": "number", "exclusiveMinimum": 0},
+        "require_delay_library": {"type": "boolean"},
+        "delay_libraries": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+    },
+)
+def brute_force(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """authentication_timeout is short and a login-delay library (auth_delay/credcheck) is preloaded."""
+    settings = settings_map(evidence)
+    limit = float(params.get("max_authentication_timeout", DEFAULT_MAX_AUTH_TIMEOUT))
+    row = settings.get("authentication_timeout")
+    if row is None:
+        yield unavailable_setting(evidence, "authentication_timeout")
+    else:
+        seconds = to_seconds(row.get("setting"), row.get("unit"))
+        resource = setting_resource(evidence, "authentication_timeout")
+        expected = f"<= {limit:g}s"
+        if seconds is None:
+            yield CheckResult(resource, Status.ERROR, "authentication_timeout is not a number", row.get("setting"))
+        elif seconds <= limit:
+            yield CheckResult(resource, Status.PASS, f"authentication_timeout is {seconds:g}s", seconds, expected)
+        else:
+            yield CheckResult(
+                resource,
+                Status.FAIL,
+                f"authentication_timeout is {seconds:g}s: a client may hold a connection slot that long "
+                f"before authenticating; set it to {limit:g}s or less",
+                seconds,
+                expected,
+            )
+    if not params.get("require_delay_library", True):
+        return
+    wanted = [str(lib) for lib in params.get("delay_libraries", DEFAULT_DELAY_LIBRARIES)]
+    row = settings.get("shared_preload_libraries")
+    if row is None:
+        yield unavailable_setting(evidence, "shared_preload_libraries")
+        return
+    loaded = [lib for lib in list_setting(row.get("setting")) if lib in wanted]
+    resource = setting_resource(evidence, "shared_preload_libraries")
+    expected = f"one of {', '.join(wanted)}"
+    if not loaded:
+        yield CheckResult(
+            resource,
+            Status.FAIL,
+            f"none of {', '.join(wanted)} is preloaded: failed logins are not slowed down",
+            row.get("setting"),
+            expected,
+        )
+        return
+    if loaded == ["auth_delay"]:
+        delay = settings.get("auth_delay.milliseconds")
+        delay_resource = setting_resource(evidence, "auth_delay.milliseconds")
+        if delay is None:
+            yield unavailable_setting(evidence, "auth_delay.milliseconds")
+            return
+        if str(delay.get("setting")).strip() in ("0", "", "None"):
+            yield CheckResult(
+                delay_resource,
+                Status.FAIL,
+                "auth_delay is loaded but auth_delay.milliseconds is 0, so it adds no delay",
+                delay.get("setting"),
+                "> 0",
+            )
+            return
+        yield CheckResult(
+            delay_resource, Status.PASS, f"auth_delay waits {delay.get('setting')} ms", delay.get("setting"), "> 0"
+        )
+    yield CheckResult(resource, Status.PASS, f"{', '.join(loaded)} preloaded", row.get("setting"), expected)
+
+
+# -- PG-20 --------------------------------------------------------------------------------
+
+DEFAULT_ARCHIVE_MAX_AGE_HOURS = 24
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+@check(
+    "postgres.wal_archiving",
+    needs=("pg_settings", "archiver"),
+    params={"max_age_hours": {"type": "number", "minimum": 0}},
+)
+def wal_archiving(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """archive_mode is on, an archive command/library is set, and pg_stat_archiver shows recent success."""
+    settings = settings_map(evidence)
+    row = settings.get("archive_mode")
+    if row is None:
+        yield unavailable_setting(evidence, "archive_mode")
+    else:
+        mode = str(row.get("setting") or "")
+        resource = setting_resource(evidence, "archive_mode")
+        if mode in ("on", "always"):
+            yield CheckResult(resource, Status.PASS, f"archive_mode is {mode}", mode, ["on", "always"])
+        else:
+            yield CheckResult(
+                resource, Status.FAIL, f"archive_mode is {mode}: WAL is not archived", mode, ["on", "always"]
+            )
+    command = settings.get("archive_command")
+    library = settings.get("archive_library")
+    resource = setting_resource(evidence, "archive_command")
+    configured = [
+        f"{name} = '{row['setting']}'"
+        for name, row in (("archive_command", command), ("archive_library", library))
+        if row is not None and str(row.get("setting") or "").strip() not in ("", "(disabled)")
+    ]
+    if configured:
+        yield CheckResult(resource, Status.PASS, f"{configured[0]} is set", configured[0], "set")
+    elif command is None:
+        yield unavailable_setting(evidence, "archive_command")
+    else:
+        yield CheckResult(
+            resource, Status.FAIL, "neither archive_command nor archive_library is set", None, "one of them set"
+        )
+    archiver = evidence.section("archiver")
+    resource = evidence.resource("archiver", "pg_stat_archiver", "archiver")
+    last_ok = _parse_time(archiver.get("last_archived_time"))
+    last_failed = _parse_time(archiver.get("last_failed_time"))
+    now = _parse_time(archiver.get("now"))
+    max_age = float(params.get("max_age_hours", DEFAULT_ARCHIVE_MAX_AGE_HOURS))
+    observed = {
+        k: archiver.get(k) for k in ("archived_count", "last_archived_time", "failed_count", "last_failed_time")
+    }
+    expected = "a successful archive" + (f" within {max_age:g}h" if max_age else "") + ", no newer failure"
+    if last_ok is None:
+        yield CheckResult(
+            resource, Status.FAIL, "no WAL segment has been archived (pg_stat_archiver)", observed, expected
+        )
+    elif last_failed is not None and last_failed > last_ok:
+        yield CheckResult(
+            resource,
+            Status.FAIL,
+            f"WAL archiving is failing: last failure {archiver.get('last_failed_time')} is newer than the last "
+            f"success {archiver.get('last_archived_time')}",
+            observed,
+            expected,
+        )
+    elif max_age and now is not None and (now - last_ok).total_seconds() > max_age * 3600:
+        hours = (now - last_ok).total_seconds() / 3600
+        yield CheckResult(
+            resource,
+            Status.FAIL,
+            f"the last WAL segment was archived {hours:.1f}h ago (more than {max_age:g}h)",
+            observed,
+            expected,
+        )
+    else:
+        yield CheckResult(
+            resource, Status.PASS, f"WAL archived at {archiver.get('last_archived_time')}", observed, expected
+        )
+
+
+# -- PG-22 --------------------------------------------------------------------------------
+
+DEFAULT_MIN_VERSION_NUM = 150000
+"""PostgreSQL 15: 14 reached end of life on 12 November 2026."""
+DEFAULT_MIN_MINOR: Mapping[str, int] = {"15": 150015, "16": 160011, "17": 170007, "18": 180001}
+"""Minimum minor release per major version (floors: the November 2025 releases); raise as new minors ship."""
+
+
+def version_text(num: int) -> str:
+    """`150018` -> `15.18` (10 and later)."""
+    return f"{num // 10000}.{num % 10000}" if num >= 100000 else f"{num // 10000}.{num // 100 % 100}.{num % 100}"
+
+
+@check(
+    "postgres.server_version",
+    needs=("server",),
+    params={
+        "min_version_num": {"type": "integer", "minimum": 0},
+        "min_minor": {"type": "object", "additionalProperties": {"type": "integer"}},
+    },
+)
+def server_version(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """server_version_num is a supported major version at or above the minimum minor release."""
+    server = evidence.section("server")
+    num = int(server.get("server_version_num") or 0)
+    resource = evidence.resource("server", f"PostgreSQL {server.get('server_version', '?')}", "server")
+    minimum = int(params.get("min_version_num", DEFAULT_MIN_VERSION_NUM))
+    minors: Mapping[str, int] = params.get("min_minor", DEFAULT_MIN_MINOR)
+    major = str(num // 10000)
+    floor = max(minimum, int(minors.get(major, 0)))
+    expected = f">= {version_text(floor)}"
+    if not num:
+        yield CheckResult(resource, Status.ERROR, "server_version_num was not reported")
+    elif num < minimum:
+        yield CheckResult(
+            resource,
+            Status.FAIL,
+            f"PostgreSQL {version_text(num)} is older than the oldest supported major ({version_text(minimum)})",
+            num,
+            expected,
+        )
+    elif num < floor:
+        yield CheckResult(
+            resource,
+            Status.FAIL,
+            f"PostgreSQL {version_text(num)} misses security releases: update to {version_text(floor)} or later",
+            num,
+            expected,
+        )
+    else:
+        yield CheckResult(resource, Status.PASS, f"PostgreSQL {version_text(num)} is supported", num, expected)
+
+
+CHECKS = (tls_strength, connection_logging, statement_logging, pgaudit, brute_force, wal_archiving, server_version)
+"""The checks of this module."""

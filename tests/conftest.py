@@ -1,0 +1,3 @@
+"""Shared pytest configuration: fixture plugins of the real test services."""
+
+pytest_plugins = ["tests.services.postgres", "tests.services.openbao"]

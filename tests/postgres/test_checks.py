@@ -1,0 +1,652 @@
+"""Pure check tests: the shipped baseline evaluated on small evidence files (no server).
+
+`data/good.json` is evidence of a hardened server (collected from the hardened test
+cluster, with pgaudit added); `data/weak.json` of the weak one (plus a plain-text remote
+session). Each test changes one fact and asserts the status of one control on one resource.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from checks.postgres import databases as db_checks
+from checks.postgres import hba as hba_checks
+from checks.postgres import roles as role_checks
+from checks.postgres import settings as setting_checks
+from scanner.model import Control, Status
+from tests.postgres.conftest import Evaluate, database, load_document, setting, statuses, to_evidence
+
+PASS, FAIL, ERROR = Status.PASS, Status.FAIL, Status.ERROR
+ANY_V4 = "0.0.0.0"  # noqa: S104 (an address in a pg_hba rule, not a bind)
+
+ALL_IDS = {
+    "PG-01", "PG-02", "PG-03", "PG-04", "PG-05", "PG-06", "PG-07", "PG-09", "PG-10", "PG-11",
+    "PG-12", "PG-13", "PG-14", "PG-15", "PG-17", "PG-19", "PG-20", "PG-21", "PG-22",
+}  # fmt: skip
+
+
+def run(evaluate: Evaluate, document: dict[str, Any], control: str, **params: Any) -> dict[str, Status]:
+    """Statuses of one control on a document, by resource path."""
+    return statuses(evaluate(to_evidence(document), only=control, **params)[control])
+
+
+def test_good_evidence_passes_every_control(evaluate: Evaluate) -> None:
+    results = evaluate(to_evidence(load_document("good.json")))
+    assert set(results) == ALL_IDS
+    for control_id, findings in results.items():
+        assert findings, control_id
+        bad = {path: (f.status, f.message) for path, f in findings.items() if f.status is not PASS}
+        assert not bad, (control_id, bad)
+
+
+WEAK_EXPECTED: dict[str, dict[str, Status]] = {
+    "PG-01": {"settings/ssl": FAIL},
+    "PG-02": {"settings/ssl_min_protocol_version": FAIL, "settings/ssl_ciphers": FAIL},
+    "PG-03": {"hba/line/3": FAIL, "hba/line/4": FAIL, "connections/weak_app@192.0.2.10": FAIL},
+    "PG-04": {"hba/line/1": FAIL, "hba/line/2": FAIL, "hba/line/3": FAIL, "hba/line/4": FAIL},
+    "PG-05": {"settings/password_encryption": FAIL, "roles/admin2": FAIL, "roles/weak_app": FAIL},
+    "PG-06": {"hba/line/3": FAIL, "hba/line/4": FAIL},
+    "PG-07": {"hba/line/3": FAIL, "hba/line/4": FAIL},
+    "PG-09": {"roles": FAIL, "roles/admin2": FAIL},
+    "PG-10": {"roles/admin2": FAIL, "roles/weak_app": FAIL},
+    "PG-11": {
+        "databases/appdb/schemas/public": FAIL,
+        "databases/postgres/schemas/public": PASS,
+        "databases/template1/schemas/public": PASS,
+    },
+    "PG-12": {
+        "databases/appdb/functions/public.unpinned_definer(integer)": FAIL,
+        "databases/postgres/functions": PASS,
+        "databases/template1/functions": PASS,
+    },
+    "PG-13": {"settings/log_connections": FAIL, "settings/log_disconnections": FAIL, "settings/log_line_prefix": FAIL},
+    "PG-14": {
+        "settings/log_statement": FAIL,
+        "settings/log_min_error_statement": PASS,
+        "settings/log_min_messages": PASS,
+    },
+    "PG-15": {"settings/shared_preload_libraries": FAIL},
+    "PG-17": {"settings/authentication_timeout": FAIL, "settings/shared_preload_libraries": FAIL},
+    "PG-19": {"databases/appdb/extensions/dblink": FAIL, "databases/postgres": PASS, "databases/template1": PASS},
+    "PG-20": {"settings/archive_mode": FAIL, "settings/archive_command": FAIL, "archiver": FAIL},
+    "PG-21": {"settings/data_checksums": FAIL},
+    "PG-22": {"server": PASS},
+}
+
+
+def test_weak_evidence_fails_each_control_on_the_right_resource(evaluate: Evaluate) -> None:
+    results = evaluate(to_evidence(load_document("weak.json")))
+    assert set(results) == set(WEAK_EXPECTED)
+    for control_id, expected in WEAK_EXPECTED.items():
+        assert statuses(results[control_id]) == expected, control_id
+
+
+def test_results_carry_observed_expected_and_an_actionable_message(evaluate: Evaluate) -> None:
+    results = evaluate(to_evidence(load_document("weak.json")))
+    finding = results["PG-04"]["hba/line/3"]
+    assert finding.observed["auth_method"] == "md5"
+    assert "md5" in finding.message and "scram-sha-256" in finding.message
+    assert finding.resource.kind == "hba_rule"
+    assert results["PG-05"]["roles/weak_app"].observed == "md5"
+    assert results["PG-11"]["databases/appdb/schemas/public"].resource.kind == "schema"
+
+
+# -- missing evidence and hidden settings -------------------------------------------------
+
+
+def test_missing_section_is_error_with_the_recorded_privilege(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    del document["sections"]["hba_rules"]
+    document["errors"]["hba_rules"] = "permission denied: reading hba rules needs superuser"
+    results = evaluate(to_evidence(document))
+    for control_id in ("PG-04", "PG-06", "PG-07"):
+        [finding] = results[control_id].values()
+        assert finding.status is ERROR
+        assert "needs superuser" in finding.message
+    assert statuses(results["PG-03"]) == {"hba": ERROR, "connections": PASS}
+
+
+def test_hidden_settings_are_error_naming_pg_read_all_settings(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    for name in ("ssl_ciphers", "ssl_min_protocol_version", "shared_preload_libraries"):
+        setting(document, name, None)
+    document["sections"]["server"]["hidden_settings"] = ["ssl_ciphers", "ssl_min_protocol_version"]
+    results = evaluate(to_evidence(document))
+    assert statuses(results["PG-02"]) == {"settings/ssl_min_protocol_version": ERROR, "settings/ssl_ciphers": ERROR}
+    assert "pg_read_all_settings" in results["PG-02"]["settings/ssl_ciphers"].message
+    assert statuses(results["PG-15"]) == {"settings/shared_preload_libraries": ERROR}
+    assert "not in pg_settings" in results["PG-15"]["settings/shared_preload_libraries"].message
+    assert results["PG-17"]["settings/shared_preload_libraries"].status is ERROR
+
+
+def test_generic_ssl_control_is_error_when_the_setting_is_absent(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    setting(document, "ssl", None)
+    [finding] = evaluate(to_evidence(document), only="PG-01")["PG-01"].values()
+    assert finding.status is ERROR
+
+
+def test_target_error_makes_every_control_error(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    document["sections"] = {}
+    document["target_error"] = "unreachable: cannot connect"
+    for control_id, findings in evaluate(to_evidence(document)).items():
+        assert {f.status for f in findings.values()} == {ERROR}, control_id
+
+
+# -- PG-02 ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ciphers", "expected"),
+    [
+        ("HIGH:MEDIUM:+3DES:!aNULL", FAIL),
+        ("HIGH:!aNULL:!MD5", PASS),
+        ("HIGH:!MEDIUM:-3DES:!aNULL:@STRENGTH", PASS),
+        ("ALL", FAIL),
+        ("ECDHE+AESGCM:RC4-SHA", FAIL),
+    ],
+)
+def test_tls_ciphers(evaluate: Evaluate, ciphers: str, expected: Status) -> None:
+    document = load_document("good.json")
+    setting(document, "ssl_ciphers", ciphers)
+    assert run(evaluate, document, "PG-02")["settings/ssl_ciphers"] is expected
+
+
+@pytest.mark.parametrize(
+    ("version", "minimum", "expected"),
+    [("TLSv1.2", "TLSv1.2", PASS), ("TLSv1.3", "TLSv1.2", PASS), ("TLSv1.1", "TLSv1.2", FAIL), ("", "TLSv1.2", FAIL),
+     ("TLSv1.2", "TLSv1.3", FAIL), ("SSLv3", "TLSv1.2", ERROR)],
+)  # fmt: skip
+def test_tls_min_protocol(evaluate: Evaluate, version: str, minimum: str, expected: Status) -> None:
+    document = load_document("good.json")
+    setting(document, "ssl_min_protocol_version", version)
+    result = run(evaluate, document, "PG-02", min_protocol=minimum)
+    assert result["settings/ssl_min_protocol_version"] is expected
+
+
+def test_weak_cipher_tokens() -> None:
+    forbidden = setting_checks.DEFAULT_FORBIDDEN_CIPHERS
+    assert setting_checks.weak_cipher_tokens("HIGH:MEDIUM:+3DES:!aNULL", forbidden) == ["3DES", "MEDIUM"]
+    assert setting_checks.weak_cipher_tokens("DES-CBC3-SHA:ECDHE-RSA-AES128-SHA", forbidden) == ["DES-CBC3-SHA"]
+
+
+def test_enabled_cipher_tokens() -> None:
+    assert setting_checks.enabled_cipher_tokens("HIGH:!aNULL:+3DES:-MD5:ECDHE+AESGCM") == [
+        "HIGH",
+        "3DES",
+        "ECDHE",
+        "AESGCM",
+    ]
+
+
+# -- PG-03 ----------------------------------------------------------------------------------
+
+
+def _session(user: str, addr: str | None, ssl: bool | None, visible: bool = True) -> dict[str, Any]:
+    return {"pid": 1, "usename": user, "datname": "appdb", "client_addr": addr, "backend_type": "client backend",
+            "ssl": ssl, "version": None, "cipher": None, "visible": visible, "own": False}  # fmt: skip
+
+
+def test_remote_tls_sessions(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    sessions = document["sections"]["connections"]["sessions"]
+    sessions.append(_session("local_tool", "127.0.0.1", False))
+    sessions.append(_session("socket_user", None, None))
+    assert run(evaluate, document, "PG-03")["connections"] is PASS
+    result = run(evaluate, document, "PG-03", exempt_loopback=False)
+    assert result["connections/local_tool@127.0.0.1"] is FAIL
+    sessions.append(_session(None, None, None, visible=False))  # type: ignore[arg-type]
+    result = run(evaluate, document, "PG-03")
+    assert result["connections"] is ERROR
+
+
+def test_remote_tls_rules(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    rules = document["sections"]["hba_rules"]
+    rules.append({"line_number": 20, "type": "hostnossl", "database": ["all"], "user_name": ["app"],
+                  "address": "10.0.0.0", "netmask": "255.255.255.0", "auth_method": "scram-sha-256",
+                  "options": None, "error": None})  # fmt: skip
+    rules.append({"line_number": 21, "type": "hostgssenc", "database": ["all"], "user_name": ["app"],
+                  "address": "10.0.0.0", "netmask": "255.255.255.0", "auth_method": "gss",
+                  "options": None, "error": None})  # fmt: skip
+    result = run(evaluate, document, "PG-03")
+    assert result["hba/line/20"] is FAIL
+    assert "hba/line/21" not in result
+    assert "hba" not in result
+
+
+# -- PG-04 ----------------------------------------------------------------------------------
+
+
+def test_hba_methods_invalid_line_and_local_rules(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    rules = document["sections"]["hba_rules"]
+    local = _host_rule(30, ["all"], None, None, method="trust", kind="local")
+    broken = dict.fromkeys(local) | {"line_number": 31, "error": 'invalid authentication method "bogus"'}
+    rules.extend([local, broken])
+    result = run(evaluate, document, "PG-04")
+    assert result == {"hba/line/30": FAIL, "hba/line/31": ERROR}
+    result = run(evaluate, document, "PG-04", include_local=False)
+    assert result == {"hba/line/31": ERROR}
+
+
+# -- PG-05 ----------------------------------------------------------------------------------
+
+
+def test_scram_only_without_pg_authid(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    del document["sections"]["password_hashes"]
+    document["errors"]["password_hashes"] = "permission denied: reading password hashes needs superuser"
+    findings = evaluate(to_evidence(document), only="PG-05")["PG-05"]
+    assert statuses(findings) == {"settings/password_encryption": PASS, "roles": ERROR}
+    assert "needs superuser" in findings["roles"].message
+
+
+def test_scram_only_unknown_hash_fails(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    document["sections"]["password_hashes"].append({"rolname": "legacy", "hash_type": "unknown"})
+    assert run(evaluate, document, "PG-05")["roles/legacy"] is FAIL
+
+
+# -- PG-06 ----------------------------------------------------------------------------------
+
+
+def _host_rule(line: int, users: list[str], address: str | None = "10.1.2.0", netmask: str | None = "255.255.255.0",
+               method: str = "scram-sha-256", kind: str = "hostssl") -> dict[str, Any]:  # fmt: skip
+    return {"line_number": line, "type": kind, "database": ["appdb"], "user_name": users, "address": address,
+            "netmask": netmask, "auth_method": method, "options": None, "error": None}  # fmt: skip
+
+
+def test_hba_superuser_via_group_and_allow_list(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    document["sections"]["roles"].append({"rolname": "dba", "rolsuper": False, "rolcanlogin": False, "member_of": []})
+    for role in document["sections"]["roles"]:
+        if role["rolname"] == "postgres":
+            role["member_of"] = ["dba"]
+    document["sections"]["hba_rules"].append(_host_rule(40, ["+dba"]))
+    document["sections"]["hba_rules"].append(_host_rule(41, ["app_user", "postgres"]))
+    document["sections"]["hba_rules"].append(_host_rule(42, ["all"], method="reject"))
+    assert run(evaluate, document, "PG-06") == {"hba/line/40": FAIL, "hba/line/41": FAIL}
+    assert run(evaluate, document, "PG-06", allowed_roles=["postgres"]) == {"hba": PASS}
+
+
+# -- PG-07 ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "netmask", "expected"),
+    [
+        ("10.0.0.0", "255.255.0.0", FAIL),
+        ("10.0.0.0", "255.255.128.0", PASS),
+        (ANY_V4, ANY_V4, FAIL),
+        ("::", "::", FAIL),
+        ("2001:db8::", "ffff:ffff:ffff:ffff::", PASS),
+        ("2001:db8::", "ffff:ffff::", FAIL),
+        ("all", None, FAIL),
+        ("samenet", None, FAIL),
+        (".example.com", None, FAIL),
+        ("app1.example.com", None, PASS),
+        ("127.0.0.0", "255.0.0.0", PASS),
+    ],
+)
+def test_hba_ranges(evaluate: Evaluate, address: str, netmask: str | None, expected: Status) -> None:
+    document = load_document("good.json")
+    document["sections"]["hba_rules"].append(_host_rule(50, ["app_user"], address, netmask))
+    result = run(evaluate, document, "PG-07")
+    assert result.get("hba/line/50", result.get("hba")) is expected
+
+
+def test_hba_ranges_samenet_can_be_allowed(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    document["sections"]["hba_rules"].append(_host_rule(50, ["app_user"], "samenet", None))
+    assert run(evaluate, document, "PG-07", allow_samenet=True) == {"hba": PASS}
+
+
+def test_hba_rules_from_several_files_get_file_resources(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    rule = _host_rule(3, ["app_user"], ANY_V4, ANY_V4)
+    rule["file_name"] = "/etc/postgresql/conf.d/extra.conf"
+    for existing in document["sections"]["hba_rules"]:
+        existing["file_name"] = "/etc/postgresql/pg_hba.conf"
+    document["sections"]["hba_rules"].append(rule)
+    assert run(evaluate, document, "PG-07") == {"hba/%2Fetc%2Fpostgresql%2Fconf.d%2Fextra.conf/line/3": FAIL}
+
+
+# -- PG-09 / PG-10 --------------------------------------------------------------------------
+
+
+def _role(name: str, **attrs: Any) -> dict[str, Any]:
+    role = {"rolname": name, "rolsuper": False, "rolinherit": True, "rolcreaterole": False, "rolcreatedb": False,
+            "rolcanlogin": True, "rolreplication": False, "rolbypassrls": False, "rolconnlimit": 5,
+            "rolvaliduntil": None, "member_of": []}  # fmt: skip
+    role.update(attrs)
+    return role
+
+
+def test_privileged_roles_allow_lists(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    roles = document["sections"]["roles"]
+    roles.append(_role("replicator", rolreplication=True))
+    roles.append(_role("loader", member_of=["pg_write_server_files"]))
+    roles.append(_role("pg_fake_predefined", rolcreaterole=True))
+    assert run(evaluate, document, "PG-09") == {"roles/replicator": FAIL, "roles/loader": FAIL}
+    result = run(evaluate, document, "PG-09", allowed_replication=["replicator"], allowed_members=["loader"])
+    assert result == {"roles": PASS}
+
+
+def test_privileged_roles_superuser_count(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    document["sections"]["roles"].append(_role("second", rolsuper=True))
+    result = run(evaluate, document, "PG-09", allowed_superusers=["postgres", "second"])
+    assert result == {"roles": FAIL}
+    result = run(evaluate, document, "PG-09", allowed_superusers=["postgres", "second"], max_superusers=2)
+    assert result == {"roles": PASS}
+
+
+def test_login_roles_expiry_and_exemptions(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    document["sections"]["roles"].append(_role("forever", rolvaliduntil="infinity"))
+    document["sections"]["roles"].append(_role("expiring", rolvaliduntil="2027-01-01T00:00:00+00:00"))
+    document["sections"]["roles"].append(_role("nologin", rolcanlogin=False, rolconnlimit=-1))
+    assert run(evaluate, document, "PG-10") == {"roles": PASS}
+    result = run(evaluate, document, "PG-10", require_valid_until=True)
+    assert result["roles/forever"] is FAIL
+    assert "roles/expiring" not in result
+    assert "roles/nologin" not in result
+
+
+# -- PG-11 / PG-12 / PG-19 ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("acl", "forbid_usage", "expected"),
+    [
+        (None, False, PASS),
+        (["postgres=UC/postgres", "=UC/postgres"], False, FAIL),
+        (["postgres=UC/postgres", "=C/postgres"], False, FAIL),
+        (["postgres=UC/postgres", "=U/postgres"], False, PASS),
+        (["postgres=UC/postgres", "=U/postgres"], True, FAIL),
+        (["postgres=UC/postgres", "app=C/postgres"], False, PASS),
+    ],
+)
+def test_public_schema_acl(evaluate: Evaluate, acl: list[str] | None, forbid_usage: bool, expected: Status) -> None:
+    document = load_document("good.json")
+    database(document, "appdb")["public_schema"]["acl"] = acl
+    result = run(evaluate, document, "PG-11", forbid_public_usage=forbid_usage)
+    assert result["databases/appdb/schemas/public"] is expected
+
+
+def test_database_errors_and_skips(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    appdb = database(document, "appdb")
+    for part in ("public_schema", "secdef_functions", "extensions", "languages"):
+        del appdb[part]
+    appdb.update(scanned=False, error="permission denied: no CONNECT privilege on database appdb")
+    database(document, "postgres")["errors"]["secdef_functions"] = "timed out: cancelled"
+    del database(document, "postgres")["secdef_functions"]
+    results = evaluate(to_evidence(document))
+    for control_id in ("PG-11", "PG-12", "PG-19"):
+        found = statuses(results[control_id])
+        assert found["databases/appdb"] is ERROR, control_id
+        assert "template0" not in str(found), control_id  # skipped on purpose: datallowconn false
+    assert "CONNECT" in results["PG-11"]["databases/appdb"].message
+    assert statuses(results["PG-12"])["databases/postgres"] is ERROR
+    assert statuses(results["PG-11"])["databases/postgres/schemas/public"] is PASS
+    assert statuses(results["PG-15"])["databases/appdb"] is ERROR
+
+
+def test_no_database_read_is_error(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    for item in document["sections"]["databases"]:
+        item["skipped"] = "not selected"
+    assert run(evaluate, document, "PG-11") == {"databases/*": ERROR}
+
+
+def test_public_schema_absent_passes(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    database(document, "appdb")["public_schema"] = None
+    assert run(evaluate, document, "PG-11")["databases/appdb/schemas/public"] is PASS
+
+
+def test_secdef_extension_functions_and_allow_list(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    functions = database(document, "appdb")["secdef_functions"]
+    functions.append({"schema": "ext", "name": "f", "args": "", "signature": "ext.f()", "owner": "postgres",
+                      "language": "c", "search_path": None, "config_keys": [], "extension": "someext"})  # fmt: skip
+    functions.append({"schema": "public", "name": "g", "args": "text", "signature": "public.g(text)",
+                      "owner": "app_user", "language": "plpgsql", "search_path": None, "config_keys": [],
+                      "extension": None})  # fmt: skip
+    result = run(evaluate, document, "PG-12")
+    assert result["databases/appdb/functions/public.g(text)"] is FAIL
+    assert "databases/appdb/functions/ext.f()" not in result
+    result = run(evaluate, document, "PG-12", ignore_extension_functions=False, allowed_functions=["appdb/public.*"])
+    assert result["databases/appdb/functions/ext.f()"] is FAIL
+    assert "databases/appdb/functions/public.g(text)" not in result
+
+
+def test_untrusted_language_and_approved_extension(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    appdb = database(document, "appdb")
+    appdb["languages"].append({"name": "plpython3u", "trusted": False, "is_pl": True, "owner": "postgres"})
+    appdb["extensions"].append({"name": "postgres_fdw", "version": "1.1", "schema": "public"})
+    result = run(evaluate, document, "PG-19")
+    assert result["databases/appdb/languages/plpython3u"] is FAIL
+    assert result["databases/appdb/extensions/postgres_fdw"] is FAIL
+    result = run(
+        evaluate,
+        document,
+        "PG-19",
+        approved_extensions=["postgres_fdw"],
+        allowed_untrusted_languages=["c", "internal", "plpython3u"],
+    )
+    assert result["databases/appdb"] is PASS
+
+
+# -- PG-13 / PG-14 --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("prefix", "expected"),
+    [("%m [%p] %q%u@%d %h ", PASS), ("%t [%c] user=%u,db=%d,client=%r ", PASS), ("%m [%p] %u@%d ", FAIL), ("", FAIL)],
+)
+def test_log_line_prefix(evaluate: Evaluate, prefix: str, expected: Status) -> None:
+    document = load_document("good.json")
+    setting(document, "log_line_prefix", prefix)
+    assert run(evaluate, document, "PG-13")["settings/log_line_prefix"] is expected
+
+
+def test_log_connections_postgres_18_list_value(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    setting(document, "log_connections", "receipt,authentication,authorization")
+    assert run(evaluate, document, "PG-13")["settings/log_connections"] is PASS
+    setting(document, "log_connections", "")
+    assert run(evaluate, document, "PG-13")["settings/log_connections"] is FAIL
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("log_min_messages", "error", FAIL),
+        ("log_min_messages", "log", FAIL),
+        ("log_min_messages", "info", PASS),
+        ("log_min_error_statement", "warning", PASS),
+        ("log_min_error_statement", "fatal", FAIL),
+        ("log_min_error_statement", "nonsense", ERROR),
+        ("log_statement", "mod", PASS),
+        ("log_statement", "none", FAIL),
+    ],
+)
+def test_statement_logging(evaluate: Evaluate, name: str, value: str, expected: Status) -> None:
+    document = load_document("good.json")
+    setting(document, name, value)
+    assert run(evaluate, document, "PG-14")[f"settings/{name}"] is expected
+
+
+# -- PG-15 ----------------------------------------------------------------------------------
+
+
+def test_pgaudit_classes() -> None:
+    assert setting_checks.pgaudit_classes("ddl, write") == {"ddl", "write"}
+    assert setting_checks.pgaudit_classes("all, -misc") == {"read", "write", "function", "role", "ddl"}
+    assert setting_checks.pgaudit_classes("none") == set()
+
+
+def test_pgaudit_log_classes_and_extension(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    setting(document, "pgaudit.log", "all, -write")
+    assert run(evaluate, document, "PG-15")["settings/pgaudit.log"] is FAIL
+    setting(document, "pgaudit.log", "all")
+    extensions = database(document, "appdb")["extensions"]
+    extensions[:] = [e for e in extensions if e["name"] != "pgaudit"]
+    result = run(evaluate, document, "PG-15")
+    assert result["settings/pgaudit.log"] is PASS
+    assert result["databases/appdb/extensions/pgaudit"] is FAIL
+    assert "databases/appdb/extensions/pgaudit" not in run(evaluate, document, "PG-15", require_extension=False)
+
+
+# -- PG-17 ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"), [("60", "s", PASS), ("61", "s", FAIL), ("1", "min", PASS), ("30000", "ms", PASS)]
+)
+def test_authentication_timeout_units(evaluate: Evaluate, value: str, unit: str, expected: Status) -> None:
+    document = load_document("good.json")
+    setting(document, "authentication_timeout", value, unit)
+    assert run(evaluate, document, "PG-17")["settings/authentication_timeout"] is expected
+
+
+def test_auth_delay_must_delay(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    setting(document, "shared_preload_libraries", "auth_delay")
+    setting(document, "auth_delay.milliseconds", "0", "ms")
+    assert run(evaluate, document, "PG-17")["settings/auth_delay.milliseconds"] is FAIL
+    setting(document, "shared_preload_libraries", "credcheck")
+    assert run(evaluate, document, "PG-17")["settings/shared_preload_libraries"] is PASS
+    setting(document, "shared_preload_libraries", "")
+    assert run(evaluate, document, "PG-17")["settings/shared_preload_libraries"] is FAIL
+    assert "settings/shared_preload_libraries" not in run(evaluate, document, "PG-17", require_delay_library=False)
+
+
+# -- PG-20 ----------------------------------------------------------------------------------
+
+
+def test_archiver_failure_newer_than_success(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    document["sections"]["archiver"]["last_failed_time"] = "2026-11-25T06:30:00+00:00"
+    assert run(evaluate, document, "PG-20")["archiver"] is FAIL
+
+
+def test_archiver_too_old_and_age_test_off(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    document["sections"]["archiver"]["last_archived_time"] = "2026-11-23T07:00:00+00:00"
+    assert run(evaluate, document, "PG-20")["archiver"] is FAIL
+    assert run(evaluate, document, "PG-20", max_age_hours=72)["archiver"] is PASS
+    assert run(evaluate, document, "PG-20", max_age_hours=0)["archiver"] is PASS
+
+
+def test_archive_library_instead_of_command(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    setting(document, "archive_command", "")
+    assert run(evaluate, document, "PG-20")["settings/archive_command"] is FAIL
+    setting(document, "archive_library", "basic_archive")
+    setting(document, "archive_mode", "always")
+    result = run(evaluate, document, "PG-20")
+    assert result["settings/archive_command"] is PASS
+    assert result["settings/archive_mode"] is PASS
+
+
+# -- PG-22 ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("num", "expected"),
+    [(140020, FAIL), (150014, FAIL), (150015, PASS), (170007, PASS), (160010, FAIL), (190000, PASS), (0, ERROR)],
+)
+def test_server_version(evaluate: Evaluate, num: int, expected: Status) -> None:
+    document = load_document("good.json")
+    document["sections"]["server"]["server_version_num"] = num
+    assert run(evaluate, document, "PG-22")["server"] is expected
+
+
+def test_version_text() -> None:
+    assert setting_checks.version_text(150018) == "15.18"
+    assert setting_checks.version_text(90624) == "9.6.24"
+
+
+# -- the baseline and the code agree -------------------------------------------------------
+
+
+def test_baseline_params_equal_the_code_defaults(controls: dict[str, Control]) -> None:
+    """Each documented default in the YAML is also what the check uses when a profile omits it."""
+    defaults: dict[str, dict[str, Any]] = {
+        "PG-02": {
+            "min_protocol": setting_checks.DEFAULT_MIN_PROTOCOL,
+            "forbidden_cipher_tokens": list(setting_checks.DEFAULT_FORBIDDEN_CIPHERS),
+        },
+        "PG-04": {"forbidden": list(hba_checks.DEFAULT_FORBIDDEN_METHODS), "include_local": True},
+        "PG-05": {"password_encryption": role_checks.DEFAULT_PASSWORD_ENCRYPTION},
+        "PG-07": {
+            "min_ipv4_prefix": hba_checks.DEFAULT_MIN_IPV4_PREFIX,
+            "min_ipv6_prefix": hba_checks.DEFAULT_MIN_IPV6_PREFIX,
+            "allow_samenet": False,
+        },
+        "PG-09": {
+            "max_superusers": role_checks.DEFAULT_MAX_SUPERUSERS,
+            "allowed_superusers": list(role_checks.DEFAULT_ALLOWED_SUPERUSERS),
+            "privileged_memberships": list(role_checks.DEFAULT_PRIVILEGED_MEMBERSHIPS),
+        },
+        "PG-10": {"exempt_roles": list(role_checks.DEFAULT_EXEMPT_LOGIN_ROLES)},
+        "PG-13": {"required_prefix_escapes": [list(g) for g in setting_checks.DEFAULT_PREFIX_ESCAPES]},
+        "PG-14": {
+            "log_statement": list(setting_checks.DEFAULT_LOG_STATEMENT),
+            "log_min_error_statement": setting_checks.DEFAULT_MIN_ERROR_STATEMENT,
+            "log_min_messages": setting_checks.DEFAULT_MIN_MESSAGES,
+        },
+        "PG-15": {"required_classes": list(setting_checks.DEFAULT_PGAUDIT_CLASSES)},
+        "PG-17": {
+            "max_authentication_timeout": setting_checks.DEFAULT_MAX_AUTH_TIMEOUT,
+            "delay_libraries": list(setting_checks.DEFAULT_DELAY_LIBRARIES),
+        },
+        "PG-19": {
+            "allowed_untrusted_languages": list(db_checks.DEFAULT_ALLOWED_UNTRUSTED),
+            "risky_extensions": list(db_checks.DEFAULT_RISKY_EXTENSIONS),
+        },
+        "PG-20": {"max_age_hours": setting_checks.DEFAULT_ARCHIVE_MAX_AGE_HOURS},
+        "PG-22": {
+            "min_version_num": setting_checks.DEFAULT_MIN_VERSION_NUM,
+            "min_minor": dict(setting_checks.DEFAULT_MIN_MINOR),
+        },
+    }
+    for control_id, expected in defaults.items():
+        params = controls[control_id].params
+        for name, value in expected.items():
+            assert params[name] == value, (control_id, name)
+
+
+def test_every_control_is_complete(controls: dict[str, Control]) -> None:
+    assert set(controls) == ALL_IDS
+    for control in controls.values():
+        assert control.target == "postgres"
+        assert control.description and control.rationale and control.remediation, control.id
+        assert {"bsi", "nis2", "iso27001-2022"} <= set(control.references), control.id
+        assert control.tags, control.id
+    generic = sorted(c.id for c in controls.values() if c.check == "generic.field")
+    assert generic == ["PG-01", "PG-21"]
+
+
+def test_baseline_file_header() -> None:
+    from importlib.resources import files
+
+    document = yaml.safe_load((files("baselines") / "postgres.yaml").read_text(encoding="utf-8"))
+    assert {k: document[k] for k in ("apiVersion", "kind", "name", "version", "target")} == {
+        "apiVersion": "sovscan/v1",
+        "kind": "Baseline",
+        "name": "postgres",
+        "version": "1.0.0",
+        "target": "postgres",
+    }

@@ -1,0 +1,347 @@
+"""The collector against real PostgreSQL 15 clusters (started by tests/services/postgres.py)."""
+
+from __future__ import annotations
+
+import json
+import stat
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from checks.postgres import collect as collector
+from checks.postgres.plugin import PLUGIN
+from checks.postgres.target import connection_params
+from scanner.errors import CollectionError
+from scanner.interface import Secret, Target
+from scanner.model import Evidence, Status
+from tests.postgres.conftest import Evaluate, statuses
+from tests.services.postgres import APP, APPDB, MONITOR, NOBODY, SUPERUSER, WEAK_APP, PgCluster
+
+PASS, FAIL, ERROR = Status.PASS, Status.FAIL, Status.ERROR
+SECTIONS = {"server", "pg_settings", "roles", "password_hashes", "hba_rules", "connections", "archiver", "databases"}
+
+
+def scan(cluster: PgCluster, user: str = SUPERUSER, timeout: float = 20, **options: Any) -> Evidence:
+    """Collect a cluster as `user` with its password given as an inventory credential."""
+    target = PLUGIN.parse_target(cluster.url(user))
+    if options:
+        target = replace(target, options={**target.options, **options})
+    secrets = {"password": Secret(cluster.password(user))} if cluster.spec.tls else {}
+    return PLUGIN.collect(target, secrets, timeout)
+
+
+def all_passwords(cluster: PgCluster) -> list[str]:
+    return [cluster.password(role) for role in cluster.spec.passwords]
+
+
+@pytest.fixture(scope="module")
+def hardened_su(pg_hardened: PgCluster) -> Evidence:
+    return scan(pg_hardened)
+
+
+# -- what the collector reads ----------------------------------------------------------------
+
+
+def test_superuser_scan_reads_every_section(hardened_su: Evidence, pg_hardened: PgCluster) -> None:
+    evidence = hardened_su
+    assert set(evidence.sections) == SECTIONS
+    assert dict(evidence.errors) == {}
+    assert evidence.target == f"127.0.0.1:{pg_hardened.port}"
+    assert evidence.uri == f"postgres://127.0.0.1:{pg_hardened.port}"
+    assert evidence.kind == "postgres"
+    assert evidence.metadata["read_only"] is True
+    assert evidence.metadata["ssl"] is True
+    server = evidence.sections["server"]
+    assert server["server_version_num"] >= 150000
+    assert server["is_superuser"] is True
+    assert server["memberships"]["pg_read_all_settings"] is True
+    assert server["connection"]["version"] in ("TLSv1.2", "TLSv1.3")
+    assert server["hidden_settings"] == []
+
+
+def test_sections_have_the_documented_shapes(hardened_su: Evidence) -> None:
+    sections = hardened_su.sections
+    assert all(set(row) == {"name", "setting", "unit", "source"} for row in sections["pg_settings"])
+    settings = {row["name"]: row for row in sections["pg_settings"]}
+    assert settings["ssl"]["setting"] == "on"
+    assert settings["authentication_timeout"] == {
+        "name": "authentication_timeout",
+        "setting": "30",
+        "unit": "s",
+        "source": "configuration file",
+    }
+    roles = {r["rolname"]: r for r in sections["roles"]}
+    assert roles[MONITOR]["member_of"] == ["pg_monitor"]
+    assert roles[MONITOR]["rolconnlimit"] == 5
+    assert roles[SUPERUSER]["rolsuper"] is True
+    hashes = {h["rolname"]: h["hash_type"] for h in sections["password_hashes"]}
+    assert all(set(h) == {"rolname", "hash_type"} for h in sections["password_hashes"])
+    assert hashes[SUPERUSER] == hashes[APP] == "scram-sha-256"
+    assert hashes["pg_monitor"] == "none"
+    lines = {r["line_number"]: r for r in sections["hba_rules"]}
+    assert lines[3]["type"] == "hostssl"
+    assert lines[3]["user_name"] == [SUPERUSER]
+    assert lines[6]["netmask"] == "255.255.255.0"
+    assert lines[7]["auth_method"] == "reject"
+    archiver = sections["archiver"]
+    assert archiver["archived_count"] >= 1 and archiver["last_archived_time"] and archiver["now"]
+    own = [s for s in sections["connections"]["sessions"] if s["own"]]
+    assert own and own[0]["ssl"] is True and own[0]["client_addr"] == "127.0.0.1"
+    databases = {d["name"]: d for d in sections["databases"]}
+    assert set(databases) >= {"postgres", APPDB, "template0", "template1"}
+    assert databases["template0"]["skipped"] and not databases["template0"]["scanned"]
+    appdb = databases[APPDB]
+    assert appdb["scanned"] is True and appdb["errors"] == {} and appdb["owner"] == APP
+    assert appdb["public_schema"]["acl"] == ["pg_database_owner=UC/pg_database_owner", "=U/pg_database_owner"]
+    [function] = appdb["secdef_functions"]
+    assert function["signature"] == "public.pinned_definer(integer)"
+    assert function["search_path"] == "pg_catalog, pg_temp"
+    assert {lang["name"]: lang["trusted"] for lang in appdb["languages"]}["plpgsql"] is True
+    json.dumps(hardened_su.sections)  # plain JSON
+
+
+def test_no_password_or_hash_anywhere_in_evidence(hardened_su: Evidence, pg_hardened: PgCluster) -> None:
+    text = json.dumps(
+        {
+            "sections": hardened_su.sections,
+            "errors": hardened_su.errors,
+            "metadata": hardened_su.metadata,
+            "uri": hardened_su.uri,
+        }
+    )
+    for password in all_passwords(pg_hardened):
+        assert password not in text
+    assert "SCRAM-SHA-256$" not in text
+
+
+def test_sessions_are_read_only(pg_hardened: PgCluster) -> None:
+    """The parameters the collector connects with give a read-only session with a statement timeout."""
+    target = PLUGIN.parse_target(pg_hardened.url(SUPERUSER))
+    params = connection_params(target, {"password": Secret(pg_hardened.password(SUPERUSER))}, 7)
+    with psycopg.connect(**params, autocommit=True) as conn:
+        assert conn.execute("SHOW default_transaction_read_only").fetchone() == ("on",)
+        assert conn.execute("SHOW statement_timeout").fetchone() == ("7s",)
+        assert conn.execute("SHOW application_name").fetchone() == ("sovscan",)
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            conn.execute("CREATE TABLE must_not_exist (i int)")
+    assert pg_hardened.execute("SELECT to_regclass('public.must_not_exist') IS NULL") == [(True,)]
+
+
+def test_hardened_cluster_passes_all_but_pgaudit(hardened_su: Evidence, evaluate: Evaluate) -> None:
+    results = evaluate(hardened_su)
+    assert statuses(results.pop("PG-15")) == {"settings/shared_preload_libraries": FAIL}
+    for control_id, findings in results.items():
+        bad = {p: (f.status, f.message) for p, f in findings.items() if f.status is not PASS}
+        assert findings and not bad, (control_id, bad)
+    assert statuses(results["PG-11"]) == {
+        "databases/appdb/schemas/public": PASS,
+        "databases/postgres/schemas/public": PASS,
+        "databases/template1/schemas/public": PASS,
+    }
+
+
+def test_weak_cluster_fails_each_weakness_on_its_resource(pg_weak: PgCluster, evaluate: Evaluate) -> None:
+    # An open plain-text session of the md5 role, from 127.0.0.1 (exempt as loopback by default).
+    with psycopg.connect(
+        host="127.0.0.1", port=pg_weak.port, user=WEAK_APP, password=pg_weak.password(WEAK_APP), dbname=APPDB
+    ):
+        evidence = scan(pg_weak)
+    results = {cid: statuses(f) for cid, f in evaluate(evidence).items()}
+    assert results["PG-01"] == {"settings/ssl": FAIL}
+    assert results["PG-02"] == {"settings/ssl_min_protocol_version": FAIL, "settings/ssl_ciphers": FAIL}
+    assert results["PG-03"] == {"hba/line/3": FAIL, "hba/line/4": FAIL, "connections": PASS}
+    assert results["PG-04"] == {f"hba/line/{n}": FAIL for n in (1, 2, 3, 4)}
+    assert results["PG-05"] == {"settings/password_encryption": FAIL, "roles/weak_app": FAIL, "roles/admin2": FAIL}
+    assert results["PG-06"] == {"hba/line/3": FAIL, "hba/line/4": FAIL}
+    assert results["PG-07"] == {"hba/line/3": FAIL, "hba/line/4": FAIL}
+    assert results["PG-09"] == {"roles": FAIL, "roles/admin2": FAIL}
+    assert results["PG-10"] == {"roles/admin2": FAIL, "roles/weak_app": FAIL}
+    assert results["PG-11"]["databases/appdb/schemas/public"] is FAIL
+    assert results["PG-11"]["databases/postgres/schemas/public"] is PASS
+    assert results["PG-12"]["databases/appdb/functions/public.unpinned_definer(integer)"] is FAIL
+    assert results["PG-13"]["settings/log_connections"] is FAIL
+    assert results["PG-13"]["settings/log_disconnections"] is FAIL
+    assert results["PG-14"]["settings/log_statement"] is FAIL
+    assert results["PG-17"]["settings/authentication_timeout"] is FAIL
+    assert results["PG-19"]["databases/appdb/extensions/dblink"] is FAIL
+    assert results["PG-20"] == {"settings/archive_mode": FAIL, "settings/archive_command": FAIL, "archiver": FAIL}
+    assert results["PG-21"] == {"settings/data_checksums": FAIL}
+    live = evaluate(evidence, only="PG-03", exempt_loopback=False)["PG-03"]
+    assert live[f"connections/{WEAK_APP}@127.0.0.1"].status is FAIL
+    assert live["hba/line/2"].status is FAIL
+
+
+# -- less privileged scanning roles ---------------------------------------------------------
+
+
+def test_pg_monitor_role_errors_where_superuser_is_needed(pg_hardened: PgCluster, evaluate: Evaluate) -> None:
+    evidence = scan(pg_hardened, MONITOR)
+    assert set(evidence.errors) == {"hba_rules", "password_hashes"}
+    assert "superuser" in evidence.errors["password_hashes"]
+    assert "pg_hba_file_rules" in evidence.errors["hba_rules"]
+    assert evidence.errors["hba_rules"].startswith("permission denied")
+    assert evidence.sections["server"]["hidden_settings"] == []
+    results = evaluate(evidence)
+    for control_id in ("PG-04", "PG-06", "PG-07"):
+        [finding] = results[control_id].values()
+        assert finding.status is ERROR and "pg_hba_file_rules" in finding.message, control_id
+    assert statuses(results["PG-05"]) == {"settings/password_encryption": PASS, "roles": ERROR}
+    assert statuses(results["PG-03"]) == {"hba": ERROR, "connections": PASS}
+    for control_id in ("PG-01", "PG-02", "PG-09", "PG-11", "PG-13", "PG-14", "PG-17", "PG-20", "PG-21", "PG-22"):
+        assert {f.status for f in results[control_id].values()} == {PASS}, control_id
+
+
+def test_unprivileged_role_never_passes_what_it_cannot_see(pg_hardened: PgCluster, evaluate: Evaluate) -> None:
+    evidence = scan(pg_hardened, NOBODY)
+    hidden = set(evidence.sections["server"]["hidden_settings"])
+    assert {"ssl_ciphers", "ssl_min_protocol_version", "shared_preload_libraries"} <= hidden
+    appdb = next(d for d in evidence.sections["databases"] if d["name"] == APPDB)
+    assert appdb["scanned"] is False and "CONNECT" in appdb["error"]
+    results = {cid: statuses(f) for cid, f in evaluate(evidence).items()}
+    assert results["PG-02"] == {"settings/ssl_min_protocol_version": ERROR, "settings/ssl_ciphers": ERROR}
+    assert results["PG-15"] == {"settings/shared_preload_libraries": ERROR}
+    assert results["PG-17"]["settings/shared_preload_libraries"] is ERROR
+    assert results["PG-03"] == {"hba": ERROR, "connections": ERROR}
+    for control_id in ("PG-11", "PG-12", "PG-19"):
+        assert results[control_id]["databases/appdb"] is ERROR, control_id
+        assert results[control_id]  # the other databases are still judged
+    assert results["PG-11"]["databases/postgres/schemas/public"] is PASS
+    assert results["PG-01"] == {"settings/ssl": PASS}
+
+
+def test_explicit_grant_on_pg_hba_file_rules_is_enough(pg_hardened: PgCluster, evaluate: Evaluate) -> None:
+    objects = ("SELECT ON pg_hba_file_rules", "EXECUTE ON FUNCTION pg_hba_file_rules()")
+    pg_hardened.execute("; ".join(f"GRANT {o} TO {NOBODY}" for o in objects))
+    try:
+        evidence = scan(pg_hardened, NOBODY)
+    finally:
+        pg_hardened.execute("; ".join(f"REVOKE {o} FROM {NOBODY}" for o in objects))
+    assert "hba_rules" in scan(pg_hardened, NOBODY).errors  # the grant is gone again
+    assert "hba_rules" in evidence.sections and "hba_rules" not in evidence.errors
+    assert "password_hashes" in evidence.errors
+    assert statuses(evaluate(evidence, only="PG-04")["PG-04"]) == {"hba": PASS}
+
+
+def test_databases_option_restricts_per_database_reads(pg_hardened: PgCluster, evaluate: Evaluate) -> None:
+    evidence = scan(pg_hardened, databases=[APPDB, "nosuchdb"])
+    items = {d["name"]: d for d in evidence.sections["databases"]}
+    assert items[APPDB]["scanned"] is True
+    assert items["template1"]["skipped"] == "not selected by the target's 'databases' option"
+    assert "does not exist" in items["nosuchdb"]["error"]
+    found = statuses(evaluate(evidence, only="PG-11")["PG-11"])
+    assert found == {"databases/appdb/schemas/public": PASS, "databases/nosuchdb": ERROR}
+
+
+# -- credentials the libpq way ----------------------------------------------------------------
+
+
+def test_pgpassword_environment_variable(pg_hardened: PgCluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PGPASSWORD", pg_hardened.password(MONITOR))
+    evidence = PLUGIN.collect(PLUGIN.parse_target(pg_hardened.url(MONITOR)), {}, 20)
+    assert evidence.sections["server"]["current_user"] == MONITOR
+
+
+def test_pgpass_file(pg_hardened: PgCluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(f"127.0.0.1:{pg_hardened.port}:*:{MONITOR}:{pg_hardened.password(MONITOR)}\n")
+    pgpass.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", str(pgpass))
+    evidence = PLUGIN.collect(PLUGIN.parse_target(pg_hardened.url(MONITOR)), {}, 20)
+    assert evidence.sections["server"]["current_user"] == MONITOR
+
+
+# -- targets that cannot be read ------------------------------------------------------------
+
+
+def expect_failure(target: Target, secrets: dict[str, Secret], reason: str, timeout: float = 10) -> CollectionError:
+    with pytest.raises(CollectionError) as info:
+        PLUGIN.collect(target, secrets, timeout)
+    assert info.value.reason == reason, str(info.value)
+    return info.value
+
+
+def test_wrong_password_is_authentication_failure_without_the_password(pg_hardened: PgCluster) -> None:
+    wrong = "pw-wrong-" + "Zq81xK"
+    error = expect_failure(
+        PLUGIN.parse_target(pg_hardened.url(MONITOR)), {"password": Secret(wrong)}, CollectionError.AUTHENTICATION
+    )
+    assert wrong not in str(error)
+    assert pg_hardened.password(MONITOR) not in str(error)
+    assert "password authentication failed" in str(error)
+
+
+def test_missing_password_is_credentials_unavailable(
+    pg_hardened: PgCluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "absent"))
+    expect_failure(PLUGIN.parse_target(pg_hardened.url(MONITOR)), {}, CollectionError.CREDENTIALS)
+
+
+def test_no_hba_entry_is_authentication_failure(pg_hardened: PgCluster) -> None:
+    url = pg_hardened.url(APP, dbname="postgres")  # app_user may only reach appdb
+    expect_failure(PLUGIN.parse_target(url), {"password": Secret(pg_hardened.password(APP))}, "authentication failed")
+
+
+def test_closed_port_is_unreachable(closed_port: int) -> None:
+    error = expect_failure(
+        PLUGIN.parse_target(f"postgresql://scanner@127.0.0.1:{closed_port}/postgres?sslmode=disable"),
+        {"password": Secret("pw-never-used")},
+        CollectionError.UNREACHABLE,
+    )
+    assert "pw-never-used" not in str(error)
+
+
+def test_silent_server_times_out(silent_port: int) -> None:
+    target = PLUGIN.parse_target(f"postgresql://scanner@127.0.0.1:{silent_port}/postgres?sslmode=disable")
+    expect_failure(target, {}, CollectionError.TIMEOUT, timeout=2)
+
+
+def test_untrusted_certificate_is_tls_error(pg_hardened: PgCluster) -> None:
+    url = pg_hardened.url(MONITOR, sslmode="verify-full", sslrootcert=str(pg_hardened.other_ca_file))
+    expect_failure(PLUGIN.parse_target(url), {"password": Secret(pg_hardened.password(MONITOR))}, CollectionError.TLS)
+
+
+def test_tls_required_but_server_has_none_is_tls_error(pg_weak: PgCluster) -> None:
+    expect_failure(PLUGIN.parse_target(pg_weak.url(SUPERUSER, sslmode="require")), {}, CollectionError.TLS)
+
+
+def test_sections_share_one_time_budget(pg_hardened: PgCluster) -> None:
+    target = PLUGIN.parse_target(pg_hardened.url(MONITOR))
+    params = connection_params(target, {"password": Secret(pg_hardened.password(MONITOR))}, 30)
+    with psycopg.connect(**params, autocommit=True) as conn:
+        reader = collector.SectionReader(conn, time.monotonic() + 0.5, [])
+        reader.read("archiver", lambda: conn.execute("SELECT pg_sleep(5)").fetchall())
+        assert reader.errors["archiver"] == "timed out: reading archiver was cancelled by the statement timeout"
+        called = []
+        late = collector.SectionReader(conn, time.monotonic() - 1, [])
+        late.read("roles", lambda: called.append(1))
+        assert not called and late.errors["roles"].startswith("timed out")
+        assert "roles" not in late.data
+
+
+def test_scrub_removes_secrets_and_password_assignments() -> None:
+    message = "failed: password=hunter2-xyz user=x postgresql://u:hunter2-xyz@h/db and Pw0rd-Secret"
+    cleaned = collector.scrub(message, ["Pw0rd-Secret"])
+    assert "hunter2-xyz" not in cleaned and "Pw0rd-Secret" not in cleaned
+    assert "password=***" in cleaned
+
+
+def test_pgaudit_passes_when_loaded(pg_factory: Any, evaluate: Evaluate) -> None:
+    from tests.services.postgres import HARDENED
+
+    spec = replace(
+        HARDENED,
+        name="pgaudit",
+        settings={**HARDENED.settings, "shared_preload_libraries": "auth_delay,pgaudit", "pgaudit.log": "ddl, write"},
+        setup=(*HARDENED.setup, ("postgres", "CREATE EXTENSION pgaudit"), (APPDB, "CREATE EXTENSION pgaudit")),
+    )
+    cluster = pg_factory(spec)
+    cluster.execute("CREATE EXTENSION pgaudit", "template1")
+    found = statuses(evaluate(scan(cluster), only="PG-15")["PG-15"])
+    assert found and set(found.values()) == {PASS}

@@ -1,0 +1,1 @@
+"""Real services started by test fixtures."""
