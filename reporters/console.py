@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from scanner.compare import changes
 from scanner.interface import Reporter, ReportOptions
 from scanner.model import BaselineState, Finding, ScanResult, Severity, Status
 
@@ -16,6 +17,7 @@ _COLORS = {
 }
 _SEVERITY_ORDER = [Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO]
 _MAX_RESOURCES = 5
+_MAX_CHANGES = 10
 
 
 def _paint(text: str, code: str, color: bool) -> str:
@@ -57,7 +59,7 @@ class ConsoleReporter(Reporter):
         lines.append("")
         lines.append("Targets")
         for target in result.targets:
-            state = _paint("UNREACHABLE", "35", color) if target.error else f"{target.duration:.1f}s"
+            state = _paint("NOT READ", "35", color) if target.error else f"{target.duration:.1f}s"
             lines.append(f"  {target.id} ({target.kind}) [{state}]  {_counts(result, target.id, color)}")
             if target.error:
                 lines.append(f"      ! {target.error}")
@@ -118,6 +120,20 @@ class ConsoleReporter(Reporter):
                 f"new {states['new']}, updated {states['updated']}, unchanged {states['unchanged']}, "
                 f"absent {len(result.absent)}"
             )
+            changed = changes(result)
+            for label, changed_findings in (
+                ("new failures", changed.new_failures),
+                ("regressed (now FAIL)", changed.regressed),
+                ("resolved", changed.resolved),
+                ("no longer verified (now ERROR)", changed.lost),
+            ):
+                if changed_findings:
+                    lines.append(f"  {label} ({len(changed_findings)}):")
+                    for finding in changed_findings[:_MAX_CHANGES]:
+                        was = f" (was {finding.previous_status.value})" if finding.previous_status else ""
+                        lines.append(f"    {finding.control_id} {finding.resource.uri}{was}")
+                    if len(changed_findings) > _MAX_CHANGES:
+                        lines.append(f"    ... and {len(changed_findings) - _MAX_CHANGES} more")
         for note in result.notes:
             lines.append(f"note: {note}")
         lines.append("")

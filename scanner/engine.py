@@ -86,6 +86,13 @@ def make_plan(targets: Sequence[Target], library: BaselineLibrary, baseline_refs
     return Plan(targets=tuple(targets), controls=controls, baselines=versions)
 
 
+def _safe_target_uri(registry: Registry, target: Target) -> str:
+    try:
+        return registry.plugin(target.kind).target_uri(target)
+    except Exception:  # a plugin bug here must not hide the timeout itself
+        return target.url
+
+
 def _collect_one(
     target: Target,
     registry: Registry,
@@ -95,24 +102,26 @@ def _collect_one(
 ) -> Evidence:
     started = now_iso()
     clock = time.monotonic()
+    uri = target.url
     try:
         plugin = registry.plugin(target.kind)
+        uri = plugin.target_uri(target)
         secrets = resolve_target_credentials(target, registry.resolvers, credential_settings)
         secrets_seen.extend(s.reveal() for s in secrets.values())
         evidence = plugin.collect(target, secrets, timeout)
         if evidence.target != target.id:
             evidence = replace(evidence, target=target.id)
     except CollectionError as exc:
-        evidence = Evidence(target=target.id, kind=target.kind, uri=target.url, sections={}, target_error=str(exc))
+        evidence = Evidence(target=target.id, kind=target.kind, uri=uri, sections={}, target_error=str(exc))
     except ConfigError as exc:
         evidence = Evidence(
-            target=target.id, kind=target.kind, uri=target.url, sections={}, target_error=f"invalid target: {exc}"
+            target=target.id, kind=target.kind, uri=uri, sections={}, target_error=f"invalid target: {exc}"
         )
     except Exception as exc:  # a collector bug must become ERROR for that target, not a crash of the scan
         evidence = Evidence(
             target=target.id,
             kind=target.kind,
-            uri=target.url,
+            uri=uri,
             sections={},
             target_error=f"collector failed: {type(exc).__name__}: {exc}",
         )
@@ -165,7 +174,7 @@ def collect(
                     results[target_id] = Evidence(
                         target=target.id,
                         kind=target.kind,
-                        uri=target.url,
+                        uri=_safe_target_uri(registry, target),
                         sections={},
                         target_error=f"{CollectionError.TIMEOUT}: collection did not finish within {budget:g}s",
                         duration=budget,

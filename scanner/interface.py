@@ -116,6 +116,14 @@ class TargetPlugin(abc.ABC):
     def parse_target(self, value: str) -> Target:
         """Turn the VALUE of `--target KIND=VALUE` into a Target (credentials stripped into refs)."""
 
+    def target_uri(self, target: Target) -> str:
+        """The base URI of the target's resources (must equal `Evidence.uri` of a successful collection).
+
+        Used for the target-level findings of a target that could not be read, so their
+        fingerprints are the same whether or not the target answered. Default: `target.url`.
+        """
+        return target.url
+
     def validate_target(self, target: Target) -> None:  # noqa: B027 - optional hook, no-op by default
         """Raise ConfigError when the target (options merged from an inventory) is invalid."""
 

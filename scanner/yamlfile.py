@@ -68,6 +68,8 @@ def load_yaml(text: str, path: str) -> YamlDocument:
         raise ConfigError(f"invalid YAML: {problem}", f"{path}:{line}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", path) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. an impossible date such as 2025-02-30
+        raise ConfigError(f"invalid value in YAML: {exc}", path) from None
     if node is not None:
         _reject_duplicate_keys(node, path)
     return YamlDocument(path=path, data=data, node=node)

@@ -45,7 +45,9 @@ def run(demo_entry_point: Path) -> Iterator[object]:
 def run_process(demo_entry_point: Path) -> Iterator[object]:
     """Run `python -m scanner` style in a subprocess (real exit codes, real stderr)."""
 
-    def invoke(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def invoke(
+        *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
         full_env = {**os.environ, **(env or {})}
         full_env["PYTHONPATH"] = os.pathsep.join([str(demo_entry_point), str(ROOT), full_env.get("PYTHONPATH", "")])
         return subprocess.run(

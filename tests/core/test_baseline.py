@@ -189,3 +189,10 @@ def test_cli_scan_with_bad_baseline_exits_2_without_traceback(run_process: Any, 
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"sovscan: error: {ref}:13: duplicate control id 'C-1' (first defined at {ref}:7)"
     assert "Traceback" not in proc.stderr
+
+
+def test_impossible_date_is_a_config_error(library: BaselineLibrary, tmp_path: Path) -> None:
+    ref = write(tmp_path, HEADER + GOOD_CONTROL + "    description: 2025-02-30\n")
+    error = error_of(library, ref)
+    assert error.location == ref
+    assert "invalid value in YAML" in error.message

@@ -72,8 +72,11 @@ def test_field_check_pass_fail_and_resources() -> None:
 
 
 def test_field_check_empty_selection_is_error_by_default() -> None:
-    params = {"section": "settings", "where": [{"field": "name", "op": "eq", "value": "ssl"}], "tests": [
-        {"field": "setting", "op": "eq", "value": "on"}]}
+    params = {
+        "section": "settings",
+        "where": [{"field": "name", "op": "eq", "value": "ssl"}],
+        "tests": [{"field": "setting", "op": "eq", "value": "on"}],
+    }
     [result] = list(field_check.function(_evidence([{"name": "other", "setting": "on"}]), params))
     assert result.status is Status.ERROR
     assert "missing" in result.message

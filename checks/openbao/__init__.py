@@ -1,0 +1,1 @@
+"""The `openbao` target kind: collector (hvac), pure checks, ACL policy parsing and the `bao:` credential scheme."""

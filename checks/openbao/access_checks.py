@@ -1,0 +1,321 @@
+"""Checks on who can do what in OpenBao: root tokens, auth methods, TTLs, lockout, ACL policies, rate limits.
+
+Pure functions over collected evidence (see `checks.openbao.collect` for the sections).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from checks.openbao.policy import SUDO, WRITE_CAPABILITIES, PolicyParseError, parse_policy, risky_grants
+from checks.openbao.server_checks import server
+from checks.openbao.units import format_duration, parse_duration
+from scanner.interface import check
+from scanner.model import CheckResult, Evidence, Resource, Status
+
+_DURATION = {"type": ["string", "integer"], "description": "A duration: seconds, or text such as 24h, 90m."}
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+
+
+def _namespace(evidence: Evidence) -> str | None:
+    connection = evidence.sections.get("connection") or {}
+    namespace = connection.get("namespace")
+    return str(namespace) if namespace else None
+
+
+def _mount_resource(evidence: Evidence, mount: Mapping[str, Any]) -> Resource:
+    path = str(mount.get("path", "")).strip("/")
+    return evidence.resource("auth_method", path, str(mount.get("uri_path") or f"sys/auth/{path}"))
+
+
+@check(
+    "openbao.root_tokens",
+    needs=("token_accessors",),
+    params={"allowed": _STRINGS, "max_ttl": _DURATION},
+)
+def root_tokens(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """No token carries the root policy, except short-lived ones or allow-listed break-glass tokens.
+
+    `allowed` matches a token's display name or its accessor digest (`accessor_sha256`);
+    `max_ttl` tolerates root tokens that expire within that time (default 1h).
+    """
+    data = evidence.section("token_accessors")
+    allowed = {str(a) for a in params.get("allowed", [])}
+    max_ttl = parse_duration(params.get("max_ttl", "1h"))
+    found_root = False
+    for token in data.get("tokens", []):
+        if "root" not in (token.get("policies") or []):
+            continue
+        found_root = True
+        name = str(token.get("display_name") or "token")
+        digest = str(token.get("accessor_sha256", ""))
+        resource = evidence.resource(
+            "token", f"{name} ({digest})", str(token.get("uri_path") or f"auth/token/accessors/{digest}")
+        )
+        ttl = int(token.get("ttl") or 0)
+        observed = {k: token.get(k) for k in ("display_name", "policies", "ttl", "expire_time", "path")}
+        if name in allowed or digest in allowed:
+            yield CheckResult(
+                resource, Status.PASS, f"root token '{name}' is an allow-listed break-glass token", observed
+            )
+        elif ttl == 0:
+            yield CheckResult(
+                resource,
+                Status.FAIL,
+                f"root token '{name}' never expires (a standing root token)",
+                observed,
+                "no root token",
+            )
+        elif ttl > max_ttl:
+            yield CheckResult(
+                resource,
+                Status.FAIL,
+                f"root token '{name}' lives {format_duration(ttl)} more (longer than {format_duration(max_ttl)})",
+                observed,
+                f"no root token living longer than {format_duration(max_ttl)}",
+            )
+        else:
+            yield CheckResult(
+                resource, Status.PASS, f"root token '{name}' expires within {format_duration(max_ttl)}", observed
+            )
+    incomplete = data.get("incomplete")
+    if incomplete:
+        yield CheckResult(
+            server(evidence),
+            Status.ERROR,
+            f"not every token was looked up: {incomplete}",
+            {"total": data.get("total"), "looked_up": data.get("looked_up")},
+        )
+    elif not found_root:
+        yield CheckResult(
+            server(evidence),
+            Status.PASS,
+            f"none of {data.get('looked_up', 0)} token(s) carries the root policy",
+            {"total": data.get("total"), "looked_up": data.get("looked_up")},
+            "no root token",
+        )
+
+
+@check(
+    "openbao.auth_ttl",
+    needs=("auth_methods",),
+    params={"max_default_ttl": _DURATION, "max_max_ttl": _DURATION},
+)
+def auth_ttl(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """Every auth method issues tokens with bounded default and maximum TTLs (effective tune values)."""
+    max_default = parse_duration(params.get("max_default_ttl", "24h"))
+    max_max = parse_duration(params.get("max_max_ttl", "24h"))
+    expected = {
+        "default_lease_ttl": f"<= {format_duration(max_default)}",
+        "max_lease_ttl": f"<= {format_duration(max_max)}",
+    }
+    for mount in evidence.section("auth_methods"):
+        resource = _mount_resource(evidence, mount)
+        tune = mount.get("tune")
+        if tune is None:
+            yield CheckResult(
+                resource, Status.ERROR, str(mount.get("tune_error", "tuning not read")), expected=expected
+            )
+            continue
+        default_ttl = int(tune.get("default_lease_ttl") or 0)
+        max_ttl = int(tune.get("max_lease_ttl") or 0)
+        observed = {"default_lease_ttl": format_duration(default_ttl), "max_lease_ttl": format_duration(max_ttl)}
+        problems = []
+        if default_ttl <= 0 or default_ttl > max_default:
+            problems.append(f"default TTL {format_duration(default_ttl)}")
+        if max_ttl <= 0 or max_ttl > max_max:
+            problems.append(f"max TTL {format_duration(max_ttl)}")
+        path = mount.get("path")
+        if problems:
+            yield CheckResult(
+                resource, Status.FAIL, f"auth/{path}: {' and '.join(problems)} too long", observed, expected
+            )
+        else:
+            yield CheckResult(resource, Status.PASS, f"auth/{path}: token TTLs are bounded", observed, expected)
+
+
+@check("openbao.auth_methods", needs=("auth_methods",), params={"forbidden_types": _STRINGS})
+def auth_methods(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """No auth method of a forbidden type (default: userpass) is enabled."""
+    forbidden = [str(t) for t in params.get("forbidden_types", ["userpass"])]
+    for mount in evidence.section("auth_methods"):
+        resource = _mount_resource(evidence, mount)
+        kind = str(mount.get("type"))
+        if kind in forbidden:
+            yield CheckResult(
+                resource,
+                Status.FAIL,
+                f"auth/{mount.get('path')} is a '{kind}' auth method",
+                kind,
+                f"not in {forbidden}",
+            )
+        else:
+            yield CheckResult(resource, Status.PASS, f"auth/{mount.get('path')} is a '{kind}' auth method", kind)
+
+
+@check(
+    "openbao.lockout",
+    needs=("auth_methods",),
+    params={
+        "types": _STRINGS,
+        "max_threshold": {"type": "integer", "minimum": 1},
+        "accept_defaults": {"type": "boolean"},
+    },
+)
+def lockout(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """Password-style auth methods lock users out after at most `max_threshold` failed logins.
+
+    A mount without an explicit lockout setting FAILs unless `accept_defaults` (the server-wide
+    `user_lockout` stanza, invisible through the API, then decides).
+    """
+    types = [str(t) for t in params.get("types", ["userpass", "ldap", "approle"])]
+    threshold_max = int(params.get("max_threshold", 5))
+    accept_defaults = bool(params.get("accept_defaults", False))
+    expected = f"lockout enabled, threshold <= {threshold_max}"
+    in_scope = False
+    for mount in evidence.section("auth_methods"):
+        if mount.get("type") not in types:
+            continue
+        in_scope = True
+        resource = _mount_resource(evidence, mount)
+        tune = mount.get("tune")
+        path = mount.get("path")
+        if tune is None:
+            yield CheckResult(
+                resource, Status.ERROR, str(mount.get("tune_error", "tuning not read")), expected=expected
+            )
+            continue
+        observed = {k: v for k, v in tune.items() if k.startswith("user_lockout")}
+        if tune.get("user_lockout_disable") is True:
+            yield CheckResult(resource, Status.FAIL, f"auth/{path}: user lockout is disabled", observed, expected)
+        elif "user_lockout_threshold" not in tune:
+            status = Status.PASS if accept_defaults else Status.FAIL
+            yield CheckResult(
+                resource,
+                status,
+                f"auth/{path}: no lockout configured on the mount; the server-wide default applies, which the API "
+                "does not show",
+                observed,
+                expected,
+            )
+        elif int(tune.get("user_lockout_threshold") or 0) > threshold_max:
+            yield CheckResult(
+                resource,
+                Status.FAIL,
+                f"auth/{path}: lockout after {tune.get('user_lockout_threshold')} failures",
+                observed,
+                expected,
+            )
+        else:
+            yield CheckResult(
+                resource,
+                Status.PASS,
+                f"auth/{path}: lockout after {tune.get('user_lockout_threshold')} failures",
+                observed,
+                expected,
+            )
+    if not in_scope:
+        yield CheckResult(
+            server(evidence), Status.NOT_APPLICABLE, f"no auth method of type {', '.join(types)} is enabled"
+        )
+
+
+@check(
+    "openbao.acl_policies",
+    needs=("policies",),
+    params={
+        "allowed_policies": _STRINGS,
+        "paths": {
+            "type": "array",
+            "items": {"type": "string", "pattern": r"^[^+]*$"},
+            "description": "Sensitive paths: literal paths, or literal prefixes ending in '*'.",
+        },
+        "capabilities": _STRINGS,
+    },
+)
+def acl_policies(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """No ACL policy outside the allow-list grants write or sudo on `sys/*` or `*` (or a glob covering them)."""
+    allowed = {str(p) for p in params.get("allowed_policies", ["root"])}
+    targets = [str(p) for p in params.get("paths", ["*", "sys/*"])]
+    risky = [str(c) for c in params.get("capabilities", [*sorted(WRITE_CAPABILITIES), SUDO])]
+    expected = f"no {'/'.join(risky)} on {', '.join(targets)}"
+    for item in evidence.section("policies"):
+        name = str(item.get("name"))
+        resource = evidence.resource("policy", name, str(item.get("uri_path") or f"sys/policies/acl/{name}"))
+        if "error" in item:
+            yield CheckResult(resource, Status.ERROR, str(item["error"]), expected=expected)
+            continue
+        try:
+            rules = parse_policy(str(item.get("policy") or ""))
+        except PolicyParseError as exc:
+            yield CheckResult(resource, Status.ERROR, f"policy '{name}' could not be parsed: {exc}", expected=expected)
+            continue
+        grants = risky_grants(rules, targets, risky)
+        observed = [{"covers": g.target, "rule": g.rule, "capabilities": list(g.capabilities)} for g in grants]
+        if not grants:
+            yield CheckResult(
+                resource,
+                Status.PASS,
+                f"policy '{name}' grants no {'/'.join(risky)} on {', '.join(targets)}",
+                [],
+                expected,
+            )
+        elif name in allowed:
+            yield CheckResult(resource, Status.PASS, f"policy '{name}' is allow-listed as an admin policy", observed)
+        else:
+            shown = "; ".join(f'path "{g.rule}" grants {",".join(g.capabilities)} on {g.target}' for g in grants)
+            yield CheckResult(resource, Status.FAIL, f"policy '{name}': {shown}", observed, expected)
+
+
+def _quota_covers(quota_path: str, mount_full_path: str) -> bool:
+    """True when a rate-limit quota (by its path) applies to logins on the given auth mount.
+
+    A blank path is global; `ns/` covers a namespace; `auth/userpass/` a mount; a longer path
+    (`auth/userpass/login`) a part of the mount, which counts as covering its logins.
+    """
+    quota = quota_path.strip("/")
+    mount = mount_full_path.strip("/")
+    if not quota:
+        return True
+    return mount == quota or mount.startswith(quota + "/") or quota.startswith(mount + "/")
+
+
+@check(
+    "openbao.login_rate_limits",
+    needs=("rate_limit_quotas", "auth_methods"),
+    params={"exclude_types": _STRINGS},
+)
+def login_rate_limits(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """Every login auth method (not the token method) is covered by a rate-limit quota."""
+    excluded = [str(t) for t in params.get("exclude_types", ["token"])]
+    quotas = evidence.section("rate_limit_quotas")
+    namespace = _namespace(evidence)
+    in_scope = False
+    for mount in evidence.section("auth_methods"):
+        if mount.get("type") in excluded:
+            continue
+        in_scope = True
+        path = str(mount.get("path", "")).strip("/")
+        full = f"{namespace}/auth/{path}" if namespace else f"auth/{path}"
+        covering = [q.get("name") for q in quotas if _quota_covers(str(q.get("path") or ""), full)]
+        resource = _mount_resource(evidence, mount)
+        if covering:
+            yield CheckResult(
+                resource,
+                Status.PASS,
+                f"auth/{path} is rate-limited by quota(s) {', '.join(map(str, covering))}",
+                covering,
+            )
+        else:
+            yield CheckResult(
+                resource, Status.FAIL, f"no rate-limit quota covers logins on auth/{path}", [], "a rate-limit quota"
+            )
+    if not in_scope:
+        yield CheckResult(
+            server(evidence), Status.NOT_APPLICABLE, "no login auth method besides the excluded types is enabled"
+        )
+
+
+CHECKS = (root_tokens, auth_ttl, auth_methods, lockout, acl_policies, login_rate_limits)
+"""The access-control checks, in baseline order."""

@@ -1,0 +1,95 @@
+"""The `openbao` target kind: `--target openbao=https://bao.example:8200[?namespace=team-a&probes=true]`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from checks.openbao import access_checks, server_checks
+from checks.openbao.collect import _target_parts, collect
+from checks.openbao.connect import OPTIONS, as_bool
+from checks.openbao.resolver import BaoResolver
+from scanner.errors import ConfigError
+from scanner.interface import CheckSpec, CredentialResolver, Secret, Target, TargetPlugin
+from scanner.model import Evidence
+
+
+def _query_value(key: str, value: str) -> Any:
+    if key in ("probes", "tls_skip_verify"):
+        return as_bool(value, f"option {key}")
+    if key == "max_accessors":
+        if not value.isdigit() or int(value) < 1:
+            raise ConfigError(f"option max_accessors must be a positive integer, got '{value}'")
+        return int(value)
+    return value
+
+
+class OpenBaoPlugin(TargetPlugin):
+    """OpenBao (and Vault-API-compatible) secrets managers, read through hvac."""
+
+    kind = "openbao"
+    description = "OpenBao secrets manager: seal, TLS, audit, auth methods, ACL policies, tokens (hvac)"
+
+    def checks(self) -> Sequence[CheckSpec]:
+        """All OpenBao checks."""
+        return (*server_checks.CHECKS, *access_checks.CHECKS)
+
+    def baselines(self) -> Sequence[Traversable]:
+        """The built-in `openbao` baseline."""
+        return (files("baselines").joinpath("openbao.yaml"),)
+
+    def target_uri(self, target: Target) -> str:
+        """`openbao://host:port`, the base URI of every resource of this target."""
+        _scheme, host, port = _target_parts(target.url)
+        shown = f"[{host}]" if host and ":" in host else host
+        return f"openbao://{shown}:{port}" if host else target.url
+
+    def parse_target(self, value: str) -> Target:
+        """`https://host:port` (scheme defaults to https, port to 8200); options may ride in the query string."""
+        raw = value.strip()
+        if not raw:
+            raise ConfigError("an OpenBao target needs a URL such as https://bao.example:8200")
+        if "://" not in raw:
+            raw = "https://" + raw
+        split = urlsplit(raw)
+        scheme = split.scheme.lower()
+        if scheme not in ("http", "https"):
+            raise ConfigError(f"an OpenBao URL must start with https:// (or http://), got '{split.scheme}://'")
+        if split.username or split.password:
+            raise ConfigError("do not put credentials in the OpenBao URL; use BAO_TOKEN or an inventory credential")
+        try:
+            port = split.port or 8200
+        except ValueError:
+            raise ConfigError(f"bad port in '{value}'") from None
+        host = split.hostname
+        if not host:
+            raise ConfigError(f"no host in '{value}'")
+        if split.path.strip("/") not in ("", "v1"):
+            raise ConfigError(f"an OpenBao target URL has no path (got '{split.path}'); give the server address only")
+        options: dict[str, Any] = {}
+        for key, item in parse_qsl(split.query, keep_blank_values=True):
+            if key == "token":
+                raise ConfigError("do not put a token in the URL; use BAO_TOKEN, token_file or an inventory credential")
+            if key not in OPTIONS:
+                raise ConfigError(f"unknown OpenBao option '{key}' (known: {', '.join(sorted(OPTIONS))})")
+            options[key] = _query_value(key, item)
+        shown_host = f"[{host}]" if ":" in host else host
+        target_id = f"{shown_host}:{port}"
+        if options.get("namespace"):
+            target_id += "/" + str(options["namespace"]).strip("/")
+        return Target(id=target_id, kind=self.kind, url=f"{scheme}://{shown_host}:{port}", options=options)
+
+    def collect(self, target: Target, secrets: Mapping[str, Secret], timeout: float) -> Evidence:
+        """Read the OpenBao server (read-only); see `checks.openbao.collect`."""
+        return collect(target, secrets, timeout)
+
+    def credential_resolvers(self) -> Sequence[CredentialResolver]:
+        """The `bao:` credential scheme."""
+        return (BaoResolver(),)
+
+
+PLUGIN = OpenBaoPlugin()
+"""The entry point object (`sovscan.checks: openbao`)."""
