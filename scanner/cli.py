@@ -13,7 +13,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from scanner import __version__, engine, resultio
+from scanner import __version__, engine, lifecycle, resultio
 from scanner.baseline import BaselineLibrary
 from scanner.errors import ConfigError, PluginError, SovscanError
 from scanner.fileio import write_atomic
@@ -22,6 +22,9 @@ from scanner.interface import ReportOptions, Target
 from scanner.inventory import load_inventory, parse_target_option, shard
 from scanner.model import ScanResult, Severity
 from scanner.plugins import Registry, discover
+from scanner.store import open_store
+from scanner.store.history import render_history
+from scanner.waivers import DEFAULT_MAX_DAYS, load_waivers, utc_today
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -135,8 +138,11 @@ def cli() -> None:
     \b
     Exit codes:
       0  clean: every control evaluated, no FAIL at or above --fail-on
-      1  gate failed: a FAIL at or above --fail-on (takes precedence over 3)
-      2  usage or configuration error (baseline, inventory, evidence, result file)
+      1  gate failed: a FAIL (with --fail-on-new: a new or regressed FAIL) at or above --fail-on,
+         a control verified in the compared run that is ERROR now, or coverage below
+         --min-coverage (takes precedence over 3)
+      2  usage or configuration error (baseline, inventory, evidence, result, waiver file,
+         history store)
       3  scan incomplete: some controls are ERROR (could not be verified)
       4  internal error in sovscan or a plugin
     """
@@ -172,6 +178,92 @@ def common_outputs(function: F) -> F:
         help="Gate: exit 1 if any FAIL has this severity or worse; 'none' never fails on findings.",
     )(function)
     return function
+
+
+def lifecycle_options(function: F) -> F:
+    """Comparison, gate, waiver and history options shared by `scan` and `report`.
+
+    They arrive in the command as one `lifecycle_opts: lifecycle.LifecycleOptions` argument.
+    """
+
+    @functools.wraps(function)
+    def wrapper(
+        *args: Any,
+        compare: str | None,
+        fail_on_new: bool,
+        allow_new_errors: bool,
+        min_coverage: float | None,
+        waivers: Path | None,
+        waiver_max_days: int,
+        store: str | None,
+        today: Any,
+        **kwargs: Any,
+    ) -> Any:
+        kwargs["lifecycle_opts"] = lifecycle.LifecycleOptions(
+            compare=compare,
+            fail_on_new=fail_on_new,
+            allow_new_errors=allow_new_errors,
+            min_coverage=min_coverage,
+            waivers=waivers,
+            waiver_max_days=waiver_max_days,
+            store=store,
+            today=today.date() if today is not None else None,
+        )
+        return function(*args, **kwargs)
+
+    options = [
+        click.option(
+            "--compare",
+            metavar="PREVIOUS|last",
+            help="Compare with a previous run: a native JSON result or a SARIF log written by sovscan, or "
+            "'last' for the last scan of the same targets and environment in --store. Every finding gets a "
+            "baseline state (new, unchanged, updated; gone ones are listed as absent).",
+        ),
+        click.option(
+            "--fail-on-new",
+            is_flag=True,
+            help="Gate on regressions only: exit 1 for FAILs at or above --fail-on that are new or were not "
+            "FAIL in the compared run (PASS/WAIVED/ERROR -> FAIL). Known failures do not fail the gate.",
+        ),
+        click.option(
+            "--allow-new-errors",
+            is_flag=True,
+            help="With --compare: do not fail the gate when a control evaluated in the compared run is ERROR "
+            "now (by default that is lost coverage and exits 1).",
+        ),
+        click.option(
+            "--min-coverage",
+            type=click.FloatRange(0, 100),
+            metavar="PERCENT",
+            help="Exit 1 when, on any target, less than PERCENT of the applicable controls were evaluated "
+            "(ERROR = not evaluated; NOT_APPLICABLE is not counted); names the controls and why.",
+        ),
+        click.option(
+            "--waivers",
+            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="FILE",
+            help="Waiver file (YAML): FAILs it covers become WAIVED until the waiver expires. ERROR is never waived.",
+        ),
+        click.option(
+            "--waiver-max-days",
+            type=click.IntRange(min=1),
+            default=DEFAULT_MAX_DAYS,
+            show_default=True,
+            metavar="DAYS",
+            help="Reject waivers that run longer than this (the waiver file's max_days may only lower it).",
+        ),
+        click.option(
+            "--store",
+            metavar="URL",
+            envvar="SOVSCAN_STORE",
+            help="Record the scan in a history store: 'default' (SQLite in the user data directory), "
+            "sqlite:PATH, or postgresql://USER@HOST/DB (password via PGPASSWORD or ~/.pgpass). Env: SOVSCAN_STORE.",
+        ),
+        click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), hidden=True),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
 
 
 @cli.command()
@@ -227,6 +319,7 @@ def common_outputs(function: F) -> F:
 @click.option("--shard", metavar="INDEX/COUNT", help="Scan only shard INDEX (0-based) of COUNT of the targets.")
 @click.option("--progress/--no-progress", default=None, help="Show collection progress (default: on a terminal).")
 @common_outputs
+@lifecycle_options
 @handle_errors
 def scan(
     targets: tuple[str, ...],
@@ -244,11 +337,13 @@ def scan(
     full: bool,
     wazuh_changes_only: bool,
     fail_on: str,
+    lifecycle_opts: lifecycle.LifecycleOptions,
 ) -> None:
     """Collect evidence from targets, evaluate the baselines, and report."""
     registry = discover()
     library = BaselineLibrary(registry)
     specs = parse_outputs(formats, output, registry)
+    prepared = lifecycle.prepare(lifecycle_opts)
     shard_spec = _parse_shard(shard)
     if evidence_dir is not None:
         if targets or inventory:
@@ -285,7 +380,7 @@ def scan(
             environment=env_name or "default",
             progress=_progress(show),
         )
-    _finish(result, specs, registry, full, wazuh_changes_only, fail_on)
+    _finish(result, specs, registry, full, wazuh_changes_only, fail_on, prepared)
 
 
 def _shard(targets: Sequence[Target], spec: tuple[int, int]) -> tuple[Target, ...]:
@@ -299,7 +394,9 @@ def _finish(
     full: bool,
     changes_only: bool,
     fail_on: str,
+    prepared: lifecycle.Prepared,
 ) -> NoReturn:
+    result = lifecycle.process(result, prepared)
     options = ReportOptions(
         full=full,
         changes_only=changes_only,
@@ -307,7 +404,16 @@ def _finish(
         color=sys.stdout.isatty() and "NO_COLOR" not in os.environ,
     )
     write_outputs(result, specs, registry, options)
-    outcome = evaluate_gate(result, None if fail_on == "none" else Severity(fail_on))
+    if lifecycle.record(result, prepared) is False:
+        click.echo(f"sovscan: run {result.run_id} is already in the history store; not recorded again", err=True)
+    opts = prepared.options
+    outcome = evaluate_gate(
+        result,
+        None if fail_on == "none" else Severity(fail_on),
+        new_only=opts.fail_on_new,
+        allow_new_errors=opts.allow_new_errors,
+        min_coverage=opts.min_coverage,
+    )
     for reason in outcome.reasons:
         click.echo(f"sovscan: {reason}", err=True)
     sys.exit(int(outcome.exit_code))
@@ -322,6 +428,7 @@ def _finish(
     help="A native JSON result written by `sovscan scan -f json=...`.",
 )
 @common_outputs
+@lifecycle_options
 @handle_errors
 def report(
     source: Path,
@@ -330,12 +437,60 @@ def report(
     full: bool,
     wazuh_changes_only: bool,
     fail_on: str,
+    lifecycle_opts: lifecycle.LifecycleOptions,
 ) -> None:
-    """Re-render a saved native JSON result in other formats, without scanning again."""
+    """Re-render a saved native JSON result in other formats, without scanning again.
+
+    With --waivers, --compare and the gate options it re-applies the lifecycle to the saved
+    result (waivers first, then the comparison, then the gate), so a CI job can gate on a
+    result produced elsewhere.
+    """
     registry = discover()
     specs = parse_outputs(formats, output, registry)
+    prepared = lifecycle.prepare(lifecycle_opts)
     result = resultio.load(source)
-    _finish(result, specs, registry, full, wazuh_changes_only, fail_on)
+    _finish(result, specs, registry, full, wazuh_changes_only, fail_on, prepared)
+
+
+@cli.command()
+@click.option(
+    "--store",
+    "store_url",
+    metavar="URL",
+    envvar="SOVSCAN_STORE",
+    default="default",
+    show_default=True,
+    help="History store: 'default', sqlite:PATH or postgresql://USER@HOST/DB. Env: SOVSCAN_STORE.",
+)
+@click.option("--environment", metavar="NAME", help="Only this environment.")
+@click.option("-t", "--target", "targets", multiple=True, metavar="ID", help="Only this target (repeatable).")
+@click.option("-b", "--baseline", "baselines", multiple=True, metavar="NAME", help="Only this baseline (repeatable).")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only scans started on or after this date.")
+@click.option(
+    "--last", type=click.IntRange(min=1), default=10, show_default=True, help="Scans shown per target and baseline."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
+)
+@handle_errors
+def history(
+    store_url: str,
+    environment: str | None,
+    targets: tuple[str, ...],
+    baselines: tuple[str, ...],
+    since: Any,
+    last: int,
+    fmt: str,
+) -> None:
+    """Show the trend per target and baseline: pass rate, new / resolved / open failures, oldest open failure."""
+    store = open_store(store_url)
+    series = store.history(
+        environment=environment,
+        targets=targets,
+        baselines=baselines,
+        since=since.date().isoformat() if since is not None else None,
+    )
+    click.echo(render_history(series, last=last, fmt=fmt, where=store.description), nl=False)
 
 
 @cli.command()
@@ -355,9 +510,27 @@ def report(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Inventory file to validate (repeatable).",
 )
+@click.option(
+    "--waivers",
+    "waiver_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Waiver file to validate (repeatable), against today's UTC date and --waiver-max-days.",
+)
+@click.option(
+    "--waiver-max-days",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_DAYS,
+    show_default=True,
+    metavar="DAYS",
+    help="Longest allowed waiver.",
+)
 @handle_errors
-def validate(baselines: tuple[str, ...], inventories: tuple[Path, ...]) -> None:
-    """Validate baselines and inventories; print one line per problem and exit 2 if any."""
+def validate(
+    baselines: tuple[str, ...], inventories: tuple[Path, ...], waiver_files: tuple[Path, ...], waiver_max_days: int
+) -> None:
+    """Validate baselines, inventories and waiver files; print one line per problem and exit 2 if any."""
     registry = discover()
     library = BaselineLibrary(registry)
     problems = 0
@@ -373,6 +546,13 @@ def validate(baselines: tuple[str, ...], inventories: tuple[Path, ...]) -> None:
             inv = load_inventory(path, registry)
             click.echo(f"ok  inventory {path}: {len(inv.targets)} target(s)")
         except (ConfigError, PluginError) as exc:
+            problems += 1
+            click.echo(f"sovscan: error: {exc}", err=True)
+    for path in waiver_files:
+        try:
+            waiver_set = load_waivers(path, today=utc_today(), max_days=waiver_max_days)
+            click.echo(f"ok  waivers {path}: {len(waiver_set.waivers)} waiver(s), at most {waiver_set.max_days} days")
+        except ConfigError as exc:
             problems += 1
             click.echo(f"sovscan: error: {exc}", err=True)
     for name, reason in sorted(registry.broken.items()):

@@ -1,0 +1,356 @@
+"""Comparison with a previous run: baseline states, absent findings, and what changed.
+
+Findings are matched by fingerprint (control id + resource URI). Every finding of the current
+run gets a `baseline_state` (SARIF's baselineState) and, when it was in the previous run, its
+`previous_status`:
+
+- `new`: not in the previous run;
+- `unchanged`: same status and same observed value;
+- `updated`: same fingerprint, different status or observed value;
+- `absent`: in the previous run, gone now. These are carried in `ScanResult.absent` as they were
+  in the previous run (status = previous status, `previous_status` set too). Only findings of
+  targets scanned in this run can be absent: a target that was not scanned this time (another
+  shard, a smaller inventory) has no absent findings.
+
+`changes(result)` is the one definition of "what changed" that the gate, the console and the
+Wazuh events share: new failures, regressions (a finding that FAIL now and was PASS, WAIVED,
+NOT_APPLICABLE or ERROR before), resolved failures, and lost coverage (a control evaluated on a
+target in the previous run that is ERROR now; its previous findings are absent, but they were
+not fixed: they could not be verified).
+
+The previous run is read from a native JSON result or a SARIF log written by sovscan
+(`load_previous`). A SARIF log written without `--full` has no PASS results; comparing with it
+cannot tell unchanged passes from new ones, so the comparison says so in a note.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from scanner import resultio
+from scanner.errors import ConfigError
+from scanner.model import (
+    BaselineState,
+    Control,
+    Finding,
+    Resource,
+    ScanResult,
+    Severity,
+    SourceLocation,
+    Status,
+    TargetSummary,
+    Waiver,
+    fingerprint,
+)
+
+EVALUATED = frozenset({Status.PASS, Status.FAIL, Status.WAIVED})
+"""Statuses that mean a control was really verified on a resource."""
+
+NOTE_PREFIX = "compare: "
+"""Every note written by `compare` starts with this, so comparing again replaces them."""
+
+
+@dataclass(frozen=True)
+class Previous:
+    """A previous run to compare with."""
+
+    result: ScanResult
+    """The previous run's result (its own baseline states and absent findings are ignored)."""
+    description: str
+    """What it is, for `ScanResult.compared_with` (a file and run id, or a stored scan)."""
+    complete: bool = True
+    """False when it lists only FAIL/ERROR/WAIVED findings (a SARIF log written without --full)."""
+    observed: bool = True
+    """False when its observed values are unknown (then only statuses are compared)."""
+
+
+def compare(current: ScanResult, previous: Previous) -> ScanResult:
+    """Return `current` with baseline states, previous statuses and absent findings set (pure)."""
+    before = {f.fingerprint: f for f in previous.result.findings}
+    scanned = {t.id for t in current.targets} | {f.resource.target for f in current.findings}
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    for finding in current.findings:
+        key = finding.fingerprint
+        seen.add(key)
+        old = before.get(key)
+        if old is None:
+            quiet = not previous.complete and finding.status in (Status.PASS, Status.NOT_APPLICABLE)
+            state = BaselineState.UNCHANGED if quiet else BaselineState.NEW
+            findings.append(replace(finding, baseline_state=state, previous_status=None))
+            continue
+        same = old.status is finding.status and (not previous.observed or _same(old.observed, finding.observed))
+        state = BaselineState.UNCHANGED if same else BaselineState.UPDATED
+        findings.append(replace(finding, baseline_state=state, previous_status=old.status))
+    absent = tuple(
+        replace(old, baseline_state=BaselineState.ABSENT, previous_status=old.status)
+        for key, old in before.items()
+        if key not in seen and old.resource.target in scanned
+    )
+    compared = replace(current, findings=tuple(findings), absent=absent, compared_with=previous.description)
+    notes = [n for n in current.notes if not n.startswith(NOTE_PREFIX)]
+    if not previous.complete:
+        notes.append(
+            f"{NOTE_PREFIX}{previous.description} lists only failing, waived and ERROR results (a SARIF log "
+            "written without --full): passing findings cannot be matched, and a control that passed there and "
+            "is ERROR now is not detected; compare with the native JSON result instead"
+        )
+    if previous.result.environment != current.environment:
+        notes.append(
+            f"{NOTE_PREFIX}the previous run scanned environment '{previous.result.environment}', "
+            f"this one '{current.environment}'"
+        )
+    missing = sorted({f.resource.target for f in previous.result.findings} - scanned)
+    if missing:
+        notes.append(f"{NOTE_PREFIX}target(s) of the previous run not scanned now (not compared): {', '.join(missing)}")
+    lost = changes(compared).unverified
+    if lost:
+        notes.append(
+            f"{NOTE_PREFIX}{len(lost)} finding(s) of the previous run are absent because their control could not "
+            "be verified in this run (ERROR), not because they were fixed"
+        )
+    return replace(compared, notes=tuple(notes))
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Compare two observed values as JSON (so 1 and 1.0, or tuples and lists, are the same)."""
+    if a == b:
+        return True
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed since the compared run, in the terms a SOC or a CI gate cares about."""
+
+    new_failures: tuple[Finding, ...]
+    """FAIL now and not in the previous run (or no comparison at all)."""
+    regressed: tuple[Finding, ...]
+    """FAIL now and PASS, WAIVED, NOT_APPLICABLE or ERROR in the previous run."""
+    resolved: tuple[Finding, ...]
+    """FAIL in the previous run and PASS or NOT_APPLICABLE now (current finding), or absent now
+    while its control was evaluated on that target (absent finding)."""
+    lost: tuple[Finding, ...]
+    """ERROR now (and not ERROR before on that resource), on a control that was evaluated
+    (PASS/FAIL/WAIVED) on the same target in the previous run: the scan lost coverage."""
+    unverified: tuple[Finding, ...]
+    """Absent findings whose control is ERROR now on that target: not fixed, just not seen."""
+
+    @property
+    def failing(self) -> tuple[Finding, ...]:
+        """New failures and regressions: what `--fail-on-new` gates on."""
+        return self.new_failures + self.regressed
+
+
+def evaluated_before(result: ScanResult) -> set[tuple[str, str]]:
+    """(control id, target) pairs verified in the compared run, read from a compared result."""
+    pairs = {
+        (f.control_id, f.resource.target)
+        for f in result.findings
+        if f.previous_status is not None and f.previous_status in EVALUATED
+    }
+    pairs.update((f.control_id, f.resource.target) for f in result.absent if f.status in EVALUATED)
+    return pairs
+
+
+def is_compared(result: ScanResult) -> bool:
+    """True when the result carries a comparison with a previous run."""
+    return (
+        result.compared_with is not None
+        or bool(result.absent)
+        or any(f.baseline_state is not None for f in result.findings)
+    )
+
+
+def changes(result: ScanResult) -> Changes:
+    """Classify a (compared) result's findings. Without a comparison every FAIL is a new failure."""
+    if not is_compared(result):
+        fails = tuple(f for f in result.findings if f.status is Status.FAIL)
+        return Changes(fails, (), (), (), ())
+    new: list[Finding] = []
+    regressed: list[Finding] = []
+    resolved: list[Finding] = []
+    for f in result.findings:
+        if f.status is Status.FAIL:
+            if f.previous_status is None:
+                new.append(f)
+            elif f.previous_status is not Status.FAIL:
+                regressed.append(f)
+        elif f.previous_status is Status.FAIL and f.status in (Status.PASS, Status.NOT_APPLICABLE):
+            resolved.append(f)
+    before = evaluated_before(result)
+    errors_now = {(f.control_id, f.resource.target) for f in result.findings if f.status is Status.ERROR}
+    lost = tuple(
+        f
+        for f in result.findings
+        if f.status is Status.ERROR
+        and f.previous_status is not Status.ERROR
+        and (f.control_id, f.resource.target) in before
+    )
+    unverified = tuple(f for f in result.absent if (f.control_id, f.resource.target) in errors_now)
+    resolved.extend(
+        f for f in result.absent if f.status is Status.FAIL and (f.control_id, f.resource.target) not in errors_now
+    )
+    return Changes(tuple(new), tuple(regressed), tuple(resolved), lost, unverified)
+
+
+# --- reading a previous run ----------------------------------------------------------------------
+
+
+def empty_previous(current: ScanResult, description: str) -> Previous:
+    """A previous run with no findings (the first scan of these targets): everything is new."""
+    result = ScanResult(
+        tool_version=current.tool_version,
+        started_at="",
+        finished_at="",
+        controls={},
+        findings=(),
+        targets=(),
+        environment=current.environment,
+    )
+    return Previous(result=result, description=description)
+
+
+def load_previous(path: Path | str) -> Previous:
+    """Read a previous run: a native JSON result, or a SARIF log written by sovscan."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read previous result: {exc.strerror or exc}", str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"invalid JSON: {exc.msg}", f"{path}:{exc.lineno}") from None
+    except UnicodeDecodeError:
+        raise ConfigError("file is not UTF-8 text", str(path)) from None
+    if isinstance(document, dict) and document.get("format") == resultio.FORMAT:
+        result = resultio.load(path)
+        return Previous(result, _describe(str(path), result))
+    if isinstance(document, dict) and isinstance(document.get("runs"), list):
+        result, complete = from_sarif(document, str(path))
+        return Previous(result, _describe(str(path), result), complete)
+    raise ConfigError(
+        "not a sovscan result: expected a native JSON result or a SARIF log written by sovscan", str(path)
+    )
+
+
+def _describe(path: str, result: ScanResult) -> str:
+    when = f", started {result.started_at}" if result.started_at else ""
+    run = f"run {result.run_id}" if result.run_id else "run"
+    return f"{path} ({run}{when})"
+
+
+def from_sarif(log: Mapping[str, Any], path: str) -> tuple[ScanResult, bool]:
+    """Rebuild the findings of a SARIF log written by sovscan; returns (result, complete).
+
+    Each result's identity comes from `ruleId` and `properties.resourceUri` (checked against
+    `partialFingerprints.primaryLocationLineHash`), its status from `properties.status`, its
+    observed value from `properties.observed`. Results marked `absent` are skipped: they were not
+    in that run.
+    """
+    runs = [r for r in log["runs"] if isinstance(r, dict) and _tool_name(r) == "sovscan"]
+    if len(runs) != 1:
+        raise ConfigError("not a SARIF log written by sovscan (expected exactly one run of tool 'sovscan')", path)
+    run = runs[0]
+    properties = run.get("properties") or {}
+    controls: dict[str, Control] = {}
+    for rule in (run.get("tool") or {}).get("driver", {}).get("rules", []) or []:
+        rp = rule.get("properties") or {}
+        severity = rp.get("severity")
+        controls[rule["id"]] = Control(
+            id=rule["id"],
+            title=(rule.get("shortDescription") or {}).get("text", rule["id"]),
+            severity=Severity(severity) if severity in {s.value for s in Severity} else Severity.MEDIUM,
+            target=str(rp.get("target", "")),
+            check=str(rp.get("check", "")),
+            baseline=str(rp.get("baseline", "")),
+        )
+    findings: list[Finding] = []
+    kinds: set[str] = set()
+    for index, item in enumerate(run.get("results") or []):
+        if item.get("baselineState") == "absent":
+            continue
+        kinds.add(str(item.get("kind", "fail")))
+        findings.append(_sarif_finding(item, f"{path}: runs[0].results[{index}]"))
+    targets = tuple(
+        TargetSummary(id=str(t["id"]), kind=str(t.get("kind", "")), uri=str(t.get("uri", "")))
+        for t in properties.get("targets", []) or []
+        if isinstance(t, dict) and "id" in t
+    )
+    invocations = run.get("invocations") or [{}]
+    full = properties.get("full")
+    complete = bool(full) if isinstance(full, bool) else bool(kinds & {"pass", "notApplicable"})
+    result = ScanResult(
+        tool_version=str((run.get("tool") or {}).get("driver", {}).get("version", "")),
+        started_at=str(invocations[0].get("startTimeUtc", "")),
+        finished_at=str(invocations[0].get("endTimeUtc", "")),
+        controls=controls,
+        findings=tuple(findings),
+        targets=targets,
+        baselines=dict(properties.get("baselines", {}) or {}),
+        environment=str(properties.get("environment", "default")),
+        run_id=str(properties.get("runId", "")),
+    )
+    return result, complete
+
+
+def _tool_name(run: Mapping[str, Any]) -> str:
+    return str(((run.get("tool") or {}).get("driver") or {}).get("name", ""))
+
+
+def _sarif_finding(item: Mapping[str, Any], where: str) -> Finding:
+    props = item.get("properties") or {}
+    control_id = item.get("ruleId")
+    status = props.get("status")
+    logical = ((item.get("locations") or [{}])[0].get("logicalLocations") or [{}])[0]
+    uri = props.get("resourceUri") or logical.get("fullyQualifiedName")
+    if not isinstance(control_id, str) or not isinstance(uri, str) or status not in {s.value for s in Status}:
+        raise ConfigError(
+            "SARIF result lacks ruleId, properties.resourceUri or properties.status: only logs written by "
+            "sovscan can be compared",
+            where,
+        )
+    expected_print = (item.get("partialFingerprints") or {}).get("primaryLocationLineHash")
+    if expected_print is not None and expected_print != fingerprint(control_id, uri):
+        raise ConfigError(
+            f"fingerprint {expected_print} does not match control {control_id} on {uri}: the log was not written "
+            "by this version of sovscan or was edited",
+            where,
+        )
+    resource = Resource(
+        target=str(props.get("target", "")),
+        kind=str(props.get("resourceKind", "")),
+        name=str(props.get("resourceName", logical.get("name", ""))),
+        uri=uri,
+    )
+    return Finding(
+        control_id=control_id,
+        resource=resource,
+        status=Status(status),
+        message=str((item.get("message") or {}).get("text", "")),
+        observed=props.get("observed"),
+        expected=props.get("expected"),
+        waiver=_sarif_waiver(item, control_id),
+    )
+
+
+def _sarif_waiver(item: Mapping[str, Any], control_id: str) -> Waiver | None:
+    suppressions: Sequence[Mapping[str, Any]] = item.get("suppressions") or []
+    for suppression in suppressions:
+        props = suppression.get("properties") or {}
+        if suppression.get("status") == "accepted" and "owner" in props:
+            location = (suppression.get("location") or {}).get("physicalLocation") or {}
+            uri = (location.get("artifactLocation") or {}).get("uri")
+            line = (location.get("region") or {}).get("startLine", 1)
+            return Waiver(
+                control_id=control_id,
+                resource=str(props.get("resource", "*")),
+                justification=str(suppression.get("justification", "")),
+                owner=str(props["owner"]),
+                expires=str(props.get("expires", "")),
+                ticket=props.get("ticket"),
+                source=SourceLocation(str(uri), int(line)) if uri else None,
+            )
+    return None
