@@ -1,0 +1,557 @@
+"""SARIF 2.1.0 reporter: one run per scan, shaped for GitHub code scanning.
+
+What the output guarantees (tests/reporters/test_reporter_sarif.py proves each):
+
+- It validates against the final OASIS 2.1.0 schema (draft-04, format checking on), and it keeps
+  the rule the schema does not enforce: a result whose `kind` is not `fail` has `level` `none`.
+- Every result has a physical location with a region (GitHub rejects the whole file otherwise).
+  Live resources have no file, so it is the baseline YAML line that defines the control
+  (`Control.source`), made repository-relative; an offline resource read from a file
+  (`Resource.location`) points at that file instead, with the control definition as a related
+  location. The resource itself is a logical location (`kind: resource`, fully qualified name =
+  resource URI).
+- `partialFingerprints.primaryLocationLineHash` is the finding fingerprint (control id + resource
+  URI), so two resources failing one control are two alerts, not one.
+- By default only what needs attention: FAIL (`kind: fail`, level by severity), ERROR
+  (`kind: review`), and WAIVED (a FAIL with an accepted external suppression, so code scanning
+  closes rather than loses the alert). `ReportOptions.full` adds PASS (`pass`) and
+  NOT_APPLICABLE (`notApplicable`).
+- When the scan was compared with a previous run, every result carries `baselineState`, and the
+  previous run's findings that no longer occur (`ScanResult.absent`) are written as `absent`.
+- Unreachable targets become error-level `toolExecutionNotifications` and make
+  `executionSuccessful` false; unreadable evidence sections become warnings; scan notes (unused
+  or expired waivers) become `toolConfigurationNotifications`.
+
+Why plain dicts rather than the `sarif-om` object model: sarif-om 1.0.4 was generated from a
+pre-final schema. Its `Suppression` has `state` where the final schema says `status` (so a
+waived result could not carry `status: accepted`), its companion serialiser
+(`jschema_to_python.to_json`, not even a dependency here) drops default values such as a
+result's `level: "warning"`, and its classes are untyped (`Any` under mypy --strict). Building
+the log as dicts keeps every property the final schema and GitHub read under our control, and the
+schema test checks the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+from scanner.interface import Reporter, ReportOptions
+from scanner.model import (
+    BaselineState,
+    Control,
+    Finding,
+    ScanResult,
+    Severity,
+    SourceLocation,
+    Status,
+)
+
+SARIF_VERSION = "2.1.0"
+SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+TOOL_NAME = "sovscan"
+FINGERPRINT_KEY = "sovscan/v1"
+"""Key of the full fingerprint in `result.fingerprints` (versioned, as the SARIF spec advises)."""
+
+SECURITY_SEVERITY: Mapping[Severity, str] = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "0.1",
+}
+"""`properties["security-severity"]` by severity (GitHub: > 9 critical, 7-8.9 high, 4-6.9 medium, else low)."""
+
+LEVEL: Mapping[Severity, str] = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+"""SARIF level of a failing result (and a rule's default level) by severity."""
+
+KIND: Mapping[Status, str] = {
+    Status.FAIL: "fail",
+    Status.WAIVED: "fail",
+    Status.ERROR: "review",
+    Status.PASS: "pass",
+    Status.NOT_APPLICABLE: "notApplicable",
+}
+"""SARIF result kind by status. WAIVED stays a failure, marked by its suppression."""
+
+ATTENTION = frozenset({Status.FAIL, Status.ERROR, Status.WAIVED})
+"""Statuses written without `ReportOptions.full`."""
+
+MAX_MESSAGE_VALUE = 500
+"""Longest rendering of an observed/expected value inside a message text (the full value is in properties)."""
+
+_NOTIFICATIONS: tuple[tuple[str, str], ...] = (
+    ("target-unreachable", "A target could not be read; its controls were not verified."),
+    ("section-unreadable", "An evidence section could not be read; controls needing it are ERROR."),
+    ("scan-note", "A note about the scan configuration (waivers, tailoring)."),
+)
+_NOTIFICATION_INDEX = {descriptor_id: index for index, (descriptor_id, _) in enumerate(_NOTIFICATIONS)}
+
+
+class SarifReporter(Reporter):
+    """Render a scan as a SARIF 2.1.0 log (GitHub code scanning, GitLab, DefectDojo)."""
+
+    name = "sarif"
+    description = "SARIF 2.1.0 log for GitHub code scanning and other SARIF consumers"
+    extension = ".sarif"
+
+    def render(self, result: ScanResult, options: ReportOptions) -> str:
+        """Return the SARIF log as indented JSON."""
+        return json.dumps(build_log(result, options), indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def build_log(result: ScanResult, options: ReportOptions) -> dict[str, Any]:
+    """Build the SARIF log (a JSON-ready dict) for `result`."""
+    root = _root(options)
+    rules, rule_index = _rules(result, root)
+    compared = _compared(result)
+
+    results: list[dict[str, Any]] = []
+    for finding in result.findings:
+        if options.full or finding.status in ATTENTION:
+            results.append(_result(finding, result, rule_index, root, compared, absent=False))
+    for finding in result.absent:
+        if options.full or finding.status in ATTENTION:
+            results.append(_result(finding, result, rule_index, root, compared, absent=True))
+
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": TOOL_NAME,
+                "version": result.tool_version or "unknown",
+                "rules": rules,
+                "notifications": [
+                    {"id": descriptor_id, "shortDescription": {"text": text}} for descriptor_id, text in _NOTIFICATIONS
+                ],
+            }
+        },
+        "automationDetails": {"id": automation_id(result)},
+        "invocations": [_invocation(result, root)],
+        "results": results,
+        "properties": _run_properties(result, options),
+    }
+    return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
+
+
+def automation_id(result: ScanResult) -> str:
+    """Return `sovscan/<environment>/<run id>`: the category is everything before the last slash."""
+    environment = result.environment.strip("/") or "default"
+    return f"{TOOL_NAME}/{environment}/{result.run_id}"
+
+
+# --- rules -----------------------------------------------------------------------------------------
+
+
+def _rules(result: ScanResult, root: Path) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """One rule per control of the scan (plus any control id only findings mention), sorted by id."""
+    ids = set(result.controls)
+    ids.update(f.control_id for f in result.findings)
+    ids.update(f.control_id for f in result.absent)
+    rules: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
+    for control_id in sorted(ids):
+        control = result.controls.get(control_id)
+        index[control_id] = len(rules)
+        rules.append(_rule(control, root) if control is not None else _unknown_rule(control_id))
+    return rules, index
+
+
+def _rule(control: Control, root: Path) -> dict[str, Any]:
+    """The reportingDescriptor of one control, with everything GitHub shows for a rule."""
+    tags = _unique(
+        [
+            "security",
+            "compliance",
+            control.target,
+            *control.tags,
+            *(f"external/{framework}/{ident}" for framework, idents in control.references.items() for ident in idents),
+        ]
+    )
+    properties: dict[str, Any] = {
+        "tags": tags,
+        "security-severity": SECURITY_SEVERITY[control.severity],
+        "severity": control.severity.value,
+        "target": control.target,
+        "check": control.check,
+    }
+    if control.baseline:
+        properties["baseline"] = control.baseline
+    if control.references:
+        properties["references"] = {k: list(v) for k, v in control.references.items()}
+    if control.params:
+        properties["params"] = dict(control.params)
+    if control.disabled is not None:
+        properties["disabled"] = control.disabled
+    if control.source is not None:
+        properties["source"] = f"{repo_relative(control.source.path, root)}:{control.source.line}"
+    return {
+        "id": control.id,
+        "shortDescription": {"text": control.title or control.id},
+        "fullDescription": {"text": control.description or control.rationale or control.title or control.id},
+        "help": {"text": _help_text(control), "markdown": _help_markdown(control)},
+        "defaultConfiguration": {"level": LEVEL[control.severity]},
+        "properties": properties,
+    }
+
+
+def _unknown_rule(control_id: str) -> dict[str, Any]:
+    """A minimal rule for a control id the scan result does not describe (should not happen)."""
+    return {
+        "id": control_id,
+        "shortDescription": {"text": control_id},
+        "fullDescription": {"text": f"Control {control_id} (no definition in the scan result)."},
+        "defaultConfiguration": {"level": "warning"},
+        "properties": {"tags": ["security", "compliance"]},
+    }
+
+
+def _help_text(control: Control) -> str:
+    """Plain-text help: description, rationale, remediation and references."""
+    parts = [f"{control.title} (severity {control.severity.value}, target {control.target})"]
+    if control.description:
+        parts.append(control.description)
+    if control.rationale:
+        parts.append(f"Rationale: {control.rationale}")
+    if control.remediation:
+        parts.append(f"Remediation: {control.remediation}")
+    if control.references:
+        parts.append("References: " + "; ".join(f"{k} {', '.join(v)}" for k, v in control.references.items()))
+    if control.params:
+        parts.append("Parameters: " + json.dumps(dict(control.params), sort_keys=True, default=str))
+    return "\n\n".join(parts)
+
+
+def _help_markdown(control: Control) -> str:
+    """Markdown help: the same content as the text help, with headings and a reference list."""
+    parts = [f"**{_md(control.title)}**  \nSeverity: `{control.severity.value}` · target kind: `{control.target}`"]
+    if control.description:
+        parts.append(_md(control.description))
+    if control.rationale:
+        parts.append(f"#### Rationale\n\n{_md(control.rationale)}")
+    if control.remediation:
+        parts.append(f"#### Remediation\n\n{_md(control.remediation)}")
+    if control.references:
+        lines = "\n".join(f"- **{_md(k)}**: {', '.join(_md(i) for i in v)}" for k, v in control.references.items())
+        parts.append(f"#### References\n\n{lines}")
+    if control.params:
+        params = json.dumps(dict(control.params), indent=2, sort_keys=True, default=str)
+        parts.append(f"#### Parameters\n\n```json\n{params}\n```")
+    return "\n\n".join(parts)
+
+
+def _md(text: str) -> str:
+    """Escape the characters that would start HTML in GitHub's markdown rendering."""
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+# --- results ---------------------------------------------------------------------------------------
+
+
+def _compared(result: ScanResult) -> bool:
+    """True when the scan was compared with a previous run (then every result gets a baselineState)."""
+    return (
+        result.compared_with is not None
+        or bool(result.absent)
+        or any(f.baseline_state is not None for f in result.findings)
+    )
+
+
+def _result(
+    finding: Finding,
+    result: ScanResult,
+    rule_index: Mapping[str, int],
+    root: Path,
+    compared: bool,
+    *,
+    absent: bool,
+) -> dict[str, Any]:
+    """The SARIF result of one finding (of this run, or an `absent` one of the previous run)."""
+    control = result.controls.get(finding.control_id)
+    kind = KIND[finding.status]
+    severity = control.severity if control is not None else Severity.MEDIUM
+    level = LEVEL[severity] if kind == "fail" else "none"
+
+    entry: dict[str, Any] = {
+        "ruleId": finding.control_id,
+        "ruleIndex": rule_index[finding.control_id],
+        "kind": kind,
+        "level": level,
+        "message": {"text": _message(finding, control, absent=absent)},
+        "locations": [_location(finding, control, root)],
+        "partialFingerprints": {"primaryLocationLineHash": finding.fingerprint},
+        "fingerprints": {FINGERPRINT_KEY: finding.fingerprint},
+        "properties": _result_properties(finding),
+    }
+    related = _related_locations(finding, control, root)
+    if related:
+        entry["relatedLocations"] = related
+    if finding.status is Status.WAIVED:
+        entry["suppressions"] = [_suppression(finding, root)]
+    if compared:
+        state = BaselineState.ABSENT if absent else (finding.baseline_state or BaselineState.NEW)
+        entry["baselineState"] = state.value
+    return entry
+
+
+def _message(finding: Finding, control: Control | None, *, absent: bool) -> str:
+    """One readable sentence or three: what happened, on what, observed vs expected."""
+    title = f"{finding.control_id} {control.title}" if control is not None and control.title else finding.control_id
+    resource = f"{finding.resource.kind} {finding.resource.name} ({finding.resource.uri})"
+    if absent:
+        head = f"No longer reported: {title} on {resource} (was {finding.status.value}: {finding.message})"
+    elif finding.status is Status.ERROR:
+        head = f"{title}: could not be verified on {resource}: {finding.message}"
+    elif finding.status is Status.WAIVED:
+        head = f"{title}: failed on {resource} (waived): {finding.message}"
+    else:
+        head = f"{title}: {finding.status.value} on {resource}: {finding.message}"
+    parts = [head.rstrip()]
+    if not absent and finding.observed is not None:
+        parts.append(f"Observed: {_short(finding.observed)}.")
+    if not absent and finding.expected is not None:
+        parts.append(f"Expected: {_short(finding.expected)}.")
+    return " ".join(parts)
+
+
+def _short(value: Any) -> str:
+    """Render a JSON value for a message, cut at MAX_MESSAGE_VALUE characters."""
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= MAX_MESSAGE_VALUE else text[:MAX_MESSAGE_VALUE] + "… (truncated)"
+
+
+def _result_properties(finding: Finding) -> dict[str, Any]:
+    """Machine-readable details of a finding (status, target, observed/expected in full)."""
+    properties: dict[str, Any] = {
+        "status": finding.status.value,
+        "target": finding.resource.target,
+        "resourceKind": finding.resource.kind,
+        "resourceName": finding.resource.name,
+        "resourceUri": finding.resource.uri,
+        "fingerprint": finding.fingerprint,
+    }
+    if finding.observed is not None:
+        properties["observed"] = finding.observed
+    if finding.expected is not None:
+        properties["expected"] = finding.expected
+    if finding.previous_status is not None:
+        properties["previousStatus"] = finding.previous_status.value
+    return properties
+
+
+def _location(finding: Finding, control: Control | None, root: Path) -> dict[str, Any]:
+    """Primary location: the offline resource's file if any, else the control's baseline line."""
+    source = finding.resource.location or _control_source(control, finding.control_id)
+    return {
+        "physicalLocation": _physical(source, root),
+        "logicalLocations": [
+            {
+                "kind": "resource",
+                "name": finding.resource.name,
+                "fullyQualifiedName": finding.resource.uri,
+            }
+        ],
+    }
+
+
+def _related_locations(finding: Finding, control: Control | None, root: Path) -> list[dict[str, Any]]:
+    """For an offline resource, the control definition as a related location."""
+    if finding.resource.location is None or control is None or control.source is None:
+        return []
+    return [
+        {
+            "id": 1,
+            "physicalLocation": _physical(control.source, root),
+            "message": {"text": f"Definition of control {control.id}"},
+        }
+    ]
+
+
+def _control_source(control: Control | None, control_id: str) -> SourceLocation:
+    """Where a control is defined; a stable stand-in path when the loader did not record it."""
+    if control is not None and control.source is not None:
+        return control.source
+    name = (control.baseline or control.target) if control is not None else "unknown"
+    return SourceLocation(path=f"baselines/{name or 'unknown'}.yaml", line=1)
+
+
+def _physical(source: SourceLocation, root: Path) -> dict[str, Any]:
+    """A SARIF physicalLocation for a file and line."""
+    return {
+        "artifactLocation": {"uri": quote(repo_relative(source.path, root), safe="/-._~")},
+        "region": {"startLine": max(1, source.line)},
+    }
+
+
+def _suppression(finding: Finding, root: Path) -> dict[str, Any]:
+    """The accepted external suppression of a waived finding (its waiver)."""
+    waiver = finding.waiver
+    if waiver is None:
+        return {"kind": "external", "status": "accepted", "justification": finding.message or "waived"}
+    suppression: dict[str, Any] = {
+        "kind": "external",
+        "status": "accepted",
+        "justification": waiver.justification,
+        "properties": {
+            "owner": waiver.owner,
+            "expires": waiver.expires,
+            "resource": waiver.resource,
+            **({"ticket": waiver.ticket} if waiver.ticket else {}),
+        },
+    }
+    if waiver.source is not None:
+        suppression["location"] = {"physicalLocation": _physical(waiver.source, root)}
+    return suppression
+
+
+# --- run-level -------------------------------------------------------------------------------------
+
+
+def _invocation(result: ScanResult, root: Path) -> dict[str, Any]:
+    """The single invocation: success flag, times and notifications (unreachable targets, notes)."""
+    execution: list[dict[str, Any]] = []
+    for target in result.targets:
+        time = _utc(target.collected_at)
+        if target.error is not None:
+            execution.append(
+                _notification(
+                    "target-unreachable",
+                    "error",
+                    f"Target {target.id} ({target.kind}, {target.uri}) could not be read: {target.error}",
+                    time,
+                    {"target": target.id, "kind": target.kind, "uri": target.uri},
+                )
+            )
+        for section, reason in sorted(target.section_errors.items()):
+            execution.append(
+                _notification(
+                    "section-unreadable",
+                    "warning",
+                    f"Target {target.id}: evidence section {section} could not be read: {reason}",
+                    time,
+                    {"target": target.id, "section": section},
+                )
+            )
+    configuration = [_notification("scan-note", "warning", note, None, None) for note in result.notes]
+
+    invocation: dict[str, Any] = {"executionSuccessful": all(t.error is None for t in result.targets)}
+    start, end = _utc(result.started_at), _utc(result.finished_at)
+    if start is not None:
+        invocation["startTimeUtc"] = start
+    if end is not None:
+        invocation["endTimeUtc"] = end
+    if execution:
+        invocation["toolExecutionNotifications"] = execution
+    if configuration:
+        invocation["toolConfigurationNotifications"] = configuration
+    return invocation
+
+
+def _notification(
+    descriptor_id: str, level: str, text: str, time: str | None, properties: Mapping[str, str] | None
+) -> dict[str, Any]:
+    """A SARIF notification referring to one of the driver's notification descriptors."""
+    notification: dict[str, Any] = {
+        "descriptor": {"id": descriptor_id, "index": _NOTIFICATION_INDEX[descriptor_id]},
+        "level": level,
+        "message": {"text": text},
+    }
+    if time is not None:
+        notification["timeUtc"] = time
+    if properties:
+        notification["properties"] = dict(properties)
+    return notification
+
+
+def _run_properties(result: ScanResult, options: ReportOptions) -> dict[str, Any]:
+    """Scan facts that have no SARIF property of their own (read back by `scanner.compare.from_sarif`)."""
+    properties: dict[str, Any] = {
+        "full": options.full,
+        "environment": result.environment,
+        "runId": result.run_id,
+        "baselines": dict(result.baselines),
+        "targets": [
+            {"id": t.id, "kind": t.kind, "uri": t.uri, "reachable": t.error is None, "duration": t.duration}
+            for t in result.targets
+        ],
+    }
+    if result.compared_with is not None:
+        properties["comparedWith"] = result.compared_with
+    return properties
+
+
+# --- paths and times -------------------------------------------------------------------------------
+
+
+def _root(options: ReportOptions) -> Path:
+    """The directory repository-relative paths are computed against."""
+    return Path(options.source_root or os.getcwd()).resolve()
+
+
+def repo_relative(path: str, root: Path) -> str:
+    """Return a stable, repository-relative POSIX path for `path`.
+
+    - A file under `root` (given absolute, or relative to the working directory): relative to `root`.
+    - A file elsewhere inside a Python package (a built-in or plugin baseline in site-packages):
+      relative to the directory above the top-level package, e.g. `baselines/postgres.yaml`.
+    - A relative path that does not climb out: kept as given. Anything else: the file name.
+    """
+    given = Path(path)
+    absolute = (given if given.is_absolute() else Path.cwd() / given).resolve()
+    try:
+        return absolute.relative_to(root).as_posix()
+    except ValueError:
+        pass
+    anchored = _package_relative(absolute)
+    if anchored is not None:
+        return anchored
+    posix = PurePosixPath(given.as_posix())
+    if not given.is_absolute() and ".." not in posix.parts:
+        return str(posix)
+    return given.name
+
+
+def _package_relative(path: Path) -> str | None:
+    """Path relative to the parent of the outermost package containing `path`, if it is in one."""
+    top: Path | None = None
+    directory = path.parent
+    while (directory / "__init__.py").is_file():
+        top = directory
+        if directory.parent == directory:
+            break
+        directory = directory.parent
+    if top is None:
+        return None
+    return path.relative_to(top.parent).as_posix()
+
+
+def _utc(value: str) -> str | None:
+    """Normalise an ISO 8601 time to SARIF's UTC form (`...Z`); None when empty or unparsable."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    """Drop empty and repeated strings, keeping the first occurrence's order."""
+    seen: dict[str, None] = {}
+    for item in items:
+        if item:
+            seen.setdefault(item, None)
+    return list(seen)

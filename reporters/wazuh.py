@@ -1,0 +1,412 @@
+"""Wazuh reporter: NDJSON events for a Wazuh agent's `localfile` (`log_format json`).
+
+One JSON object per line, shaped for the Wazuh 4.x JSON decoder and the rules in
+examples/wazuh/sovscan_rules.xml:
+
+- Every event is `{"integration": "sovscan", "sovscan": {...}}`: one top-level key besides the
+  marker, so nothing lands on the static fields Wazuh maps top-level keys to (`status`, `id`,
+  `url`, `data`, ...).
+- `sovscan.event` is `finding` (one per finding) or `summary` (one per target per scan).
+- Only scalars, objects and arrays of strings: the decoder drops arrays of objects. Framework
+  references are `sovscan.references.<framework>: ["5.3", ...]`; observed/expected values are
+  rendered as text (compact JSON for non-strings) so an arbitrary value cannot explode into
+  hundreds of fields (the decoder keeps at most 256). Object keys are made safe for the
+  decoder's dotted field names (`cis-kubernetes-1.12` becomes `cis-kubernetes-1_12`).
+- No line exceeds MAX_EVENT_BYTES (Wazuh's limit is 64 KiB including a header): long values are
+  cut, end with a `…[truncated N bytes]` marker, and are listed in `sovscan.truncated`.
+
+Change tracking (`sovscan.change`) uses `scanner.compare.changes`, the definition the gate and
+the console share: `new` (a FAIL not in the previous run), `regressed` (FAIL now, PASS, WAIVED,
+NOT_APPLICABLE or ERROR before), `resolved` (FAIL before, PASS or NOT_APPLICABLE now, or no
+longer reported while its control was verified), `lost` (ERROR now on a control verified on that
+target before: coverage was lost). Other findings are `new` (first seen, not failing),
+`unchanged`, `changed` (same finding, different status or observed value), `removed` (no longer
+reported, did not fail), `unverified` (no longer reported because its control is ERROR now), or
+`none` without a comparison. Findings that no longer occur are events with `status: ABSENT`.
+
+`ReportOptions.changes_only` emits only new failures, regressions, resolutions and lost
+coverage, plus the summaries (`mode: changes`). Without a comparison it emits everything and
+every summary says so (`mode: changes-unavailable`). Without `changes_only` everything is
+emitted (`mode: full`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from scanner.compare import Changes, changes, is_compared
+from scanner.interface import Reporter, ReportOptions
+from scanner.model import BaselineState, Control, Finding, ScanResult, Severity, Status, TargetSummary
+
+INTEGRATION = "sovscan"
+"""Value of the top-level `integration` key and name of the key the event is nested under."""
+
+MAX_EVENT_BYTES = 60_000
+"""Largest event line in UTF-8 bytes: below Wazuh's 65,536 (OS_MAXSTR) with room for its header."""
+
+MAX_VALUE_BYTES = 8_192
+"""Largest single text value before truncation (observed, expected, message, remediation, ...)."""
+
+MODE_FULL = "full"
+MODE_CHANGES = "changes"
+MODE_CHANGES_UNAVAILABLE = "changes-unavailable"
+
+ABSENT_STATUS = "ABSENT"
+"""`sovscan.status` of a finding of the previous run that no longer occurs."""
+
+_REPORTED_CHANGES = frozenset({"new", "regressed", "resolved", "lost"})
+"""Changes a changes-only report emits (a `new` finding only when it is a new failure)."""
+_UNSAFE_KEY = re.compile(r"[^A-Za-z0-9_-]")
+
+
+class WazuhReporter(Reporter):
+    """Render a scan as NDJSON events for a Wazuh agent (one finding or summary per line)."""
+
+    name = "wazuh"
+    description = "NDJSON events for Wazuh (log_format json), with change tracking"
+    extension = ".ndjson"
+
+    def render(self, result: ScanResult, options: ReportOptions) -> str:
+        """Return the events, one JSON object per line, each line ending with a newline."""
+        return "".join(encode_event(event) + "\n" for event in build_events(result, options))
+
+
+def build_events(result: ScanResult, options: ReportOptions) -> list[dict[str, Any]]:
+    """Build every event for `result`, grouped by target: its summary, then its findings."""
+    compared = is_compared(result)
+    if not options.changes_only:
+        mode = MODE_FULL
+    elif compared:
+        mode = MODE_CHANGES
+    else:
+        mode = MODE_CHANGES_UNAVAILABLE
+    scan = _scan_facts(result)
+    classify = Classifier(result)
+
+    current: dict[str, list[Finding]] = defaultdict(list)
+    gone: dict[str, list[Finding]] = defaultdict(list)
+    for finding in result.findings:
+        current[finding.resource.target].append(finding)
+    for finding in result.absent:
+        gone[finding.resource.target].append(finding)
+    summaries = {t.id: t for t in result.targets}
+    order = [t.id for t in result.targets] + sorted((set(current) | set(gone)) - set(summaries))
+
+    events: list[dict[str, Any]] = []
+    for target_id in order:
+        target = summaries.get(target_id) or TargetSummary(id=target_id, kind="unknown", uri="")
+        labelled = [(f, classify(f, absent=False), False) for f in current[target_id]]
+        labelled += [(f, classify(f, absent=True), True) for f in gone[target_id]]
+        if mode == MODE_CHANGES:
+            labelled = [item for item in labelled if classify.reported(item[0], item[1])]
+        findings = [
+            _finding(f, result.controls.get(f.control_id), target, scan, mode, label, absent)
+            for f, label, absent in labelled
+        ]
+        events.append(_summary(target, current[target_id], result, scan, mode, classify, len(findings)))
+        events.extend(findings)
+    return events
+
+
+class Classifier:
+    """Labels each finding with its change since the compared run (`sovscan.change`)."""
+
+    def __init__(self, result: ScanResult) -> None:
+        self.compared = is_compared(result)
+        self.changes: Changes = changes(result)
+        self._current = {
+            "new": {f.fingerprint for f in self.changes.new_failures},
+            "regressed": {f.fingerprint for f in self.changes.regressed},
+            "lost": {f.fingerprint for f in self.changes.lost},
+        }
+        self._resolved = {f.fingerprint for f in self.changes.resolved}
+        self._unverified = {f.fingerprint for f in self.changes.unverified}
+
+    def __call__(self, finding: Finding, *, absent: bool) -> str:
+        """The change label of a finding of this run, or of an absent one of the previous run."""
+        key = finding.fingerprint
+        if absent:
+            if key in self._unverified:
+                return "unverified"
+            return "resolved" if key in self._resolved else "removed"
+        if not self.compared:
+            return "none"
+        for label, keys in self._current.items():
+            if key in keys:
+                return label
+        if key in self._resolved:
+            return "resolved"
+        if finding.baseline_state is BaselineState.UNCHANGED:
+            return "unchanged"
+        if finding.baseline_state is BaselineState.UPDATED or finding.previous_status is not None:
+            return "changed"
+        return "new"
+
+    @staticmethod
+    def reported(finding: Finding, label: str) -> bool:
+        """Whether a finding belongs in a changes-only report."""
+        if label == "new":
+            return finding.status is Status.FAIL
+        return label in _REPORTED_CHANGES
+
+    def count(self, target: str) -> dict[str, int]:
+        """Changes of one target, in the terms of `scanner.compare.Changes`."""
+
+        def mine(items: Sequence[Finding]) -> int:
+            return sum(1 for f in items if f.resource.target == target)
+
+        return {
+            "new": mine(self.changes.new_failures),
+            "regressed": mine(self.changes.regressed),
+            "resolved": mine(self.changes.resolved),
+            "lost": mine(self.changes.lost),
+        }
+
+
+# --- events ----------------------------------------------------------------------------------------
+
+
+def _scan_facts(result: ScanResult) -> dict[str, Any]:
+    """Facts about the scan repeated in every event, so each alert stands alone."""
+    scan: dict[str, Any] = {
+        "run_id": result.run_id,
+        "environment": result.environment,
+        "started_at": result.started_at,
+        "finished_at": result.finished_at,
+        "tool_version": result.tool_version,
+    }
+    if result.compared_with is not None:
+        scan["compared_with"] = result.compared_with
+    return scan
+
+
+def _finding(
+    finding: Finding,
+    control: Control | None,
+    target: TargetSummary,
+    scan: Mapping[str, Any],
+    mode: str,
+    change_kind: str,
+    absent: bool,
+) -> dict[str, Any]:
+    """The event of one finding (of this run, or of the previous run when `absent`)."""
+    resource = finding.resource
+    body: dict[str, Any] = {
+        "event": "finding",
+        "mode": mode,
+        "status": ABSENT_STATUS if absent else finding.status.value,
+        "severity": (control.severity if control is not None else Severity.MEDIUM).value,
+        "change": change_kind,
+        "control": _control(finding.control_id, control),
+        "target": {"id": resource.target, "kind": control.target if control is not None else target.kind},
+        "resource": {"kind": resource.kind, "name": resource.name, "uri": resource.uri},
+        "message": f"no longer reported (was {finding.status.value}): {finding.message}" if absent else finding.message,
+        "fingerprint": finding.fingerprint,
+        "scan": dict(scan),
+    }
+    if resource.location is not None:
+        body["resource"]["file"] = resource.location.path
+        body["resource"]["line"] = resource.location.line
+    if control is not None and control.references:
+        body["references"] = {_key(k): [str(i) for i in v] for k, v in control.references.items()}
+    if absent:
+        body["baseline_state"] = BaselineState.ABSENT.value
+        body["previous_status"] = finding.status.value
+    else:
+        if finding.baseline_state is not None:
+            body["baseline_state"] = finding.baseline_state.value
+        if finding.previous_status is not None:
+            body["previous_status"] = finding.previous_status.value
+        if finding.observed is not None:
+            body["observed"] = _text(finding.observed)
+        if finding.expected is not None:
+            body["expected"] = _text(finding.expected)
+    if finding.waiver is not None:
+        waiver = finding.waiver
+        body["waiver"] = {"justification": waiver.justification, "owner": waiver.owner, "expires": waiver.expires}
+        if waiver.ticket:
+            body["waiver"]["ticket"] = waiver.ticket
+    return {"integration": INTEGRATION, INTEGRATION: body}
+
+
+def _control(control_id: str, control: Control | None) -> dict[str, Any]:
+    """The control facts of a finding event."""
+    if control is None:
+        return {"id": control_id}
+    facts: dict[str, Any] = {"id": control.id, "title": control.title, "check": control.check}
+    if control.baseline:
+        facts["baseline"] = control.baseline
+    if control.tags:
+        facts["tags"] = [str(t) for t in control.tags]
+    if control.remediation:
+        facts["remediation"] = control.remediation
+    if control.disabled is not None:
+        facts["disabled"] = control.disabled
+    return facts
+
+
+def _summary(
+    target: TargetSummary,
+    findings: Sequence[Finding],
+    result: ScanResult,
+    scan: Mapping[str, Any],
+    mode: str,
+    classify: Classifier,
+    emitted: int,
+) -> dict[str, Any]:
+    """The summary event of one target: reachability, counts, changes, notes."""
+    counts: dict[str, int] = {"total": len(findings)}
+    for status in Status:
+        counts[status.value.lower()] = sum(1 for f in findings if f.status is status)
+    failing: dict[str, int] = {severity.value: 0 for severity in Severity}
+    for finding in findings:
+        if finding.status is Status.FAIL:
+            control = result.controls.get(finding.control_id)
+            failing[(control.severity if control is not None else Severity.MEDIUM).value] += 1
+
+    target_facts: dict[str, Any] = {
+        "id": target.id,
+        "kind": target.kind,
+        "uri": target.uri,
+        "reachable": target.error is None,
+        "duration": round(target.duration, 3),
+    }
+    if target.collected_at:
+        target_facts["collected_at"] = target.collected_at
+    if target.error is not None:
+        target_facts["error"] = target.error
+    if target.labels:
+        target_facts["labels"] = {_key(k): str(v) for k, v in target.labels.items()}
+
+    body: dict[str, Any] = {
+        "event": "summary",
+        "mode": mode,
+        "target": target_facts,
+        "counts": counts,
+        "failing": failing,
+        "emitted": emitted,
+        "scan": dict(scan),
+    }
+    if target.section_errors:
+        body["section_errors"] = {_key(k): v for k, v in target.section_errors.items()}
+    if classify.compared:
+        body["changes"] = classify.count(target.id)
+    if result.notes:
+        body["notes"] = list(result.notes)
+
+    sentences = [
+        f"{target.id}: {counts['total']} findings, {counts['fail']} failed, {counts['error']} not verified, "
+        f"{counts['pass']} passed, {counts['waived']} waived, {counts['not_applicable']} not applicable."
+    ]
+    if target.error is not None:
+        sentences.append(f"Target could not be read: {target.error}.")
+    if mode == MODE_CHANGES_UNAVAILABLE:
+        sentences.append(
+            "Changes only was requested but this scan was not compared with a previous run: every finding is emitted."
+        )
+    elif mode == MODE_CHANGES:
+        sentences.append(f"Only changes since the previous run are emitted ({emitted} events).")
+    body["message"] = " ".join(sentences)
+    return {"integration": INTEGRATION, INTEGRATION: body}
+
+
+# --- encoding --------------------------------------------------------------------------------------
+
+
+_DROPPABLE: tuple[tuple[str, ...], ...] = (
+    ("references",),
+    ("control", "tags"),
+    ("notes",),
+    ("section_errors",),
+    ("target", "labels"),
+)
+"""Optional parts dropped, in this order, if cutting long strings is not enough to fit an event."""
+
+
+def encode_event(event: dict[str, Any]) -> str:
+    """Serialise one event on one line, truncating long values until it fits in MAX_EVENT_BYTES."""
+    body = event[INTEGRATION]
+    truncated: list[str] = []
+    original: dict[tuple[str | int, ...], int] = {}
+
+    def cut(path: tuple[str | int, ...], value: str, limit: int) -> None:
+        size = original.setdefault(path, len(value.encode()))
+        _set(body, path, _cut(value, limit, size))
+        name = ".".join(str(p) for p in path if not isinstance(p, int))
+        if name not in truncated:
+            truncated.append(name)
+        body["truncated"] = truncated
+
+    for path, value in list(_strings(body)):
+        if len(value.encode()) > MAX_VALUE_BYTES:
+            cut(path, value, MAX_VALUE_BYTES)
+    line = _dump(event)
+    droppable = list(_DROPPABLE)
+    while len(line.encode()) > MAX_EVENT_BYTES:
+        overflow = len(line.encode()) - MAX_EVENT_BYTES
+        path, value = max(_strings(body), key=lambda item: len(item[1].encode()))
+        size = len(value.encode())
+        if size > 256:
+            cut(path, value, max(128, size - overflow - 64, size // 2))
+        elif droppable:
+            # Only many short values left (thousands of references or labels): drop optional parts.
+            parts = droppable.pop(0)
+            parent = body
+            for step in parts[:-1]:
+                parent = parent.get(step, {})
+            if parent.pop(parts[-1], None) is not None:
+                truncated.append(".".join(parts))
+                body["truncated"] = truncated
+        else:
+            raise ValueError("a Wazuh event cannot be made small enough")  # unreachable with real findings
+        line = _dump(event)
+    return line
+
+
+def _dump(event: Mapping[str, Any]) -> str:
+    """Compact JSON on one line; U+2028/U+2029 escaped so no reader splits the line on them."""
+    text = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _strings(node: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Yield (path, value) of every string leaf of a JSON tree, list items included."""
+    if isinstance(node, str):
+        yield path, node
+    elif isinstance(node, Mapping):
+        for key, value in node.items():
+            if key != "truncated":
+                yield from _strings(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _strings(value, (*path, index))
+
+
+def _set(node: Any, path: tuple[str | int, ...], value: str) -> None:
+    """Replace the leaf at `path` in a JSON tree."""
+    for step in path[:-1]:
+        node = node[step]
+    node[path[-1]] = value
+
+
+def _cut(value: str, limit: int, original: int) -> str:
+    """Cut `value` to about `limit` UTF-8 bytes (on a character boundary) and mark the cut and the original size."""
+    marker = f"…[truncated {original} bytes]"
+    keep = max(0, limit - len(marker.encode()))
+    return value.encode()[:keep].decode("utf-8", "ignore") + marker
+
+
+def _text(value: Any) -> str:
+    """Render an observed/expected value as text: strings as they are, anything else as compact JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _key(key: str) -> str:
+    """Make an object key safe for Wazuh's dotted field names (no dots, spaces or other punctuation)."""
+    return _UNSAFE_KEY.sub("_", str(key)) or "_"

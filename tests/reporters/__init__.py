@@ -1,0 +1,1 @@
+"""Tests of the SARIF, JUnit and Wazuh reporters."""
