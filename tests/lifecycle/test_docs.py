@@ -1,4 +1,4 @@
-"""docs/ci-gate.md and examples/ci/: in sync, using only real options, and their shell logic works."""
+"""The README's CI gate and nightly sections and examples/ci/: in sync, using only real options, and their shell logic works."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from scanner.model import Control, Severity, Status
 from tests.lifecycle.builders import finding, previous, result, save, with_status
 
 ROOT = Path(__file__).parents[2]
-DOC = ROOT / "docs" / "ci-gate.md"
+DOC = ROOT / "README.md"
 GITLAB = ROOT / "examples" / "ci" / "gitlab-ci.yml"
 GITHUB = ROOT / "examples" / "ci" / "github-workflow.yml"
 LOW = Control(id="P", title="passing control", severity=Severity.LOW, target="demo", check="demo.check")
