@@ -92,7 +92,8 @@ def file_name(target_id: str) -> str:
 def save(directory: Path, evidence: Evidence, labels: dict[str, str] | None = None) -> Path:
     """Write one target's evidence into `directory`; return the file path."""
     path = directory / file_name(evidence.target)
-    write_atomic(path, json.dumps(to_document(evidence, labels), indent=1, sort_keys=True, default=str) + "\n")
+    document = json.dumps(to_document(evidence, labels), indent=1, sort_keys=True, default=str) + "\n"
+    write_atomic(path, document, private=True)
     return path
 
 

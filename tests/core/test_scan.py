@@ -294,3 +294,17 @@ def test_invalid_plugin_options_in_inventory_name_the_line(tmp_path: Path) -> No
         load_inventory(inventory, registry)
     assert info.value.location == f"{inventory}:6"
     assert "not_a_libpq_key" in info.value.message
+
+
+def test_report_files_follow_umask_and_evidence_is_private(run: Any, tmp_path: Path) -> None:
+    import os
+
+    evidence_dir = tmp_path / "evidence"
+    previous = os.umask(0o022)
+    try:
+        scan_json(run, tmp_path, "--target", target("good"), "--save-evidence", str(evidence_dir))
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "result.json").stat().st_mode & 0o777 == 0o644
+    assert {p.stat().st_mode & 0o777 for p in evidence_dir.iterdir()} == {0o600}
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
