@@ -6,9 +6,10 @@ Pure functions over collected evidence (see `checks.openbao.collect` for the sec
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from checks.openbao.policy import SUDO, WRITE_CAPABILITIES, PolicyParseError, parse_policy, risky_grants
+from checks.openbao.policy import SUDO, WRITE_CAPABILITIES, PolicyParseError, parse_blocks, policy_risky_grants
 from checks.openbao.server_checks import server
 from checks.openbao.units import format_duration, parse_duration
 from scanner.interface import check
@@ -189,7 +190,9 @@ def lockout(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResu
         observed = {k: v for k, v in tune.items() if k.startswith("user_lockout")}
         if tune.get("user_lockout_disable") is True:
             yield CheckResult(resource, Status.FAIL, f"auth/{path}: user lockout is disabled", observed, expected)
-        elif "user_lockout_threshold" not in tune:
+        elif not int(tune.get("user_lockout_threshold") or 0):
+            # No threshold on the mount (or 0, which OpenBao reads as "not set on the mount"):
+            # the server-wide `user_lockout` stanza applies, and the API does not show it.
             status = Status.PASS if accept_defaults else Status.FAIL
             yield CheckResult(
                 resource,
@@ -199,7 +202,7 @@ def lockout(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResu
                 observed,
                 expected,
             )
-        elif int(tune.get("user_lockout_threshold") or 0) > threshold_max:
+        elif int(tune.get("user_lockout_threshold")) > threshold_max:
             yield CheckResult(
                 resource,
                 Status.FAIL,
@@ -221,6 +224,15 @@ def lockout(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResu
         )
 
 
+def _collected_at(evidence: Evidence) -> datetime | None:
+    """When the evidence was collected (aware), if it says so."""
+    try:
+        moment = datetime.fromisoformat(str(evidence.collected_at))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 @check(
     "openbao.acl_policies",
     needs=("policies",),
@@ -235,24 +247,52 @@ def lockout(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResu
     },
 )
 def acl_policies(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
-    """No ACL policy outside the allow-list grants write or sudo on `sys/*` or `*` (or a glob covering them)."""
+    """No ACL policy outside the allow-list grants write or sudo on `sys/*` or `*` (or a glob covering them).
+
+    Rules with an `expiration` are judged at every moment: a `deny` that lapses stops shielding
+    what lies behind it, so the grant it hides is reported (with the date it takes effect).
+    """
     allowed = {str(p) for p in params.get("allowed_policies", ["root"])}
     targets = [str(p) for p in params.get("paths", ["*", "sys/*"])]
     risky = [str(c) for c in params.get("capabilities", [*sorted(WRITE_CAPABILITIES), SUDO])]
     expected = f"no {'/'.join(risky)} on {', '.join(targets)}"
-    for item in evidence.section("policies"):
+    now = _collected_at(evidence)
+    policies = evidence.section("policies")
+    if not policies:
+        # OpenBao always has the `default` policy (and `root` in the root namespace): an empty list
+        # means the listing did not show what exists.
+        yield CheckResult(
+            evidence.resource("policies", "ACL policies", "sys/policies/acl"),
+            Status.ERROR,
+            "no ACL policy was listed (OpenBao always has at least the default policy): nothing was verified",
+            expected=expected,
+        )
+        return
+    for item in policies:
         name = str(item.get("name"))
         resource = evidence.resource("policy", name, str(item.get("uri_path") or f"sys/policies/acl/{name}"))
         if "error" in item:
             yield CheckResult(resource, Status.ERROR, str(item["error"]), expected=expected)
             continue
+        text = item.get("policy")
+        if not isinstance(text, str):
+            yield CheckResult(resource, Status.ERROR, f"the text of policy '{name}' was not read", expected=expected)
+            continue
         try:
-            rules = parse_policy(str(item.get("policy") or ""))
+            blocks = parse_blocks(text)
         except PolicyParseError as exc:
             yield CheckResult(resource, Status.ERROR, f"policy '{name}' could not be parsed: {exc}", expected=expected)
             continue
-        grants = risky_grants(rules, targets, risky)
-        observed = [{"covers": g.target, "rule": g.rule, "capabilities": list(g.capabilities)} for g in grants]
+        grants = policy_risky_grants(blocks, targets, risky, now)
+        observed = [
+            {
+                "covers": g.target,
+                "rule": g.rule,
+                "capabilities": list(g.capabilities),
+                **({"from": g.after.isoformat()} if g.after else {}),
+            }
+            for g in grants
+        ]
         if not grants:
             yield CheckResult(
                 resource,
@@ -264,7 +304,11 @@ def acl_policies(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Chec
         elif name in allowed:
             yield CheckResult(resource, Status.PASS, f"policy '{name}' is allow-listed as an admin policy", observed)
         else:
-            shown = "; ".join(f'path "{g.rule}" grants {",".join(g.capabilities)} on {g.target}' for g in grants)
+            shown = "; ".join(
+                f'path "{g.rule}" grants {",".join(g.capabilities)} on {g.target}'
+                + (f" from {g.after.isoformat()} (when a rule with an expiration lapses)" if g.after else "")
+                for g in grants
+            )
             yield CheckResult(resource, Status.FAIL, f"policy '{name}': {shown}", observed, expected)
 
 
@@ -298,7 +342,7 @@ def login_rate_limits(evidence: Evidence, params: Mapping[str, Any]) -> Iterable
         in_scope = True
         path = str(mount.get("path", "")).strip("/")
         full = f"{namespace}/auth/{path}" if namespace else f"auth/{path}"
-        covering = [q.get("name") for q in quotas if _quota_covers(str(q.get("path") or ""), full)]
+        covering = [q.get("name") for q in quotas if isinstance(q.get("path"), str) and _quota_covers(q["path"], full)]
         resource = _mount_resource(evidence, mount)
         if covering:
             yield CheckResult(

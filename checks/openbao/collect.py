@@ -66,8 +66,9 @@ NEEDS: dict[str, str] = {
     "token_accessors": "list and sudo on auth/token/accessors, and update on auth/token/lookup-accessor",
     "raft": "read on sys/storage/raft/configuration",
 }
-ROOT_ONLY = frozenset({"audit_devices", "sanitized_config", "cors", "rate_limit_quotas", "raft"})
-"""Sections that exist only in the root namespace (read without the namespace header)."""
+ROOT_ONLY = frozenset({"audit_devices", "sanitized_config", "cors", "rate_limit_quotas", "raft", "token_accessors"})
+"""Sections read in the root namespace (without the namespace header): endpoints that exist only
+there, and the token store, because root tokens can exist only in the root namespace."""
 
 _SECRETISH_KEY = re.compile(
     r"(^|_)(token|secret|password|passwd|credentials?|api_key|access_key|secret_key|private_key|headers)$", re.I
@@ -142,6 +143,16 @@ def _accessor_digest(accessor: str) -> str:
     return hashlib.sha256(accessor.encode()).hexdigest()[:16]
 
 
+def _error_texts(response: requests.Response) -> list[str]:
+    """The `errors` strings of an OpenBao error response (empty when there are none)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return [str(e).strip() for e in errors or [] if str(e).strip()] if isinstance(errors, list) else []
+
+
 def _response_error(response: requests.Response) -> str:
     """The server's error text (OpenBao error strings name no secrets), shortened."""
     try:
@@ -214,14 +225,25 @@ class _Api:
         return body
 
     def list(self, path: str, *, root: bool = False) -> list[str]:
-        """LIST a path (as GET ?list=true); an empty list is a 404 in OpenBao's API."""
+        """LIST a path (as GET ?list=true).
+
+        OpenBao answers an empty list with 404 and no error text (`{"errors": []}`); a 404 that
+        carries an error ("unsupported path", "no handler for route") is a failure, not an empty list.
+        """
         client = self.root if root else self.scoped
         response = self._send(client, "GET", path, params={"list": "true"})
         if response.status_code == 404:
+            if _error_texts(response):
+                raise _Failed(f"{path} returned HTTP 404: {_response_error(response)}")
             return []
         body = self._json(response, path)
-        keys = body.get("data", {}).get("keys", []) if isinstance(body, dict) else []
-        return [str(k) for k in keys or []]
+        data = body.get("data") if isinstance(body, dict) else None
+        keys = data.get("keys") if isinstance(data, dict) else None
+        if keys is None:
+            return []
+        if not isinstance(keys, list):
+            raise _Failed(f"{path} returned a list that is not a list of keys")
+        return [str(k) for k in keys]
 
     def status(self, path: str) -> int:
         """Unauthenticated GET without reading the body: only the status code (active probes)."""
@@ -236,12 +258,13 @@ class _Api:
         response.close()
         return code
 
-    def lookup_accessor(self, accessor: str) -> Any:
+    def lookup_accessor(self, accessor: str, *, root: bool = False) -> Any:
         """POST auth/token/lookup-accessor: the API's only form of this read (see the module docstring)."""
         path = "auth/token/lookup-accessor"
-        response = self._send(self.scoped, "POST", path, json_body={"accessor": accessor})
-        if response.status_code == 400:  # the token expired between LIST and lookup
-            return None
+        client = self.root if root else self.scoped
+        response = self._send(client, "POST", path, json_body={"accessor": accessor})
+        if response.status_code == 400 and any("invalid accessor" in e for e in _error_texts(response)):
+            return None  # the token expired or was revoked between LIST and lookup
         return self._json(response, path)
 
 
@@ -324,6 +347,8 @@ class Collector:
 
     def _need(self, name: str) -> str:
         need = NEEDS[name]
+        if name == "token_accessors" and self.namespace:
+            return f"{need} in the root namespace (root tokens exist only there, not in '{self.namespace}')"
         if name in ROOT_ONLY and self.namespace:
             return f"{need} in the root namespace (it is not available inside namespace '{self.namespace}')"
         return need
@@ -559,7 +584,7 @@ class Collector:
                 "description": mount.get("description", ""),
                 "local": mount.get("local", False),
                 "seal_wrap": mount.get("seal_wrap", False),
-                "options": mount.get("options") or {},
+                "options": _redact(mount.get("options") or {}),
                 "config": _redact(mount.get("config") or {}),
                 "uri_path": self._uri_path(f"sys/mounts/{path}"),
             }
@@ -573,7 +598,11 @@ class Collector:
             item: dict[str, Any] = {"name": name, "uri_path": self._uri_path(f"sys/policies/acl/{name}")}
             try:
                 data = api.data(f"sys/policies/acl/{quote(name, safe='')}")
-                item["policy"] = data.get("policy", "") if isinstance(data, dict) else ""
+                text = data.get("policy") if isinstance(data, dict) else None
+                if isinstance(text, str):
+                    item["policy"] = text
+                else:
+                    item["error"] = f"reading policy '{name}' returned no policy text"
             except _Denied:
                 item["error"] = f"permission denied: reading policy '{name}' needs read on sys/policies/acl/{name}"
             except (_Failed, _Sealed) as exc:
@@ -617,7 +646,8 @@ class Collector:
         return items
 
     def _token_accessors(self, api: _Api) -> dict[str, Any]:
-        accessors = api.list("auth/token/accessors")
+        # Root tokens exist only in the root namespace: a namespaced token store would show none of them.
+        accessors = api.list("auth/token/accessors", root=True)
         limit = int(self.target.options.get("max_accessors", DEFAULT_MAX_ACCESSORS))
         tokens: list[dict[str, Any]] = []
         vanished = 0
@@ -630,7 +660,7 @@ class Collector:
                 stopped = f"the collection deadline passed after {index} of {len(accessors)} token lookups"
                 break
             try:
-                body = api.lookup_accessor(accessor)
+                body = api.lookup_accessor(accessor, root=True)
             except _Denied:
                 raise _Denied("lookup-accessor") from None
             if body is None:
@@ -648,7 +678,7 @@ class Collector:
                     "ttl": data.get("ttl"),
                     "expire_time": data.get("expire_time"),
                     "creation_time": data.get("creation_time"),
-                    "uri_path": self._uri_path(f"auth/token/accessors/{_accessor_digest(accessor)}"),
+                    "uri_path": f"auth/token/accessors/{_accessor_digest(accessor)}",
                 }
             )
         return {

@@ -153,7 +153,19 @@ def tls(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
             expected=expected,
         )
         return
-    for index, listener in enumerate(config.get("listeners") or []):
+    listeners = config.get("listeners")
+    if not isinstance(listeners, list) or not listeners:
+        # A server answering the API has at least one listener: an empty list is not "nothing to check".
+        yield CheckResult(
+            evidence.resource("listener", "configured listeners", "sys/config/state/sanitized/listeners"),
+            Status.ERROR,
+            "the sanitized configuration lists no listener: the listeners' TLS settings were not seen",
+            expected=expected,
+        )
+        return
+    for index, listener in enumerate(listeners):
+        if not isinstance(listener, Mapping):
+            continue
         if listener.get("type") != "tcp":
             continue  # unix sockets are local
         settings = listener.get("config") or {}

@@ -54,8 +54,20 @@ def parse_version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in match.group(1).split("."))
 
 
+def is_prerelease(text: str) -> bool:
+    """True for a pre-release (`2.5.0-beta1`, `2.5.0-rc.2`); build metadata (`+hsm`) is not one."""
+    match = re.match(r"v?\d+(?:\.\d+)*-([0-9A-Za-z.-]+)", text.strip())
+    return match is not None
+
+
 def version_at_least(observed: str, minimum: str) -> bool:
-    """True when `observed` >= `minimum` (missing components count as 0)."""
+    """True when `observed` >= `minimum` (missing components count as 0).
+
+    A pre-release comes before its release (semantic versioning): `2.5.0-rc1` is older than `2.5.0`.
+    """
     left, right = parse_version(observed), parse_version(minimum)
     width = max(len(left), len(right))
-    return left + (0,) * (width - len(left)) >= right + (0,) * (width - len(right))
+    left, right = left + (0,) * (width - len(left)), right + (0,) * (width - len(right))
+    if left == right and is_prerelease(observed) and not is_prerelease(minimum):
+        return False
+    return left >= right

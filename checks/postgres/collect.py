@@ -7,8 +7,14 @@ sections (plain JSON):
 - `server`: server_version_num, server_version, version, current_user, session_user,
   database, is_superuser, in_recovery, memberships {pg_monitor, pg_read_all_settings,
   pg_read_all_stats, pg_stat_scan_tables}, connection {ssl, version, cipher} of the
-  scanner's own session, hidden_settings (settings the checks use that the role may not see).
-- `pg_settings`: list of {name, setting, unit, source}.
+  scanner's own session, hidden_settings (settings the checks use that the role may not see),
+  config_loaded_at (pg_conf_load_time()) and hba_file_modified_at (the modification time of
+  pg_hba.conf, null when the role may not stat it: superuser or EXECUTE on pg_stat_file).
+- `pg_settings`: list of {name, setting, unit, source}. Values that may hold credentials are
+  never stored: `primary_conninfo` and other conninfo strings lose their password, and the
+  shell commands (`archive_command`, `restore_command`, `ssl_passphrase_command`, ...) and
+  settings whose names say they hold a secret are replaced by `[REDACTED]` (an empty value or
+  `(disabled)` is kept, so "is it set?" can still be answered).
 - `roles`: list of pg_roles rows {rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb,
   rolcanlogin, rolreplication, rolbypassrls, rolconnlimit, rolvaliduntil, member_of}.
 - `password_hashes`: list of {rolname, hash_type} with hash_type md5 / scram-sha-256 / none /
@@ -52,6 +58,8 @@ WATCHED_SETTINGS = (
     "archive_mode",
     "auth_delay.milliseconds",
     "authentication_timeout",
+    "credcheck.auth_delay_ms",
+    "credcheck.max_auth_failure",
     "data_checksums",
     "log_connections",
     "log_disconnections",
@@ -85,6 +93,19 @@ PRIVILEGES = {
 """Section -> the privilege that reading it needs (quoted in permission-denied reasons)."""
 
 _SECRET_HBA_OPTIONS = re.compile(r"^(ldapbindpasswd|radiussecrets|radiussecret)=", re.IGNORECASE)
+REDACTED = "[REDACTED]"
+"""What a secret-bearing value is replaced with in evidence."""
+SECRET_COMMANDS = frozenset(
+    {"archive_command", "archive_cleanup_command", "recovery_end_command", "restore_command", "ssl_passphrase_command"}
+)
+"""Shell commands among the settings: they often carry credentials (or print the TLS key passphrase)."""
+_SECRET_CUSTOM = re.compile(r"password|passwd|passphrase|secret|token|credential|api_?key|private_?key|salt|key$", re.I)
+"""Extension settings (`ext.name`) whose name says they hold a secret."""
+_PLAIN_VALUE = re.compile(r"^(-?\d+(\.\d+)?|on|off|true|false|yes|no)$", re.IGNORECASE)
+"""Numbers and booleans: never a secret, kept even under a secret-sounding name (`x.password_min_length`)."""
+_CONNINFO_SETTING = re.compile(r"conninfo$", re.IGNORECASE)
+"""Settings holding a libpq connection string: kept, with any password removed."""
+_KEPT_VALUES = ("", "(disabled)")
 _AUTH_MARKERS = (
     "password authentication failed",
     "no pg_hba.conf entry",
@@ -232,12 +253,41 @@ def read_server(conn: psycopg.Connection[dict[str, Any]]) -> dict[str, Any]:
     own = _rows(conn, "SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
     server["connection"] = own[0] if own else {"ssl": None, "version": None, "cipher": None}
     server["hidden_settings"] = []
+    server["config_loaded_at"] = _rows(conn, "SELECT to_json(pg_conf_load_time()) #>> '{}' AS t")[0]["t"]
+    server["hba_file_modified_at"] = hba_file_modified_at(conn)
     return server
 
 
+def hba_file_modified_at(conn: psycopg.Connection[dict[str, Any]]) -> str | None:
+    """Modification time of pg_hba.conf, or None when the role may not stat it (not an error)."""
+    try:
+        row = _rows(
+            conn,
+            "SELECT to_json((pg_stat_file(current_setting('hba_file'))).modification) #>> '{}' AS t",
+        )[0]
+    except (pg_errors.InsufficientPrivilege, pg_errors.UndefinedFile):
+        return None
+    return str(row["t"]) if row["t"] else None
+
+
+def redact_setting(name: str, value: Any) -> Any:
+    """A pg_settings value fit for evidence: credentials removed (see the module docstring)."""
+    if not isinstance(value, str) or value.strip() in _KEPT_VALUES:
+        return value
+    if _CONNINFO_SETTING.search(name):
+        text = re.sub(r"(?i)\b(password|sslpassword)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", rf"\1={REDACTED}", value)
+        return re.sub(r"(?i)(postgres(?:ql)?://[^:/@\s]*):[^@\s]*@", rf"\1:{REDACTED}@", text)
+    if name in SECRET_COMMANDS:
+        return REDACTED
+    if "." in name and _SECRET_CUSTOM.search(name.split(".", 1)[1]) and not _PLAIN_VALUE.match(value.strip()):
+        return REDACTED
+    return value
+
+
 def read_settings(conn: psycopg.Connection[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every pg_settings row the role can see: name, setting, unit, source."""
-    return _rows(conn, "SELECT name, setting, unit, source FROM pg_settings ORDER BY name")
+    """Every pg_settings row the role can see: name, setting, unit, source (credentials redacted)."""
+    rows = _rows(conn, "SELECT name, setting, unit, source FROM pg_settings ORDER BY name")
+    return [{**row, "setting": redact_setting(str(row["name"]), row["setting"])} for row in rows]
 
 
 def hidden_settings(conn: psycopg.Connection[dict[str, Any]], seen: set[str]) -> list[str]:

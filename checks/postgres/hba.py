@@ -3,12 +3,19 @@
 `pg_hba_file_rules` shows pg_hba.conf as it is on disk (what the next reload will load).
 Each offending rule is reported on its own resource, `/hba/line/N`; when no rule offends,
 one PASS is reported on `/hba`. A rule the server could not parse (`error` set) is ERROR.
+
+The rules on disk are not judged as the rules in force when they cannot be: an empty rule
+list (the server refuses to load an empty file and keeps its previous rules), or a file
+modified after the server last loaded its configuration (`server.hba_file_modified_at` newer
+than `server.config_loaded_at`, known when the scanning role may stat the file) -- both ERROR.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from checks.postgres.common import LOOPBACK_NETWORKS, is_loopback_address, segment
@@ -41,11 +48,34 @@ def rule_resource(evidence: Evidence, rule: Mapping[str, Any], several_files: bo
     return evidence.resource("hba_rule", name, path)
 
 
+def _moment(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 def _rules(evidence: Evidence) -> tuple[list[Mapping[str, Any]], bool]:
+    """The rules, when they can stand for the rules in force; EvidenceUnavailable otherwise."""
     rules = evidence.section("hba_rules")
     if not isinstance(rules, list):
         raise EvidenceUnavailable("evidence section 'hba_rules' is not a list of rules")
     items = [r for r in rules if isinstance(r, Mapping)]
+    if not items:
+        raise EvidenceUnavailable(
+            "pg_hba_file_rules returned no rule: pg_hba.conf on disk is empty, and the server refuses to load "
+            "an empty file, so the rules in force are unknown"
+        )
+    server = evidence.sections.get("server")
+    if isinstance(server, Mapping):
+        loaded = _moment(server.get("config_loaded_at"))
+        modified = _moment(server.get("hba_file_modified_at"))
+        if loaded is not None and modified is not None and modified > loaded:
+            raise EvidenceUnavailable(
+                f"pg_hba.conf was modified ({server.get('hba_file_modified_at')}) after the server last loaded its "
+                f"configuration ({server.get('config_loaded_at')}): the rules on disk are not the rules in force; "
+                "reload (SELECT pg_reload_conf()) and scan again"
+            )
     several = len({r.get("file_name") for r in items if r.get("file_name")}) > 1
     return items, several
 
@@ -200,7 +230,12 @@ def remote_tls(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckR
     except EvidenceUnavailable as exc:
         yield CheckResult(resource, Status.ERROR, f"sessions not read: {exc.reason}")
         return
-    sessions = [s for s in connections.get("sessions", []) if isinstance(s, Mapping)]
+    raw_sessions = connections.get("sessions") if isinstance(connections, Mapping) else None
+    sessions = [s for s in raw_sessions or [] if isinstance(s, Mapping)]
+    if not sessions:
+        # The scanner's own session is always listed: an empty list means the sessions were not seen.
+        yield CheckResult(resource, Status.ERROR, "no client session was listed, not even the scanner's own")
+        return
     invisible = [s for s in sessions if not s.get("visible")]
     plain = [
         s
@@ -239,12 +274,23 @@ def remote_tls(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckR
 
 def _superusers(evidence: Evidence) -> tuple[set[str], dict[str, set[str]]]:
     roles = evidence.section("roles")
+    if not isinstance(roles, list) or not roles:  # there is always at least the bootstrap superuser
+        raise EvidenceUnavailable("pg_roles returned no role: the superusers were not seen")
     supers = {str(r["rolname"]) for r in roles if r.get("rolsuper")}
     members: dict[str, set[str]] = {}
     for role in roles:
         for group in role.get("member_of") or []:
             members.setdefault(str(group), set()).add(str(role["rolname"]))
     return supers, members
+
+
+def _regex_matches(pattern: str, names: Iterable[str]) -> set[str] | None:
+    """Names a pg_hba regular expression (`/^adm`, PostgreSQL 16+) matches; None when it cannot be read."""
+    try:
+        compiled = re.compile(pattern)
+    except re.error:
+        return None
+    return {name for name in names if compiled.search(name)}
 
 
 def _group_members(group: str, members: Mapping[str, set[str]]) -> set[str]:
@@ -285,6 +331,12 @@ def hba_superuser(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Che
                 admitted.add("all")
             elif user.startswith("+"):
                 admitted |= _group_members(user[1:], members) & supers
+            elif user.startswith("/"):  # a regular expression (PostgreSQL 16+)
+                matched = _regex_matches(user[1:], supers)
+                admitted |= supers if matched is None else matched
+            elif user in ("samerole", "samegroup"):
+                # members of the role named like the database: a superuser who is a member of any role
+                admitted |= {name for name in supers if any(name in m for m in members.values())}
             elif user in supers:
                 admitted.add(user)
         admitted -= allowed

@@ -15,11 +15,31 @@ from scanner.interface import check
 from scanner.model import CheckResult, Evidence, Status
 
 
-def _roles(evidence: Evidence) -> list[Mapping[str, Any]]:
+def _all_roles(evidence: Evidence) -> list[Mapping[str, Any]]:
     roles = evidence.section("roles")
     if not isinstance(roles, list):
         raise EvidenceUnavailable("evidence section 'roles' is not a list of roles")
-    return [r for r in roles if isinstance(r, Mapping) and not str(r.get("rolname", "")).startswith("pg_")]
+    items = [r for r in roles if isinstance(r, Mapping)]
+    if not items:  # there is always at least the bootstrap superuser
+        raise EvidenceUnavailable("pg_roles returned no role: the roles were not seen")
+    return items
+
+
+def _roles(evidence: Evidence) -> list[Mapping[str, Any]]:
+    return [r for r in _all_roles(evidence) if not str(r.get("rolname", "")).startswith("pg_")]
+
+
+def granted_roles(name: str, by_name: Mapping[str, Mapping[str, Any]]) -> set[str]:
+    """Every role `name` is a member of, directly or through other roles (GRANT chains)."""
+    found: set[str] = set()
+    pending = [str(g) for g in by_name.get(name, {}).get("member_of") or []]
+    while pending:
+        group = pending.pop()
+        if group in found:
+            continue
+        found.add(group)
+        pending.extend(str(g) for g in by_name.get(group, {}).get("member_of") or [])
+    return found
 
 
 # -- PG-05 --------------------------------------------------------------------------------
@@ -55,6 +75,9 @@ def scram_only(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckR
         hashes = evidence.section("password_hashes")
     except EvidenceUnavailable as exc:
         yield CheckResult(roles_resource(evidence), Status.ERROR, f"password hash types not read: {exc.reason}")
+        return
+    if not isinstance(hashes, list) or not hashes:  # pg_authid always holds the bootstrap superuser
+        yield CheckResult(roles_resource(evidence), Status.ERROR, "pg_authid returned no role: hashes not seen")
         return
     weak = 0
     with_password = 0
@@ -112,6 +135,7 @@ _ATTRIBUTES = {
 def privileged_roles(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """Superusers are few and allow-listed; CREATEROLE, BYPASSRLS, REPLICATION and server-file roles too."""
     roles = _roles(evidence)
+    by_name = {str(r.get("rolname")): r for r in _all_roles(evidence)}
     maximum = int(params.get("max_superusers", DEFAULT_MAX_SUPERUSERS))
     allowed_supers = {str(r) for r in params.get("allowed_superusers", DEFAULT_ALLOWED_SUPERUSERS)}
     memberships = {str(r) for r in params.get("privileged_memberships", DEFAULT_PRIVILEGED_MEMBERSHIPS)}
@@ -137,7 +161,10 @@ def privileged_roles(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[
             for column, (param, label) in _ATTRIBUTES.items():
                 if role.get(column) and name not in {str(r) for r in params.get(param, [])}:
                     problems.append(label)
-            granted = sorted(memberships & {str(g) for g in role.get("member_of") or []})
+            # Memberships count through GRANT chains; membership in a superuser role lets a role
+            # SET ROLE to it, which is superuser power without the attribute.
+            chain = granted_roles(name, by_name)
+            granted = sorted((memberships | set(supers)) & chain)
             if granted and name not in allowed_members:
                 problems.append("member of " + ", ".join(granted))
         if problems:

@@ -13,6 +13,7 @@ from typing import Any
 
 from checks.postgres.common import (
     database_resource,
+    hidden_settings,
     is_off,
     list_setting,
     scanned_databases,
@@ -141,6 +142,8 @@ def _on_result(evidence: Evidence, settings: Mapping[str, Mapping[str, Any]], na
         return unavailable_setting(evidence, name)
     value = row.get("setting")
     resource = setting_resource(evidence, name)
+    if not isinstance(value, str | bool):
+        return CheckResult(resource, Status.ERROR, f"{name} has no readable value", value, "on")
     # PostgreSQL 18 makes log_connections a list ('receipt,authentication,...'); any non-off value logs.
     if is_off(value):
         return CheckResult(resource, Status.FAIL, f"{name} is off; set {name} = on", value, "on")
@@ -417,25 +420,58 @@ def brute_force(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Check
             expected,
         )
         return
-    if loaded == ["auth_delay"]:
-        delay = settings.get("auth_delay.milliseconds")
-        delay_resource = setting_resource(evidence, "auth_delay.milliseconds")
-        if delay is None:
-            yield unavailable_setting(evidence, "auth_delay.milliseconds")
-            return
-        if str(delay.get("setting")).strip() in ("0", "", "None"):
-            yield CheckResult(
-                delay_resource,
-                Status.FAIL,
-                "auth_delay is loaded but auth_delay.milliseconds is 0, so it adds no delay",
-                delay.get("setting"),
-                "> 0",
-            )
-            return
+    verdicts: dict[str, bool | None] = {}
+    shortfalls: list[CheckResult] = []
+    for lib in loaded:
+        verdict, result = _library_effective(evidence, settings, lib)
+        verdicts[lib] = verdict
+        if result is not None:
+            shortfalls.append(result)
+    effective = [lib for lib, verdict in verdicts.items() if verdict]
+    if effective:
+        # One working mitigation is enough; a second, idle library is not a finding.
+        yield from (r for r in shortfalls if r.status is Status.PASS)
         yield CheckResult(
-            delay_resource, Status.PASS, f"auth_delay waits {delay.get('setting')} ms", delay.get("setting"), "> 0"
+            resource, Status.PASS, f"{', '.join(effective)} preloaded and active", row.get("setting"), expected
         )
-    yield CheckResult(resource, Status.PASS, f"{', '.join(loaded)} preloaded", row.get("setting"), expected)
+    else:
+        yield from shortfalls
+
+
+DELAY_SETTINGS: Mapping[str, tuple[tuple[str, ...], str]] = {
+    "auth_delay": (("auth_delay.milliseconds",), "auth_delay.milliseconds > 0"),
+    "credcheck": (
+        ("credcheck.max_auth_failure", "credcheck.auth_delay_ms"),
+        "credcheck.max_auth_failure > 0 or credcheck.auth_delay_ms > 0",
+    ),
+}
+"""Library -> (settings that make it act, the condition): loaded with their defaults, both do nothing."""
+
+
+def _library_effective(
+    evidence: Evidence, settings: Mapping[str, Mapping[str, Any]], lib: str
+) -> tuple[bool | None, CheckResult | None]:
+    """Whether a preloaded library really slows down or locks out failed logins (None: cannot tell)."""
+    if lib not in DELAY_SETTINGS:
+        return True, None  # a library named by the baseline's parameters, without settings we know
+    names, condition = DELAY_SETTINGS[lib]
+    rows = {name: settings.get(name) for name in names}
+    values = {name: to_seconds(row.get("setting"), "s") if row is not None else None for name, row in rows.items()}
+    shown = {name: (row.get("setting") if row is not None else None) for name, row in rows.items()}
+    resource = setting_resource(evidence, names[0])
+    if any(value is not None and value > 0 for value in values.values()):
+        return True, CheckResult(resource, Status.PASS, f"{lib} is active ({condition})", shown, condition)
+    missing = [name for name, row in rows.items() if row is None]
+    if missing:
+        return None, unavailable_setting(evidence, missing[0])
+    return False, CheckResult(
+        resource,
+        Status.FAIL,
+        f"{lib} is preloaded but inactive: {condition} does not hold, so failed logins are neither delayed nor "
+        "locked out",
+        shown,
+        condition,
+    )
 
 
 # -- PG-20 --------------------------------------------------------------------------------
@@ -484,6 +520,8 @@ def wal_archiving(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Che
         yield CheckResult(resource, Status.PASS, f"{configured[0]} is set", configured[0], "set")
     elif command is None:
         yield unavailable_setting(evidence, "archive_command")
+    elif library is None and "archive_library" in hidden_settings(evidence):
+        yield unavailable_setting(evidence, "archive_library")
     else:
         yield CheckResult(
             resource, Status.FAIL, "neither archive_command nor archive_library is set", None, "one of them set"
@@ -510,6 +548,10 @@ def wal_archiving(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Che
             f"success {archiver.get('last_archived_time')}",
             observed,
             expected,
+        )
+    elif max_age and now is None:
+        yield CheckResult(
+            resource, Status.ERROR, "pg_stat_archiver was read without the server's clock: age unknown", observed
         )
     elif max_age and now is not None and (now - last_ok).total_seconds() > max_age * 3600:
         hours = (now - last_ok).total_seconds() / 3600

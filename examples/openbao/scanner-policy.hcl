@@ -14,7 +14,8 @@
 # those controls as ERROR ("permission denied: ... needs a token with ... sudo ..."), never PASS.
 #
 # Namespaces: the sys/audit, sys/config/*, sys/quotas/* and sys/storage/raft/* endpoints exist
-# only in the root namespace; attach this policy to a token of the root namespace.
+# only in the root namespace, and root tokens only live there (so auth/token/accessors is read
+# there too); attach this policy to a token of the root namespace.
 
 # Who am I (also in the default policy).
 path "auth/token/lookup-self" {

@@ -227,6 +227,13 @@ def test_configured_listeners_are_checked(evaluate: Evaluate) -> None:
     }
 
 
+@pytest.mark.parametrize("listeners", [[], None])
+def test_no_listener_in_the_sanitized_config_is_error(evaluate: Evaluate, listeners: Any) -> None:
+    config = {"raw_storage_endpoint": False, "listeners": listeners}
+    found = evaluate(evidence({"sanitized_config": config}), only="BAO-03")["BAO-03"]
+    assert statuses(found) == {"listeners/scanned": Status.PASS, "sys/config/state/sanitized/listeners": Status.ERROR}
+
+
 def test_unreadable_listener_config_is_error(evaluate: Evaluate) -> None:
     ev = evidence(drop=("sanitized_config",), errors={"sanitized_config": "permission denied: nope"})
     found = evaluate(ev, only="BAO-03")["BAO-03"]
@@ -413,6 +420,16 @@ def test_lockout(evaluate: Evaluate) -> None:
     assert lenient["BAO-12"]["sys/auth/up"].status is Status.PASS
 
 
+def test_lockout_threshold_zero_is_not_a_lockout(evaluate: Evaluate) -> None:
+    """OpenBao reads a mount threshold of 0 as "not set on this mount": the server-wide default applies."""
+    mounts = [_mount("zero", "approle", user_lockout_threshold=0, user_lockout_disable=False)]
+    found = evaluate(evidence({"auth_methods": mounts}), only="BAO-12")["BAO-12"]
+    assert statuses(found) == {"sys/auth/zero": Status.FAIL}
+    assert "no lockout configured on the mount" in found["sys/auth/zero"].message
+    lenient = evaluate(evidence({"auth_methods": mounts}), only="BAO-12", params={"BAO-12": {"accept_defaults": True}})
+    assert lenient["BAO-12"]["sys/auth/zero"].status is Status.PASS
+
+
 def test_lockout_not_applicable_without_password_methods(evaluate: Evaluate) -> None:
     found = evaluate(evidence({"auth_methods": [_mount("token", "token"), _mount("k8s", "kubernetes")]}), only="BAO-12")
     assert statuses(found["BAO-12"]) == {"": Status.NOT_APPLICABLE}
@@ -458,6 +475,36 @@ def test_acl_policies(evaluate: Evaluate) -> None:
         evidence({"policies": policies}), only="BAO-13", params={"BAO-13": {"allowed_policies": ["admin"]}}
     )
     assert allowed["BAO-13"]["sys/policies/acl/admin"].status is Status.PASS
+
+
+def test_acl_policies_as_openbao_reads_them(evaluate: Evaluate) -> None:
+    """Forms OpenBao accepts and that grant sudo on sys/*: each must FAIL, not pass unnoticed."""
+    policies = [
+        _policy("slash", 'path "/sys/*" { capabilities = ["sudo"] }'),
+        _policy("repeated", 'path "sys/*" {\n capabilities = ["sudo"]\n capabilities = ["read"]\n}'),
+        _policy("labelled", 'path "sys/*" "x" { capabilities = ["update"] }'),
+        _policy(
+            "lapsed",
+            'path "s*" { capabilities = ["sudo"] }\npath "sys/*" {\n capabilities = ["deny"]\n'
+            ' expiration = "2026-01-01T00:00:00Z"\n}',
+        ),
+        _policy(
+            "templated",
+            'path "+/*" { capabilities = ["update"] }\npath "{{identity.entity.name}}/*" { capabilities = ["deny"] }',
+        ),
+    ]
+    found = evaluate(evidence({"policies": policies}), only="BAO-13")["BAO-13"]
+    assert set(statuses(found).values()) == {Status.FAIL}, statuses(found)
+    assert len(found) == len(policies)
+    assert "from 2026-01-01T00:00:00+00:00" in found["sys/policies/acl/lapsed"].message
+
+
+def test_policy_without_text_or_no_policy_at_all_is_error(evaluate: Evaluate) -> None:
+    policies = [{"name": "mute", "uri_path": "sys/policies/acl/mute"}, _policy("default", "")]
+    found = evaluate(evidence({"policies": policies}), only="BAO-13")["BAO-13"]
+    assert statuses(found) == {"sys/policies/acl/mute": Status.ERROR, "sys/policies/acl/default": Status.PASS}
+    empty = evaluate(evidence({"policies": []}), only="BAO-13")["BAO-13"]
+    assert statuses(empty) == {"sys/policies/acl": Status.ERROR}
 
 
 # -- BAO-14 / BAO-15 / BAO-17 ---------------------------------------------------------------
@@ -523,6 +570,16 @@ def test_login_rate_limits(evaluate: Evaluate, quota_path: str, expected: Status
     assert statuses(evaluate(ev, only="BAO-18")["BAO-18"]) == {"sys/auth/approle": expected}
 
 
+def test_quota_without_a_path_covers_nothing(evaluate: Evaluate) -> None:
+    ev = evidence(
+        {
+            "auth_methods": [_mount("token", "token"), _mount("approle", "approle")],
+            "rate_limit_quotas": [{"name": "q", "path": None, "rate": 10}],
+        }
+    )
+    assert statuses(evaluate(ev, only="BAO-18")["BAO-18"]) == {"sys/auth/approle": Status.FAIL}
+
+
 def test_rate_limits_in_a_namespace(evaluate: Evaluate) -> None:
     connection = {**GOOD["connection"], "namespace": "team-a"}
     mounts = [{"path": "userpass/", "type": "userpass", "uri_path": "team-a/sys/auth/userpass", "tune": {}}]
@@ -555,6 +612,9 @@ def test_no_quota_evidence_is_error(evaluate: Evaluate) -> None:
         ("2.5.0", Status.PASS),
         ("2.4.9", Status.FAIL),
         ("v2.10.0+ent", Status.PASS),
+        ("2.5.0-rc1", Status.FAIL),  # a release candidate comes before the release
+        ("2.5.0+hsm", Status.PASS),  # build metadata is not a pre-release
+        ("2.5.1-beta", Status.PASS),
         ("garbage", Status.ERROR),
     ],
 )

@@ -16,13 +16,13 @@ from click.testing import CliRunner
 
 from checks.openbao.collect import NEEDS
 from checks.openbao.plugin import PLUGIN
-from checks.openbao.policy import parse_policy
+from checks.openbao.policy import parse_blocks, parse_policy, policy_risky_grants
 from scanner.cli import cli
 from scanner.errors import CollectionError
 from scanner.interface import Secret
 from scanner.model import Evidence, Status
 from tests.openbao.conftest import Collect, Evaluate, statuses, target_for
-from tests.services.openbao import SCANNER_POLICY, BaoServer, closed_port
+from tests.services.openbao import SCANNER_POLICY, TRICKY_POLICIES, BaoServer, closed_port
 
 SUDO_SECTIONS = {"audit_devices", "cors", "token_accessors"}
 """Sections whose endpoints need sudo (documented in examples/openbao/README.md)."""
@@ -62,7 +62,9 @@ def test_dev_server_fails_what_it_should(dev_evidence: Evidence, evaluate: Evalu
         assert statuses(results[control]) == wanted, report
     assert statuses(results["BAO-11"])["sys/auth/userpass"] is Status.FAIL
     assert statuses(results["BAO-11"])["sys/auth/token"] is Status.PASS
-    assert statuses(results["BAO-12"]) == {"sys/auth/userpass": Status.FAIL}
+    # approle-zero has lockout_threshold 0 on the mount, which OpenBao reads as "not set here"
+    assert statuses(results["BAO-12"]) == {"sys/auth/userpass": Status.FAIL, "sys/auth/approle-zero": Status.FAIL}
+    assert "no lockout configured on the mount" in results["BAO-12"]["sys/auth/approle-zero"].message
     assert statuses(results["BAO-10"])["sys/auth/token"] is Status.FAIL
     assert "768h" in results["BAO-10"]["sys/auth/token"].message
     assert statuses(results["BAO-14"]) == {
@@ -70,16 +72,34 @@ def test_dev_server_fails_what_it_should(dev_evidence: Evidence, evaluate: Evalu
         "sys/mounts/secret": Status.PASS,
         "sys/mounts/team/kv": Status.PASS,
     }
-    assert statuses(results["BAO-18"]) == {"sys/auth/userpass": Status.FAIL}
+    assert statuses(results["BAO-18"]) == {"sys/auth/userpass": Status.FAIL, "sys/auth/approle-zero": Status.FAIL}
     acl = statuses(results["BAO-13"])
     assert acl["sys/policies/acl/admin"] is Status.FAIL
     assert acl["sys/policies/acl/ops"] is Status.FAIL  # `+/*` covers sys/*
     assert acl["sys/policies/acl/reader"] is Status.PASS
     assert acl["sys/policies/acl/root"] is Status.PASS  # allow-listed
+    for name in TRICKY_POLICIES:
+        assert acl[f"sys/policies/acl/{name}"] is Status.FAIL, (name, report)
+    assert "from 2020-01-01T00:00:00+00:00" in results["BAO-13"]["sys/policies/acl/expired-deny"].message
     assert results["BAO-03"]["listeners/scanned"].status is Status.FAIL
     root_tokens = [f for f in results["BAO-08"].values() if f.status is Status.FAIL]
     assert root_tokens and all("never expires" in f.message for f in root_tokens), report
     assert statuses(results["BAO-01"])[""] is Status.PASS
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY_POLICIES))
+def test_tricky_policies_really_grant_sudo_on_sys(bao_dev: BaoServer, name: str) -> None:
+    """OpenBao itself grants sudo under sys/ to each policy BAO-13 fails (so the FAIL is not an artefact)."""
+    token = bao_dev.api("POST", "auth/token/create", {"policies": [name], "ttl": "10m"})["auth"]["client_token"]
+    try:
+        paths = ["sys/mounts/x", "sys/policies/acl/x", "sys/audit/x"]
+        answer = bao_dev.api("POST", "sys/capabilities-self", {"paths": paths}, token=token)["data"]
+        for path in paths:
+            assert "sudo" in answer[path], (name, path, answer)
+    finally:
+        bao_dev.api("POST", "auth/token/revoke-self", {}, token=token)
+    grants = policy_risky_grants(parse_blocks(TRICKY_POLICIES[name]), ["sys/*"])
+    assert [g.capabilities for g in grants] and all("sudo" in g.capabilities for g in grants)
 
 
 def test_dev_evidence_holds_no_secret(dev_evidence: Evidence, bao_dev: BaoServer) -> None:
@@ -116,12 +136,15 @@ def test_namespace_scan_with_a_root_token(bao_dev: BaoServer, collect: Collect, 
     }
     assert set(statuses(results["BAO-13"])) == {"team-a/sys/policies/acl/default", "team-a/sys/policies/acl/ns-admin"}
     assert "sys/audit" in statuses(results["BAO-05"])  # root-namespace endpoints are read from the root namespace
+    # root tokens exist only in the root namespace: the namespaced token store would show none of them
+    root_tokens = {p: f for p, f in results["BAO-08"].items() if f.status is Status.FAIL}
+    assert root_tokens and all(p.startswith("auth/token/accessors/") for p in root_tokens), statuses(results["BAO-08"])
 
 
 def test_namespace_token_lacks_root_namespace_access(bao_dev: BaoServer, collect: Collect, evaluate: Evaluate) -> None:
     evidence = collect(bao_dev, bao_dev.tokens["team-a"], namespace="team-a")
     assert {"auth_methods", "secrets_engines", "policies"} <= set(evidence.sections)
-    root_only = {"audit_devices", "sanitized_config", "cors", "rate_limit_quotas"}
+    root_only = {"audit_devices", "sanitized_config", "cors", "rate_limit_quotas", "token_accessors"}
     assert root_only <= set(evidence.errors), evidence.errors
     for name in root_only:
         assert evidence.errors[name].startswith("permission denied:")

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from checks.openbao.policy import (
     PathRule,
     PolicyParseError,
+    RiskyGrant,
     covers,
     effective_rule,
     matches,
+    parse_blocks,
     parse_policy,
+    policy_risky_grants,
     priority,
     risky_grants,
     unknown_capabilities,
@@ -239,3 +244,109 @@ def test_custom_targets_and_capabilities() -> None:
     assert grants(text, ["sys/policies/acl/*"]) == [("sys/policies/acl/*", "sys/policies/*", ("update",))]
     parsed = parse_policy('path "*" { capabilities = ["read"] }')
     assert [g.capabilities for g in risky_grants(parsed, ["*"], ["read"])] == [("read",)]
+
+
+# -- OpenBao's own reading of policies (HCL v1, leading '/', expirations, templates) ------------
+
+
+def blocks_grants(text: str, targets: list[str] = SENSITIVE, now: datetime | None = None) -> list[RiskyGrant]:
+    return policy_risky_grants(parse_blocks(text), targets, now=now)
+
+
+def test_a_repeated_capabilities_attribute_adds_up() -> None:
+    """HCL v1 keeps both attributes (OpenBao grants read and sudo); HCL 2 would keep only the last."""
+    for text in (
+        'path "sys/*" {\n capabilities = ["sudo"]\n capabilities = ["read"]\n}',
+        'path "sys/*" {\n capabilities = ["read"]\n capabilities = ["sudo"]\n}',
+    ):
+        assert rules(text) == {"sys/*": frozenset({"read", "sudo"})}
+
+
+def test_the_first_label_is_the_path() -> None:
+    assert rules('path "sys/*" "ignored" { capabilities = ["sudo"] }') == {"sys/*": frozenset({"sudo"})}
+
+
+def test_one_leading_slash_is_dropped() -> None:
+    assert rules('path "/sys/*" { capabilities = ["sudo"] }') == {"sys/*": frozenset({"sudo"})}
+    assert grants('path "/sys/*" { capabilities = ["sudo"] }') == [("sys/*", "sys/*", ("sudo",))]
+    assert rules('path "//sys/*" { capabilities = ["sudo"] }') == {"/sys/*": frozenset({"sudo"})}
+
+
+def test_json_duplicate_keys_are_kept() -> None:
+    text = '{"path": {"sys/*": {"capabilities": ["read"]}, "sys/*": {"capabilities": ["sudo"]}}}'
+    assert rules(text) == {"sys/*": frozenset({"read", "sudo"})}
+
+
+def test_hcl_v1_syntax() -> None:
+    text = """
+    /* block comment
+       over lines */
+    name = "x"   // line comment
+    path "a/*" { capabilities = ["read",] }, path "b" {
+      capabilities = ["list"]
+      allowed_parameters = { "k" = [1, 2.5, true, "v"] }
+      comment = <<EOT
+    free "text" { with braces }
+    EOT
+    }
+    path "c\\u002fd" { capabilities = ["read"] }
+    """
+    assert rules(text) == {"a/*": frozenset({"read"}), "b": frozenset({"list"}), "c/d": frozenset({"read"})}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'path "x" "y" = { capabilities = ["read"] }',
+        'path "x" { capabilities = "read" }',
+        'path "x" { policy = "read"\n policy = "write" }',
+        'path "sys/+*" { capabilities = ["read"] }',
+        'path "x" { capabilities = ["read"]\n expiration = "next tuesday" }',
+        'path "x" { comment = <<EOT\nno end\n}',
+        'path "x" { capabilities = ["read"] } }',
+    ],
+)
+def test_what_openbao_refuses_is_a_parse_error(text: str) -> None:
+    with pytest.raises(PolicyParseError):
+        parse_blocks(text)
+
+
+def test_an_expired_deny_does_not_shield() -> None:
+    text = (
+        'path "s*" { capabilities = ["sudo"] }\n'
+        'path "sys/*" {\n capabilities = ["deny"]\n expiration = "2020-01-01T00:00:00Z"\n}'
+    )
+    [grant] = blocks_grants(text)
+    assert (grant.target, grant.rule, grant.capabilities) == ("sys/*", "s*", ("sudo",))
+    assert grant.after == datetime(2020, 1, 1, tzinfo=UTC)  # from the expiry on
+    [now] = blocks_grants(text, now=datetime(2026, 11, 1, tzinfo=UTC))
+    assert now.after is None  # already in force at collection time
+
+
+def test_a_deny_that_will_expire_is_reported_with_the_date() -> None:
+    text = (
+        'path "*" { capabilities = ["update"] }\n'
+        'path "sys/*" {\n capabilities = ["deny"]\n expiration = "2030-06-01T00:00:00Z"\n}'
+    )
+    found = {(g.target, g.after) for g in blocks_grants(text, now=datetime(2026, 11, 1, tzinfo=UTC))}
+    assert found == {("*", None), ("sys/*", datetime(2030, 6, 1, tzinfo=UTC))}
+
+
+def test_a_grant_that_has_expired_is_not_reported_once_the_time_is_known() -> None:
+    text = 'path "sys/*" {\n capabilities = ["sudo"]\n expiration = "2020-01-01T00:00:00Z"\n}'
+    assert [g.rule for g in blocks_grants(text)] == ["sys/*"]  # collection time unknown: assume it may hold
+    assert blocks_grants(text, now=datetime(2026, 11, 1, tzinfo=UTC)) == []
+
+
+def test_a_templated_deny_does_not_shield_but_a_templated_grant_counts() -> None:
+    shield = 'path "+/*" { capabilities = ["update"] }\npath "{{identity.entity.name}}/*" { capabilities = ["deny"] }'
+    assert [(g.target, g.rule) for g in blocks_grants(shield, ["sys/*"])] == [("sys/*", "+/*")]
+    grant = 'path "{{identity.entity.name}}/*" { capabilities = ["sudo"] }'
+    assert [g.rule for g in blocks_grants(grant, ["sys/*"])] == ["{{identity.entity.name}}/*"]
+
+
+def test_priority_of_plus_characters_follows_openbao() -> None:
+    # OpenBao ranks a `+` rule by the position of its first '+' character
+    assert priority("sys/+foo*") < priority("sys/x*")
+    assert priority("sys/+/x") > priority("sys/*")
+    assert priority("sys/audit") > priority("sys/audit*")

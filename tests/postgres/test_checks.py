@@ -234,6 +234,30 @@ def test_hba_methods_invalid_line_and_local_rules(evaluate: Evaluate) -> None:
     assert result == {"hba/line/31": ERROR}
 
 
+def test_no_hba_rule_is_error_not_pass(evaluate: Evaluate) -> None:
+    """An empty pg_hba.conf on disk: the server refuses to load it and keeps its old rules, unseen."""
+    document = load_document("good.json")
+    document["sections"]["hba_rules"] = []
+    results = evaluate(to_evidence(document))
+    for control_id in ("PG-04", "PG-06", "PG-07"):
+        [finding] = results[control_id].values()
+        assert finding.status is ERROR and "no rule" in finding.message, control_id
+    assert statuses(results["PG-03"]) == {"hba": ERROR, "connections": PASS}
+
+
+def test_hba_file_changed_since_the_last_reload_is_error(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    server = document["sections"]["server"]
+    server["hba_file_modified_at"] = "2026-11-25T06:30:00+00:00"  # after config_loaded_at (06:00)
+    results = evaluate(to_evidence(document))
+    for control_id in ("PG-04", "PG-06", "PG-07"):
+        [finding] = results[control_id].values()
+        assert finding.status is ERROR and "not the rules in force" in finding.message, control_id
+    assert statuses(results["PG-03"])["hba"] is ERROR
+    server["hba_file_modified_at"] = None  # the role may not stat the file: the rules on disk are judged
+    assert run(evaluate, document, "PG-04") == {"hba": PASS}
+
+
 # -- PG-05 ----------------------------------------------------------------------------------
 
 
@@ -244,6 +268,19 @@ def test_scram_only_without_pg_authid(evaluate: Evaluate) -> None:
     findings = evaluate(to_evidence(document), only="PG-05")["PG-05"]
     assert statuses(findings) == {"settings/password_encryption": PASS, "roles": ERROR}
     assert "needs superuser" in findings["roles"].message
+
+
+def test_empty_role_and_session_lists_are_error_not_pass(evaluate: Evaluate) -> None:
+    """pg_authid, pg_roles and pg_stat_activity are never empty when read (bootstrap superuser, own session)."""
+    document = load_document("good.json")
+    document["sections"]["password_hashes"] = []
+    document["sections"]["roles"] = []
+    document["sections"]["connections"]["sessions"] = []
+    results = evaluate(to_evidence(document))
+    assert statuses(results["PG-05"]) == {"settings/password_encryption": PASS, "roles": ERROR}
+    for control_id in ("PG-06", "PG-09", "PG-10"):
+        assert {f.status for f in results[control_id].values()} == {ERROR}, control_id
+    assert statuses(results["PG-03"]) == {"hba": PASS, "connections": ERROR}
 
 
 def test_scram_only_unknown_hash_fails(evaluate: Evaluate) -> None:
@@ -272,6 +309,22 @@ def test_hba_superuser_via_group_and_allow_list(evaluate: Evaluate) -> None:
     document["sections"]["hba_rules"].append(_host_rule(42, ["all"], method="reject"))
     assert run(evaluate, document, "PG-06") == {"hba/line/40": FAIL, "hba/line/41": FAIL}
     assert run(evaluate, document, "PG-06", allowed_roles=["postgres"]) == {"hba": PASS}
+
+
+def test_hba_superuser_via_regex_and_samerole(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    rules = document["sections"]["hba_rules"]
+    rules.append(_host_rule(43, ["/^post"]))  # PostgreSQL 16+: a regular expression over role names
+    rules.append(_host_rule(44, ["/^app_"]))
+    rules.append(_host_rule(45, ["/(unclosed"]))  # cannot be read: assume it admits superusers
+    assert run(evaluate, document, "PG-06") == {"hba/line/43": FAIL, "hba/line/45": FAIL}
+    rules[:] = [r for r in rules if r["line_number"] < 43]
+    rules.append(_host_rule(46, ["samerole"]))
+    assert run(evaluate, document, "PG-06") == {"hba": PASS}  # postgres is a member of no role
+    for role in document["sections"]["roles"]:
+        if role["rolname"] == "postgres":
+            role["member_of"] = ["appdb_admins"]
+    assert run(evaluate, document, "PG-06") == {"hba/line/46": FAIL}
 
 
 # -- PG-07 ----------------------------------------------------------------------------------
@@ -336,6 +389,24 @@ def test_privileged_roles_allow_lists(evaluate: Evaluate) -> None:
     assert run(evaluate, document, "PG-09") == {"roles/replicator": FAIL, "roles/loader": FAIL}
     result = run(evaluate, document, "PG-09", allowed_replication=["replicator"], allowed_members=["loader"])
     assert result == {"roles": PASS}
+
+
+def test_privileged_memberships_count_through_grant_chains(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    roles = document["sections"]["roles"]
+    roles.append(_role("file_ops", rolcanlogin=False, member_of=["pg_execute_server_program"]))
+    roles.append(_role("deployer", member_of=["file_ops"]))  # gets the program role through file_ops
+    roles.append(_role("dba_group", rolcanlogin=False, member_of=["postgres"]))
+    roles.append(_role("alice", member_of=["dba_group"]))  # can SET ROLE postgres: a superuser in effect
+    found = evaluate(to_evidence(document), only="PG-09")["PG-09"]
+    assert statuses(found) == {
+        "roles/file_ops": FAIL,
+        "roles/deployer": FAIL,
+        "roles/dba_group": FAIL,
+        "roles/alice": FAIL,
+    }
+    assert "pg_execute_server_program" in found["roles/deployer"].message
+    assert "postgres" in found["roles/alice"].message
 
 
 def test_privileged_roles_superuser_count(evaluate: Evaluate) -> None:
@@ -459,6 +530,14 @@ def test_log_line_prefix(evaluate: Evaluate, prefix: str, expected: Status) -> N
     assert run(evaluate, document, "PG-13")["settings/log_line_prefix"] is expected
 
 
+def test_log_connections_without_a_value_is_error(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    for row in document["sections"]["pg_settings"]:
+        if row["name"] == "log_connections":
+            row["setting"] = None
+    assert run(evaluate, document, "PG-13")["settings/log_connections"] is ERROR
+
+
 def test_log_connections_postgres_18_list_value(evaluate: Evaluate) -> None:
     document = load_document("good.json")
     setting(document, "log_connections", "receipt,authentication,authorization")
@@ -525,11 +604,31 @@ def test_auth_delay_must_delay(evaluate: Evaluate) -> None:
     setting(document, "shared_preload_libraries", "auth_delay")
     setting(document, "auth_delay.milliseconds", "0", "ms")
     assert run(evaluate, document, "PG-17")["settings/auth_delay.milliseconds"] is FAIL
-    setting(document, "shared_preload_libraries", "credcheck")
-    assert run(evaluate, document, "PG-17")["settings/shared_preload_libraries"] is PASS
     setting(document, "shared_preload_libraries", "")
     assert run(evaluate, document, "PG-17")["settings/shared_preload_libraries"] is FAIL
     assert "settings/shared_preload_libraries" not in run(evaluate, document, "PG-17", require_delay_library=False)
+
+
+def test_credcheck_must_lock_out_or_delay(evaluate: Evaluate) -> None:
+    """credcheck's defaults (max_auth_failure 0, auth_delay_ms 0) neither lock out nor delay anyone."""
+    document = load_document("good.json")
+    setting(document, "shared_preload_libraries", "credcheck")
+    setting(document, "credcheck.max_auth_failure", "0")
+    setting(document, "credcheck.auth_delay_ms", "0", "ms")
+    result = run(evaluate, document, "PG-17")
+    assert result["settings/credcheck.max_auth_failure"] is FAIL
+    assert "settings/shared_preload_libraries" not in result
+    setting(document, "credcheck.max_auth_failure", "3")
+    result = run(evaluate, document, "PG-17")
+    assert result["settings/shared_preload_libraries"] is PASS
+    assert result["settings/credcheck.max_auth_failure"] is PASS
+    setting(document, "credcheck.max_auth_failure", None)
+    setting(document, "credcheck.auth_delay_ms", None)
+    assert run(evaluate, document, "PG-17")["settings/credcheck.max_auth_failure"] is ERROR  # not seen
+    setting(document, "shared_preload_libraries", "credcheck,auth_delay")  # auth_delay (100 ms) is enough
+    result = run(evaluate, document, "PG-17")
+    assert result["settings/shared_preload_libraries"] is PASS
+    assert "settings/credcheck.max_auth_failure" not in result
 
 
 # -- PG-20 ----------------------------------------------------------------------------------
@@ -547,6 +646,23 @@ def test_archiver_too_old_and_age_test_off(evaluate: Evaluate) -> None:
     assert run(evaluate, document, "PG-20")["archiver"] is FAIL
     assert run(evaluate, document, "PG-20", max_age_hours=72)["archiver"] is PASS
     assert run(evaluate, document, "PG-20", max_age_hours=0)["archiver"] is PASS
+
+
+def test_archiver_without_server_clock_is_error(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    document["sections"]["archiver"]["now"] = None
+    assert run(evaluate, document, "PG-20")["archiver"] is ERROR
+    assert run(evaluate, document, "PG-20", max_age_hours=0)["archiver"] is PASS
+
+
+def test_hidden_archive_library_is_error_not_fail(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    setting(document, "archive_command", "")
+    setting(document, "archive_library", None)
+    document["sections"]["server"]["hidden_settings"] = ["archive_library"]
+    assert run(evaluate, document, "PG-20")["settings/archive_library"] is ERROR
+    document["sections"]["server"]["hidden_settings"] = []  # PostgreSQL 14: no such setting
+    assert run(evaluate, document, "PG-20")["settings/archive_command"] is FAIL
 
 
 def test_archive_library_instead_of_command(evaluate: Evaluate) -> None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import secrets
 import stat
 import time
+from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +24,7 @@ from scanner.errors import CollectionError
 from scanner.interface import Secret, Target
 from scanner.model import Evidence, Status
 from tests.postgres.conftest import Evaluate, statuses
-from tests.services.postgres import APP, APPDB, MONITOR, NOBODY, SUPERUSER, WEAK_APP, PgCluster
+from tests.services.postgres import APP, APPDB, MONITOR, NOBODY, SUPERUSER, WEAK_APP, ClusterSpec, PgCluster
 
 PASS, FAIL, ERROR = Status.PASS, Status.FAIL, Status.ERROR
 SECTIONS = {"server", "pg_settings", "roles", "password_hashes", "hba_rules", "connections", "archiver", "databases"}
@@ -61,6 +66,7 @@ def test_superuser_scan_reads_every_section(hardened_su: Evidence, pg_hardened: 
     assert server["memberships"]["pg_read_all_settings"] is True
     assert server["connection"]["version"] in ("TLSv1.2", "TLSv1.3")
     assert server["hidden_settings"] == []
+    assert server["config_loaded_at"] and server["hba_file_modified_at"]  # a superuser may stat pg_hba.conf
 
 
 def test_sections_have_the_documented_shapes(hardened_su: Evidence) -> None:
@@ -224,6 +230,96 @@ def test_explicit_grant_on_pg_hba_file_rules_is_enough(pg_hardened: PgCluster, e
     assert "hba_rules" in evidence.sections and "hba_rules" not in evidence.errors
     assert "password_hashes" in evidence.errors
     assert statuses(evaluate(evidence, only="PG-04")["PG-04"]) == {"hba": PASS}
+
+
+@contextlib.contextmanager
+def hba_on_disk(cluster: PgCluster, text: str) -> Iterator[None]:
+    """Write pg_hba.conf WITHOUT reloading (the server keeps its rules); restore it and reload afterwards."""
+    path = cluster.data / "pg_hba.conf"
+    original, stat_before = path.read_text(), path.stat()
+    path.write_text(text)
+    future = time.time() + 5  # pg_stat_file() has second resolution: be clearly after the last load
+    os.utime(path, (future, future))
+    try:
+        yield
+    finally:
+        path.write_text(original)
+        os.utime(path, ns=(stat_before.st_atime_ns, stat_before.st_mtime_ns))
+        cluster.execute("SELECT pg_reload_conf()")
+        deadline = time.monotonic() + 30
+        check = "SELECT pg_conf_load_time() >= (pg_stat_file(current_setting('hba_file'))).modification"
+        while cluster.execute(check) != [(True,)] and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+def test_hba_file_edited_without_reload_is_error(pg_hardened: PgCluster, evaluate: Evaluate) -> None:
+    """The server still runs the old rules: judging the file on disk would judge rules not in force."""
+    original = (pg_hardened.data / "pg_hba.conf").read_text()
+    with hba_on_disk(pg_hardened, original + "# edited, not reloaded\n"):
+        evidence = scan(pg_hardened)
+    server = evidence.sections["server"]
+    modified, loaded = (datetime.fromisoformat(server[k]) for k in ("hba_file_modified_at", "config_loaded_at"))
+    assert modified > loaded
+    results = evaluate(evidence)
+    for control_id in ("PG-04", "PG-06", "PG-07"):
+        [finding] = results[control_id].values()
+        assert finding.status is ERROR and "not the rules in force" in finding.message, control_id
+    assert statuses(evaluate(scan(pg_hardened), only="PG-04")["PG-04"]) == {"hba": PASS}  # reloaded: judged again
+
+
+def test_empty_hba_file_on_disk_is_error_not_pass(pg_hardened: PgCluster, evaluate: Evaluate) -> None:
+    """pg_hba_file_rules returns no row; the server refuses to load an empty file and keeps its rules."""
+    objects = ("SELECT ON pg_hba_file_rules", "EXECUTE ON FUNCTION pg_hba_file_rules()")
+    pg_hardened.execute("; ".join(f"GRANT {o} TO {NOBODY}" for o in objects))
+    try:
+        with hba_on_disk(pg_hardened, "# nothing here\n"):
+            evidence = scan(pg_hardened, NOBODY)  # still admitted: the rules in force are the old ones
+    finally:
+        pg_hardened.execute("; ".join(f"REVOKE {o} FROM {NOBODY}" for o in objects))
+    assert evidence.sections["hba_rules"] == []
+    assert evidence.sections["server"]["hba_file_modified_at"] is None  # this role may not stat the file
+    results = evaluate(evidence)
+    for control_id in ("PG-04", "PG-06", "PG-07"):
+        [finding] = results[control_id].values()
+        assert finding.status is ERROR and "no rule" in finding.message, control_id
+    assert statuses(results["PG-03"])["hba"] is ERROR
+
+
+def test_settings_holding_credentials_never_reach_evidence(pg_factory: Any, evaluate: Evaluate) -> None:
+    conninfo_password = "pw-replica-" + secrets.token_hex(6)
+    archive_token = "tok-archive-" + secrets.token_hex(6)
+    ldap_password = "pw-ldap-" + secrets.token_hex(6)
+    radius_secret = "rad-" + secrets.token_hex(6)
+    spec = ClusterSpec(
+        name="secrets",
+        settings={
+            "primary_conninfo": f"host=10.9.9.9 user=replicator password={conninfo_password} sslmode=verify-full",
+            "archive_mode": True,
+            "archive_command": f"ARCHIVE_TOKEN={archive_token} cp %p {{base}}/archive/%f",
+        },
+        hba=(
+            "{admin}",
+            f"host all {SUPERUSER} 127.0.0.1/32 trust",
+            'host all ldap_users 10.1.1.0/24 ldap ldapserver=ldap.example ldapbasedn="dc=example" '
+            f'ldapbinddn="cn=pg,dc=example" ldapbindpasswd="{ldap_password}"',
+            f"host all radius_users 10.1.2.0/24 radius radiusservers=127.0.0.1 radiussecrets={radius_secret}",
+        ),
+    )
+    cluster = pg_factory(spec)
+    evidence = scan(cluster)
+    text = json.dumps({"sections": evidence.sections, "errors": evidence.errors, "metadata": evidence.metadata})
+    for secret in (conninfo_password, archive_token, ldap_password, radius_secret):
+        assert secret not in text
+    options = [opt for rule in evidence.sections["hba_rules"] for opt in rule.get("options") or []]
+    assert "ldapbindpasswd=[REDACTED]" in options and "radiussecrets=[REDACTED]" in options
+    assert "ldapserver=ldap.example" in options  # the rest of the rule stays readable
+    settings = {row["name"]: row["setting"] for row in evidence.sections["pg_settings"]}
+    assert settings["primary_conninfo"] == "host=10.9.9.9 user=replicator password=[REDACTED] sslmode=verify-full"
+    assert settings["archive_command"] == "[REDACTED]"
+    assert settings["password_encryption"] == "scram-sha-256"  # a setting named "password..." is not a secret
+    found = evaluate(evidence, only="PG-20")["PG-20"]
+    assert found["settings/archive_command"].status is PASS  # "is it set?" still answered
+    assert archive_token not in json.dumps([f.message for f in found.values()])
 
 
 def test_databases_option_restricts_per_database_reads(pg_hardened: PgCluster, evaluate: Evaluate) -> None:

@@ -12,7 +12,10 @@ Fixtures (session scope; enabled by `pytest_plugins = [..., "tests.services.open
   listener with unauthenticated metrics, pprof, generate-root and rekey, and
   `raw_storage_endpoint = true`. Set up to fail: userpass enabled without lockout, a KV v1
   mount `legacy/` (holding `legacy/db`), an `admin` policy with sudo on `*`, an `ops` policy with
-  update on `+/*`, CORS `*`, no audit device, 768h TTLs, a 1-of-1 Shamir seal; a nested KV v2
+  update on `+/*`, the policies of `TRICKY_POLICIES` (sudo on `sys/*` written in ways a naive
+  reader misses), an approle mount `approle-zero/` whose lockout threshold is tuned to 0 (which
+  OpenBao reads as "not set on the mount"), CORS `*`, no audit device, 768h TTLs, a 1-of-1
+  Shamir seal; a nested KV v2
   mount `team/kv/` (holding `team/kv/db`); namespace `team-a` with its own userpass mount and a
   namespace-only token (`server.tokens["team-a"]`). Scan `server.url` (the extra listener).
 - `bao_prod`: production-like: TLS listener with a certificate from a CA the fixture makes
@@ -303,6 +306,22 @@ listener "tcp" {{
     return server
 
 
+TRICKY_POLICIES = {
+    # one leading '/' is dropped by OpenBao: this is `sys/*`
+    "slash-admin": 'path "/sys/*" { capabilities = ["update", "sudo"] }',
+    # the deny on sys/* expired, so OpenBao ignores it and `s*` applies to sys/*
+    "expired-deny": (
+        'path "s*" { capabilities = ["update", "sudo"] }\n'
+        'path "sys/*" {\n  capabilities = ["deny"]\n  expiration = "2020-01-01T00:00:00Z"\n}\n'
+    ),
+    # HCL v1 keeps both attributes (read + sudo); HCL 2 would keep only the last
+    "repeated": 'path "sys/*" {\n  capabilities = ["sudo"]\n  capabilities = ["read"]\n}\n',
+    # a second label is ignored by OpenBao: the rule is `sys/*`
+    "labelled": 'path "sys/*" "ops" { capabilities = ["sudo", "update"] }',
+}
+"""Policies of the dev server that grant sudo on every `sys/` path, each in a form that is easy to misread."""
+
+
 def _setup_dev(server: BaoServer) -> None:
     api = server.api
     api("POST", "sys/auth/userpass", {"type": "userpass"})
@@ -314,6 +333,10 @@ def _setup_dev(server: BaoServer) -> None:
     )
     api("PUT", "sys/policies/acl/ops", {"policy": 'path "+/*" { capabilities = ["read", "update"] }'})
     api("PUT", "sys/policies/acl/reader", {"policy": 'path "secret/data/*" { capabilities = ["read", "list"] }'})
+    for name, text in TRICKY_POLICIES.items():
+        api("PUT", f"sys/policies/acl/{name}", {"policy": text})
+    api("POST", "sys/auth/approle-zero", {"type": "approle"})
+    api("POST", "sys/auth/approle-zero/tune", {"user_lockout_config": {"lockout_threshold": "0"}})
     api("POST", "sys/config/cors", {"enabled": True, "allowed_origins": ["*"]})
     api("POST", "sys/namespaces/team-a", {})
     api("POST", "sys/auth/userpass", {"type": "userpass"}, namespace="team-a")
