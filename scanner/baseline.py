@@ -21,7 +21,7 @@ import jsonschema
 from scanner.errors import ConfigError
 from scanner.model import Control, Severity, SourceLocation
 from scanner.plugins import Registry
-from scanner.yamlfile import YamlDocument, load_yaml, read_yaml, validate
+from scanner.yamlfile import YamlDocument, load_yaml, read_yaml, schema_error_text, validate
 
 
 @cache
@@ -188,12 +188,14 @@ class BaselineLibrary:
 def _validate_params(
     params: Mapping[str, Any], params_schema: Mapping[str, Any], doc: YamlDocument, at: Sequence[str | int], check: str
 ) -> None:
-    validator = jsonschema.Draft202012Validator(params_schema)
+    validator = jsonschema.Draft202012Validator(
+        params_schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
     error = jsonschema.exceptions.best_match(validator.iter_errors(params))
     if error is not None:
         where = [*at, *error.absolute_path]
         field = ".".join(str(p) for p in error.absolute_path) or "params"
-        raise ConfigError(f"bad parameter for check '{check}': {field}: {error.message}", doc.where(where))
+        raise ConfigError(f"bad parameter for check '{check}': {field}: {schema_error_text(error)}", doc.where(where))
 
 
 def _where(source: SourceLocation | None) -> str:
@@ -201,15 +203,20 @@ def _where(source: SourceLocation | None) -> str:
 
 
 def select_controls(baselines: Sequence[Baseline]) -> dict[str, Control]:
-    """Merge the controls of several baselines; the same id from two baselines is an error."""
-    merged: dict[str, Control] = {}
+    """Merge the controls of several selected baselines, in order.
+
+    The same control from two of them is kept once; the same id defined differently (a profile
+    that tailors a control of a baseline also selected) is a ConfigError rather than a silent pick.
+    """
+    merged: dict[str, tuple[Control, Baseline]] = {}
     for baseline in baselines:
         for control in baseline.controls:
-            if control.id in merged and merged[control.id] != control:
-                first = merged[control.id].source
+            first = merged.get(control.id)
+            if first is not None and first[0] != control:
                 raise ConfigError(
-                    f"control id '{control.id}' is defined by two selected baselines (also at {_where(first)})",
-                    _where(control.source),
+                    f"control {control.id} is defined differently by the selected baselines {first[1].name} "
+                    f"({first[1].source}) and {baseline.name} (a profile tailoring it?): select only one of them",
+                    baseline.source,
                 )
-            merged[control.id] = control
-    return merged
+            merged.setdefault(control.id, (control, baseline))
+    return {cid: control for cid, (control, _) in merged.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 import traceback
@@ -15,8 +16,9 @@ import click
 
 from scanner import __version__, engine, lifecycle, resultio
 from scanner.baseline import BaselineLibrary
+from scanner.credentials import mask_credentials
 from scanner.errors import ConfigError, PluginError, SovscanError
-from scanner.fileio import write_atomic
+from scanner.fileio import unwritable, write_atomic
 from scanner.gate import ExitCode, evaluate_gate
 from scanner.interface import ReportOptions, Target
 from scanner.inventory import load_inventory, parse_target_option, shard
@@ -31,8 +33,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 SEVERITY_CHOICES = [s.value for s in Severity] + ["none"]
 
 
+class FiniteFloatRange(click.FloatRange):
+    """A FloatRange that also rejects NaN and infinity (NaN compares false with every bound)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Convert, then refuse values that are not finite."""
+        converted = super().convert(value, param, ctx)
+        if not math.isfinite(converted):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return converted
+
+
 def _fail(message: str, code: ExitCode = ExitCode.CONFIG_ERROR) -> NoReturn:
-    click.echo(f"sovscan: error: {message}", err=True)
+    # last line of defence: a URL password or `password=` value in any message is masked
+    click.echo(f"sovscan: error: {mask_credentials(message)}", err=True)
     sys.exit(int(code))
 
 
@@ -86,6 +100,10 @@ def parse_outputs(values: Sequence[str], output: str | None, registry: Registry)
     paths = [s.path for s in specs if s.path is not None]
     if len(paths) != len(set(paths)):
         raise ConfigError("two outputs are written to the same file")
+    for target in paths:
+        problem = unwritable(target)
+        if problem:
+            raise ConfigError(f"cannot write the report here: {problem}", str(target))
     return specs
 
 
@@ -103,7 +121,13 @@ def write_outputs(result: ScanResult, specs: Sequence[OutputSpec], registry: Reg
             plain = ReportOptions(
                 full=options.full, changes_only=options.changes_only, source_root=options.source_root, color=False
             )
-            write_atomic(spec.path, reporter.render(result, plain))
+            rendered = reporter.render(result, plain)
+            try:
+                write_atomic(spec.path, rendered)
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot write the {spec.name} report: {exc.strerror or exc}", str(spec.path)
+                ) from None
 
 
 def _progress(enabled: bool) -> engine.ProgressCallback | None:
@@ -233,7 +257,7 @@ def lifecycle_options(function: F) -> F:
         ),
         click.option(
             "--min-coverage",
-            type=click.FloatRange(0, 100),
+            type=FiniteFloatRange(0, 100),
             metavar="PERCENT",
             help="Exit 1 when, on any target, less than PERCENT of the applicable controls were evaluated "
             "(ERROR = not evaluated; NOT_APPLICABLE is not counted); names the controls and why.",
@@ -303,7 +327,7 @@ def lifecycle_options(function: F) -> F:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0.1),
+    type=FiniteFloatRange(min=0.1),
     default=engine.DEFAULT_TIMEOUT,
     show_default=True,
     help="Collection timeout per target, in seconds.",
@@ -350,6 +374,8 @@ def scan(
             raise ConfigError("--evidence evaluates saved evidence: do not combine it with --target or --inventory")
         if save_dir is not None:
             raise ConfigError("--save-evidence cannot be combined with --evidence")
+        if shard_spec is not None:
+            raise ConfigError("--shard selects live targets; it cannot be combined with --evidence")
         result = engine.run_offline(
             evidence_dir, registry, library, baseline_refs=baselines, environment=environment or "default"
         )
@@ -363,6 +389,9 @@ def scan(
             settings = dict(inv.credential_settings)
             env_name = env_name or inv.environment
         all_targets.extend(parse_target_option(value, registry) for value in targets)
+        problem = unwritable(save_dir, directory=True) if save_dir is not None else None
+        if problem:
+            raise ConfigError(f"--save-evidence: {problem}", str(save_dir))
         if shard_spec is not None:
             all_targets = list(_shard(all_targets, shard_spec))
         show = sys.stderr.isatty() if progress is None else progress

@@ -31,8 +31,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 from scanner import resultio
 from scanner.errors import ConfigError
+from scanner.fileio import read_json
 from scanner.model import (
     BaselineState,
     Control,
@@ -46,6 +49,7 @@ from scanner.model import (
     Waiver,
     fingerprint,
 )
+from scanner.yamlfile import schema_error_text
 
 EVALUATED = frozenset({Status.PASS, Status.FAIL, Status.WAIVED})
 """Statuses that mean a control was really verified on a resource."""
@@ -217,16 +221,9 @@ def empty_previous(current: ScanResult, description: str) -> Previous:
 
 def load_previous(path: Path | str) -> Previous:
     """Read a previous run: a native JSON result, or a SARIF log written by sovscan."""
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read previous result: {exc.strerror or exc}", str(path)) from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"invalid JSON: {exc.msg}", f"{path}:{exc.lineno}") from None
-    except UnicodeDecodeError:
-        raise ConfigError("file is not UTF-8 text", str(path)) from None
+    document = read_json(path, "previous result")
     if isinstance(document, dict) and document.get("format") == resultio.FORMAT:
-        result = resultio.load(path)
+        result = resultio.from_document(document, str(path))
         return Previous(result, _describe(str(path), result))
     if isinstance(document, dict) and isinstance(document.get("runs"), list):
         result, complete = from_sarif(document, str(path))
@@ -242,6 +239,81 @@ def _describe(path: str, result: ScanResult) -> str:
     return f"{path} ({run}{when})"
 
 
+def _objects(properties: Mapping[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    """JSON Schema: an array of objects with these properties."""
+    return {"type": "array", "items": {"type": "object", "properties": dict(properties or {}), **extra}}
+
+
+_OBJECT: dict[str, Any] = {"type": "object"}
+_STRING: dict[str, Any] = {"type": "string"}
+_SARIF_SHAPE: dict[str, Any] = {
+    "type": "object",
+    "required": ["runs"],
+    "properties": {
+        "runs": _objects(
+            {
+                "tool": {
+                    "type": "object",
+                    "properties": {
+                        "driver": {
+                            "type": "object",
+                            "properties": {
+                                "name": _STRING,
+                                "version": _STRING,
+                                "rules": _objects(
+                                    {"id": _STRING, "shortDescription": _OBJECT, "properties": _OBJECT}, required=["id"]
+                                ),
+                            },
+                        }
+                    },
+                },
+                "properties": {
+                    "type": "object",
+                    "properties": {
+                        "targets": _objects(),
+                        "baselines": {"type": "object", "additionalProperties": _STRING},
+                        "environment": _STRING,
+                        "runId": _STRING,
+                    },
+                },
+                "invocations": _objects(),
+                "results": _objects(
+                    {
+                        "ruleId": _STRING,
+                        "kind": _STRING,
+                        "message": _OBJECT,
+                        "properties": _OBJECT,
+                        "partialFingerprints": _OBJECT,
+                        "locations": _objects({"logicalLocations": _objects()}),
+                        "suppressions": _objects(
+                            {
+                                "properties": _OBJECT,
+                                "location": {
+                                    "type": "object",
+                                    "properties": {
+                                        "physicalLocation": {
+                                            "type": "object",
+                                            "properties": {
+                                                "artifactLocation": _OBJECT,
+                                                "region": {
+                                                    "type": "object",
+                                                    "properties": {"startLine": {"type": "integer", "minimum": 1}},
+                                                },
+                                            },
+                                        }
+                                    },
+                                },
+                            }
+                        ),
+                    }
+                ),
+            }
+        )
+    },
+}
+"""The parts of a SARIF log that `from_sarif` reads, with the types it relies on."""
+
+
 def from_sarif(log: Mapping[str, Any], path: str) -> tuple[ScanResult, bool]:
     """Rebuild the findings of a SARIF log written by sovscan; returns (result, complete).
 
@@ -250,7 +322,11 @@ def from_sarif(log: Mapping[str, Any], path: str) -> tuple[ScanResult, bool]:
     observed value from `properties.observed`. Results marked `absent` are skipped: they were not
     in that run.
     """
-    runs = [r for r in log["runs"] if isinstance(r, dict) and _tool_name(r) == "sovscan"]
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(_SARIF_SHAPE).iter_errors(log))
+    if error is not None:
+        where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise ConfigError(f"not a SARIF log sovscan can compare with: {where}: {schema_error_text(error)}", path)
+    runs = [r for r in log["runs"] if _tool_name(r) == "sovscan"]
     if len(runs) != 1:
         raise ConfigError("not a SARIF log written by sovscan (expected exactly one run of tool 'sovscan')", path)
     run = runs[0]

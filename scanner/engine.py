@@ -8,6 +8,8 @@ ERROR findings with the reason, never PASS.
 
 from __future__ import annotations
 
+import json
+import math
 import threading
 import time
 import uuid
@@ -19,7 +21,7 @@ from typing import Any
 
 from scanner import __version__
 from scanner import evidence as evidence_io
-from scanner.baseline import Baseline, BaselineLibrary
+from scanner.baseline import Baseline, BaselineLibrary, select_controls
 from scanner.credentials import resolve_target_credentials
 from scanner.errors import CollectionError, ConfigError, EvidenceUnavailable
 from scanner.interface import Target
@@ -70,13 +72,10 @@ def make_plan(targets: Sequence[Target], library: BaselineLibrary, baseline_refs
         refs = list(baseline_refs) or list(target.baselines) or library.default_for(target.kind)
         if not refs:
             raise ConfigError(f"target '{target.id}': no baseline for kind '{target.kind}'; pass --baseline")
-        chosen: dict[str, Control] = {}
-        for ref in refs:
-            baseline = load(ref)
+        selected = [load(ref) for ref in refs]
+        for baseline in selected:
             versions.update(baseline.versions)
-            for control in baseline.controls:
-                if control.target == target.kind:
-                    chosen.setdefault(control.id, control)
+        chosen = {cid: c for cid, c in select_controls(selected).items() if c.target == target.kind}
         if not chosen:
             raise ConfigError(
                 f"target '{target.id}' (kind {target.kind}): the selected baseline(s) {', '.join(refs)} "
@@ -84,6 +83,47 @@ def make_plan(targets: Sequence[Target], library: BaselineLibrary, baseline_refs
             )
         controls[target.id] = tuple(chosen.values())
     return Plan(targets=tuple(targets), controls=controls, baselines=versions)
+
+
+class _CollectorBug(Exception):
+    """The collector returned something that is not usable evidence."""
+
+
+def _check_timeout(value: float, what: str) -> None:
+    """Reject a timeout that would never expire (NaN, infinity) or has already expired."""
+    if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{what} must be a finite number of seconds greater than 0, got {value!r}")
+
+
+def _plain_json(value: Any) -> Any:
+    """`value` as it reads back from saved evidence: JSON, `str()` of what JSON cannot hold, keys sorted.
+
+    Checks evaluate exactly this, so a live scan and `--evidence` of its saved evidence see the same
+    data in the same order and produce the same findings.
+    """
+    plain = json.loads(json.dumps(value, default=str))  # keys become strings, tuples lists
+    return json.loads(json.dumps(plain, sort_keys=True))
+
+
+def _validated(evidence: Any, target: Target) -> Evidence:
+    """The collector's Evidence checked for shape and normalised to plain JSON; _CollectorBug if unusable."""
+    if not isinstance(evidence, Evidence):
+        raise _CollectorBug(f"returned {type(evidence).__name__}, not Evidence")
+    for name in ("sections", "errors", "metadata"):
+        if not isinstance(getattr(evidence, name), Mapping):
+            raise _CollectorBug(f"Evidence.{name} is {type(getattr(evidence, name)).__name__}, not a mapping")
+    if evidence.target_error is not None and not isinstance(evidence.target_error, str):
+        raise _CollectorBug(f"Evidence.target_error is {type(evidence.target_error).__name__}, not a string")
+    try:
+        return replace(
+            evidence,
+            target=target.id,
+            sections=_plain_json(dict(evidence.sections)),
+            errors={str(k): str(v) for k, v in evidence.errors.items()},
+            metadata=_plain_json(dict(evidence.metadata)),
+        )
+    except (ValueError, TypeError, RecursionError) as exc:  # e.g. a circular structure
+        raise _CollectorBug(f"evidence is not JSON data: {type(exc).__name__}: {exc}") from None
 
 
 def _safe_target_uri(registry: Registry, target: Target) -> str:
@@ -103,28 +143,24 @@ def _collect_one(
     started = now_iso()
     clock = time.monotonic()
     uri = target.url
+
+    def unread(reason: str) -> Evidence:
+        return Evidence(target=target.id, kind=target.kind, uri=uri, sections={}, target_error=reason)
+
     try:
         plugin = registry.plugin(target.kind)
         uri = plugin.target_uri(target)
         secrets = resolve_target_credentials(target, registry.resolvers, credential_settings)
         secrets_seen.extend(s.reveal() for s in secrets.values())
-        evidence = plugin.collect(target, secrets, timeout)
-        if evidence.target != target.id:
-            evidence = replace(evidence, target=target.id)
+        evidence = _validated(plugin.collect(target, secrets, timeout), target)
     except CollectionError as exc:
-        evidence = Evidence(target=target.id, kind=target.kind, uri=uri, sections={}, target_error=str(exc))
+        evidence = unread(str(exc))
     except ConfigError as exc:
-        evidence = Evidence(
-            target=target.id, kind=target.kind, uri=uri, sections={}, target_error=f"invalid target: {exc}"
-        )
-    except Exception as exc:  # a collector bug must become ERROR for that target, not a crash of the scan
-        evidence = Evidence(
-            target=target.id,
-            kind=target.kind,
-            uri=uri,
-            sections={},
-            target_error=f"collector failed: {type(exc).__name__}: {exc}",
-        )
+        evidence = unread(f"invalid target: {exc}")
+    except _CollectorBug as exc:
+        evidence = unread(f"collector failed: {exc}")
+    except BaseException as exc:  # a collector bug (even SystemExit) is ERROR for that target, not a crash of the scan
+        evidence = unread(f"collector failed: {type(exc).__name__}: {exc}")
     return replace(evidence, collected_at=started, duration=time.monotonic() - clock, tool_version=__version__)
 
 
@@ -137,13 +173,21 @@ def collect(
     credential_settings: Mapping[str, Mapping[str, Any]] | None = None,
     progress: ProgressCallback | None = None,
 ) -> dict[str, Evidence]:
-    """Collect every target concurrently, each under its own deadline; secrets are redacted."""
+    """Collect every target concurrently, each under its own deadline; secrets are redacted.
+
+    A target whose collector hangs is abandoned at its deadline (plus a short grace) and gives
+    back its concurrency slot; its thread runs on as a daemon and its late result is ignored.
+    """
+    _check_timeout(timeout, "--timeout")
+    for target in targets:
+        if target.timeout is not None:
+            _check_timeout(target.timeout, f"target '{target.id}': timeout")
     settings = credential_settings or {}
     results: dict[str, Evidence] = {}
     secrets_seen: dict[str, list[str]] = {t.id: [] for t in targets}
     lock = threading.Lock()
     slots = threading.Semaphore(max(1, concurrency))
-    threads: dict[str, tuple[threading.Thread, float]] = {}
+    threads: dict[str, tuple[Target, threading.Thread, float, float]] = {}  # id -> target, thread, budget, deadline
 
     def work(target: Target, budget: float) -> None:
         found = _collect_one(target, registry, budget, settings, secrets_seen[target.id])
@@ -158,9 +202,9 @@ def collect(
             if progress:
                 progress(target.id, "start", target.url)
             thread = threading.Thread(target=work, args=(target, budget), name=f"collect-{target.id}", daemon=True)
-            threads[target.id] = (thread, time.monotonic() + budget + _grace(budget))
+            threads[target.id] = (target, thread, budget, time.monotonic() + budget + _grace(budget))
             thread.start()
-        for target_id, (thread, deadline) in list(threads.items()):
+        for target_id, (target, thread, budget, deadline) in list(threads.items()):
             thread.join(timeout=0.05)
             late = not thread.is_alive() or time.monotonic() > deadline
             if not late:
@@ -169,8 +213,6 @@ def collect(
             slots.release()  # a late thread runs on as a daemon but no longer holds a slot
             with lock:
                 if target_id not in results:
-                    target = next(t for t in targets if t.id == target_id)
-                    budget = target.timeout or timeout
                     results[target_id] = Evidence(
                         target=target.id,
                         kind=target.kind,
@@ -183,7 +225,9 @@ def collect(
                     )
                 done = results[target_id]
             if progress:
-                progress(target_id, "error" if done.target_error else "done", done.target_error or "")
+                seen_so_far = [value for values in secrets_seen.values() for value in list(values)]
+                detail = evidence_io.redact(done.target_error or "", seen_so_far)
+                progress(target_id, "error" if done.target_error else "done", detail)
     redacted = {}
     secrets = [value for values in secrets_seen.values() for value in values]
     for target in targets:
@@ -207,11 +251,25 @@ def _target_resource(evidence: Evidence) -> Resource:
     return evidence.resource("target", evidence.target)
 
 
+def _result_problem(results: Sequence[Any], evidence: Evidence) -> str | None:
+    """Why a check's results cannot be used (nothing returned, not CheckResults, another target's)."""
+    if not results:
+        return "returned no result (a check must return NOT_APPLICABLE explicitly when nothing is in scope)"
+    for result in results:
+        if not isinstance(result, CheckResult) or not isinstance(result.status, Status):
+            shown = type(result.status).__name__ if isinstance(result, CheckResult) else type(result).__name__
+            return f"returned {shown}, not a CheckResult with a Status"
+        if not isinstance(result.resource, Resource) or result.resource.target != evidence.target:
+            owner = result.resource.target if isinstance(result.resource, Resource) else type(result.resource).__name__
+            return f"returned a resource of target '{owner}', not of '{evidence.target}'"
+    return None
+
+
 def evaluate_control(control: Control, evidence: Evidence, registry: Registry) -> list[Finding]:
     """Evaluate one control on one target's evidence. Never raises; failures become ERROR."""
     if control.disabled:
         return [Finding(control.id, _target_resource(evidence), Status.NOT_APPLICABLE, f"disabled: {control.disabled}")]
-    if evidence.target_error:
+    if evidence.target_error is not None:  # even an empty reason means the collector gave up
         return [
             Finding(control.id, _target_resource(evidence), Status.ERROR, f"target not read: {evidence.target_error}")
         ]
@@ -237,10 +295,9 @@ def evaluate_control(control: Control, evidence: Evidence, registry: Registry) -
                 f"check '{control.check}' failed: {type(exc).__name__}: {exc}",
             )
         ]
-    if not results:
-        return [
-            Finding(control.id, _target_resource(evidence), Status.NOT_APPLICABLE, "nothing in scope for this control")
-        ]
+    problem = _result_problem(results, evidence)
+    if problem:  # a check must say PASS, FAIL, ERROR or NOT_APPLICABLE for this target, explicitly
+        return [Finding(control.id, _target_resource(evidence), Status.ERROR, f"check '{control.check}' {problem}")]
     merged: dict[str, Finding] = {}
     for result in results:
         status = result.status
@@ -309,8 +366,10 @@ def run_scan(
         progress=progress,
     )
     if save_evidence is not None:
-        for target in targets:
-            evidence_io.save(save_evidence, collected[target.id], dict(target.labels))
+        try:
+            evidence_io.save_all(save_evidence, [(collected[t.id], dict(t.labels)) for t in targets])
+        except OSError as exc:
+            raise ConfigError(f"cannot save evidence: {exc.strerror or exc}", str(save_evidence)) from None
     return build_result(plan, collected, registry, started=started, environment=environment)
 
 
@@ -322,12 +381,15 @@ def run_offline(
     baseline_refs: Sequence[str] = (),
     environment: str = "default",
 ) -> ScanResult:
-    """Evaluate saved evidence with no network access."""
-    loaded = evidence_io.load_directory(evidence_dir)
-    targets = [Target(id=ev.target, kind=ev.kind, url=ev.uri, labels=labels) for ev, labels in loaded]
+    """Evaluate saved evidence with no network access (in the order it was scanned, see `load_directory`)."""
+    saved = evidence_io.load_directory(evidence_dir)
+    targets = [Target(id=ev.target, kind=ev.kind, url=ev.uri, labels=labels) for ev, labels in saved.items]
     plan = make_plan(targets, library, baseline_refs)
     started = now_iso()
-    return build_result(plan, {ev.target: ev for ev, _ in loaded}, registry, started=started, environment=environment)
+    result = build_result(
+        plan, {ev.target: ev for ev, _ in saved.items}, registry, started=started, environment=environment
+    )
+    return replace(result, notes=(*result.notes, *saved.notes))
 
 
 def build_result(

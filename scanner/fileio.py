@@ -1,10 +1,14 @@
-"""Atomic file writes: a report or evidence file is either complete or absent, never half written."""
+"""File I/O shared by the CLI and the engine: atomic writes, JSON reads whose errors name the file."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
+
+from scanner.errors import ConfigError
 
 
 def _umask() -> int:
@@ -30,3 +34,43 @@ def write_atomic(path: Path, text: str, *, private: bool = False) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def unwritable(path: Path, *, directory: bool = False) -> str | None:
+    """Why `path` cannot be written (as a file, or with `directory` as a directory to write into), else None.
+
+    Checked before a scan, so a typo in an output path is a usage error rather than a scan thrown
+    away at the end.
+    """
+    if path.exists():
+        if directory and not path.is_dir():
+            return "exists and is not a directory"
+        if not directory and path.is_dir():
+            return "is a directory"
+    nearest = path if directory else path.parent
+    while not nearest.exists() and nearest != nearest.parent:
+        nearest = nearest.parent
+    if not nearest.is_dir():
+        return f"{nearest} is not a directory"
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        return f"{nearest} is not writable"
+    return None
+
+
+def decode_json(raw: bytes, path: Path | str) -> Any:
+    """Parse JSON bytes read from `path`; non-UTF-8 or malformed JSON is a ConfigError naming file:line."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError("file is not UTF-8 text", str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"invalid JSON: {exc.msg}", f"{path}:{exc.lineno}") from None
+
+
+def read_json(path: Path | str, what: str) -> Any:
+    """Read a JSON file (`what` names it in messages); every failure is a ConfigError naming the file."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what}: {exc.strerror or exc}", str(path)) from None
+    return decode_json(raw, path)

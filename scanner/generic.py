@@ -28,6 +28,9 @@ _CONDITION = {
         "op": {"enum": list(OPERATORS)},
         "value": {},
     },
+    # a pattern that does not compile is a baseline error (file:line), not an ERROR at every scan
+    "if": {"properties": {"op": {"const": "regex"}}},
+    "then": {"required": ["value"], "properties": {"value": {"type": "string", "format": "regex"}}},
 }
 
 

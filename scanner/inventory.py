@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from scanner.baseline import schema
-from scanner.credentials import BUILTIN_SCHEMES
+from scanner.credentials import BUILTIN_SCHEMES, mask_credentials, secrets_in_text
 from scanner.errors import ConfigError, PluginError
 from scanner.interface import Target
 from scanner.plugins import Registry
-from scanner.yamlfile import read_yaml, validate
+from scanner.yamlfile import YamlDocument, read_yaml, validate
 
 
 @dataclass(frozen=True)
@@ -32,16 +33,32 @@ def parse_target_option(value: str, registry: Registry) -> Target:
     kind, sep, rest = value.partition("=")
     if not sep or not kind or not rest:
         raise ConfigError(
-            f"--target expects KIND=VALUE (e.g. postgres=postgresql://scanner@db:5432/postgres), got '{value}'"
+            "--target expects KIND=VALUE (e.g. postgres=postgresql://scanner@db:5432/postgres), "
+            f"got '{mask_credentials(value)}'"
         )
     try:
         plugin = registry.plugin(kind)
     except PluginError as exc:
         raise ConfigError(f"--target {kind}=...: {exc}") from None
     try:
-        return plugin.parse_target(rest)
+        target = plugin.parse_target(rest)
+        refuse_url_password(target)
     except ConfigError as exc:
         raise ConfigError(f"--target {kind}=...: {exc.message}") from None
+    return target
+
+
+def refuse_url_password(target: Target) -> None:
+    """Raise ConfigError when a parsed target still carries a password in its URL or id.
+
+    Plugins are asked to refuse them; this check holds for every plugin, so a password typed into
+    a target value never reaches resource URIs, reports, evidence or the history store.
+    """
+    if secrets_in_text(target.url) or secrets_in_text(target.id):
+        raise ConfigError(
+            "the target contains a password (user:PASSWORD@ or password=): give it as a credential reference "
+            "(env:NAME, file:PATH, bao:...) instead; the value is not shown"
+        )
 
 
 def load_inventory(path: Path | str, registry: Registry) -> Inventory:
@@ -50,25 +67,29 @@ def load_inventory(path: Path | str, registry: Registry) -> Inventory:
     validate(doc, schema("inventory"), "inventory")
     data: dict[str, Any] = doc.data
     defaults = data.get("defaults", {})
+    _check_finite(doc, ["defaults", "timeout"], defaults.get("timeout"))
     known_schemes = set(BUILTIN_SCHEMES) | set(registry.resolvers)
     targets: list[Target] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(data["targets"]):
         at: list[str | int] = ["targets", index]
+        _check_finite(doc, [*at, "timeout"], raw.get("timeout"))
         try:
             plugin = registry.plugin(raw["kind"])
         except PluginError as exc:
             raise ConfigError(str(exc), doc.where([*at, "kind"])) from None
         try:
             parsed = plugin.parse_target(raw["url"])
+            refuse_url_password(parsed)
         except ConfigError as exc:
             raise ConfigError(exc.message, doc.where([*at, "url"])) from None
         for name, reference in raw.get("credentials", {}).items():
             scheme = reference.split(":", 1)[0]
-            if scheme not in known_schemes:
+            if scheme not in known_schemes:  # not echoed: a pasted `word:secret` password looks like a scheme
                 known = ", ".join(sorted(known_schemes))
                 raise ConfigError(
-                    f"credential '{name}': unknown reference scheme '{scheme}:' (known: {known})",
+                    f"credential '{name}': unknown reference scheme (known: {known}; the value is not shown "
+                    "in case it is a literal secret)",
                     doc.where([*at, "credentials", name]),
                 )
         target = replace(
@@ -80,6 +101,10 @@ def load_inventory(path: Path | str, registry: Registry) -> Inventory:
             timeout=raw.get("timeout", defaults.get("timeout")),
             baselines=tuple(raw.get("baselines", ())),
         )
+        try:
+            refuse_url_password(target)  # the `id` of the inventory entry too
+        except ConfigError as exc:
+            raise ConfigError(exc.message, doc.where([*at, "id"])) from None
         try:
             plugin.validate_target(target)
         except ConfigError as exc:
@@ -95,6 +120,12 @@ def load_inventory(path: Path | str, registry: Registry) -> Inventory:
         environment=data.get("environment", "default"),
         credential_settings=data.get("credentials", {}),
     )
+
+
+def _check_finite(doc: YamlDocument, at: list[str | int], value: Any) -> None:
+    """YAML's `.nan` and `.inf` pass every numeric schema bound; a timeout must be a real number."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"invalid inventory: {'.'.join(map(str, at))}: must be a finite number", doc.where(at))
 
 
 def shard(targets: Sequence[Target], index: int, count: int) -> tuple[Target, ...]:

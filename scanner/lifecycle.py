@@ -14,7 +14,7 @@ from pathlib import Path
 
 from scanner.compare import Previous, compare, empty_previous, load_previous
 from scanner.errors import ConfigError
-from scanner.model import ScanResult
+from scanner.model import ScanResult, Status
 from scanner.store import Store, open_store
 from scanner.waivers import DEFAULT_MAX_DAYS, WaiverSet, apply_waivers, load_waivers, utc_today
 
@@ -76,9 +76,17 @@ def prepare(options: LifecycleOptions) -> Prepared:
 
 
 def process(result: ScanResult, prepared: Prepared) -> ScanResult:
-    """Waivers, then the comparison (pure apart from reading the last scan from the store)."""
+    """Waivers, then the comparison (pure apart from reading the last scan from the store).
+
+    Without a waiver file, the waivers a saved result carries are applied again as of today: one
+    that expired since the result was written no longer waives anything, and a WAIVED finding
+    without a waiver is FAIL (`report --from` must not keep an expired risk acceptance green).
+    """
     if prepared.waivers is not None:
         result = apply_waivers(result, prepared.waivers.waivers, prepared.today)
+    elif any(f.status is Status.WAIVED for f in result.findings):
+        carried = dict.fromkeys(f.waiver for f in result.findings if f.waiver is not None)
+        result = apply_waivers(result, list(carried), prepared.today)
     previous = prepared.previous
     if prepared.options.compare == COMPARE_LAST and prepared.store is not None:
         previous = prepared.store.last_scan(result) or empty_previous(

@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
+from typing import TypeVar
 
 from scanner import generic
 from scanner.errors import PluginError
 from scanner.interface import CheckSpec, CredentialResolver, Reporter, TargetPlugin
+
+_T = TypeVar("_T")
 
 CHECKS_GROUP = "sovscan.checks"
 REPORTERS_GROUP = "sovscan.reporters"
@@ -35,21 +38,18 @@ class Registry:
 
     def plugin(self, kind: str) -> TargetPlugin:
         """Return the plugin of a target kind; raise PluginError naming the known kinds."""
-        try:
-            return self.plugins[kind]
-        except KeyError:
-            known = ", ".join(sorted(self.plugins)) or "none"
-            hint = f" ({self.broken[kind]})" if kind in self.broken else ""
-            raise PluginError(f"unknown target kind '{kind}'{hint}; known kinds: {known}") from None
+        return self._lookup(self.plugins, kind, "target kind", "kinds")
 
     def reporter(self, name: str) -> Reporter:
         """Return a reporter by format name; raise PluginError naming the known formats."""
-        try:
-            return self.reporters[name]
-        except KeyError:
-            known = ", ".join(sorted(self.reporters)) or "none"
-            hint = f" ({self.broken[name]})" if name in self.broken else ""
-            raise PluginError(f"unknown output format '{name}'{hint}; known formats: {known}") from None
+        return self._lookup(self.reporters, name, "output format", "formats")
+
+    def _lookup(self, table: Mapping[str, _T], name: str, what: str, plural: str) -> _T:
+        if name in table:
+            return table[name]
+        known = ", ".join(sorted(table)) or "none"
+        hint = f" ({self.broken[name]})" if name in self.broken else ""
+        raise PluginError(f"unknown {what} '{name}'{hint}; known {plural}: {known}")
 
     def add_plugin(self, plugin: TargetPlugin, origin: str = "") -> None:
         """Register a target plugin and its checks; reject duplicate check names."""

@@ -15,6 +15,7 @@ import jsonschema
 
 from scanner.baseline import schema
 from scanner.errors import ConfigError
+from scanner.fileio import read_json
 from scanner.model import (
     BaselineState,
     Control,
@@ -229,18 +230,37 @@ def from_dict(data: Mapping[str, Any]) -> ScanResult:
 
 def load(path: Path | str) -> ScanResult:
     """Read and validate a native JSON result file; errors name the file."""
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read result: {exc.strerror or exc}", str(path)) from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"invalid JSON: {exc.msg}", f"{path}:{exc.lineno}") from None
-    except UnicodeDecodeError:
-        raise ConfigError("file is not UTF-8 text", str(path)) from None
+    return from_document(read_json(path, "result"), str(path))
+
+
+def from_document(document: Any, source: str) -> ScanResult:
+    """Validate a parsed native JSON result (schema, then consistency) and rebuild it; errors name `source`."""
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise ConfigError("not a sovscan native JSON result (format != sovscan-result)", str(path))
+        raise ConfigError("not a sovscan native JSON result (format != sovscan-result)", source)
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema("result")).iter_errors(document))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise ConfigError(f"invalid sovscan result at {where}: {error.message[:200]}", str(path))
-    return from_dict(document)
+        raise ConfigError(f"invalid sovscan result at {where}: {error.message[:200]}", source)
+    result = from_dict(document)
+    problem = inconsistency(result, document)
+    if problem is not None:
+        raise ConfigError(f"inconsistent sovscan result: {problem} (the file was edited or damaged)", source)
+    return result
+
+
+def inconsistency(result: ScanResult, document: Mapping[str, Any]) -> str | None:
+    """What in a read result contradicts itself: a finding of an unknown control, a fingerprint that is
+    not its control and resource, or a summary that does not count the findings; None when consistent."""
+    for index, finding in enumerate(result.findings):
+        if finding.control_id not in result.controls:
+            return f"findings/{index} is a finding of control {finding.control_id}, which the result does not define"
+    for key in ("findings", "absent"):
+        for index, (finding, data) in enumerate(zip(getattr(result, key), document[key], strict=True)):
+            if data["fingerprint"] != finding.fingerprint:
+                return (
+                    f"{key}/{index}: fingerprint {data['fingerprint']} is not that of {finding.control_id} on "
+                    f"{finding.resource.uri}"
+                )
+    if document["summary"] != _summary(result):
+        return "the summary does not count the findings it lists"
+    return None

@@ -39,12 +39,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from scanner.baseline import schema
 from scanner.errors import ConfigError
 from scanner.model import BaselineState, Finding, ScanResult, SourceLocation, Status, Waiver
-from scanner.yamlfile import YamlDocument, load_yaml, validate
+from scanner.yamlfile import YamlDocument, read_yaml, validate
 
 DEFAULT_MAX_DAYS = 180
 """Default maximum lifetime of a waiver, in days (`--waiver-max-days`)."""
@@ -97,48 +95,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _bad_date_line(text: str) -> int:
-    """The line of the first YAML timestamp scalar that is not a real date (e.g. 2025-02-30)."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return 1
-    stack: list[yaml.Node] = [root] if root is not None else []
-    while stack:
-        node = stack.pop()
-        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:timestamp":
-            try:
-                date.fromisoformat(node.value[:10])
-            except ValueError:
-                return node.start_mark.line + 1
-        elif isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                stack.extend((key, value))
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-    return 1
-
-
-def _read(path: Path | str) -> YamlDocument:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read waiver file: {exc.strerror or exc}", str(path)) from None
-    except UnicodeDecodeError:
-        raise ConfigError("waiver file is not UTF-8 text", str(path)) from None
-    try:
-        return load_yaml(text, str(path))
-    except ValueError as exc:  # PyYAML raises a bare ValueError for an impossible date
-        raise ConfigError(f"invalid date: {exc}", f"{path}:{_bad_date_line(text)}") from None
-
-
 def load_waivers(path: Path | str, *, today: date, max_days: int = DEFAULT_MAX_DAYS) -> WaiverSet:
     """Read, validate and check a waiver file; every problem is a ConfigError naming file:line.
 
     The enforced lifetime limit is the stricter of `max_days` (the command line) and the file's
     own `max_days`: a waiver file can tighten the policy, never relax it.
     """
-    doc = _read(path)
+    doc = read_yaml(path, "waiver file")
     plain = YamlDocument(path=doc.path, data=_plain(doc.data), node=doc.node)
     _check_values(plain)
     validate(plain, schema("waivers"), "waiver file")

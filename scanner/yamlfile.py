@@ -69,10 +69,30 @@ def load_yaml(text: str, path: str) -> YamlDocument:
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", path) from None
     except (ValueError, TypeError, OverflowError) as exc:  # e.g. an impossible date such as 2025-02-30
+        bad_date = _bad_timestamp_line(node)
+        if bad_date is not None:
+            raise ConfigError(f"invalid date: {exc}", f"{path}:{bad_date}") from None
         raise ConfigError(f"invalid value in YAML: {exc}", path) from None
     if node is not None:
         _reject_duplicate_keys(node, path)
     return YamlDocument(path=path, data=data, node=node)
+
+
+def _bad_timestamp_line(root: yaml.Node | None) -> int | None:
+    """The line of the first YAML timestamp scalar that is not a real date (e.g. 2025-02-30), if any."""
+    stack: list[yaml.Node] = [root] if root is not None else []
+    while stack:
+        node = stack.pop(0)
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:timestamp":
+            try:
+                yaml.SafeLoader("").construct_yaml_timestamp(node)
+            except (ValueError, OverflowError):
+                return node.start_mark.line + 1
+        elif isinstance(node, yaml.MappingNode):
+            stack[:0] = [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            stack[:0] = node.value
+    return None
 
 
 def _reject_duplicate_keys(root: yaml.Node, path: str) -> None:
@@ -92,19 +112,23 @@ def _reject_duplicate_keys(root: yaml.Node, path: str) -> None:
             stack.extend(node.value)
 
 
-def read_yaml(path: Path | str) -> YamlDocument:
-    """Read and parse a YAML file; a missing or unreadable file is a ConfigError."""
+def read_yaml(path: Path | str, what: str = "file") -> YamlDocument:
+    """Read and parse a YAML file; a missing or unreadable file is a ConfigError (`what` names it)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot read file: {exc.strerror or exc}", str(path)) from None
+        raise ConfigError(f"cannot read {what}: {exc.strerror or exc}", str(path)) from None
     except UnicodeDecodeError:
-        raise ConfigError("file is not UTF-8 text", str(path)) from None
+        raise ConfigError(f"{what} is not UTF-8 text", str(path)) from None
     return load_yaml(text, str(path))
 
 
 def validate(doc: YamlDocument, schema: dict[str, Any], what: str) -> None:
-    """Validate a document against a JSON Schema; raise ConfigError at the first error's line."""
+    """Validate a document against a JSON Schema; raise ConfigError at the first error's line.
+
+    The message says what was expected, never the value found: an inventory may hold a secret
+    someone pasted where a reference or a URL belongs, and error messages end up in CI logs.
+    """
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(doc.data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     if not errors:
@@ -112,20 +136,43 @@ def validate(doc: YamlDocument, schema: dict[str, Any], what: str) -> None:
     error = jsonschema.exceptions.best_match(errors) or errors[0]
     location = list(error.absolute_path)
     field = ".".join(str(p) for p in location) or "(top level)"
-    if "credentials" in [str(p) for p in location] or "password" in field.lower() or "token" in field.lower():
-        # never echo what may be a secret someone pasted where a reference belongs
+    if len(location) == 4 and location[0] == "targets" and location[2] == "credentials":
         detail = "must be a reference such as env:NAME, file:PATH or bao:MOUNT/PATH#FIELD (value not shown)"
     else:
-        detail = _short(error)
+        detail = schema_error_text(error)
     raise ConfigError(f"invalid {what}: {field}: {detail}", doc.where(location))
 
 
-def _short(error: jsonschema.ValidationError) -> str:
-    """A one-line schema error message without dumping whole documents."""
-    if error.validator == "additionalProperties":
+_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
+_BOUNDS = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}
+
+
+def _json_type(value: Any) -> str:
+    return "null" if value is None else _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def schema_error_text(error: jsonschema.ValidationError) -> str:
+    """A one-line schema error message that names what was expected, not the value found."""
+    rule, wanted = error.validator, error.validator_value
+    if rule == "additionalProperties":
         found = re.search(r"\((.*) (?:was|were) unexpected\)", error.message)
-        return f"unknown field {found.group(1)}" if found else str(error.message)
-    if error.validator == "pattern":
-        return f"does not match the pattern {error.validator_value!r}"
-    message = str(error.message)
-    return message if len(message) <= 160 else message[:157] + "..."
+        return f"unknown field {found.group(1)}" if found else "unknown field"
+    if rule == "required":
+        return str(error.message)  # names the missing key, holds no value
+    if rule == "type":
+        expected = " or ".join(map(str, wanted)) if isinstance(wanted, list) else str(wanted)
+        return f"must be of type {expected}, not {_json_type(error.instance)}"
+    if rule == "pattern":
+        return f"does not match the pattern {wanted!r}"
+    if rule in ("enum", "const"):
+        options = ", ".join(repr(v) for v in (wanted if rule == "enum" and isinstance(wanted, list) else [wanted]))
+        return f"must be one of {options}" if rule == "enum" else f"must be {options}"
+    if rule in _BOUNDS:
+        return f"must be {_BOUNDS[rule]} {wanted}"
+    if rule in ("minLength", "maxLength"):
+        return f"must be {'at least' if rule == 'minLength' else 'at most'} {wanted} character(s) long"
+    if rule == "format":
+        return f"is not a valid {'regular expression' if wanted == 'regex' else wanted}"
+    if rule in ("minItems", "maxItems"):
+        return f"must have {'at least' if rule == 'minItems' else 'at most'} {wanted} item(s)"
+    return f"does not satisfy the schema rule '{rule}'"

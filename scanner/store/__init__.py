@@ -36,7 +36,9 @@ from psycopg.conninfo import conninfo_to_dict
 
 from scanner import resultio
 from scanner.compare import Previous
+from scanner.credentials import mask_credentials, secrets_in_text
 from scanner.errors import ConfigError, SovscanError
+from scanner.evidence import redact
 from scanner.model import Finding, Resource, ScanResult, Status
 from scanner.store import migrations
 from scanner.store.history import HistoryRow, Series, build_series
@@ -70,8 +72,13 @@ class Store:
     def __init__(self, dialect: Dialect, target: str, description: str) -> None:
         self.dialect = dialect
         self._target = target
+        self._secrets = secrets_in_text(target)
         self.description = description
         """Where the store is, without credentials (safe to print)."""
+
+    def _reason(self, exc: BaseException) -> str:
+        """The first line of a driver error, with any password of the store URL redacted."""
+        return str(redact(_reason(exc), self._secrets))
 
     # -- connections --------------------------------------------------------------------
 
@@ -86,7 +93,7 @@ class Store:
                 return conn
             return psycopg.connect(self._target, autocommit=True, connect_timeout=15, application_name="sovscan")
         except (sqlite3.Error, psycopg.Error, OSError) as exc:
-            raise StoreError(f"cannot open the history store {self.description}: {_reason(exc)}") from None
+            raise StoreError(f"cannot open the history store {self.description}: {self._reason(exc)}") from None
 
     @contextlib.contextmanager
     def transaction(self, *, lock: bool = False) -> Iterator[Any]:
@@ -108,7 +115,7 @@ class Store:
                         cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_LOCK,))
                     yield cursor
         except (sqlite3.Error, psycopg.Error) as exc:
-            raise StoreError(f"history store {self.description}: {_reason(exc)}") from None
+            raise StoreError(f"history store {self.description}: {self._reason(exc)}") from None
         finally:
             conn.close()
 
@@ -341,8 +348,9 @@ def _reason(exc: BaseException) -> str:
 def _describe_pg(url: str) -> str:
     try:
         info = conninfo_to_dict(url)
-    except psycopg.ProgrammingError as exc:
-        raise ConfigError(f"--store: invalid PostgreSQL URL: {_reason(exc)}") from None
+    except psycopg.ProgrammingError as exc:  # libpq quotes the URL (or a piece of it) in its message
+        detail = mask_credentials(str(redact(_reason(exc), secrets_in_text(url))))
+        raise ConfigError(f"--store: invalid PostgreSQL URL: {detail}") from None
     user = f"{info['user']}@" if info.get("user") else ""
     port = f":{info['port']}" if info.get("port") else ""
     return f"postgresql://{user}{info.get('host', '')}{port}/{info.get('dbname', '')}"
@@ -363,7 +371,8 @@ def open_store(value: str, *, migrate: bool = True) -> Store:
         store = Store(POSTGRESQL, value, _describe_pg(value))
     else:
         raise ConfigError(
-            f"--store: unsupported store '{value}': use 'default', sqlite:PATH or postgresql://USER@HOST/DB"
+            f"--store: unsupported store '{mask_credentials(value)}': use 'default', sqlite:PATH or "
+            "postgresql://USER@HOST/DB"
         )
     if migrate:
         store.migrate()

@@ -39,7 +39,7 @@ def crash(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult
 
 @check("demo.nothing")
 def nothing(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
-    """A check that finds nothing in scope."""
+    """A buggy check that returns nothing instead of an explicit NOT_APPLICABLE."""
     return []
 
 
@@ -66,14 +66,15 @@ class DemoPlugin(TargetPlugin):
         return Target(id=f"demo-{Path(value).stem}", kind="demo", url=value)
 
     def collect(self, target: Target, secrets: Mapping[str, Secret], timeout: float) -> Evidence:
-        """Read the facts file; honour `sleep`, `fail` and echo the password to test redaction."""
+        """Read the facts file; honour `sleep`, `fail` (`{password}` in it is echoed) and echo the password."""
         try:
             facts = json.loads(Path(target.url).read_text())
         except OSError as exc:
             raise CollectionError(CollectionError.UNREACHABLE, f"cannot open {target.url}: {exc.strerror}") from None
         time.sleep(float(facts.get("sleep", 0)))
         if facts.get("fail"):
-            raise CollectionError(CollectionError.AUTHENTICATION, facts["fail"])
+            echoed = secrets["password"].reveal() if "password" in secrets else ""
+            raise CollectionError(CollectionError.AUTHENTICATION, facts["fail"].replace("{password}", echoed))
         if facts.get("explode"):
             raise RuntimeError("collector bug")
         sections = dict(facts.get("sections", {}))

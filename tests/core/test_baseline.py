@@ -123,8 +123,10 @@ def test_generic_field_params_validated(library: BaselineLibrary, tmp_path: Path
     control = GOOD_CONTROL.replace("demo.users_mfa", "generic.field") + (
         "    params:\n      section: settings\n      tests: [{field: x, op: approx, value: 1}]\n"
     )
-    error = error_of(library, write(tmp_path, HEADER + control))
-    assert "approx" in error.message or "tests" in error.message
+    ref = write(tmp_path, HEADER + control)
+    error = error_of(library, ref)
+    assert error.location == f"{ref}:15"
+    assert error.message.startswith("bad parameter for check 'generic.field': tests.0.op: must be one of 'eq', ")
 
 
 def test_profile_includes_tailors_and_disables(library: BaselineLibrary, tmp_path: Path) -> None:
@@ -191,8 +193,29 @@ def test_cli_scan_with_bad_baseline_exits_2_without_traceback(run_process: Any, 
     assert "Traceback" not in proc.stderr
 
 
-def test_impossible_date_is_a_config_error(library: BaselineLibrary, tmp_path: Path) -> None:
-    ref = write(tmp_path, HEADER + GOOD_CONTROL + "    description: 2025-02-30\n")
+def test_impossible_date_is_a_config_error_naming_its_line(library: BaselineLibrary, tmp_path: Path) -> None:
+    ref = write(tmp_path, HEADER + GOOD_CONTROL + "    description: 2025-01-01\n    tags: [2025-02-30]\n")
     error = error_of(library, ref)
-    assert error.location == ref
-    assert "invalid value in YAML" in error.message
+    assert error.location == f"{ref}:14"
+    assert error.message == "invalid date: day is out of range for month"
+
+
+def test_a_control_selected_twice_with_different_definitions_is_refused(run: Any, tmp_path: Path) -> None:
+    # `-b demo -b stricter` where `stricter` tailors DEMO-01: picking either one silently would be wrong
+    profile = write(
+        tmp_path,
+        "apiVersion: sovscan/v1\nkind: Profile\nname: stricter\nversion: '1'\ninclude: [demo]\n"
+        "tailor:\n  DEMO-01: {params: {exempt: []}}\n",
+        "stricter.yaml",
+    )
+    facts = Path(__file__).parent / "data" / "facts-good.json"
+    result = run("scan", "--target", f"demo={facts}", "--baseline", "demo", "--baseline", profile)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"sovscan: error: {profile}: control DEMO-01 is defined differently by the selected baselines demo "
+        "(baselines/demo.yaml) and stricter (a profile tailoring it?): select only one of them\n"
+    )
+    alone = run("scan", "--target", f"demo={facts}", "--baseline", profile)  # breakglass is no longer exempt
+    assert alone.exit_code == 1
+    same_twice = run("scan", "--target", f"demo={facts}", "--baseline", "demo", "--baseline", "demo")
+    assert same_twice.exit_code == 0

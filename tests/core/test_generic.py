@@ -43,8 +43,9 @@ def test_operators(observed: Any, op: str, expected: Any, result: bool) -> None:
 def test_get_path_follows_dicts_and_lists() -> None:
     item = {"spec": {"containers": [{"name": "a"}, {"name": "b"}]}}
     assert get_path(item, "spec.containers.1.name") == "b"
-    assert get_path(item, "spec.containers.5.name") is not None  # sentinel, not a value
-    assert get_path(item, "spec.containers.5.name") != "b"
+    missing = get_path(item, "spec.containers.5.name")
+    assert missing is get_path(item, "spec.nope") is get_path(item, "spec.containers.name")  # one sentinel
+    assert missing is not None and missing != "b"  # distinct from every JSON value
 
 
 def _evidence(settings: list[dict[str, Any]]) -> Evidence:

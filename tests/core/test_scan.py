@@ -117,7 +117,9 @@ def test_crashing_check_is_error_not_pass(run: Any, tmp_path: Path) -> None:
     found = {f["control_id"]: f for f in document["findings"]}
     assert found["X-1"]["status"] == "ERROR"
     assert found["X-1"]["message"] == "check 'demo.crash' failed: KeyError: 'boom'"
-    assert found["X-2"]["status"] == "NOT_APPLICABLE"
+    # a check that returns nothing verified nothing: ERROR, not a silent NOT_APPLICABLE
+    assert found["X-2"]["status"] == "ERROR"
+    assert found["X-2"]["message"].startswith("check 'demo.nothing' returned no result")
     assert result.exit_code == 3
 
 
@@ -156,7 +158,7 @@ def test_secrets_never_reach_output_or_evidence(run: Any, tmp_path: Path) -> Non
     assert result.exit_code == 1
     texts = [result.output, sarif_free_outputs.read_text()] + [p.read_text() for p in evidence_dir.iterdir()]
     assert all(password not in text for text in texts)
-    saved = json.loads(next(evidence_dir.iterdir()).read_text())
+    saved = json.loads(next(evidence_dir.glob("*.json")).read_text())
     assert saved["sections"]["banner"] == "server says: password=[REDACTED]"
 
 
@@ -227,7 +229,7 @@ def test_saved_evidence_reevaluates_to_identical_findings(run: Any, tmp_path: Pa
     assert live_doc["findings"] == offline_doc["findings"]
     assert live_doc["controls"] == offline_doc["controls"]
     assert [t["section_errors"] for t in live_doc["targets"]] == [t["section_errors"] for t in offline_doc["targets"]]
-    saved = json.loads(sorted(evidence_dir.iterdir())[0].read_text())
+    saved = json.loads(sorted(evidence_dir.glob("*.json"))[0].read_text())
     assert saved["tool_version"] and saved["collected_at"].endswith("Z")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from scanner.errors import ConfigError
 from scanner.interface import ReportOptions
 from scanner.model import BaselineState, ScanResult, Status
 from tests.lifecycle.builders import finding, previous, result, save, with_status
+from tests.lifecycle.conftest import Invoke
 
 UNCHANGED_PASS = finding("C-HIGH", "a", Status.PASS, observed=True)
 KNOWN_FAIL = finding("C-CRIT", "b", Status.FAIL, observed="md5")
@@ -200,3 +202,29 @@ def test_unusable_previous_files_are_config_errors(tmp_path: Path, content: str,
     with pytest.raises(ConfigError, match=message) as info:
         load_previous(path)
     assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "where"),
+    [
+        (["runs", 0, "tool"], 5, "runs.0.tool: must be of type object, not integer"),
+        (["runs", 0, "tool", "driver", "rules"], [{}], "runs.0.tool.driver.rules.0: 'id' is a required property"),
+        (["runs", 0, "results"], [5], "runs.0.results.0: must be of type object, not integer"),
+        (["runs", 0, "results", 0, "locations"], [5], "runs.0.results.0.locations.0: must be of type object"),
+        (["runs", 0, "properties", "baselines"], [1], "runs.0.properties.baselines: must be of type object"),
+    ],
+)
+def test_malformed_sarif_is_a_config_error_not_a_crash(
+    sovscan: Invoke, tmp_path: Path, path: list[str | int], value: object, where: str
+) -> None:
+    log = json.loads(SarifReporter().render(previous(KNOWN_FAIL), ReportOptions(full=True)))
+    parent: Any = log
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = value
+    sarif = tmp_path / "prev.sarif"
+    sarif.write_text(json.dumps(log))
+    outcome = sovscan("report", "--from", save(result(KNOWN_FAIL), tmp_path / "r.json"), "--compare", sarif)
+    assert outcome.exit_code == 2, outcome.output
+    assert outcome.stderr.startswith(f"sovscan: error: {sarif}: not a SARIF log sovscan can compare with: {where}")
+    assert outcome.stderr.count("\n") == 1

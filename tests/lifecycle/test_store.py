@@ -111,7 +111,8 @@ def test_compare_last_through_the_cli(sovscan: Invoke, store_url: str, tmp_path:
     assert history.exit_code == 0, history.stderr
     [series] = json.loads(history.stdout)["series"]
     assert [p["run_id"] for p in series["scans"]] == ["scan-1", "scan-2", "scan-3", "scan-4"]
-    assert store_url.split("?")[0].split("@")[-1] in json.loads(history.stdout)["store"] or "sqlite" in store_url
+    where = store_url.removeprefix("sqlite:") if store_url.startswith("sqlite:") else store_url.split("@")[-1]
+    assert json.loads(history.stdout)["store"].endswith(where.split("?")[0])
 
 
 def test_history_trend(sovscan: Invoke, store_url: str) -> None:

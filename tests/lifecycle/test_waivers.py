@@ -78,7 +78,7 @@ def test_valid_file_loads_with_sources(tmp_path: Path) -> None:
         (entry(expires="2025-02-30"), 6, "invalid date: day is out of range for month"),
         (entry(expires="2025-04-01T10:00:00"), 6, "'2025-04-01T10:00:00' is not a date (YYYY-MM-DD)"),
         (entry(expires='"2025-13-01"'), 6, "waivers.0.expires: '2025-13-01' is not a date (YYYY-MM-DD)"),
-        (entry(expires="42"), 6, "waivers.0.expires: 42 is not of type 'string'"),
+        (entry(expires="42"), 6, "waivers.0.expires: must be of type string, not integer"),
         (
             entry(expires="2025-09-01"),
             6,
@@ -88,7 +88,7 @@ def test_valid_file_loads_with_sources(tmp_path: Path) -> None:
         (entry(created="2025-01-01", expires="2024-12-01"), 6, "expires 2024-12-01 is before created 2025-01-01"),
         (entry(created="2024-06-01", expires="2025-03-20"), 6, "runs 292 days (created 2024-06-01 to 2025-03-20)"),
         ("max_days: 30\n" + entry(expires="2025-04-15"), 7, "longer than the maximum of 30 days (max_days at"),
-        ("", 1, "invalid waiver file: (top level): None is not of type 'object'"),
+        ("", 1, "invalid waiver file: (top level): must be of type object, not null"),
         ("waivers: [\n", 2, "invalid YAML"),
         (entry() + entry().replace("waivers:\n", ""), 7, "duplicate waiver for C-CRIT on * (first at"),
     ],
@@ -208,3 +208,23 @@ def test_validate_command_checks_waiver_files(sovscan: Invoke, tmp_path: Path) -
     assert outcome.exit_code == 2
     assert f"ok  waivers {good}: 3 waiver(s), at most 120 days" in outcome.stdout
     assert f"sovscan: error: {bad}:2: invalid waiver file: waivers.0: 'owner' is a required property" in outcome.stderr
+
+
+def test_report_without_a_waiver_file_still_expires_the_saved_waivers(sovscan: Invoke, tmp_path: Path) -> None:
+    # a result saved while the waiver was valid, gated again after its expiry: the FAIL is back
+    waivers = load_waivers(write(tmp_path, VALID), today=TODAY).waivers
+    saved = save(apply_waivers(result(finding("C-HIGH", "shared", Status.FAIL)), waivers, TODAY), tmp_path / "r.json")
+    assert '"status": "WAIVED"' in saved.read_text()
+    still_valid = sovscan("report", "--from", saved, "--today", "2025-03-10")
+    assert still_valid.exit_code == 0, still_valid.output
+    expired = sovscan("report", "--from", saved, "--today", "2025-03-11", "-f", f"json={tmp_path / 'again.json'}")
+    assert expired.exit_code == 1
+    assert uri("t1", "shared") in expired.stderr
+    assert "[waiver expired on 2025-03-10" in (tmp_path / "again.json").read_text()
+
+
+def test_a_saved_waived_finding_without_its_waiver_fails_again(sovscan: Invoke, tmp_path: Path) -> None:
+    waived = with_status(finding("C-CRIT", "legacy-1", Status.FAIL), Status.WAIVED)  # no waiver attached
+    outcome = sovscan("report", "--from", save(result(waived), tmp_path / "r.json"), "--today", "2025-03-02")
+    assert outcome.exit_code == 1
+    assert uri("t1", "legacy-1") in outcome.stderr
