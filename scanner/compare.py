@@ -195,10 +195,15 @@ def changes(result: ScanResult) -> Changes:
         and f.previous_status is not Status.ERROR
         and (f.control_id, f.resource.target) in before
     )
-    unverified = tuple(f for f in result.absent if (f.control_id, f.resource.target) in errors_now)
-    resolved.extend(
-        f for f in result.absent if f.status is Status.FAIL and (f.control_id, f.resource.target) not in errors_now
-    )
+
+    # A failure that is gone is resolved only if its control was still evaluated: gone because the
+    # control is ERROR now, was tailored out, or left the baseline is not a fix, nobody looked.
+    def not_looked_at(f: Finding) -> bool:
+        control = result.controls.get(f.control_id)
+        return (f.control_id, f.resource.target) in errors_now or control is None or control.disabled is not None
+
+    unverified = tuple(f for f in result.absent if not_looked_at(f))
+    resolved.extend(f for f in result.absent if f.status is Status.FAIL and not not_looked_at(f))
     return Changes(tuple(new), tuple(regressed), tuple(resolved), lost, unverified)
 
 

@@ -128,6 +128,7 @@ def build_series(rows: Sequence[HistoryRow], versions: Mapping[tuple[int, str], 
             found = scans[scan_id]
             now = {r.fingerprint: r.status for r in found}
             errors = {r.control_id for r in found if r.status is Status.ERROR}
+            evaluated = {r.control_id for r in found if r.status in (Status.PASS, Status.FAIL, Status.WAIVED)}
             controls = {r.fingerprint: r.control_id for r in found}
             counts = {s.value: 0 for s in Status}
             for status in now.values():
@@ -140,7 +141,9 @@ def build_series(rows: Sequence[HistoryRow], versions: Mapping[tuple[int, str], 
             for fp in failing_before - failing_now:
                 after = now.get(fp)
                 fixed = after in (Status.PASS, Status.NOT_APPLICABLE)
-                gone = after is None and previous_controls.get(fp) not in errors
+                # gone counts as fixed only if its control was still evaluated (not ERROR, not tailored out or removed)
+                control = previous_controls.get(fp)
+                gone = after is None and control in evaluated and control not in errors
                 resolved += 1 if fixed or gone else 0
             points.append(
                 ScanPoint(

@@ -14,7 +14,7 @@ from scanner.compare import Previous, changes, compare, load_previous
 from scanner.errors import ConfigError
 from scanner.interface import ReportOptions
 from scanner.model import BaselineState, ScanResult, Status
-from tests.lifecycle.builders import finding, previous, result, save, with_status
+from tests.lifecycle.builders import CONTROLS, finding, previous, result, save, with_status
 from tests.lifecycle.conftest import Invoke
 
 UNCHANGED_PASS = finding("C-HIGH", "a", Status.PASS, observed=True)
@@ -22,6 +22,7 @@ KNOWN_FAIL = finding("C-CRIT", "b", Status.FAIL, observed="md5")
 FIXED = finding("C-HIGH", "c", Status.FAIL, observed=False)
 GONE = finding("C-MED", "d", Status.FAIL, observed=1)
 OBSERVED_CHANGES = finding("C-LOW", "e", Status.FAIL, observed=["x"])
+STILL_EVALUATED = finding("C-MED", "f", Status.PASS, observed=0)  # C-MED is still evaluated on t1
 
 
 def states(scan: ScanResult) -> dict[str, tuple[str, str | None]]:
@@ -36,8 +37,9 @@ def states(scan: ScanResult) -> dict[str, tuple[str, str | None]]:
 
 @pytest.fixture
 def compared() -> ScanResult:
-    before = previous(UNCHANGED_PASS, KNOWN_FAIL, FIXED, GONE, OBSERVED_CHANGES)
+    before = previous(UNCHANGED_PASS, KNOWN_FAIL, FIXED, GONE, OBSERVED_CHANGES, STILL_EVALUATED)
     now = result(
+        STILL_EVALUATED,
         UNCHANGED_PASS,
         KNOWN_FAIL,
         with_status(FIXED, Status.PASS, observed=True),
@@ -54,6 +56,7 @@ def test_every_baseline_state(compared: ScanResult) -> None:
         "c": ("updated", "FAIL"),  # status changed
         "e": ("updated", "FAIL"),  # same status, different observed value
         "new-one": ("new", None),
+        "f": ("unchanged", "PASS"),
     }
     assert compared.compared_with == "prev.json"
     [absent] = compared.absent
@@ -73,6 +76,27 @@ def test_changes_classify_new_regressed_resolved(compared: ScanResult) -> None:
     assert found.regressed == ()
     assert sorted(f.resource.name for f in found.resolved) == ["c", "d"]
     assert found.lost == () and found.unverified == ()
+
+
+def test_failure_gone_with_its_control_is_unverified_not_resolved() -> None:
+    # C-MED failed on resource d; now C-MED is tailored out, or no longer in the baseline:
+    # the failure was not fixed, nobody looked.
+    import dataclasses
+
+    for controls in (
+        {cid: c for cid, c in CONTROLS.items() if cid != "C-MED"},
+        {**CONTROLS, "C-MED": dataclasses.replace(CONTROLS["C-MED"], disabled="tailored out")},
+    ):
+        now = compare(
+            dataclasses.replace(result(UNCHANGED_PASS), controls=controls),
+            Previous(previous(UNCHANGED_PASS, GONE), "prev.json"),
+        )
+        found = changes(now)
+        assert found.resolved == ()
+        assert [f.resource.name for f in found.unverified] == ["d"]
+    # still in the baseline and evaluated (no ERROR): resolved
+    now = compare(result(UNCHANGED_PASS), Previous(previous(UNCHANGED_PASS, GONE), "prev.json"))
+    assert [f.resource.name for f in changes(now).resolved] == ["d"]
 
 
 def test_regression_from_pass_and_from_waived() -> None:

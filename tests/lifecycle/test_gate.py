@@ -230,13 +230,14 @@ def test_compare_last_needs_a_store(sovscan: Invoke, tmp_path: Path) -> None:
 def test_console_summary_shows_the_comparison(sovscan: Invoke, tmp_path: Path) -> None:
     new = finding("C-HIGH", "fresh", Status.FAIL)
     gone = finding("C-MED", "gone", Status.FAIL)
+    still = finding("C-MED", "still", Status.PASS)  # C-MED is evaluated again on t1: `gone` is resolved
     outcome = sovscan(
         "report",
         "--from",
-        save(result(PASSING, KNOWN, new), tmp_path / "r.json"),
+        save(result(PASSING, KNOWN, new, still), tmp_path / "r.json"),
         "--compare",
-        save(previous(PASSING, KNOWN, gone), tmp_path / "p.json"),
+        save(previous(PASSING, KNOWN, gone, still), tmp_path / "p.json"),
     )
-    assert "new 1, updated 0, unchanged 2, absent 1" in outcome.stdout
+    assert "new 1, updated 0, unchanged 3, absent 1" in outcome.stdout
     assert f"  new failures (1):\n    C-HIGH {uri('t1', 'fresh')}\n" in outcome.stdout
     assert f"  resolved (1):\n    C-MED {uri('t1', 'gone')} (was FAIL)\n" in outcome.stdout

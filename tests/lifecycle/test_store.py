@@ -120,17 +120,19 @@ def test_history_trend(sovscan: Invoke, store_url: str) -> None:
     c_fail = finding("C-MED", "c", Status.FAIL)
     store.record(scan(1, A_FAIL, B_PASS, baseline_version="1.0"))
     store.record(scan(3, A_FAIL, finding("C-HIGH", "b", Status.FAIL), c_fail, baseline_version="1.1"))
-    store.record(scan(5, finding("C-CRIT", "a", Status.ERROR), B_PASS, baseline_version="1.1"))
+    still_evaluated = finding("C-MED", "d", Status.PASS)  # C-MED is evaluated in scan 5: c's absence is a fix
+    store.record(scan(5, finding("C-CRIT", "a", Status.ERROR), B_PASS, still_evaluated, baseline_version="1.1"))
     store.record(scan(8, A_FAIL, B_PASS, finding("C-LOW", "n", Status.NOT_APPLICABLE), baseline_version="1.2"))
     [series] = store.history()
     assert (series.environment, series.target, series.baseline) == ("test", "t1", "demo")
     points = [
-        (p.started_at[:10], p.baseline_version, p.pass_rate, p.new, p.resolved, p.still_open) for p in series.points
+        (p.started_at[:10], p.baseline_version, p.pass_rate and round(p.pass_rate, 1), p.new, p.resolved, p.still_open)
+        for p in series.points
     ]
     assert points == [
         ("2025-03-01", "1.0", 50.0, 1, 0, 0),
         ("2025-03-03", "1.1", 0.0, 2, 0, 1),  # b regressed, c appeared; a still open
-        ("2025-03-05", "1.1", 50.0, 0, 2, 0),  # b fixed, c gone while C-MED was evaluated: resolved; a unknown (ERROR)
+        ("2025-03-05", "1.1", 66.7, 0, 2, 0),  # b fixed, c gone while C-MED was evaluated: resolved; a unknown (ERROR)
         ("2025-03-08", "1.2", 50.0, 1, 0, 0),  # a FAIL again (was ERROR); NOT_APPLICABLE left out of the rate
     ]
     assert series.open_failures == 1
@@ -311,3 +313,12 @@ def test_password_in_url_is_never_shown(pg_hardened: PgCluster, pg_url: str, mon
     previous = store.last_scan(scan(2, A_FAIL))
     assert previous is not None
     assert password not in store.description and password not in previous.description
+
+
+def test_history_does_not_count_a_failure_as_resolved_when_its_control_was_not_evaluated(store_url: str) -> None:
+    store = open_store(store_url)
+    store.record(scan(1, A_FAIL, finding("C-MED", "c", Status.FAIL)))
+    # C-MED is gone from scan 2 altogether (tailored out or removed from the baseline): nobody looked
+    store.record(scan(2, A_FAIL, finding("C-MED", "target", Status.NOT_APPLICABLE)))
+    [series] = store.history()
+    assert [p.resolved for p in series.points] == [0, 0]
