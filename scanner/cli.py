@@ -451,16 +451,18 @@ def _finish(
 @cli.command()
 @click.option(
     "--from",
-    "source",
+    "sources",
     required=True,
+    multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="A native JSON result written by `sovscan scan -f json=...`.",
+    help="A native JSON result written by `sovscan scan -f json=...`; repeat it to merge the results "
+    "of the shards of one scan (--shard) into one report.",
 )
 @common_outputs
 @lifecycle_options
 @handle_errors
 def report(
-    source: Path,
+    sources: tuple[Path, ...],
     formats: tuple[str, ...],
     output: str | None,
     full: bool,
@@ -468,7 +470,7 @@ def report(
     fail_on: str,
     lifecycle_opts: lifecycle.LifecycleOptions,
 ) -> None:
-    """Re-render a saved native JSON result in other formats, without scanning again.
+    """Re-render a saved native JSON result (or merge the results of shards) without scanning again.
 
     With --waivers, --compare and the gate options it re-applies the lifecycle to the saved
     result (waivers first, then the comparison, then the gate), so a CI job can gate on a
@@ -477,7 +479,7 @@ def report(
     registry = discover()
     specs = parse_outputs(formats, output, registry)
     prepared = lifecycle.prepare(lifecycle_opts)
-    result = resultio.load(source)
+    result = resultio.merge([(resultio.load(source), str(source)) for source in sources])
     _finish(result, specs, registry, full, wazuh_changes_only, fail_on, prepared)
 
 

@@ -7,7 +7,8 @@ round-trips: `from_dict(to_dict(result)) == result`.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -264,3 +265,65 @@ def inconsistency(result: ScanResult, document: Mapping[str, Any]) -> str | None
     if document["summary"] != _summary(result):
         return "the summary does not count the findings it lists"
     return None
+
+
+def merge(results: Sequence[tuple[ScanResult, str]]) -> ScanResult:
+    """Merge the results of the shards of one scan (`report --from A --from B`) into one result.
+
+    The shards must be of one environment and must not share a target; a control defined
+    differently by two shards (different baseline versions) is refused, as is a baseline
+    present in two versions. Findings keep the order of the inputs.
+    """
+    if len(results) == 1:
+        return results[0][0]
+    first, first_source = results[0]
+    owner: dict[str, str] = {}
+    controls: dict[str, Control] = {}
+    control_source: dict[str, str] = {}
+    baselines: dict[str, str] = {}
+    for result, source in results:
+        if result.environment != first.environment:
+            raise ConfigError(
+                f"cannot merge results of different environments ('{first.environment}' in {first_source}, "
+                f"'{result.environment}')",
+                source,
+            )
+        for target in result.targets:
+            if target.id in owner:
+                raise ConfigError(
+                    f"target '{target.id}' is also in {owner[target.id]}: shards must not overlap", source
+                )
+            owner[target.id] = source
+        for control_id, control in result.controls.items():
+            if control_id in controls and controls[control_id] != control:
+                raise ConfigError(
+                    f"control {control_id} differs from its definition in {control_source[control_id]} "
+                    "(scanned with different baselines or sovscan versions?)",
+                    source,
+                )
+            controls.setdefault(control_id, control)
+            control_source.setdefault(control_id, source)
+        for name, version in result.baselines.items():
+            if baselines.get(name, version) != version:
+                raise ConfigError(f"baseline {name} {version} differs from {baselines[name]} in another input", source)
+            baselines[name] = version
+    versions = sorted({r.tool_version for r, _ in results})
+    compared = [r.compared_with for r, _ in results if r.compared_with is not None]
+    notes = [note for r, _ in results for note in r.notes]
+    if len(versions) > 1:
+        notes.append(f"merged results written by different sovscan versions: {', '.join(versions)}")
+    run_ids = ",".join(r.run_id for r, _ in results)
+    return ScanResult(
+        tool_version=first.tool_version,
+        started_at=min(r.started_at for r, _ in results),
+        finished_at=max(r.finished_at for r, _ in results),
+        controls=controls,
+        findings=tuple(f for r, _ in results for f in r.findings),
+        targets=tuple(t for r, _ in results for t in r.targets),
+        baselines=baselines,
+        environment=first.environment,
+        run_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"sovscan-merge:{run_ids}")),
+        compared_with="; ".join(dict.fromkeys(compared)) if compared else None,
+        absent=tuple(f for r, _ in results for f in r.absent),
+        notes=tuple(dict.fromkeys(notes)),
+    )

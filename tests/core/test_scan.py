@@ -310,3 +310,33 @@ def test_report_files_follow_umask_and_evidence_is_private(run: Any, tmp_path: P
     assert (tmp_path / "result.json").stat().st_mode & 0o777 == 0o644
     assert {p.stat().st_mode & 0o777 for p in evidence_dir.iterdir()} == {0o600}
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_report_merges_shards_into_the_full_result(run: Any, tmp_path: Path) -> None:
+    args = ["--target", target("good"), "--target", target("bad"), "--target", target("denied")]
+    outputs = []
+    for index in range(2):
+        out = tmp_path / f"shard-{index}.json"
+        run("scan", "--no-progress", *args, "--shard", f"{index}/2", "--environment", "fleet", "-f", f"json={out}")
+        outputs.append(out)
+    full_out, merged_out = tmp_path / "full.json", tmp_path / "merged.json"
+    run("scan", "--no-progress", *args, "--environment", "fleet", "-f", f"json={full_out}")
+    merged = run("report", "--from", str(outputs[0]), "--from", str(outputs[1]), "-f", f"json={merged_out}")
+    assert merged.exit_code == 1  # bad's failures are in shard 1
+    full, combined = json.loads(full_out.read_text()), json.loads(merged_out.read_text())
+    jsonschema.Draft202012Validator(schema("result")).validate(combined)
+
+    def key(f: dict[str, Any]) -> str:
+        return str(f["fingerprint"])
+
+    assert sorted(combined["findings"], key=key) == sorted(full["findings"], key=key)
+    assert sorted(t["id"] for t in combined["targets"]) == sorted(t["id"] for t in full["targets"])
+    assert combined["summary"]["by_status"] == full["summary"]["by_status"]
+    assert combined["controls"] == full["controls"]
+
+    overlap = run("report", "--from", str(outputs[0]), "--from", str(outputs[0]))
+    assert overlap.exit_code == 2 and "shards must not overlap" in overlap.stderr
+    other = tmp_path / "other-env.json"
+    run("scan", "--no-progress", "--target", target("good"), "--environment", "lab", "-f", f"json={other}")
+    mixed = run("report", "--from", str(outputs[1]), "--from", str(other))
+    assert mixed.exit_code == 2 and "different environments" in mixed.stderr
