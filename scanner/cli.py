@@ -64,6 +64,9 @@ def handle_errors(function: F) -> F:
         except KeyboardInterrupt:
             click.echo("sovscan: interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:  # `sovscan explain X | head`: the reader had enough
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except Exception as exc:
             if os.environ.get("SOVSCAN_DEBUG"):
                 traceback.print_exc()
@@ -112,11 +115,13 @@ def write_outputs(result: ScanResult, specs: Sequence[OutputSpec], registry: Reg
     to_stdout = [s for s in specs if s.path is None]
     if not to_stdout:
         specs = [*specs, OutputSpec("console", None)]
-    for spec in specs:
+    # files first, standard output last: a reader that closes the pipe early (`| head`) must not
+    # cost a report file, the history record or the gate's exit code
+    for spec in sorted(specs, key=lambda s: s.path is None):
         reporter = registry.reporter(spec.name)
         if spec.path is None:
             rendered = reporter.render(result, options)
-            click.echo(rendered, nl=False)
+            _echo_stdout(rendered)
         else:
             plain = ReportOptions(
                 full=options.full, changes_only=options.changes_only, source_root=options.source_root, color=False
@@ -128,6 +133,17 @@ def write_outputs(result: ScanResult, specs: Sequence[OutputSpec], registry: Reg
                 raise ConfigError(
                     f"cannot write the {spec.name} report: {exc.strerror or exc}", str(spec.path)
                 ) from None
+
+
+def _echo_stdout(text: str) -> None:
+    """Write to standard output; a closed pipe is not an error of the scan."""
+    try:
+        click.echo(text, nl=False)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # keep Python from failing again when it flushes stdout at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def _progress(enabled: bool) -> engine.ProgressCallback | None:

@@ -340,3 +340,22 @@ def test_report_merges_shards_into_the_full_result(run: Any, tmp_path: Path) -> 
     run("scan", "--no-progress", "--target", target("good"), "--environment", "lab", "-f", f"json={other}")
     mixed = run("report", "--from", str(outputs[1]), "--from", str(other))
     assert mixed.exit_code == 2 and "different environments" in mixed.stderr
+
+
+def test_a_closed_stdout_pipe_costs_neither_report_nor_exit_code(demo_entry_point: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "result.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(demo_entry_point), str(Path(__file__).parents[2])])}
+    command = [sys.executable, "-c", "from scanner.cli import main; main()", "scan", "--no-progress"]
+    command += ["--target", target("bad"), "-f", "console", "-f", f"json={out}"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # a reader like `| head` that is gone before sovscan writes its summary
+    err = proc.stderr.read().decode()
+    code = proc.wait(timeout=120)
+    assert code == 1, err  # the gate's verdict, not an internal error
+    assert "internal error" not in err and "Traceback" not in err
+    assert json.loads(out.read_text())["summary"]["total"] > 0
