@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from scanner.compare import changes
 from scanner.interface import Reporter, ReportOptions
@@ -18,6 +18,8 @@ _COLORS = {
 _SEVERITY_ORDER = [Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO]
 _MAX_RESOURCES = 5
 _MAX_CHANGES = 10
+_MAX_ERROR_GROUPS = 10
+_MAX_WAIVED = 10
 
 
 def _paint(text: str, code: str, color: bool) -> str:
@@ -34,9 +36,21 @@ def _counts(result: ScanResult, target: str | None, color: bool) -> str:
 
 
 def _names(findings: list[Finding]) -> str:
-    shown = [f"{f.resource.target}:{f.resource.name}" for f in findings[:_MAX_RESOURCES]]
+    """The first resources of a group; a name shared by two resources is shown as its URI."""
+    labels = [f"{f.resource.target}:{f.resource.name}" for f in findings]
+    counts = Counter(labels)
+    shown = [
+        f.resource.uri if counts[label] > 1 else label
+        for f, label in zip(findings[:_MAX_RESOURCES], labels[:_MAX_RESOURCES], strict=True)
+    ]
     more = len(findings) - len(shown)
     return ", ".join(shown) + (f" (+{more} more)" if more > 0 else "")
+
+
+def _severity(result: ScanResult, control_id: str) -> Severity:
+    """A control's severity; medium for a control id the result does not describe."""
+    control = result.controls.get(control_id)
+    return control.severity if control is not None else Severity.MEDIUM
 
 
 class ConsoleReporter(Reporter):
@@ -74,16 +88,16 @@ class ConsoleReporter(Reporter):
             lines.append("")
             lines.append("Failing controls")
             for severity in _SEVERITY_ORDER:
-                ids = sorted(cid for cid in failing if result.controls[cid].severity is severity)
+                ids = sorted(cid for cid in failing if _severity(result, cid) is severity)
                 if not ids:
                     continue
                 lines.append(f"  {_paint(severity.value.upper(), '31' if severity.rank >= 3 else '33', color)}")
                 for cid in ids:
-                    control = result.controls[cid]
+                    control = result.controls.get(cid)
                     found = failing[cid]
                     new = sum(1 for f in found if f.baseline_state is BaselineState.NEW)
                     tag = f" [{new} new]" if new else ""
-                    lines.append(f"    {cid}  {control.title}  ({len(found)}){tag}")
+                    lines.append(f"    {cid}  {control.title if control else ''}  ({len(found)}){tag}")
                     lines.append(f"        {_names(found)}")
                     if len(found) == 1:
                         lines.append(f"        {found[0].message}")
@@ -95,19 +109,27 @@ class ConsoleReporter(Reporter):
         if errors:
             lines.append("")
             lines.append("Not verified (ERROR)")
-            for message, found in sorted(errors.items(), key=lambda item: -len(item[1])):
+            groups = sorted(errors.items(), key=lambda item: (-len(item[1]), item[0]))
+            for message, found in groups[:_MAX_ERROR_GROUPS]:
                 ids = sorted({f.control_id for f in found})
                 shown = ", ".join(ids[:8]) + (f" (+{len(ids) - 8})" if len(ids) > 8 else "")
-                lines.append(f"  {shown}: {message}")
+                where = f"{len(found)} results" if len(found) > 1 else found[0].resource.uri
+                lines.append(f"  {shown} ({where}): {message}")
+            if len(groups) > _MAX_ERROR_GROUPS:
+                rest = groups[_MAX_ERROR_GROUPS:]
+                count = sum(len(found) for _, found in rest)
+                lines.append(f"  ... and {len(rest)} more reasons ({count} results; see the JSON or JUnit report)")
 
         waived = [f for f in result.findings if f.status is Status.WAIVED]
         if waived:
             lines.append("")
             lines.append(f"Waived: {len(waived)}")
-            for finding in waived[:10]:
+            for finding in waived[:_MAX_WAIVED]:
                 owner = finding.waiver.owner if finding.waiver else "?"
                 expires = finding.waiver.expires if finding.waiver else "?"
                 lines.append(f"  {finding.control_id} {finding.resource.uri} (owner {owner}, expires {expires})")
+            if len(waived) > _MAX_WAIVED:
+                lines.append(f"  ... and {len(waived) - _MAX_WAIVED} more")
 
         if result.compared_with is not None:
             states: dict[str, int] = defaultdict(int)

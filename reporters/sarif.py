@@ -21,6 +21,23 @@ What the output guarantees (tests/reporters/test_reporter_sarif.py proves each):
 - Unreachable targets become error-level `toolExecutionNotifications` and make
   `executionSuccessful` false; unreadable evidence sections become warnings; scan notes (unused
   or expired waivers) become `toolConfigurationNotifications`.
+- It stays inside GitHub's upload limits instead of producing a file GitHub rejects: at most
+  MAX_RESULTS (25,000) results and MAX_GZIP_BYTES gzipped. When a scan has more, the most
+  important results are kept (FAIL by severity, then ERROR, WAIVED, no-longer-reported, PASS,
+  NOT_APPLICABLE), the log says so in a `results-omitted` warning notification and in
+  `run.properties.omittedResults` (counts by status), `run.properties.full` becomes false (the
+  log is no longer complete), and a `SarifLimitWarning` is issued. The native JSON result
+  (`-f json`) always holds every finding. Each rule has at most MAX_TAGS tags (GitHub rejects a
+  rule with more than 20 and shows 10); every reference stays in `properties.references`.
+
+Artifact paths: a live resource points at the baseline line that defines its control. For the
+built-in baselines (in the sovscan package, wherever it is installed) that is
+`baselines/<kind>.yaml`, whatever the working directory: a stable path, but one that exists only
+in sovscan's own repository. GitHub accepts a relative URI it cannot find in the analysed
+repository (the alert is listed, without a code snippet or pull-request annotation); to get
+annotations, keep your baselines in your repository and scan from its root (or pass
+`ReportOptions.source_root`). An offline input outside the root (a cluster dump under
+/var/lib) is reduced to its file name.
 
 Why plain dicts rather than the `sarif-om` object model: sarif-om 1.0.4 was generated from a
 pre-final schema. Its `Suppression` has `state` where the final schema says `status` (so a
@@ -33,8 +50,10 @@ schema test checks the result.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import warnings
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -91,10 +110,20 @@ ATTENTION = frozenset({Status.FAIL, Status.ERROR, Status.WAIVED})
 MAX_MESSAGE_VALUE = 500
 """Longest rendering of an observed/expected value inside a message text (the full value is in properties)."""
 
+MAX_RESULTS = 25_000
+"""GitHub code scanning rejects a run with more results than this."""
+
+MAX_GZIP_BYTES = 9_500_000
+"""Largest gzipped log written: GitHub rejects files over 10 MB gzipped (kept with a margin)."""
+
+MAX_TAGS = 10
+"""Tags per rule: GitHub rejects a rule with more than 20 and shows only 10."""
+
 _NOTIFICATIONS: tuple[tuple[str, str], ...] = (
     ("target-unreachable", "A target could not be read; its controls were not verified."),
     ("section-unreadable", "An evidence section could not be read; controls needing it are ERROR."),
     ("scan-note", "A note about the scan configuration (waivers, tailoring)."),
+    ("results-omitted", "Results were left out to stay within GitHub code scanning's upload limits."),
 )
 _NOTIFICATION_INDEX = {descriptor_id: index for index, (descriptor_id, _) in enumerate(_NOTIFICATIONS)}
 
@@ -107,23 +136,37 @@ class SarifReporter(Reporter):
     extension = ".sarif"
 
     def render(self, result: ScanResult, options: ReportOptions) -> str:
-        """Return the SARIF log as indented JSON."""
-        return json.dumps(build_log(result, options), indent=2, ensure_ascii=False, default=str) + "\n"
+        """Return the SARIF log as indented JSON, within GitHub's limits (see the module docstring)."""
+        return _dumps(build_log(result, options))
 
 
-def build_log(result: ScanResult, options: ReportOptions) -> dict[str, Any]:
-    """Build the SARIF log (a JSON-ready dict) for `result`."""
+class SarifLimitWarning(UserWarning):
+    """Issued when results were left out of a SARIF log to stay within GitHub's upload limits."""
+
+
+def _dumps(log: Mapping[str, Any]) -> str:
+    """The text `render` writes."""
+    return json.dumps(log, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def build_log(
+    result: ScanResult,
+    options: ReportOptions,
+    *,
+    max_results: int = MAX_RESULTS,
+    max_gzip_bytes: int = MAX_GZIP_BYTES,
+) -> dict[str, Any]:
+    """Build the SARIF log (a JSON-ready dict) for `result`, keeping it within the given limits."""
     root = _root(options)
     rules, rule_index = _rules(result, root)
     compared = _compared(result)
 
-    results: list[dict[str, Any]] = []
-    for finding in result.findings:
-        if options.full or finding.status in ATTENTION:
-            results.append(_result(finding, result, rule_index, root, compared, absent=False))
-    for finding in result.absent:
-        if options.full or finding.status in ATTENTION:
-            results.append(_result(finding, result, rule_index, root, compared, absent=True))
+    candidates: list[tuple[Finding, bool]] = [
+        (f, False) for f in result.findings if options.full or f.status in ATTENTION
+    ]
+    candidates += [(f, True) for f in result.absent if options.full or f.status in ATTENTION]
+    ranked = sorted(range(len(candidates)), key=lambda i: _priority(*candidates[i], result))
+    results = [_result(f, result, rule_index, root, compared, absent=a) for f, a in candidates]
 
     run: dict[str, Any] = {
         "tool": {
@@ -141,7 +184,58 @@ def build_log(result: ScanResult, options: ReportOptions) -> dict[str, Any]:
         "results": results,
         "properties": _run_properties(result, options),
     }
-    return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
+    log = {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
+    keep = min(len(results), max(0, max_results))
+    while True:
+        if keep < len(results):
+            _omit(run, [results[i] for i in sorted(ranked[:keep])], results, options)
+        text = _dumps(log).encode()
+        if len(text) <= max_gzip_bytes or keep == 0:
+            break
+        size = len(gzip.compress(text, compresslevel=6))
+        if size <= max_gzip_bytes:
+            break
+        keep = min(keep - 1, int(keep * max_gzip_bytes / size * 0.95))
+    for note in run["invocations"][0].get("toolExecutionNotifications", []):
+        if note["descriptor"]["id"] == "results-omitted":
+            warnings.warn(SarifLimitWarning(f"sarif: {note['message']['text']}"), stacklevel=2)
+    return log
+
+
+def _priority(finding: Finding, absent: bool, result: ScanResult) -> tuple[int, int]:
+    """Sort key of a result when some must be left out: failures by severity first, passes last."""
+    control = result.controls.get(finding.control_id)
+    severity = control.severity if control is not None else Severity.MEDIUM
+    if absent:
+        return (3, -severity.rank)
+    order = {Status.FAIL: 0, Status.ERROR: 1, Status.WAIVED: 2, Status.PASS: 4, Status.NOT_APPLICABLE: 5}
+    return (order[finding.status], -severity.rank)
+
+
+def _omit(run: dict[str, Any], kept: list[dict[str, Any]], every: list[dict[str, Any]], options: ReportOptions) -> None:
+    """Replace the run's results by `kept` and record what was left out, and why."""
+    run["results"] = kept
+    kept_ids = {id(r) for r in kept}
+    by_status: dict[str, int] = {}
+    for entry in every:
+        if id(entry) not in kept_ids:
+            status = str(entry["properties"]["status"])
+            by_status[status] = by_status.get(status, 0) + 1
+    omitted = len(every) - len(kept)
+    text = (
+        f"{omitted} of {len(every)} results were left out to stay within GitHub code scanning's limits "
+        f"({MAX_RESULTS:,} results per run, 10 MB gzipped); kept first: FAIL by severity, then ERROR, WAIVED, "
+        "no longer reported, PASS, NOT_APPLICABLE. Left out by status: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items()))
+        + ". The native JSON result (-f json) holds every finding."
+    )
+    invocation = run["invocations"][0]
+    notes = [n for n in invocation.get("toolExecutionNotifications", []) if n["descriptor"]["id"] != "results-omitted"]
+    notes.append(_notification("results-omitted", "warning", text, None, {"omitted": str(omitted)}))
+    invocation["toolExecutionNotifications"] = notes
+    run["properties"]["full"] = False
+    run["properties"]["requestedFull"] = options.full
+    run["properties"]["omittedResults"] = {"count": omitted, "total": len(every), "byStatus": by_status}
 
 
 def automation_id(result: ScanResult) -> str:
@@ -177,7 +271,7 @@ def _rule(control: Control, root: Path) -> dict[str, Any]:
             *control.tags,
             *(f"external/{framework}/{ident}" for framework, idents in control.references.items() for ident in idents),
         ]
-    )
+    )[:MAX_TAGS]
     properties: dict[str, Any] = {
         "tags": tags,
         "security-severity": SECURITY_SEVERITY[control.severity],

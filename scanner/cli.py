@@ -7,6 +7,7 @@ import math
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from scanner.credentials import mask_credentials
 from scanner.errors import ConfigError, PluginError, SovscanError
 from scanner.fileio import unwritable, write_atomic
 from scanner.gate import ExitCode, evaluate_gate
-from scanner.interface import ReportOptions, Target
+from scanner.interface import Reporter, ReportOptions, Target
 from scanner.inventory import load_inventory, parse_target_option, shard
 from scanner.model import ScanResult, Severity
 from scanner.plugins import Registry, discover
@@ -120,19 +121,29 @@ def write_outputs(result: ScanResult, specs: Sequence[OutputSpec], registry: Reg
     for spec in sorted(specs, key=lambda s: s.path is None):
         reporter = registry.reporter(spec.name)
         if spec.path is None:
-            rendered = reporter.render(result, options)
+            rendered = _render(reporter, result, options)
             _echo_stdout(rendered)
         else:
             plain = ReportOptions(
                 full=options.full, changes_only=options.changes_only, source_root=options.source_root, color=False
             )
-            rendered = reporter.render(result, plain)
+            rendered = _render(reporter, result, plain)
             try:
                 write_atomic(spec.path, rendered)
             except OSError as exc:
                 raise ConfigError(
                     f"cannot write the {spec.name} report: {exc.strerror or exc}", str(spec.path)
                 ) from None
+
+
+def _render(reporter: Reporter, result: ScanResult, options: ReportOptions) -> str:
+    """Render one report; warnings a reporter issues (e.g. SARIF size limits) become one stderr line each."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rendered = reporter.render(result, options)
+    for warning in caught:
+        click.echo(f"sovscan: warning: {warning.message}", err=True)
+    return rendered
 
 
 def _echo_stdout(text: str) -> None:

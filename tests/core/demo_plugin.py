@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from scanner.errors import CollectionError, ConfigError
-from scanner.interface import CheckSpec, Secret, Target, TargetPlugin, check
-from scanner.model import CheckResult, Evidence, Status
+from scanner.interface import CheckSpec, Reporter, ReportOptions, Secret, Target, TargetPlugin, check
+from scanner.model import CheckResult, Evidence, ScanResult, Status
 
 HERE = Path(__file__).parent
 
@@ -87,6 +87,19 @@ class DemoPlugin(TargetPlugin):
             sections=sections,
             errors=facts.get("errors", {}),
         )
+
+
+class WarningReporter(Reporter):
+    """A reporter that has to leave something out and warns about it, as SARIF does at GitHub's limits."""
+
+    name = "warny"
+
+    def render(self, result: ScanResult, options: ReportOptions) -> str:
+        """Render a count, with a warning."""
+        import warnings
+
+        warnings.warn(UserWarning("warny: 2 results left out to stay under a limit"), stacklevel=2)
+        return f"{len(result.findings)}\n"
 
 
 PLUGIN = DemoPlugin()

@@ -359,3 +359,11 @@ def test_a_closed_stdout_pipe_costs_neither_report_nor_exit_code(demo_entry_poin
     assert code == 1, err  # the gate's verdict, not an internal error
     assert "internal error" not in err and "Traceback" not in err
     assert json.loads(out.read_text())["summary"]["total"] > 0
+
+
+def test_reporter_warnings_become_one_line_on_stderr(run_process: Any, tmp_path: Path) -> None:
+    out = tmp_path / "count.txt"
+    proc = run_process("scan", "--no-progress", "--target", target("good"), "-f", f"warny={out}")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip() == "sovscan: warning: warny: 2 results left out to stay under a limit"
+    assert out.read_text() == "4\n"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
+import warnings
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,17 @@ from typing import Any
 import jsonschema
 import pytest
 
-from reporters.sarif import SECURITY_SEVERITY, SarifReporter, repo_relative
+from reporters.sarif import (
+    MAX_GZIP_BYTES,
+    MAX_RESULTS,
+    MAX_TAGS,
+    SECURITY_SEVERITY,
+    SarifLimitWarning,
+    SarifReporter,
+    _dumps,
+    build_log,
+    repo_relative,
+)
 from scanner.compare import from_sarif
 from scanner.interface import ReportOptions
 from scanner.model import Control, Finding, Resource, ScanResult, Severity, SourceLocation, Status, TargetSummary
@@ -347,3 +359,102 @@ def test_log_reads_back_as_a_previous_run(full: bool) -> None:
     assert previous.run_id == result.run_id
     assert {t.id for t in previous.targets} == {t.id for t in result.targets}
     assert previous.controls["PG-05"].severity is Severity.HIGH
+
+
+# --- GitHub's upload limits ------------------------------------------------------------------------
+
+
+def _many_findings(result: ScanResult, count: int, status: Status, control_id: str) -> list[Finding]:
+    """`count` distinct findings of one control (real model objects), each on its own resource."""
+    return [
+        Finding(
+            control_id=control_id,
+            resource=Resource(target="pg-prod", kind="role", name=f"role_{i}", uri=f"{PG}/roles/role_{i}"),
+            status=status,
+            message=f"role_{i} observed {'x' * (i % 50)}",
+            observed={"value": i, "padding": f"{i:08d}" * 20},
+            expected="something else",
+        )
+        for i in range(count)
+    ]
+
+
+def test_limits_are_githubs() -> None:
+    assert MAX_RESULTS == 25_000
+    assert MAX_GZIP_BYTES <= 10 * 1000 * 1000
+    assert MAX_TAGS <= 10
+
+
+def test_too_many_results_keeps_the_most_severe_and_says_so(validator: jsonschema.Draft4Validator) -> None:
+    base = build_scan_result(compared=False)
+    low = _many_findings(base, 30, Status.FAIL, "PG-10")  # severity low
+    critical = [
+        dataclasses.replace(f, control_id="PG-04", resource=dataclasses.replace(f.resource, uri=f.resource.uri + "/c"))
+        for f in _many_findings(base, 5, Status.FAIL, "PG-04")
+    ]
+    errors = _many_findings(base, 5, Status.ERROR, "PG-13")
+    passes = _many_findings(base, 20, Status.PASS, "PG-05")
+    result = scan_with(base, *low, *errors, *passes, *critical)
+
+    with pytest.warns(SarifLimitWarning, match="left out"):
+        log = build_log(result, ReportOptions(full=True), max_results=20)
+    assert_valid(validator, log)
+    run = log["runs"][0]
+    kept = run["results"]
+    assert len(kept) == 20
+    statuses = [r["properties"]["status"] for r in kept]
+    assert "PASS" not in statuses  # passes go first
+    assert statuses.count("ERROR") == 0  # FAILs outrank ERROR, and there are more than 20 of them
+    assert {r["properties"]["resourceUri"] for r in kept if r["ruleId"] == "PG-04"} == {
+        f.resource.uri for f in critical
+    }  # every critical failure kept, though they came last
+    omitted = run["properties"]["omittedResults"]
+    assert omitted == {"count": 40, "total": 60, "byStatus": {"FAIL": 15, "ERROR": 5, "PASS": 20}}
+    assert run["properties"]["full"] is False  # the log is not complete any more
+    notes = [
+        n for n in run["invocations"][0]["toolExecutionNotifications"] if n["descriptor"]["id"] == "results-omitted"
+    ]
+    assert len(notes) == 1
+    assert notes[0]["level"] == "warning"
+    assert "40 of 60 results" in notes[0]["message"]["text"]
+    descriptors = run["tool"]["driver"]["notifications"]
+    assert descriptors[notes[0]["descriptor"]["index"]]["id"] == "results-omitted"
+
+
+def test_log_is_kept_under_the_gzipped_size_limit(validator: jsonschema.Draft4Validator) -> None:
+    base = build_scan_result(compared=False)
+    result = scan_with(base, *_many_findings(base, 400, Status.FAIL, "PG-10"))
+    unlimited = _dumps(build_log(result, ReportOptions()))
+    limit = len(gzip.compress(unlimited.encode())) // 2
+    with pytest.warns(SarifLimitWarning):
+        log = build_log(result, ReportOptions(), max_gzip_bytes=limit)
+    assert_valid(validator, log)
+    assert len(gzip.compress(_dumps(log).encode())) <= limit
+    kept = len(log["runs"][0]["results"])
+    assert 0 < kept < 400
+    assert log["runs"][0]["properties"]["omittedResults"]["count"] == 400 - kept
+
+
+def test_within_limits_nothing_is_omitted() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        log = render(build_scan_result(), full=True)
+    run = log["runs"][0]
+    assert "omittedResults" not in run["properties"]
+    assert all(
+        n["descriptor"]["id"] != "results-omitted" for n in run["invocations"][0].get("toolExecutionNotifications", [])
+    )
+
+
+def test_rule_tags_stay_within_githubs_limit() -> None:
+    base = build_scan_result()
+    control = dataclasses.replace(
+        base.controls["PG-04"],
+        references={"cis-postgresql-17": tuple(f"5.{i}" for i in range(30)), "bsi": ("APP.4.3.A3",)},
+    )
+    result = dataclasses.replace(base, controls={**base.controls, "PG-04": control})
+    rule = next(r for r in render(result)["runs"][0]["tool"]["driver"]["rules"] if r["id"] == "PG-04")
+    tags = rule["properties"]["tags"]
+    assert len(tags) <= MAX_TAGS
+    assert tags[:4] == ["security", "compliance", "postgres", "AUTH"]
+    assert rule["properties"]["references"]["cis-postgresql-17"] == [f"5.{i}" for i in range(30)]
