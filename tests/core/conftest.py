@@ -24,8 +24,10 @@ def demo_entry_point(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     dist = site / "sovscan_demo-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: sovscan-demo\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[sovscan.checks]\ndemo = tests.core.demo_plugin:PLUGIN\n"
-        "[sovscan.reporters]\nwarny = tests.core.demo_plugin:WarningReporter\n")
+    (dist / "entry_points.txt").write_text(
+        "[sovscan.checks]\ndemo = tests.core.demo_plugin:PLUGIN\n"
+        "[sovscan.reporters]\nwarny = tests.core.demo_plugin:WarningReporter\n"
+    )
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.syspath_prepend(str(ROOT))
     return site
