@@ -443,9 +443,28 @@ def _result_properties(finding: Finding) -> dict[str, Any]:
     return properties
 
 
+def _resource_file(finding: Finding, root: Path) -> SourceLocation | None:
+    """The offline resource's file, when it lies in the repository (under `root`).
+
+    A file elsewhere (a dump in /var/lib, a temporary Helm rendering) does not exist in the
+    repository GitHub shows, and its bare name could collide with a real file there: the result
+    then points at the control's baseline line and names the file in the logical location.
+    """
+    location = finding.resource.location
+    if location is None:
+        return None
+    given = Path(location.path)
+    absolute = (given if given.is_absolute() else Path.cwd() / given).resolve()
+    try:
+        absolute.relative_to(root.resolve())
+    except ValueError:
+        return None
+    return location
+
+
 def _location(finding: Finding, control: Control | None, root: Path) -> dict[str, Any]:
-    """Primary location: the offline resource's file if any, else the control's baseline line."""
-    source = finding.resource.location or _control_source(control, finding.control_id)
+    """Primary location: the offline resource's file if it is in the repository, else the control's baseline line."""
+    source = _resource_file(finding, root) or _control_source(control, finding.control_id)
     return {
         "physicalLocation": _physical(source, root),
         "logicalLocations": [
@@ -460,7 +479,7 @@ def _location(finding: Finding, control: Control | None, root: Path) -> dict[str
 
 def _related_locations(finding: Finding, control: Control | None, root: Path) -> list[dict[str, Any]]:
     """For an offline resource, the control definition as a related location."""
-    if finding.resource.location is None or control is None or control.source is None:
+    if _resource_file(finding, root) is None or control is None or control.source is None:
         return []
     return [
         {

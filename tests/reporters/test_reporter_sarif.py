@@ -458,3 +458,22 @@ def test_rule_tags_stay_within_githubs_limit() -> None:
     assert len(tags) <= MAX_TAGS
     assert tags[:4] == ["security", "compliance", "postgres", "AUTH"]
     assert rule["properties"]["references"]["cis-postgresql-17"] == [f"5.{i}" for i in range(30)]
+
+
+def test_offline_file_outside_the_repository_points_at_the_control_definition(tmp_path: Path) -> None:
+    result = build_scan_result()
+    offline = next(f for f in result.findings if f.resource.location is not None and f.status is Status.FAIL)
+    elsewhere = dataclasses.replace(
+        offline,
+        resource=dataclasses.replace(offline.resource, location=SourceLocation("/var/lib/sovscan/cluster.json", 7)),
+    )
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    log = json.loads(SarifReporter().render(scan_with(result, elsewhere), ReportOptions(source_root=str(repo))))
+    [sarif_result] = log["runs"][0]["results"]
+    physical = sarif_result["locations"][0]["physicalLocation"]
+    control = result.controls[offline.control_id]
+    assert control.source is not None
+    assert physical["artifactLocation"]["uri"] == repo_relative(control.source.path, repo)
+    assert physical["region"]["startLine"] == control.source.line
+    assert sarif_result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == offline.resource.uri
