@@ -9,6 +9,7 @@ from checks.kubernetes.common import (
     EXCLUDE_NAMESPACES_PARAM,
     matches,
     namespaces_in_scope,
+    nothing_found,
     object_resource,
     target_resource,
 )
@@ -162,5 +163,5 @@ def ingress_tls(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckResu
         else:
             results.append(CheckResult(resource, Status.PASS, "TLS for every host", tls_hosts))
     if not results:
-        return [CheckResult(target_resource(evidence), Status.PASS, "no Ingress in scope")]
+        return [nothing_found(evidence, "no Ingress in scope", ("ingresses",))]
     return results

@@ -32,6 +32,35 @@ EXCLUDE_NAMESPACES_PARAM: dict[str, Any] = {
 WORKLOAD_NEEDS: tuple[str, ...] = WORKLOAD_SECTIONS
 """Evidence sections every workload control needs."""
 
+LIVE_MODES: frozenset[str] = frozenset({"in-cluster", "context"})
+"""Collection modes (`Evidence.metadata["mode"]`) whose sections are complete cluster-wide LISTs."""
+
+
+def complete_listing(evidence: Evidence) -> bool:
+    """True when the sections are complete cluster-wide LISTs (a live collection).
+
+    Offline input (manifests, dumps) holds only what the files contain: that it names no
+    cluster-admin binding or no Ingress says nothing about the cluster, so "none found" must not
+    become PASS there. Evidence without a known live mode is treated as offline (fail closed).
+    """
+    return evidence.metadata.get("mode") in LIVE_MODES
+
+
+def nothing_found(evidence: Evidence, message: str, sections: Sequence[str]) -> CheckResult:
+    """The target-level result when a check found nothing in scope.
+
+    PASS on a live cluster (every object of the kind was listed); NOT_APPLICABLE on offline input,
+    naming how many objects of the sections the input held.
+    """
+    if complete_listing(evidence):
+        return CheckResult(target_resource(evidence), Status.PASS, message)
+    held = ", ".join(f"{len(evidence.section(s))} {s}" for s in sections)
+    return CheckResult(
+        target_resource(evidence),
+        Status.NOT_APPLICABLE,
+        f"{message} in the offline input (it holds {held}); the cluster's own objects are not visible: scan it live",
+    )
+
 
 def matches(name: str, patterns: Iterable[str]) -> bool:
     """True when `name` equals or glob-matches one of `patterns`."""
@@ -93,6 +122,9 @@ class Workload(NamedTuple):
     """The slim object."""
     spec: Mapping[str, Any]
     """Its pod spec (the template's, for controllers)."""
+    debug: bool = False
+    """A running pod of a controller in the evidence, evaluated only for its ephemeral (debug)
+    containers: its `spec` holds the pod-level securityContext and `ephemeralContainers`."""
 
     @property
     def namespace(self) -> str:
@@ -107,7 +139,17 @@ class Workload(NamedTuple):
     @property
     def label(self) -> str:
         """`Kind namespace/name`, for messages."""
-        return f"{self.kind} {self.namespace}/{self.name}"
+        suffix = " (ephemeral containers of a controller's pod)" if self.debug else ""
+        return f"{self.kind} {self.namespace}/{self.name}{suffix}"
+
+    def incomplete(self) -> str | None:
+        """Why the pod spec cannot be judged (no containers: a patch, a fragment), or None."""
+        if self.debug or self.spec.get("containers"):
+            return None
+        return (
+            f"{self.label} has no pod spec with containers in the evidence (a kustomize patch, a fragment "
+            "or an object whose template was not read): its settings cannot be judged"
+        )
 
 
 _NO_SPEC: Mapping[str, Any] = {}
@@ -119,7 +161,9 @@ def workloads(evidence: Evidence, exclude_namespaces: Iterable[str]) -> tuple[li
     Objects owned by a workload that is itself in the evidence (a Deployment's ReplicaSets and
     their pods, a CronJob's Jobs and their pods, a DaemonSet's pods) are not evaluated: their
     owner's template is. Objects whose owner is not in the evidence (a pod of a custom
-    controller, a static pod) are evaluated as themselves.
+    controller, a static pod) are evaluated as themselves. A controller's pod that runs
+    ephemeral containers (`kubectl debug`, never part of a template) is returned as a `debug`
+    workload holding only those containers and the pod-level securityContext.
     """
     sections = {kind: evidence.section(BY_KIND[kind].section) for kind in WORKLOAD_KINDS}
     present: set[tuple[str, str, str]] = set()
@@ -150,6 +194,14 @@ def workloads(evidence: Evidence, exclude_namespaces: Iterable[str]) -> tuple[li
                         owned = True
                         break
                 if owned:
+                    debug_spec = obj.get("spec") if kind == "Pod" else None
+                    if type(debug_spec) is not dict or not debug_spec.get("ephemeralContainers"):
+                        continue
+                    out = verdicts.get(namespace)
+                    if out is None:
+                        out = verdicts[namespace] = namespace in exact or matches(namespace, globs)
+                    if not out:
+                        append(Workload(kind, obj, debug_spec, True))
                     continue
             out = verdicts.get(namespace)
             if out is None:
@@ -189,8 +241,12 @@ def evaluate_workloads(
     found, skipped = workloads(evidence, params.get("exclude_namespaces", SYSTEM_NAMESPACES))
     results: list[CheckResult] = []
     for workload in found:
-        problems = evaluate(workload)
         resource = object_resource(evidence, workload.kind, workload.obj)
+        reason = workload.incomplete()
+        if reason:
+            results.append(CheckResult(resource, Status.ERROR, reason, expected=expected))
+            continue
+        problems = evaluate(workload)
         if problems:
             message = f"{workload.label}: {'; '.join(problems)}"
             results.append(CheckResult(resource, Status.FAIL, message, observed=problems, expected=expected))

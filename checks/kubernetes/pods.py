@@ -334,8 +334,14 @@ def token_automount(evidence: Evidence, params: Mapping[str, Any]) -> list[Check
             results.append(CheckResult(resource, Status.FAIL, message, automount, False))
     found, _ = workloads(evidence, excluded)
     for w in found:
-        account_name = str(w.spec.get("serviceAccountName") or "default")
+        if w.debug:  # the owning controller's template is evaluated
+            continue
         resource = object_resource(evidence, w.kind, w.obj)
+        reason = w.incomplete()
+        if reason:
+            results.append(CheckResult(resource, Status.ERROR, reason))
+            continue
+        account_name = str(w.spec.get("serviceAccountName") or "default")
         if account_name != "default":
             results.append(CheckResult(resource, Status.PASS, f"uses service account {account_name}"))
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from checks.kubernetes.common import matches, object_resource, target_resource
+from checks.kubernetes.common import matches, nothing_found, object_resource
 from scanner.interface import check
 from scanner.model import CheckResult, Evidence, Status
 
@@ -14,6 +14,17 @@ DEFAULT_ROLE_LABEL = ("kubernetes.io/bootstrapping", "rbac-defaults")
 
 PUBLIC_GROUPS = ("system:anonymous", "system:unauthenticated", "system:authenticated")
 """Subjects that stand for everybody (never 'system subjects' for an allow-list)."""
+
+BROAD_SYSTEM_GROUPS = (
+    *PUBLIC_GROUPS,
+    "system:serviceaccounts",
+    "system:serviceaccounts:*",
+    "system:nodes",
+    "system:bootstrappers",
+    "system:bootstrappers:*",
+)
+"""system:* groups that stand for many identities (every service account, of the cluster or of a
+namespace; every node; every bootstrap token): never accepted as 'system subjects'."""
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 
@@ -42,9 +53,16 @@ def _roles(evidence: Evidence) -> Iterator[tuple[str, Mapping[str, Any]]]:
         yield "Role", role
 
 
+DEFAULT_ROLE_NAMES = ("cluster-admin", "admin", "edit", "view", "system:*")
+"""Names the API server's own default roles can have; the label alone is not trusted (anyone who
+may create a role can set it)."""
+
+
 def _is_default(obj: Mapping[str, Any]) -> bool:
     labels = obj["metadata"].get("labels") or {}
-    return bool(labels.get(DEFAULT_ROLE_LABEL[0]) == DEFAULT_ROLE_LABEL[1])
+    if labels.get(DEFAULT_ROLE_LABEL[0]) != DEFAULT_ROLE_LABEL[1]:
+        return False
+    return matches(str(obj["metadata"].get("name", "")), DEFAULT_ROLE_NAMES)
 
 
 @check(
@@ -58,13 +76,17 @@ def _is_default(obj: Mapping[str, Any]) -> bool:
         },
         "allow_system_subjects": {
             "type": "boolean",
-            "description": "Accept subjects named system:* (not the public groups).",
+            "description": "Accept subjects named system:* (not the public or all-service-account/node groups).",
         },
         "include_rolebindings": {"type": "boolean", "description": "Also check RoleBindings to these ClusterRoles."},
     },
 )
 def admin_bindings(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckResult]:
-    """Only system subjects and allow-listed break-glass subjects are bound to cluster-admin."""
+    """Only system subjects and allow-listed break-glass subjects are bound to cluster-admin.
+
+    A system subject is one named system:*, except the groups that stand for many identities
+    (`BROAD_SYSTEM_GROUPS`: anonymous, all authenticated, all service accounts, all nodes).
+    """
     roles = list(params.get("roles", ["cluster-admin"]))
     allowed = list(params.get("allowed_subjects", []))
     allow_system = bool(params.get("allow_system_subjects", True))
@@ -78,7 +100,11 @@ def admin_bindings(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckR
             sid
             for s, sid in zip(binding["subjects"], subjects, strict=True)
             if not (
-                (allow_system and str(s["name"]).startswith("system:") and s["name"] not in PUBLIC_GROUPS)
+                (
+                    allow_system
+                    and str(s["name"]).startswith("system:")
+                    and not matches(str(s["name"]), BROAD_SYSTEM_GROUPS)
+                )
                 or matches(sid, allowed)
             )
         ]
@@ -94,7 +120,7 @@ def admin_bindings(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckR
             message = f"{kind} {resource.name} binds {ref['name']} only to {', '.join(subjects) or 'nobody'}"
             results.append(CheckResult(resource, Status.PASS, message, subjects))
     if not results:
-        return [CheckResult(target_resource(evidence), Status.PASS, f"no binding to {', '.join(roles)}")]
+        return [nothing_found(evidence, f"no binding to {', '.join(roles)}", ("clusterrolebindings", "rolebindings"))]
     return results
 
 
@@ -137,7 +163,7 @@ def rbac_wildcards(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckR
         else:
             results.append(CheckResult(resource, Status.PASS, "no wildcard in any rule"))
     if not results:
-        return [CheckResult(target_resource(evidence), Status.PASS, "no role in scope")]
+        return [nothing_found(evidence, "no role in scope", ("clusterroles", "roles"))]
     return results
 
 
@@ -230,7 +256,7 @@ def rbac_dangerous(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckR
         else:
             results.append(CheckResult(resource, Status.PASS, "no dangerous permission"))
     if not results:
-        return [CheckResult(target_resource(evidence), Status.PASS, "no role in scope")]
+        return [nothing_found(evidence, "no role in scope", ("clusterroles", "roles"))]
     return results
 
 
@@ -243,7 +269,11 @@ def rbac_dangerous(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckR
     },
 )
 def anonymous_bindings(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckResult]:
-    """Nothing but the default discovery roles is bound to anonymous or to every authenticated user."""
+    """Nothing but the default discovery ClusterRoles is bound to anonymous or to every authenticated user.
+
+    Only a ClusterRole of `allowed_roles` is accepted: a namespaced Role that merely shares the
+    name of a discovery role (RoleBinding roleRef kind Role) grants whatever its rules say.
+    """
     public = set(
         params.get(
             "subjects",
@@ -259,13 +289,12 @@ def anonymous_bindings(evidence: Evidence, params: Mapping[str, Any]) -> list[Ch
         ref = binding["roleRef"]
         resource = object_resource(evidence, kind, binding)
         role = f"{ref.get('kind')} {ref.get('name')}"
-        if matches(str(ref.get("name")), allowed):
+        if ref.get("kind") == "ClusterRole" and matches(str(ref.get("name")), allowed):
             results.append(CheckResult(resource, Status.PASS, f"{', '.join(everyone)} only get {role}", everyone))
         else:
             message = f"{kind} {resource.name} grants {role} to {', '.join(everyone)}"
             results.append(CheckResult(resource, Status.FAIL, message, everyone, f"only {', '.join(allowed)}"))
     if not results:
-        return [
-            CheckResult(target_resource(evidence), Status.PASS, "no binding to anonymous or all-authenticated subjects")
-        ]
+        message = "no binding to anonymous or all-authenticated subjects"
+        return [nothing_found(evidence, message, ("clusterrolebindings", "rolebindings"))]
     return results

@@ -200,6 +200,17 @@ def slim_pod_spec(spec: Any) -> dict[str, Any]:
     return out
 
 
+def debug_spec(spec: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What of a controller-owned pod's slim spec its template does not say: ephemeral containers.
+
+    `kubectl debug` adds ephemeral containers to running pods only; they may run privileged and
+    never appear in a template. Keep them with the pod-level securityContext they inherit from.
+    """
+    if not spec.get("ephemeralContainers"):
+        return None
+    return {k: spec[k] for k in ("securityContext", "ephemeralContainers") if k in spec}
+
+
 def parse_flags(argv: Any) -> dict[str, str]:
     """Parse `--flag=value` / `--flag value` / `--flag` items of a command line into a dict.
 
@@ -376,7 +387,12 @@ class EvidenceBuilder:
         if meta.get("namespace") == "kube-system":
             self._control_plane(obj, meta, spec)
         if self._owned(meta):
-            return {"metadata": meta, "owned": True}
+            owned: dict[str, Any] = {"metadata": meta, "owned": True}
+            if isinstance(spec, dict) and spec.get("ephemeralContainers"):
+                debug = debug_spec(slim_pod_spec(spec))
+                if debug:
+                    owned["spec"] = debug
+            return owned
         return {"metadata": meta, "spec": slim_pod_spec(spec)}
 
     def _control_plane(self, obj: Mapping[str, Any], meta: dict[str, Any], spec: Any) -> None:
@@ -447,13 +463,17 @@ class EvidenceBuilder:
 
         The checks evaluate a controller's template, never the pods, ReplicaSets or Jobs it
         created; objects read before their owner (offline input in any order) lose their spec
-        here. They keep their metadata (owner references) and are marked `owned: true`.
+        here. They keep their metadata (owner references) and are marked `owned: true`; a pod
+        keeps its ephemeral containers (see `debug_spec`).
         """
         for kind in OWNED_KINDS:
             for obj in self.sections[BY_KIND[kind].section]:
                 if "owned" not in obj and self._owned(obj["metadata"]):
-                    obj.pop("spec", None)
+                    spec = obj.pop("spec", None)
                     obj["owned"] = True
+                    debug = debug_spec(spec) if kind == "Pod" and isinstance(spec, dict) else None
+                    if debug:
+                        obj["spec"] = debug
 
     def _ingress(self, obj: Mapping[str, Any], kind: str) -> dict[str, Any]:
         spec = obj.get("spec")

@@ -22,6 +22,7 @@ from tests.kubernetes.k8s_objects import (
     baseline_controls,
     binding,
     container,
+    deployment_family,
     good_spec,
     kubelet_configmap,
     meta,
@@ -148,7 +149,50 @@ def test_k8s_07_cluster_admin(tmp_path: Path) -> None:
     }
     allowed = statuses(tmp_path, "K8S-07", objects, allowed_subjects=["User:*@example.org", "ServiceAccount:ci/*"])
     assert allowed["ClusterRoleBinding alice"] is PASS and allowed["RoleBinding ci/ns-admin"] is PASS
-    assert set(statuses(tmp_path, "K8S-07", [namespace("x")]).values()) == {PASS}
+    # manifests without any binding say nothing about the cluster's bindings
+    assert set(statuses(tmp_path, "K8S-07", [namespace("x")]).values()) == {NA}
+
+
+def test_k8s_07_broad_system_groups_are_not_system_subjects(tmp_path: Path) -> None:
+    def admin(name: str, kind: str, subject: str) -> dict[str, Any]:
+        return binding("ClusterRoleBinding", name, "ClusterRole", "cluster-admin", [{"kind": kind, "name": subject}])
+
+    objects = [
+        admin("masters", "Group", "system:masters"),
+        admin("kcm", "User", "system:kube-controller-manager"),
+        admin("all-sa", "Group", "system:serviceaccounts"),
+        admin("ns-sa", "Group", "system:serviceaccounts:team-a"),
+        admin("nodes", "Group", "system:nodes"),
+        admin("bootstrap", "Group", "system:bootstrappers:kubeadm:default-node-token"),
+    ]
+    assert statuses(tmp_path, "K8S-07", objects) == {
+        "ClusterRoleBinding masters": PASS,
+        "ClusterRoleBinding kcm": PASS,
+        "ClusterRoleBinding all-sa": FAIL,
+        "ClusterRoleBinding ns-sa": FAIL,
+        "ClusterRoleBinding nodes": FAIL,
+        "ClusterRoleBinding bootstrap": FAIL,
+    }
+
+
+@pytest.mark.parametrize("control_id", ["K8S-08", "K8S-09"])
+def test_the_default_roles_label_alone_does_not_exempt_a_role(tmp_path: Path, control_id: str) -> None:
+    defaults = {"kubernetes.io/bootstrapping": "rbac-defaults"}
+    everything = [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]
+    objects = [
+        role("ClusterRole", "cluster-admin", everything, labels=defaults),  # the real default role
+        role("ClusterRole", "backdoor", everything, labels=defaults),  # anyone can copy the label
+        role("Role", "ops", everything, "team-a", labels=defaults),
+    ]
+    assert statuses(tmp_path, control_id, objects) == {"ClusterRole backdoor": FAIL, "Role team-a/ops": FAIL}
+
+
+@pytest.mark.parametrize("control_id", ["K8S-07", "K8S-08", "K8S-09", "K8S-10", "K8S-23"])
+def test_offline_input_without_the_kind_is_not_applicable(tmp_path: Path, control_id: str) -> None:
+    objects = [namespace("team-a"), workload("Deployment", "web", good_spec())]
+    [finding] = findings(tmp_path, control_id, objects)
+    assert finding.status is NA, finding.message
+    assert "offline input" in finding.message and "not visible" in finding.message
 
 
 def test_k8s_08_wildcards(tmp_path: Path) -> None:
@@ -232,11 +276,22 @@ def test_k8s_10_anonymous(tmp_path: Path) -> None:
             "ClusterRoleBinding", "anon-view", "ClusterRole", "view", [{"kind": "User", "name": "system:anonymous"}]
         ),
         binding("ClusterRoleBinding", "ops", "ClusterRole", "view", [{"kind": "Group", "name": "ops"}]),
+        # a namespaced Role that only borrows the name of a discovery ClusterRole
+        role("Role", "system:discovery", [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}], "team-a"),
+        binding(
+            "RoleBinding",
+            "fake-discovery",
+            "Role",
+            "system:discovery",
+            [{"kind": "Group", "name": "system:unauthenticated"}],
+            "team-a",
+        ),
     ]
     assert statuses(tmp_path, "K8S-10", objects) == {
         "ClusterRoleBinding system:public-info-viewer": PASS,
         "RoleBinding team-a/open-edit": FAIL,
         "ClusterRoleBinding anon-view": FAIL,
+        "RoleBinding team-a/fake-discovery": FAIL,
     }
 
 
@@ -475,6 +530,34 @@ def test_ephemeral_containers_are_checked(tmp_path: Path) -> None:
         [finding] = findings(tmp_path, control_id, objects)
         assert finding.status is FAIL and "ephemeralContainer 'debugger'" in finding.message, control_id
     assert statuses(tmp_path, "K8S-19", objects) == {"Pod team-a/web-1": PASS}  # ephemeral containers have no resources
+
+
+def test_ephemeral_containers_of_a_controllers_pod_are_checked(tmp_path: Path) -> None:
+    debug = {"name": "debugger", "image": "busybox:1.36", "securityContext": {"privileged": True}}
+    family = deployment_family("web", good_spec())
+    family[2]["spec"]["ephemeralContainers"] = [debug]  # kubectl debug on one running pod
+    for objects in (family, list(reversed(family))):  # owner read before or after the pod
+        assert statuses(tmp_path, "K8S-13", objects) == {
+            "Deployment team-a/web": PASS,
+            "Pod team-a/web-5d4f8-a1": FAIL,
+        }
+        # the pod inherits the template's pod-level securityContext (runAsNonRoot, seccomp)
+        [pod_finding] = [f for f in findings(tmp_path, "K8S-16", objects) if f.resource.kind == "Pod"]
+        assert "runAsNonRoot" not in pod_finding.message and "allowPrivilegeEscalation is unset" in pod_finding.message
+        # the token mount is the template's business: no second finding for the pod
+        assert statuses(tmp_path, "K8S-11", objects) == {"Deployment team-a/web": PASS}
+
+
+@pytest.mark.parametrize("control_id", ["K8S-11", "K8S-13", "K8S-16", "K8S-19", "K8S-22"])
+def test_workload_without_containers_is_an_error(tmp_path: Path, control_id: str) -> None:
+    patch = {  # a kustomize strategic-merge patch: a Deployment without its template
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "team-a"},
+        "spec": {"replicas": 3},
+    }
+    [finding] = findings(tmp_path, control_id, [patch])
+    assert finding.status is ERROR and "no pod spec with containers" in finding.message
 
 
 def test_allow_lists_and_parameters(tmp_path: Path) -> None:

@@ -193,6 +193,62 @@ def test_expired_continue_token_restarts_the_list(kubeapi: ServerFactory, tmp_pa
     assert len(evidence.sections["controlplane"]["apiserver"]) == 1
 
 
+@pytest.mark.parametrize("plural", ["pods", "clusterrolebindings", "namespaces"])
+def test_a_list_that_fails_after_its_first_page_is_an_error_not_a_shorter_list(
+    kubeapi: ServerFactory, tmp_path: Path, plural: str
+) -> None:
+    server = kubeapi(fail_continue={plural: 500})
+    evidence = collect(server, tmp_path, page_size=1)
+    info = next(k for k in KINDS if k.resource == plural)
+    assert len(server.objects[plural]) > 1  # so the failing page is not the first
+    assert len(server.list_requests(plural)) == 2  # page 1 read, page 2 failed: no retry loop
+    assert info.section not in evidence.sections  # the page read is not kept as if it were everything
+    assert "HTTP 500" in evidence.errors[info.section] and "etcdserver" in evidence.errors[info.section]
+    findings = evaluate(evidence)
+    dependent = {
+        "pods": ["K8S-01", "K8S-13"],
+        "clusterrolebindings": ["K8S-07", "K8S-10"],
+        "namespaces": ["K8S-12", "K8S-20"],
+    }
+    for control_id in dependent[plural]:
+        assert {f.status for f in findings[control_id]} == {Status.ERROR}, control_id
+        assert "HTTP 500" in findings[control_id][0].message
+
+
+def test_complete_live_lists_without_rbac_objects_pass(kubeapi: ServerFactory, tmp_path: Path) -> None:
+    objects = [o for o in sample_cluster() if o["kind"] not in ("ClusterRoleBinding", "RoleBinding", "Ingress")]
+    evidence = collect(kubeapi(objects), tmp_path)
+    assert not evidence.errors
+    findings = evaluate(evidence)
+    for control_id in ["K8S-07", "K8S-10", "K8S-23"]:  # every binding / Ingress was listed: none exists
+        assert [f.status for f in findings[control_id]] == [Status.PASS], control_id
+    # the same objects as a dump: the absence is the input's, not the cluster's
+    dump = tmp_path / "dump.json"
+    dump.write_text(json.dumps({"kind": "List", "apiVersion": "v1", "items": objects}), encoding="utf-8")
+    target = PLUGIN.parse_target(f"dump:{dump}")
+    offline = evaluate(PLUGIN.collect(Target(id="d", kind=target.kind, url=target.url), {}, 30.0))
+    for control_id in ["K8S-07", "K8S-10", "K8S-23"]:
+        assert [f.status for f in offline[control_id]] == [Status.NOT_APPLICABLE], control_id
+
+
+def test_ephemeral_debug_container_in_a_deployments_pod_is_evaluated(kubeapi: ServerFactory, tmp_path: Path) -> None:
+    objects = sample_cluster()
+    owned = next(
+        o
+        for o in objects
+        if o["kind"] == "Pod" and (o["metadata"].get("ownerReferences") or [{}])[0].get("kind") == "ReplicaSet"
+    )
+    debug = {"name": "debugger", "image": "busybox:1.36", "securityContext": {"privileged": True}}
+    owned["spec"]["ephemeralContainers"] = [debug]
+    evidence = collect(kubeapi(objects), tmp_path)
+    [entry] = [p for p in evidence.sections["pods"] if p["metadata"]["name"] == owned["metadata"]["name"]]
+    assert entry["owned"] is True and [c["name"] for c in entry["spec"]["ephemeralContainers"]] == ["debugger"]
+    assert "containers" not in entry["spec"]  # the template's containers are judged on the Deployment
+    findings = evaluate(evidence)
+    [flagged] = [f for f in findings["K8S-13"] if f.resource.name.endswith("/" + owned["metadata"]["name"])]
+    assert flagged.status is Status.FAIL and "ephemeralContainer 'debugger' is privileged" in flagged.message
+
+
 def test_wrong_token_is_an_authentication_error(kubeapi: ServerFactory, tmp_path: Path) -> None:
     server = kubeapi()
     with pytest.raises(CollectionError) as raised:

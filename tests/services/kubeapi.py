@@ -4,8 +4,9 @@ It serves what sovscan's collector reads: cluster-wide LISTs of the kinds it kno
 `limit` / `continue` pagination like the real API server, items without kind/apiVersion),
 one ConfigMap by name, and `/version`. It answers 401 without the expected bearer token, 403
 (a Kubernetes `Status` body) for resources marked forbidden, 410 once for a continue token
-marked to expire, and 404 for anything else. Every request is recorded so tests can assert
-what the collector asked for (and that it never asked for Secrets).
+marked to expire, a chosen error for later pages of a LIST marked to fail, and 404 for
+anything else. Every request is recorded so tests can assert what the collector asked for (and
+that it never asked for Secrets).
 
 No Kubernetes API server can be installed on these machines (see test-services.md); the
 real `kubernetes` client talks to this one over a socket, nothing is mocked.
@@ -90,6 +91,7 @@ class KubeAPIServer:
         version: Mapping[str, Any] | None = None,
         token: str | None = None,
         expire_continue_once: Sequence[str] = (),
+        fail_continue: Mapping[str, int] | None = None,
         tls: tuple[Path, Path] | None = None,
         user: str = "system:serviceaccount:sovscan:sovscan",
         rules: Sequence[Mapping[str, Any]] | None = None,
@@ -100,7 +102,9 @@ class KubeAPIServer:
         benchmark keeps 100,000 objects that way).
 
         `forbidden` names resource plurals (or "version", or "configmaps") answered with 403;
-        `expire_continue_once` names plurals whose first continue token gets a 410 Gone.
+        `expire_continue_once` names plurals whose first continue token gets a 410 Gone;
+        `fail_continue` maps plurals to an HTTP status (e.g. 500) answered to every request that
+        carries a continue token, so the first page succeeds and a later one fails.
         `rules` (RBAC PolicyRules) makes the server authorize like RBAC: what they do not grant is 403.
         """
         self.objects: dict[str, list[Any]] = {plural: [] for plural in GROUPS}
@@ -118,6 +122,7 @@ class KubeAPIServer:
         )
         self.token = token
         self.expire = set(expire_continue_once)
+        self.fail_continue = dict(fail_continue or {})
         self.user = user
         self.rules = list(rules) if rules is not None else None
         self.requests: list[RecordedRequest] = []
@@ -266,6 +271,9 @@ class KubeAPIServer:
         items = self.objects[plural]
         offset = 0
         token = query.get("continue")
+        if token and plural in self.fail_continue:
+            code = self.fail_continue[plural]
+            return code, status_body(code, "InternalError", "etcdserver: request timed out")
         if token:
             try:
                 offset = int(json.loads(base64.urlsafe_b64decode(token.encode()))["offset"])
