@@ -154,6 +154,27 @@ def part_error(evidence: Evidence, database: Mapping[str, Any], part: str) -> Ch
     return None
 
 
+def readable_databases(evidence: Evidence, *parts: str) -> Iterator[Mapping[str, Any] | CheckResult]:
+    """The per-database controls' fail-closed walk: each database whose `parts` were read, else an ERROR.
+
+    Yields a database mapping when it and every named part were read; an ERROR result for a
+    database (or the first of its parts) that was not; and one ERROR when no database was
+    judged at all, so a per-database control never passes on nothing.
+    """
+    seen = False
+    for database, error in scanned_databases(evidence):
+        seen = True
+        if error is not None:
+            yield error
+            continue
+        problem = next((p for p in (part_error(evidence, database, part) for part in parts) if p is not None), None)
+        yield database if problem is None else problem
+    if not seen:
+        yield CheckResult(
+            database_resource(evidence, "*"), Status.ERROR, "no database could be read: nothing was verified"
+        )
+
+
 LOOPBACK_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 """Addresses that never leave the host."""
 

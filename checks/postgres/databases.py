@@ -11,7 +11,7 @@ import fnmatch
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from checks.postgres.common import database_resource, part_error, scanned_databases
+from checks.postgres.common import database_resource, readable_databases
 from scanner.interface import check
 from scanner.model import CheckResult, Evidence, Status
 
@@ -21,12 +21,6 @@ def parse_acl_item(item: str) -> tuple[str, str, str]:
     grantee, _, rest = item.partition("=")
     privileges, _, grantor = rest.partition("/")
     return grantee.strip('"'), privileges, grantor.strip('"')
-
-
-def _no_database(evidence: Evidence) -> CheckResult:
-    return CheckResult(
-        database_resource(evidence, "*"), Status.ERROR, "no database could be read: nothing was verified"
-    )
 
 
 # -- PG-11 --------------------------------------------------------------------------------
@@ -42,15 +36,9 @@ def public_schema(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Che
     forbid_usage = bool(params.get("forbid_public_usage", False))
     forbidden = "UC" if forbid_usage else "C"
     expected = "PUBLIC has no " + (" or ".join("USAGE" if p == "U" else "CREATE" for p in forbidden))
-    seen = False
-    for database, error in scanned_databases(evidence):
-        seen = True
-        if error is not None:
-            yield error
-            continue
-        problem = part_error(evidence, database, "public_schema")
-        if problem is not None:
-            yield problem
+    for database in readable_databases(evidence, "public_schema"):
+        if isinstance(database, CheckResult):
+            yield database
             continue
         name = str(database["name"])
         resource = database_resource(evidence, name, "schemas", "public", kind="schema")
@@ -78,8 +66,6 @@ def public_schema(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Che
             )
         else:
             yield CheckResult(resource, Status.PASS, f"PUBLIC cannot create in public of {name}", acl, expected)
-    if not seen:
-        yield _no_database(evidence)
 
 
 # -- PG-12 --------------------------------------------------------------------------------
@@ -97,15 +83,9 @@ def secdef_functions(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[
     """Every SECURITY DEFINER function outside the catalogs pins its search_path (SET search_path)."""
     ignore_ext = bool(params.get("ignore_extension_functions", True))
     allowed = [str(p) for p in params.get("allowed_functions", [])]
-    seen = False
-    for database, error in scanned_databases(evidence):
-        seen = True
-        if error is not None:
-            yield error
-            continue
-        problem = part_error(evidence, database, "secdef_functions")
-        if problem is not None:
-            yield problem
+    for database in readable_databases(evidence, "secdef_functions"):
+        if isinstance(database, CheckResult):
+            yield database
             continue
         name = str(database["name"])
         functions = [f for f in database["secdef_functions"] if not (ignore_ext and f.get("extension"))]
@@ -134,8 +114,6 @@ def secdef_functions(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[
                 len(functions),
                 "SET search_path",
             )
-    if not seen:
-        yield _no_database(evidence)
 
 
 # -- PG-19 --------------------------------------------------------------------------------
@@ -158,19 +136,11 @@ def languages_extensions(evidence: Evidence, params: Mapping[str, Any]) -> Itera
     allowed_langs = {str(v) for v in params.get("allowed_untrusted_languages", DEFAULT_ALLOWED_UNTRUSTED)}
     risky = {str(v) for v in params.get("risky_extensions", DEFAULT_RISKY_EXTENSIONS)}
     approved = {str(v) for v in params.get("approved_extensions", [])}
-    seen = False
-    for database, error in scanned_databases(evidence):
-        seen = True
-        if error is not None:
-            yield error
+    for database in readable_databases(evidence, "languages", "extensions"):
+        if isinstance(database, CheckResult):
+            yield database
             continue
         name = str(database["name"])
-        problems = [
-            p for p in (part_error(evidence, database, "languages"), part_error(evidence, database, "extensions")) if p
-        ]
-        if problems:
-            yield problems[0]
-            continue
         failed = 0
         for language in database["languages"]:
             lang = str(language.get("name"))
@@ -206,8 +176,6 @@ def languages_extensions(evidence: Evidence, params: Mapping[str, Any]) -> Itera
                 None,
                 "trusted languages, approved extensions",
             )
-    if not seen:
-        yield _no_database(evidence)
 
 
 CHECKS = (public_schema, secdef_functions, languages_extensions)
