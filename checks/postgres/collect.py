@@ -41,6 +41,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -533,6 +534,7 @@ def read_databases(
 def collect(target: Target, secrets: Mapping[str, Secret], timeout: float) -> Evidence:
     """Read one PostgreSQL server (read-only) into Evidence; see the module docstring."""
     started = time.monotonic()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     deadline = started + max(1.0, timeout)
     secret_values = [s.reveal() for s in secrets.values()]
     params = connection_params(target, secrets, timeout)
@@ -575,6 +577,7 @@ def collect(target: Target, secrets: Mapping[str, Secret], timeout: float) -> Ev
         uri=target_uri(target),
         sections=sections.data,
         errors=sections.errors,
+        collected_at=started_at,
         duration=time.monotonic() - started,
         metadata=metadata,
     )

@@ -22,6 +22,7 @@ from checks.postgres.common import (
     to_seconds,
     unavailable_setting,
 )
+from scanner import floors
 from scanner.errors import EvidenceUnavailable
 from scanner.interface import check
 from scanner.model import CheckResult, Evidence, Status
@@ -570,10 +571,15 @@ def wal_archiving(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Che
 
 # -- PG-22 --------------------------------------------------------------------------------
 
-DEFAULT_MIN_VERSION_NUM = 150000
-"""PostgreSQL 15: 14 reached end of life on 12 November 2026."""
-DEFAULT_MIN_MINOR: Mapping[str, int] = {"15": 150015, "16": 160011, "17": 170007, "18": 180001}
-"""Minimum minor release per major version (floors: the November 2025 releases); raise as new minors ship."""
+DEFAULT_VERSION_FLOOR: Mapping[str, Any] = {
+    "reviewed": "2026-05-14",
+    "review_interval_days": 120,
+    "minimum": "15",
+    "floors": {"15": "15.18", "16": "16.14", "17": "17.10", "18": "18.4"},
+}
+"""The minor-release floors: the 14 May 2026 security releases (eleven CVEs), the newest this baseline's
+authors could confirm; 14 reached end of life on 12 November 2026. Reviewed on the date given: after
+`review_interval_days` the floor itself is reported as out of date (see `scanner.floors`)."""
 
 
 def version_text(num: int) -> str:
@@ -581,44 +587,43 @@ def version_text(num: int) -> str:
     return f"{num // 10000}.{num % 10000}" if num >= 100000 else f"{num // 10000}.{num // 100 % 100}.{num % 100}"
 
 
+def version_tuple(num: int) -> tuple[int, ...]:
+    """`150018` -> (15, 18); `90624` -> (9, 6, 24)."""
+    return (num // 10000, num % 10000) if num >= 100000 else (num // 10000, num // 100 % 100, num % 100)
+
+
 @check(
     "postgres.server_version",
     needs=("server",),
-    params={
-        "min_version_num": {"type": "integer", "minimum": 0},
-        "min_minor": {"type": "object", "additionalProperties": {"type": "integer"}},
-    },
+    params={"version_floor": dict(floors.FLOOR_SCHEMA)},
 )
 def server_version(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
-    """server_version_num is a supported major version at or above the minimum minor release."""
+    """server_version_num is a supported major version at or above its minor-release floor (a dated floor)."""
     server = evidence.section("server")
-    num = int(server.get("server_version_num") or 0)
-    resource = evidence.resource("server", f"PostgreSQL {server.get('server_version', '?')}", "server")
-    minimum = int(params.get("min_version_num", DEFAULT_MIN_VERSION_NUM))
-    minors: Mapping[str, int] = params.get("min_minor", DEFAULT_MIN_MINOR)
-    major = str(num // 10000)
-    floor = max(minimum, int(minors.get(major, 0)))
-    expected = f">= {version_text(floor)}"
-    if not num:
-        yield CheckResult(resource, Status.ERROR, "server_version_num was not reported")
-    elif num < minimum:
-        yield CheckResult(
-            resource,
-            Status.FAIL,
-            f"PostgreSQL {version_text(num)} is older than the oldest supported major ({version_text(minimum)})",
-            num,
-            expected,
-        )
-    elif num < floor:
-        yield CheckResult(
-            resource,
-            Status.FAIL,
-            f"PostgreSQL {version_text(num)} misses security releases: update to {version_text(floor)} or later",
-            num,
-            expected,
-        )
+    floor = floors.floor_from_params(params.get("version_floor", DEFAULT_VERSION_FLOOR))
+    raw = server.get("server_version_num") if isinstance(server, Mapping) else None
+    num = raw if isinstance(raw, int) and not isinstance(raw, bool) else 0
+    shown = server.get("server_version", "?") if isinstance(server, Mapping) else "?"
+    resource = evidence.resource("server", f"PostgreSQL {shown}", "server")
+    expected = floor.describe()
+    if num <= 0:
+        yield CheckResult(resource, Status.ERROR, "server_version_num was not reported", raw, expected)
     else:
-        yield CheckResult(resource, Status.PASS, f"PostgreSQL {version_text(num)} is supported", num, expected)
+        judgement = floors.judge(version_tuple(num), floor)
+        message = judgement.message("PostgreSQL")
+        if not judgement.passes and judgement.floor:
+            message += f"; update to {floors.version_text(judgement.floor)} or later (plan a major upgrade if "
+            message += "the release line is no longer supported)"
+        observed = {"server_version_num": num, "version": version_text(num), "verdict": judgement.verdict.value}
+        yield CheckResult(resource, Status.PASS if judgement.passes else Status.FAIL, message, observed, expected)
+    stale = floors.stale_floor_result(
+        floor,
+        evidence.collected_at,
+        evidence.resource("version_floor", "PostgreSQL version floor", "server/version-floor"),
+        what="PostgreSQL minor-release floor of this control",
+    )
+    if stale is not None:
+        yield stale
 
 
 CHECKS = (tls_strength, connection_logging, statement_logging, pgaudit, brute_force, wal_archiving, server_version)

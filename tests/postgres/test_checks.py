@@ -681,12 +681,27 @@ def test_archive_library_instead_of_command(evaluate: Evaluate) -> None:
 
 @pytest.mark.parametrize(
     ("num", "expected"),
-    [(140020, FAIL), (150014, FAIL), (150015, PASS), (170007, PASS), (160010, FAIL), (190000, PASS), (0, ERROR)],
+    [(140023, FAIL), (150017, FAIL), (150018, PASS), (170010, PASS), (160013, FAIL), (190000, PASS), (0, ERROR)],
 )
 def test_server_version(evaluate: Evaluate, num: int, expected: Status) -> None:
     document = load_document("good.json")
     document["sections"]["server"]["server_version_num"] = num
-    assert run(evaluate, document, "PG-22")["server"] is expected
+    assert run(evaluate, document, "PG-22") == {"server": expected}
+
+
+def test_an_out_of_date_version_floor_is_reported_on_its_own_resource(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    document["collected_at"] = "2026-09-11T00:00:00Z"  # 120 days after the review: still current
+    assert run(evaluate, document, "PG-22") == {"server": PASS}
+    document["collected_at"] = "2026-09-12T00:00:00Z"  # 121 days
+    findings = evaluate(to_evidence(document), only="PG-22")["PG-22"]
+    assert statuses(findings) == {"server": PASS, "server/version-floor": FAIL}
+    assert "2026-05-14" in findings["server/version-floor"].message
+    # a profile that reviewed the floor (and raised it) makes the finding go away
+    reviewed = {**setting_checks.DEFAULT_VERSION_FLOOR, "reviewed": "2026-09-01"}
+    assert run(evaluate, document, "PG-22", version_floor=reviewed) == {"server": PASS}
+    document["collected_at"] = ""  # no scan date: the floor's age cannot be vouched for
+    assert run(evaluate, document, "PG-22")["server/version-floor"] is ERROR
 
 
 def test_version_text() -> None:
@@ -733,10 +748,7 @@ def test_baseline_params_equal_the_code_defaults(controls: dict[str, Control]) -
             "risky_extensions": list(db_checks.DEFAULT_RISKY_EXTENSIONS),
         },
         "PG-20": {"max_age_hours": setting_checks.DEFAULT_ARCHIVE_MAX_AGE_HOURS},
-        "PG-22": {
-            "min_version_num": setting_checks.DEFAULT_MIN_VERSION_NUM,
-            "min_minor": dict(setting_checks.DEFAULT_MIN_MINOR),
-        },
+        "PG-22": {"version_floor": dict(setting_checks.DEFAULT_VERSION_FLOOR)},
     }
     for control_id, expected in defaults.items():
         params = controls[control_id].params
