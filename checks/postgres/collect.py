@@ -48,7 +48,8 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 
-from checks.postgres.target import KIND, connection_params, databases_option, target_uri
+from checks.postgres.ambient import ambient_credentials
+from checks.postgres.target import KIND, connection_params, databases_option, target_uri, transport_warnings
 from scanner.errors import CollectionError
 from scanner.interface import Secret, Target
 from scanner.model import Evidence
@@ -90,6 +91,8 @@ PRIVILEGES = {
     "connections": "SELECT on pg_stat_activity and pg_stat_ssl (other roles' sessions need pg_read_all_stats)",
     "archiver": "SELECT on pg_stat_archiver",
     "databases": "SELECT on pg_database",
+    "memberships": "SELECT on pg_auth_members",
+    "role_settings": "SELECT on pg_db_role_setting",
 }
 """Section -> the privilege that reading it needs (quoted in permission-denied reasons)."""
 
@@ -319,6 +322,61 @@ def read_roles(conn: psycopg.Connection[dict[str, Any]]) -> list[dict[str, Any]]
     return _rows(conn, _ROLES_SQL)
 
 
+_MEMBERSHIPS_SQL = """
+SELECT r.rolname::text AS role, m.rolname::text AS member, g.rolname::text AS grantor, a.admin_option,
+       {options}
+FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member
+LEFT JOIN pg_roles g ON g.oid = a.grantor
+ORDER BY 1, 2, 3
+"""
+_OPTIONS_16 = "a.inherit_option, a.set_option"
+_OPTIONS_15 = "NULL::boolean AS inherit_option, NULL::boolean AS set_option"
+
+
+def read_memberships(conn: psycopg.Connection[dict[str, Any]]) -> dict[str, Any]:
+    """pg_auth_members with each grant's options (inherit/set from PostgreSQL 16 on; null before)."""
+    version = int(_rows(conn, "SELECT current_setting('server_version_num')::int AS v")[0]["v"])
+    sql = _MEMBERSHIPS_SQL.format(options=_OPTIONS_16 if version >= 160000 else _OPTIONS_15)
+    return {"server_version_num": version, "grants": _rows(conn, sql)}
+
+
+_ROLE_SETTINGS_SQL = """
+SELECT COALESCE(r.rolname::text, '') AS role, COALESCE(d.datname::text, '') AS database, s.setconfig AS config
+FROM pg_db_role_setting s LEFT JOIN pg_roles r ON r.oid = s.setrole LEFT JOIN pg_database d ON d.oid = s.setdatabase
+ORDER BY 2, 1
+"""
+
+
+def read_role_settings(conn: psycopg.Connection[dict[str, Any]]) -> list[dict[str, Any]]:
+    """pg_db_role_setting: per-role, per-database and per-role-in-database overrides (values redacted like settings)."""
+    items = []
+    for row in _rows(conn, _ROLE_SETTINGS_SQL):
+        settings = {}
+        for entry in row["config"] or []:
+            name, _, value = str(entry).partition("=")
+            settings[name] = redact_setting(name, value)
+        items.append({"role": row["role"], "database": row["database"], "settings": settings})
+    return items
+
+
+TABLE_ACLS_SQL = """
+SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS relkind,
+       pg_get_userbyid(c.relowner)::text AS owner, c.relacl::text[] AS acl
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_(toast|temp_)'
+ORDER BY 1, 2
+"""
+"""Tables, views and sequences with their owners and ACLs (read by the differential test; not in a scan)."""
+
+FUNCTION_ACLS_SQL = """
+SELECT p.oid::regprocedure::text AS signature, pg_get_userbyid(p.proowner)::text AS owner, p.proacl::text[] AS acl
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+ORDER BY 1
+"""
+"""Functions with owners and ACLs (read by the differential test; not in a scan)."""
+
 _HASHES_SQL = r"""
 SELECT rolname::text AS rolname,
        CASE WHEN rolpassword IS NULL THEN 'none'
@@ -402,8 +460,15 @@ def read_archiver(conn: psycopg.Connection[dict[str, Any]]) -> dict[str, Any]:
 
 _DATABASES_SQL = """
 SELECT d.datname::text AS name, pg_get_userbyid(d.datdba)::text AS owner, d.datallowconn,
-       d.datistemplate AS is_template, has_database_privilege(d.oid, 'CONNECT') AS can_connect
+       d.datistemplate AS is_template, has_database_privilege(d.oid, 'CONNECT') AS can_connect,
+       d.datacl::text[] AS acl
 FROM pg_database d ORDER BY d.datname
+"""
+
+_SCHEMAS_SQL = """
+SELECT n.nspname::text AS name, pg_get_userbyid(n.nspowner)::text AS owner, n.nspacl::text[] AS acl
+FROM pg_namespace n WHERE n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+ORDER BY 1
 """
 
 _PUBLIC_SCHEMA_SQL = """
@@ -459,6 +524,7 @@ def read_database_parts(conn: psycopg.Connection[dict[str, Any]], item: dict[str
 
     parts: dict[str, Callable[[], Any]] = {
         "public_schema": public_schema,
+        "schemas": lambda: _rows(conn, _SCHEMAS_SQL),
         "secdef_functions": lambda: [_function_item(r) for r in _rows(conn, _SECDEF_SQL)],
         "extensions": lambda: _rows(conn, _EXTENSIONS_SQL),
         "languages": lambda: _rows(conn, _LANGUAGES_SQL),
@@ -536,7 +602,9 @@ def collect(target: Target, secrets: Mapping[str, Secret], timeout: float) -> Ev
     started = time.monotonic()
     started_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     deadline = started + max(1.0, timeout)
-    secret_values = [s.reveal() for s in secrets.values()]
+    # what libpq may send by itself (PGPASSWORD, .pgpass, service file) is scrubbed like the rest
+    ambient = ambient_credentials(target)
+    secret_values = [s.reveal() for s in (*secrets.values(), *ambient.values())]
     params = connection_params(target, secrets, timeout)
     statement_ms = max(1000, int(timeout * 1000))
     metadata: dict[str, Any] = {}
@@ -557,6 +625,8 @@ def collect(target: Target, secrets: Mapping[str, Secret], timeout: float) -> Ev
                 sections.errors["server"] = section_error("server", exc, secret_values)
                 del sections.data["server"]
         sections.read("roles", lambda: read_roles(conn))
+        sections.read("memberships", lambda: read_memberships(conn))
+        sections.read("role_settings", lambda: read_role_settings(conn))
         sections.read("password_hashes", lambda: read_password_hashes(conn))
         sections.read("hba_rules", lambda: read_hba_rules(conn))
         sections.read("connections", lambda: read_connections(conn))
@@ -571,6 +641,9 @@ def collect(target: Target, secrets: Mapping[str, Secret], timeout: float) -> Ev
             "ssl": (server.get("connection") or {}).get("ssl"),
             "read_only": True,
         }
+    warnings = transport_warnings(params)
+    if warnings:
+        metadata["insecure_transport"] = warnings
     return Evidence(
         target=target.id,
         kind=KIND,

@@ -380,12 +380,26 @@ def _role(name: str, **attrs: Any) -> dict[str, Any]:
     return role
 
 
+def add_roles(document: dict[str, Any], *roles: dict[str, Any], **options: bool | None) -> None:
+    """Add roles and their `member_of` grants (pg_auth_members rows; options inherit/set as given)."""
+    sections = document["sections"]
+    for role in roles:
+        sections["roles"].append(role)
+        for group in role["member_of"]:
+            sections["memberships"]["grants"].append(
+                {"role": group, "member": role["rolname"], "grantor": "postgres", "admin_option": False,
+                 "inherit_option": options.get("inherit"), "set_option": options.get("set")}
+            )  # fmt: skip
+
+
 def test_privileged_roles_allow_lists(evaluate: Evaluate) -> None:
     document = load_document("good.json")
-    roles = document["sections"]["roles"]
-    roles.append(_role("replicator", rolreplication=True))
-    roles.append(_role("loader", member_of=["pg_write_server_files"]))
-    roles.append(_role("pg_fake_predefined", rolcreaterole=True))
+    add_roles(
+        document,
+        _role("replicator", rolreplication=True),
+        _role("loader", member_of=["pg_write_server_files"]),
+        _role("pg_fake_predefined", rolcreaterole=True),
+    )
     assert run(evaluate, document, "PG-09") == {"roles/replicator": FAIL, "roles/loader": FAIL}
     result = run(evaluate, document, "PG-09", allowed_replication=["replicator"], allowed_members=["loader"])
     assert result == {"roles": PASS}
@@ -393,11 +407,13 @@ def test_privileged_roles_allow_lists(evaluate: Evaluate) -> None:
 
 def test_privileged_memberships_count_through_grant_chains(evaluate: Evaluate) -> None:
     document = load_document("good.json")
-    roles = document["sections"]["roles"]
-    roles.append(_role("file_ops", rolcanlogin=False, member_of=["pg_execute_server_program"]))
-    roles.append(_role("deployer", member_of=["file_ops"]))  # gets the program role through file_ops
-    roles.append(_role("dba_group", rolcanlogin=False, member_of=["postgres"]))
-    roles.append(_role("alice", member_of=["dba_group"]))  # can SET ROLE postgres: a superuser in effect
+    add_roles(
+        document,
+        _role("file_ops", rolcanlogin=False, member_of=["pg_execute_server_program"]),
+        _role("deployer", member_of=["file_ops"]),  # gets the program role through file_ops
+        _role("dba_group", rolcanlogin=False, member_of=["postgres"]),
+        _role("alice", member_of=["dba_group"]),  # can SET ROLE postgres: a superuser in effect
+    )
     found = evaluate(to_evidence(document), only="PG-09")["PG-09"]
     assert statuses(found) == {
         "roles/file_ops": FAIL,
@@ -409,9 +425,46 @@ def test_privileged_memberships_count_through_grant_chains(evaluate: Evaluate) -
     assert "postgres" in found["roles/alice"].message
 
 
+def test_createdb_and_data_roles_through_chains(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    add_roles(
+        document,
+        _role("creators", rolcanlogin=False, rolcreatedb=True),
+        _role("readers", rolcanlogin=False, member_of=["pg_read_all_data"]),
+        _role("bob", member_of=["creators", "readers"]),
+        _role("killer", member_of=["pg_signal_backend"]),
+    )
+    found = evaluate(to_evidence(document), only="PG-09")["PG-09"]
+    assert statuses(found) == {
+        "roles/creators": FAIL,
+        "roles/readers": FAIL,
+        "roles/bob": FAIL,
+        "roles/killer": FAIL,
+    }
+    assert "CREATEDB (SET ROLE through bob -> creators)" in found["roles/bob"].message
+    assert "pg_read_all_data (inherits through bob -> readers -> pg_read_all_data)" in found["roles/bob"].message
+
+
+def test_postgres_15_noinherit_member_can_still_set_role(evaluate: Evaluate) -> None:
+    document = load_document("good.json")  # a 15 server: grants have no inherit/set options
+    add_roles(document, _role("carol", rolinherit=False, member_of=["pg_read_server_files"]))
+    found = evaluate(to_evidence(document), only="PG-09")["PG-09"]
+    assert "pg_read_server_files (SET ROLE through carol -> pg_read_server_files)" in found["roles/carol"].message
+
+
+def test_postgres_16_grant_options_decide(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    document["sections"]["memberships"]["server_version_num"] = 160004
+    add_roles(document, _role("inert", member_of=["pg_write_all_data"]), inherit=False, set=False)
+    assert run(evaluate, document, "PG-09") == {"roles": PASS}  # a membership that confers nothing
+    add_roles(document, _role("setter", member_of=["pg_write_all_data"]), inherit=False, set=True)
+    add_roles(document, _role("heir", member_of=["pg_write_all_data"]), inherit=True, set=False)
+    assert run(evaluate, document, "PG-09") == {"roles/setter": FAIL, "roles/heir": FAIL}
+
+
 def test_privileged_roles_superuser_count(evaluate: Evaluate) -> None:
     document = load_document("good.json")
-    document["sections"]["roles"].append(_role("second", rolsuper=True))
+    add_roles(document, _role("second", rolsuper=True))
     result = run(evaluate, document, "PG-09", allowed_superusers=["postgres", "second"])
     assert result == {"roles": FAIL}
     result = run(evaluate, document, "PG-09", allowed_superusers=["postgres", "second"], max_superusers=2)
