@@ -49,6 +49,7 @@ from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 
 from checks.postgres.ambient import ambient_credentials
+from checks.postgres.contract import validate_sections
 from checks.postgres.target import KIND, connection_params, databases_option, target_uri, transport_warnings
 from scanner.errors import CollectionError
 from scanner.interface import Secret, Target
@@ -641,6 +642,10 @@ def collect(target: Target, secrets: Mapping[str, Secret], timeout: float) -> Ev
             "ssl": (server.get("connection") or {}).get("ssl"),
             "read_only": True,
         }
+    # a section that does not match the contract is an error with the reason, never data
+    for name, problem in validate_sections(sections.data).items():
+        del sections.data[name]
+        sections.errors[name] = f"{CollectionError.PROTOCOL}: {problem}"
     warnings = transport_warnings(params)
     if warnings:
         metadata["insecure_transport"] = warnings

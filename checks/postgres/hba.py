@@ -139,7 +139,7 @@ def _remote_rules(
 
 @check(
     "postgres.hba_methods",
-    needs=("hba_rules",),
+    needs=("hba_rules", "server"),
     params={
         "forbidden": {"type": "array", "items": {"type": "string"}, "minItems": 1},
         "include_local": {"type": "boolean"},
@@ -189,6 +189,7 @@ def _session_resource(evidence: Evidence, session: Mapping[str, Any]) -> Resourc
 
 @check(
     "postgres.remote_tls",
+    needs=("hba_rules", "connections", "server"),
     params={"exempt_loopback": {"type": "boolean"}},
 )
 def remote_tls(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
@@ -306,7 +307,7 @@ def _group_members(group: str, members: Mapping[str, set[str]]) -> set[str]:
 
 @check(
     "postgres.hba_superuser",
-    needs=("hba_rules", "roles"),
+    needs=("hba_rules", "roles", "server"),
     params={
         "exempt_loopback": {"type": "boolean"},
         "allowed_roles": {"type": "array", "items": {"type": "string"}},
@@ -371,7 +372,7 @@ DEFAULT_MIN_IPV6_PREFIX = 48
 
 @check(
     "postgres.hba_ranges",
-    needs=("hba_rules",),
+    needs=("hba_rules", "server"),
     params={
         "min_ipv4_prefix": {"type": "integer", "minimum": 0, "maximum": 32},
         "min_ipv6_prefix": {"type": "integer", "minimum": 0, "maximum": 128},

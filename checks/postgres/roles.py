@@ -37,7 +37,7 @@ DEFAULT_PASSWORD_ENCRYPTION = "scram-sha-256"  # noqa: S105 (a hash algorithm, n
 
 @check(
     "postgres.scram_only",
-    needs=("pg_settings",),
+    needs=("pg_settings", "password_hashes", "server"),
     params={"password_encryption": {"type": "string", "minLength": 1}},
 )
 def scram_only(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:

@@ -7,6 +7,7 @@ privilege it needs, never PASS.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -34,25 +35,17 @@ TLS_VERSIONS = ("", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 
 DEFAULT_MIN_PROTOCOL = "TLSv1.2"
 DEFAULT_FORBIDDEN_CIPHERS = (
-    "ALL",
-    "COMPLEMENTOFALL",
-    "COMPLEMENTOFDEFAULT",
-    "MEDIUM",
-    "LOW",
-    "EXPORT",
-    "NULL",
-    "eNULL",
-    "aNULL",
-    "ADH",
-    "AECDH",
-    "RC4",
-    "DES",
-    "3DES",
-    "MD5",
-    "SEED",
-    "IDEA",
-)
-"""OpenSSL cipher-list tokens that must not be enabled (a `!` or `-` prefix disables one: fine)."""
+    "ALL", "COMPLEMENTOFALL", "COMPLEMENTOFDEFAULT", "MEDIUM", "LOW", "EXPORT", "EXP", "NULL", "eNULL", "aNULL",
+    "ADH", "AECDH", "RC4", "DES", "3DES", "MD5", "SEED", "IDEA",
+)  # fmt: skip
+"""OpenSSL cipher-list tokens that must not be enabled: a second line of defence for algorithms the local
+OpenSSL no longer knows (OpenSSL 3 has no RC4 or export suites to expand them to, an older server may)."""
+
+FORWARD_SECRET_KEX = frozenset({"kx-ecdhe", "kx-dhe", "kx-ecdhe-psk", "kx-dhe-psk", "kx-any"})
+"""OpenSSL key-exchange kinds with ephemeral keys (kx-any: TLS 1.3, always ephemeral)."""
+
+WEAK_TLS13_SUITES = frozenset({"TLS_AES_128_CCM_8_SHA256"})
+"""TLS 1.3 suites to refuse (CCM_8: a 64-bit authentication tag)."""
 
 
 def enabled_cipher_tokens(cipher_list: str) -> list[str]:
@@ -76,24 +69,66 @@ def weak_cipher_tokens(cipher_list: str, forbidden: Sequence[str]) -> list[str]:
     return sorted(set(weak))
 
 
+def suite_weaknesses(suite: Mapping[str, Any], require_forward_secrecy: bool = True) -> list[str]:
+    """Why one suite of `ssl.SSLContext.get_ciphers()` is weak (empty when it is not)."""
+    name = str(suite.get("name", ""))
+    symmetric = str(suite.get("symmetric") or "")
+    problems = []
+    if suite.get("auth") == "auth-null":
+        problems.append("anonymous (aNULL): no server authentication")
+    if not symmetric:
+        problems.append("no encryption (eNULL)")
+    if "EXP" in name.split("-"):
+        problems.append("export grade")
+    if symmetric.startswith("rc4"):
+        problems.append("RC4")
+    if "des" in symmetric:
+        problems.append("DES/3DES")
+    if suite.get("digest") == "md5":
+        problems.append("MD5")
+    if require_forward_secrecy and suite.get("kea") not in FORWARD_SECRET_KEX:
+        problems.append("no forward secrecy")
+    return problems
+
+
+def expand_ciphers(cipher_list: str) -> list[dict[str, Any]] | None:
+    """The TLS 1.2-and-older suites a cipher string enables, expanded by the real OpenSSL (Python's `ssl`).
+
+    Expanded at `@SECLEVEL=0` unless the string sets a level itself: what the string asks
+    for, whatever the security level of the server's OpenSSL configuration. None when the
+    local OpenSSL selects no suite for it.
+    """
+    text = cipher_list if "@SECLEVEL" in cipher_list.upper() else f"{cipher_list}:@SECLEVEL=0"
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.set_ciphers(text)
+    except ssl.SSLError:
+        return None
+    return [dict(s) for s in context.get_ciphers() if s.get("protocol") != "TLSv1.3"]
+
+
 @check(
     "postgres.tls_strength",
-    needs=("pg_settings",),
+    needs=("pg_settings", "server"),
     params={
         "min_protocol": {"enum": [v for v in TLS_VERSIONS if v]},
+        "require_forward_secrecy": {"type": "boolean"},
         "forbidden_cipher_tokens": {"type": "array", "items": {"type": "string"}},
     },
 )
 def tls_strength(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
-    """ssl_min_protocol_version is at least the minimum and ssl_ciphers enables no weak cipher class."""
+    """ssl_min_protocol_version is at least the minimum; the suites ssl_ciphers expands to are all strong."""
     settings = settings_map(evidence)
     minimum = str(params.get("min_protocol", DEFAULT_MIN_PROTOCOL))
+    forward = bool(params.get("require_forward_secrecy", True))
     forbidden = [str(t) for t in params.get("forbidden_cipher_tokens", DEFAULT_FORBIDDEN_CIPHERS)]
     row = settings.get("ssl_min_protocol_version")
+    tls13_only = False
     if row is None:
         yield unavailable_setting(evidence, "ssl_min_protocol_version")
     else:
         value = str(row.get("setting") or "")
+        tls13_only = value == "TLSv1.3"
         resource = setting_resource(evidence, "ssl_min_protocol_version")
         rank = TLS_VERSIONS.index(value) if value in TLS_VERSIONS else -1
         if rank < 0:
@@ -111,24 +146,88 @@ def tls_strength(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Chec
                 value,
                 f">= {minimum}",
             )
+    yield from _tls13_suites(evidence, settings)
     row = settings.get("ssl_ciphers")
     if row is None:
         yield unavailable_setting(evidence, "ssl_ciphers")
         return
     ciphers = str(row.get("setting") or "")
     resource = setting_resource(evidence, "ssl_ciphers")
-    weak = weak_cipher_tokens(ciphers, forbidden)
-    expected = f"no enabled token among {', '.join(forbidden)}"
-    if weak:
+    expected = "every suite authenticated, encrypted, without RC4/DES/3DES/MD5/export" + (
+        ", with forward secrecy (ECDHE/DHE)" if forward else ""
+    )
+    if tls13_only:
         yield CheckResult(
             resource,
-            Status.FAIL,
-            f"ssl_ciphers '{ciphers}' enables weak cipher classes: {', '.join(weak)}",
+            Status.PASS,
+            f"ssl_min_protocol_version is TLSv1.3: ssl_ciphers '{ciphers}' (TLS 1.2 and older) is never used",
             ciphers,
             expected,
         )
+        return
+    tokens = weak_cipher_tokens(ciphers, forbidden)
+    suites = expand_ciphers(ciphers)
+    if suites is None:
+        yield CheckResult(
+            resource,
+            Status.FAIL if tokens else Status.ERROR,
+            f"ssl_ciphers '{ciphers}' selects no suite in the local {ssl.OPENSSL_VERSION}, so what the server's "
+            "OpenSSL makes of it cannot be verified"
+            + (f"; it enables weak cipher classes: {', '.join(tokens)}" if tokens else ""),
+            {"ssl_ciphers": ciphers, "weak_tokens": tokens},
+            expected,
+        )
+        return
+    weak = {str(s["name"]): suite_weaknesses(s, forward) for s in suites}
+    weak = {name: problems for name, problems in weak.items() if problems}
+    observed = {"ssl_ciphers": ciphers, "suites": len(suites), "expanded_by": ssl.OPENSSL_VERSION}
+    if weak or tokens:
+        reasons = sorted({p for problems in weak.values() for p in problems})
+        shown = ", ".join(sorted(weak)[:8]) + (f" and {len(weak) - 8} more" if len(weak) > 8 else "")
+        parts = []
+        if weak:
+            parts.append(f"expands to {len(weak)} weak suite(s) ({'; '.join(reasons)}): {shown}")
+        if tokens:
+            parts.append(f"enables weak cipher classes {', '.join(tokens)}")
+        yield CheckResult(
+            resource,
+            Status.FAIL,
+            f"ssl_ciphers '{ciphers}' " + " and ".join(parts) + f"; use for example '{RECOMMENDED_CIPHERS}'",
+            {**observed, "weak_suites": dict(sorted(weak.items())), "weak_tokens": tokens},
+            expected,
+        )
     else:
-        yield CheckResult(resource, Status.PASS, f"ssl_ciphers '{ciphers}' enables no weak class", ciphers, expected)
+        yield CheckResult(
+            resource,
+            Status.PASS,
+            f"ssl_ciphers '{ciphers}' expands to {len(suites)} suite(s), all strong",
+            observed,
+            expected,
+        )
+
+
+RECOMMENDED_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL"
+"""A cipher string with forward secrecy and AEAD only (the `!aNULL` matters: DHE includes anonymous suites)."""
+
+
+def _tls13_suites(evidence: Evidence, settings: Mapping[str, Mapping[str, Any]]) -> Iterable[CheckResult]:
+    """PostgreSQL 18's ssl_tls13_ciphers (absent before 18: nothing to judge; empty: OpenSSL's defaults)."""
+    row = settings.get("ssl_tls13_ciphers")
+    if row is None:
+        return
+    value = str(row.get("setting") or "")
+    resource = setting_resource(evidence, "ssl_tls13_ciphers")
+    names = [n.strip() for n in value.replace(",", ":").split(":") if n.strip()]
+    weak = sorted(set(names) & WEAK_TLS13_SUITES)
+    expected = f"none of {', '.join(sorted(WEAK_TLS13_SUITES))}"
+    if weak:
+        yield CheckResult(
+            resource, Status.FAIL, f"ssl_tls13_ciphers enables {', '.join(weak)} (64-bit tag)", value, expected
+        )
+    else:
+        yield CheckResult(
+            resource, Status.PASS, f"ssl_tls13_ciphers '{value or '(default)'}' is strong", value, expected
+        )
 
 
 # -- PG-13 --------------------------------------------------------------------------------
@@ -153,7 +252,7 @@ def _on_result(evidence: Evidence, settings: Mapping[str, Mapping[str, Any]], na
 
 @check(
     "postgres.connection_logging",
-    needs=("pg_settings",),
+    needs=("pg_settings", "server"),
     params={
         "required_prefix_escapes": {
             "type": "array",
@@ -234,7 +333,7 @@ def _level_result(evidence: Evidence, settings: Mapping[str, Mapping[str, Any]],
 
 @check(
     "postgres.statement_logging",
-    needs=("pg_settings",),
+    needs=("pg_settings", "server"),
     params={
         "log_statement": {"type": "array", "items": {"enum": ["none", "ddl", "mod", "all"]}, "minItems": 1},
         "log_min_error_statement": {"enum": list(LOG_LEVELS)},
@@ -288,7 +387,7 @@ def pgaudit_classes(value: str) -> set[str]:
 
 @check(
     "postgres.pgaudit",
-    needs=("pg_settings",),
+    needs=("pg_settings", "server", "databases"),
     params={
         "required_classes": {"type": "array", "items": {"type": "string"}},
         "require_extension": {"type": "boolean"},
@@ -371,7 +470,7 @@ DEFAULT_DELAY_LIBRARIES = ("auth_delay", "credcheck")
 
 @check(
     "postgres.brute_force",
-    needs=("pg_settings",),
+    needs=("pg_settings", "server"),
     params={
         "max_authentication_timeout": {"type": "number", "exclusiveMinimum": 0},
         "require_delay_library": {"type": "boolean"},
@@ -491,7 +590,7 @@ def _parse_time(value: Any) -> datetime | None:
 
 @check(
     "postgres.wal_archiving",
-    needs=("pg_settings", "archiver"),
+    needs=("pg_settings", "archiver", "server"),
     params={"max_age_hours": {"type": "number", "minimum": 0}},
 )
 def wal_archiving(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:

@@ -348,7 +348,7 @@ HARDENED = ClusterSpec(
     passwords=(SUPERUSER, MONITOR, NOBODY, APP),
     settings={
         "ssl_min_protocol_version": "TLSv1.2",
-        "ssl_ciphers": "HIGH:!aNULL:!MD5:!3DES:!RC4",
+        "ssl_ciphers": "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL",
         "password_encryption": "scram-sha-256",
         "log_connections": True,
         "log_disconnections": True,
