@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from checks.postgres.common import database_resource, readable_databases
+from checks.postgres.privileges import PUBLIC, ObjectKind, RoleGraph, object_privileges, parse_acl
+from checks.postgres.roles import role_graph
 from scanner.interface import check
 from scanner.model import CheckResult, Evidence, Status
 
@@ -71,48 +73,111 @@ def public_schema(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Che
 # -- PG-12 --------------------------------------------------------------------------------
 
 
+def search_path_entries(value: str) -> list[str]:
+    """The schemas of a `search_path` value, unquoted (`"$user", public` -> ['$user', 'public'])."""
+    entries = []
+    for raw in value.split(","):
+        item = raw.strip()
+        if len(item) >= 2 and item[0] == '"' and item[-1] == '"':
+            item = item[1:-1].replace('""', '"')
+        if item:
+            entries.append(item)
+    return entries
+
+
+def schema_writers(graph: RoleGraph, schema: Mapping[str, Any], owner: str) -> list[str]:
+    """Who, besides `owner` and superusers, can CREATE in `schema` (PUBLIC, or roles through their memberships)."""
+    acl = schema.get("acl")
+    kind, schema_owner = ObjectKind.SCHEMA, str(schema.get("owner"))
+    writers = []
+    items = parse_acl(acl, kind, schema_owner, graph.version_num)
+    if any(item.grantee == PUBLIC and "C" in item.privileges for item in items):
+        writers.append("PUBLIC")
+    for name in sorted(graph.roles):
+        if name == owner or graph.is_superuser(name) or name.startswith("pg_"):
+            continue
+        if "C" in object_privileges(graph, name, kind, schema_owner, acl):
+            writers.append(name)
+    return writers
+
+
+def search_path_problems(
+    function: Mapping[str, Any], schemas: Mapping[str, Mapping[str, Any]], graph: RoleGraph
+) -> list[str]:
+    """Why a SECURITY DEFINER function's pinned search_path does not protect it (empty when it does)."""
+    value = function.get("search_path")
+    if value is None:
+        return ["it does not set search_path: the caller's search_path resolves its unqualified names"]
+    entries = search_path_entries(str(value))
+    owner = str(function.get("owner"))
+    problems = []
+    if "pg_temp" not in entries:
+        problems.append("pg_temp is not listed, so the caller's temporary schema is searched first")
+    elif entries[-1] != "pg_temp":
+        problems.append("pg_temp is not last, so the caller's temporary objects come before later schemas")
+    for entry in entries:
+        if entry == "pg_temp":
+            continue
+        if entry == "$user":
+            problems.append("'$user' resolves to a schema named like the caller, which the caller may own")
+            continue
+        schema = schemas.get(entry)
+        if schema is None:
+            problems.append(f"schema {entry} does not exist: whoever may create schemas can create it")
+            continue
+        writers = schema_writers(graph, schema, owner)
+        if writers:
+            problems.append(
+                f"schema {entry} is writable by {', '.join(writers[:5])}" + ("..." if len(writers) > 5 else "")
+            )
+    return problems
+
+
 @check(
     "postgres.secdef_functions",
-    needs=("databases",),
+    needs=("databases", "roles", "memberships"),
     params={
         "ignore_extension_functions": {"type": "boolean"},
         "allowed_functions": {"type": "array", "items": {"type": "string"}},
     },
 )
 def secdef_functions(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
-    """Every SECURITY DEFINER function outside the catalogs pins its search_path (SET search_path)."""
+    """Every SECURITY DEFINER function pins a search_path of owner-only schemas with pg_temp last."""
     ignore_ext = bool(params.get("ignore_extension_functions", True))
     allowed = [str(p) for p in params.get("allowed_functions", [])]
-    for database in readable_databases(evidence, "secdef_functions"):
+    base = role_graph(evidence)
+    for database in readable_databases(evidence, "secdef_functions", "schemas"):
         if isinstance(database, CheckResult):
             yield database
             continue
         name = str(database["name"])
+        graph = RoleGraph(base.roles.values(), base.grants, base.version_num, database_owner=database.get("owner"))
+        schemas = {str(s.get("name")): s for s in database["schemas"]}
         functions = [f for f in database["secdef_functions"] if not (ignore_ext and f.get("extension"))]
         failed = 0
         for function in functions:
             signature = str(function.get("signature"))
-            if function.get("search_path"):
-                continue
             if any(fnmatch.fnmatchcase(f"{name}/{signature}", pattern) for pattern in allowed):
+                continue
+            problems = search_path_problems(function, schemas, graph)
+            if not problems:
                 continue
             failed += 1
             yield CheckResult(
                 database_resource(evidence, name, "functions", signature, kind="function"),
                 Status.FAIL,
-                f"SECURITY DEFINER function {signature} in {name} (owner {function.get('owner')}) does not set "
-                "search_path: a caller can hijack it with objects in a schema of their search_path; "
-                f"ALTER FUNCTION {signature} SET search_path = pg_catalog, pg_temp",
-                {"owner": function.get("owner"), "config_keys": function.get("config_keys")},
-                "SET search_path",
+                f"SECURITY DEFINER function {signature} in {name} (owner {function.get('owner')}) can be hijacked "
+                f"by a caller: {'; '.join(problems)}; ALTER FUNCTION {signature} SET search_path = pg_catalog, pg_temp",
+                {"owner": function.get("owner"), "search_path": function.get("search_path")},
+                "SET search_path to schemas only the owner can write, with pg_temp last",
             )
         if not failed:
             yield CheckResult(
                 database_resource(evidence, name, "functions", kind="functions"),
                 Status.PASS,
-                f"all {len(functions)} SECURITY DEFINER function(s) of {name} pin search_path",
+                f"all {len(functions)} SECURITY DEFINER function(s) of {name} pin a safe search_path",
                 len(functions),
-                "SET search_path",
+                "SET search_path to schemas only the owner can write, with pg_temp last",
             )
 
 

@@ -580,6 +580,47 @@ def test_secdef_extension_functions_and_allow_list(evaluate: Evaluate) -> None:
     assert "databases/appdb/functions/public.g(text)" not in result
 
 
+def _definer(search_path: str | None, owner: str = "postgres") -> dict[str, Any]:
+    return {"schema": "public", "name": "h", "args": "", "signature": "public.h()", "owner": owner,
+            "language": "sql", "search_path": search_path, "config_keys": ["search_path"] if search_path else [],
+            "extension": None}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("search_path", "expected", "reason"),
+    [
+        ("pg_catalog, pg_temp", PASS, ""),
+        ("pg_catalog", FAIL, "pg_temp is not listed"),
+        ("pg_temp, pg_catalog", FAIL, "pg_temp is not last"),
+        ('"$user", pg_catalog, pg_temp', FAIL, "'$user'"),
+        # public of appdb belongs to pg_database_owner: appdb's owner app_user may create there
+        ("public, pg_temp", FAIL, "schema public is writable by app_user"),
+        ("nowhere, pg_temp", FAIL, "schema nowhere does not exist"),
+        ("owned, pg_temp", PASS, ""),  # a schema only the function's owner can write
+        ("shared, pg_temp", FAIL, "schema shared is writable by PUBLIC"),
+        ("grouped, pg_temp", FAIL, "writable by app_user, sovscan_monitor"),  # CREATE to pg_monitor's members
+    ],
+)
+def test_secdef_search_path_must_be_owner_only_with_pg_temp_last(
+    evaluate: Evaluate, search_path: str, expected: Status, reason: str
+) -> None:
+    document = load_document("good.json")
+    appdb = database(document, "appdb")
+    appdb["secdef_functions"] = [_definer(search_path)]
+    appdb["schemas"] += [
+        {"name": "owned", "owner": "postgres", "acl": None},
+        {"name": "shared", "owner": "postgres", "acl": ["postgres=UC/postgres", "=UC/postgres"]},
+        {"name": "grouped", "owner": "postgres", "acl": ["postgres=UC/postgres", "pg_monitor=C/postgres",
+                                                         "app_user=C/postgres"]},
+    ]  # fmt: skip
+    findings = evaluate(to_evidence(document), only="PG-12")["PG-12"]
+    if expected is PASS:
+        assert findings["databases/appdb/functions"].status is PASS
+    else:
+        finding = findings["databases/appdb/functions/public.h()"]
+        assert finding.status is FAIL and reason in finding.message, finding.message
+
+
 def test_untrusted_language_and_approved_extension(evaluate: Evaluate) -> None:
     document = load_document("good.json")
     appdb = database(document, "appdb")
