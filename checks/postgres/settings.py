@@ -18,6 +18,7 @@ from checks.postgres.common import (
     is_off,
     list_setting,
     scanned_databases,
+    segment,
     setting_resource,
     settings_map,
     to_seconds,
@@ -725,5 +726,118 @@ def server_version(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Ch
         yield stale
 
 
-CHECKS = (tls_strength, connection_logging, statement_logging, pgaudit, brute_force, wal_archiving, server_version)
+# -- PG-23 --------------------------------------------------------------------------------
+
+
+def _override_resource(evidence: Evidence, role: str, database: str, name: str) -> Any:
+
+    if role and database:
+        path, shown = (
+            f"databases/{segment(database)}/roles/{segment(role)}/settings/{segment(name)}",
+            f"{role}@{database}",
+        )
+    elif role:
+        path, shown = f"roles/{segment(role)}/settings/{segment(name)}", role
+    else:
+        path, shown = f"databases/{segment(database)}/settings/{segment(name)}", database
+    return evidence.resource("setting_override", f"{name} for {shown}", path)
+
+
+def override_problem(name: str, value: str, params: Mapping[str, Any]) -> str | None:
+    """Why a per-role/per-database value of a security setting weakens it, or None (also for unjudged names)."""
+    lowered = value.strip().lower()
+    if name == "pgaudit.log":
+        required = [str(c).lower() for c in params.get("required_pgaudit_classes", DEFAULT_PGAUDIT_CLASSES)]
+        missing = sorted(set(required) - pgaudit_classes(value))
+        return f"pgaudit.log = '{value}' stops auditing {', '.join(missing)}" if missing else None
+    if name == "log_statement":
+        allowed = [str(v) for v in params.get("log_statement", DEFAULT_LOG_STATEMENT)]
+        return None if lowered in allowed else f"log_statement = '{value}' stops logging schema changes"
+    if name in ("log_min_error_statement", "log_min_messages"):
+        default = DEFAULT_MIN_ERROR_STATEMENT if name == "log_min_error_statement" else DEFAULT_MIN_MESSAGES
+        most = str(params.get(name, default))
+        if lowered not in LOG_LEVELS:
+            return f"{name} = '{value}' is not a level this check knows"
+        return None if LOG_LEVELS.index(lowered) <= LOG_LEVELS.index(most) else f"{name} = '{value}' logs less"
+    if name in ("log_connections", "log_disconnections", "log_replication_commands"):
+        return f"{name} = '{value}' turns it off" if is_off(value) else None
+    if name == "password_encryption":
+        wanted = str(params.get("password_encryption", "scram-sha-256"))
+        return None if lowered == wanted else f"password_encryption = '{value}' stores new passwords as {value}"
+    if name in ("debug_print_parse", "debug_print_rewritten", "debug_print_plan"):
+        return None if is_off(value) else f"{name} = '{value}' writes query trees (with data) to the log"
+    return None
+
+
+JUDGED_OVERRIDES = (
+    "pgaudit.log", "log_statement", "log_min_error_statement", "log_min_messages", "log_connections",
+    "log_disconnections", "log_replication_commands", "password_encryption", "debug_print_parse",
+    "debug_print_rewritten", "debug_print_plan",
+)  # fmt: skip
+"""Security settings a role or database override can weaken (the others are not judged here)."""
+
+
+@check(
+    "postgres.setting_overrides",
+    needs=("role_settings",),
+    params={
+        "required_pgaudit_classes": {"type": "array", "items": {"type": "string"}},
+        "log_statement": {"type": "array", "items": {"enum": ["none", "ddl", "mod", "all"]}, "minItems": 1},
+        "log_min_error_statement": {"enum": list(LOG_LEVELS)},
+        "log_min_messages": {"enum": list(LOG_LEVELS)},
+        "password_encryption": {"type": "string", "minLength": 1},
+    },
+)
+def setting_overrides(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """No ALTER ROLE/DATABASE ... SET override (pg_db_role_setting) weakens a security setting."""
+    rows = evidence.section("role_settings")
+    if not isinstance(rows, list):
+        raise EvidenceUnavailable("evidence section 'role_settings' is not a list")
+    failed = 0
+    judged = 0
+    for row in rows:
+        role, database = str(row.get("role") or ""), str(row.get("database") or "")
+        for name, value in dict(row.get("settings") or {}).items():
+            if name not in JUDGED_OVERRIDES:
+                continue
+            judged += 1
+            problem = override_problem(name, str(value), params)
+            if problem is None:
+                continue
+            failed += 1
+            scope = (
+                f"ALTER ROLE {role} IN DATABASE {database}"
+                if role and database
+                else (f"ALTER ROLE {role}" if role else f"ALTER DATABASE {database}")
+            )
+            who = f"role {role}" if role else "every role"
+            where = f" in database {database}" if database else ""
+            yield CheckResult(
+                _override_resource(evidence, role, database, name),
+                Status.FAIL,
+                f"{scope} SET {name}: for {who}{where}, {problem} (the server-wide value does not apply to those "
+                f"sessions); {scope} RESET {name}",
+                {"role": role or None, "database": database or None, "setting": name, "value": value},
+                "no override weakens the server-wide setting",
+            )
+    if not failed:
+        yield CheckResult(
+            evidence.resource("setting_overrides", "pg_db_role_setting", "role-settings"),
+            Status.PASS,
+            f"{len(rows)} override row(s), {judged} security setting(s) overridden, none weakened",
+            judged,
+            "no override weakens the server-wide setting",
+        )
+
+
+CHECKS = (
+    tls_strength,
+    connection_logging,
+    statement_logging,
+    pgaudit,
+    brute_force,
+    wal_archiving,
+    server_version,
+    setting_overrides,
+)
 """The checks of this module."""

@@ -24,7 +24,7 @@ ANY_V4 = "0.0.0.0"  # noqa: S104 (an address in a pg_hba rule, not a bind)
 
 ALL_IDS = {
     "PG-01", "PG-02", "PG-03", "PG-04", "PG-05", "PG-06", "PG-07", "PG-09", "PG-10", "PG-11",
-    "PG-12", "PG-13", "PG-14", "PG-15", "PG-17", "PG-19", "PG-20", "PG-21", "PG-22",
+    "PG-12", "PG-13", "PG-14", "PG-15", "PG-17", "PG-19", "PG-20", "PG-21", "PG-22", "PG-23",
 }  # fmt: skip
 
 
@@ -74,6 +74,7 @@ WEAK_EXPECTED: dict[str, dict[str, Status]] = {
     "PG-20": {"settings/archive_mode": FAIL, "settings/archive_command": FAIL, "archiver": FAIL},
     "PG-21": {"settings/data_checksums": FAIL},
     "PG-22": {"server": PASS},
+    "PG-23": {"role-settings": PASS},
 }
 
 
@@ -621,6 +622,31 @@ def test_secdef_search_path_must_be_owner_only_with_pg_temp_last(
         assert finding.status is FAIL and reason in finding.message, finding.message
 
 
+# -- PG-23 ----------------------------------------------------------------------------------
+
+
+def test_role_and_database_overrides_that_weaken_settings_fail(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    document["sections"]["role_settings"] = [
+        {"role": "app_user", "database": "", "settings": {"pgaudit.log": "none", "search_path": "app"}},
+        {"role": "", "database": "appdb", "settings": {"log_statement": "none", "log_connections": "on"}},
+        {"role": "app_user", "database": "appdb", "settings": {"log_min_messages": "panic"}},
+        {"role": "sovscan_monitor", "database": "", "settings": {"pgaudit.log": "all, -read"}},
+        {"role": "", "database": "postgres", "settings": {"debug_print_plan": "on", "password_encryption": "md5"}},
+    ]
+    findings = evaluate(to_evidence(document), only="PG-23")["PG-23"]
+    assert statuses(findings) == {
+        "roles/app_user/settings/pgaudit.log": FAIL,
+        "databases/appdb/settings/log_statement": FAIL,
+        "databases/appdb/roles/app_user/settings/log_min_messages": FAIL,
+        "databases/postgres/settings/debug_print_plan": FAIL,
+        "databases/postgres/settings/password_encryption": FAIL,
+    }
+    assert "ALTER ROLE app_user SET pgaudit.log" in findings["roles/app_user/settings/pgaudit.log"].message
+    document["sections"]["role_settings"] = [{"role": "app_user", "database": "", "settings": {"pgaudit.log": "all"}}]
+    assert run(evaluate, document, "PG-23") == {"role-settings": PASS}
+
+
 def test_untrusted_language_and_approved_extension(evaluate: Evaluate) -> None:
     document = load_document("good.json")
     appdb = database(document, "appdb")
@@ -872,6 +898,10 @@ def test_baseline_params_equal_the_code_defaults(controls: dict[str, Control]) -
         },
         "PG-20": {"max_age_hours": setting_checks.DEFAULT_ARCHIVE_MAX_AGE_HOURS},
         "PG-22": {"version_floor": dict(setting_checks.DEFAULT_VERSION_FLOOR)},
+        "PG-23": {
+            "required_pgaudit_classes": list(setting_checks.DEFAULT_PGAUDIT_CLASSES),
+            "log_statement": list(setting_checks.DEFAULT_LOG_STATEMENT),
+        },
     }
     for control_id, expected in defaults.items():
         params = controls[control_id].params

@@ -447,3 +447,53 @@ def test_pgaudit_passes_when_loaded(pg_factory: Any, evaluate: Evaluate) -> None
     cluster.execute("CREATE EXTENSION pgaudit", "template1")
     found = statuses(evaluate(scan(cluster), only="PG-15")["PG-15"])
     assert found and set(found.values()) == {PASS}
+
+
+# -- settings as they apply, privileges as they are granted ---------------------------------
+
+
+def test_role_and_database_overrides_are_read_and_judged(pg_hardened: PgCluster, evaluate: Evaluate) -> None:
+    setup = (
+        f"ALTER ROLE {APP} SET log_statement = 'none'",
+        f"ALTER DATABASE {APPDB} SET log_min_messages = 'panic'",
+        f"ALTER ROLE {APP} IN DATABASE {APPDB} SET pgaudit.log = 'none'",
+    )
+    undo = (
+        f"ALTER ROLE {APP} RESET log_statement",
+        f"ALTER DATABASE {APPDB} RESET log_min_messages",
+        f"ALTER ROLE {APP} IN DATABASE {APPDB} RESET pgaudit.log",
+    )
+    pg_hardened.execute("; ".join(setup))
+    try:
+        evidence = scan(pg_hardened, MONITOR)  # pg_db_role_setting needs no superuser
+    finally:
+        pg_hardened.execute("; ".join(undo))
+    results = evaluate(evidence)
+    assert statuses(results["PG-14"])["settings/log_statement"] is PASS  # the scanner's own session: fine
+    assert statuses(results["PG-23"]) == {
+        f"roles/{APP}/settings/log_statement": FAIL,
+        f"databases/{APPDB}/settings/log_min_messages": FAIL,
+        f"databases/{APPDB}/roles/{APP}/settings/pgaudit.log": FAIL,
+    }
+    assert statuses(evaluate(scan(pg_hardened, MONITOR), only="PG-23")["PG-23"]) == {"role-settings": PASS}
+
+
+def test_privileges_reached_through_membership_chains_fail(pg_hardened: PgCluster, evaluate: Evaluate) -> None:
+    setup = (
+        "CREATE ROLE chain_readers NOLOGIN",
+        "GRANT pg_read_all_data TO chain_readers",
+        "CREATE ROLE chain_creators NOLOGIN CREATEDB",
+        "CREATE ROLE chain_user LOGIN NOINHERIT CONNECTION LIMIT 1",
+        "GRANT chain_readers, chain_creators TO chain_user",
+    )
+    pg_hardened.execute("; ".join(setup))
+    try:
+        evidence = scan(pg_hardened, MONITOR)
+    finally:
+        pg_hardened.execute("DROP ROLE chain_user; DROP ROLE chain_readers; DROP ROLE chain_creators")
+    findings = evaluate(evidence, only="PG-09")["PG-09"]
+    assert statuses(findings) == {"roles/chain_readers": FAIL, "roles/chain_creators": FAIL, "roles/chain_user": FAIL}
+    message = findings["roles/chain_user"].message
+    # NOINHERIT on 15: no inherited privileges, but SET ROLE still reaches both
+    assert "CREATEDB (SET ROLE through chain_user -> chain_creators)" in message
+    assert "pg_read_all_data (SET ROLE through chain_user -> chain_readers -> pg_read_all_data)" in message
