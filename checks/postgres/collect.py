@@ -64,6 +64,13 @@ WATCHED_SETTINGS = (
     "credcheck.auth_delay_ms",
     "credcheck.max_auth_failure",
     "data_checksums",
+    "debug_print_parse",
+    "debug_print_plan",
+    "debug_print_rewritten",
+    "listen_addresses",
+    "log_destination",
+    "log_replication_commands",
+    "logging_collector",
     "log_connections",
     "log_disconnections",
     "log_line_prefix",
@@ -76,6 +83,7 @@ WATCHED_SETTINGS = (
     "ssl",
     "ssl_ciphers",
     "ssl_min_protocol_version",
+    "unix_socket_permissions",
 )
 """Settings the checks read: when one is missing from pg_settings, the collector finds out whether
 it is hidden from the scanning role (then `server.hidden_settings` names it) or does not exist."""

@@ -420,5 +420,57 @@ def hba_ranges(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckR
         )
 
 
-CHECKS = (hba_methods, remote_tls, hba_superuser, hba_ranges)
+# -- PG-29 --------------------------------------------------------------------------------
+
+BROAD_DATABASES = frozenset({"all", "sameuser", "samerole", "samegroup"})
+"""pg_hba database keywords that do not name databases."""
+
+
+@check(
+    "postgres.hba_broad_rules",
+    needs=("hba_rules", "server"),
+    params={"include_local": {"type": "boolean"}, "exempt_loopback": {"type": "boolean"}},
+)
+def hba_broad_rules(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """No admitting pg_hba rule is for every database and every user at once (`all all`)."""
+    rules, several = _rules(evidence)
+    include_local = bool(params.get("include_local", False))
+    exempt = bool(params.get("exempt_loopback", False))
+    expected = "each admitting rule names its databases or its users"
+    bad = 0
+    for rule in rules:
+        if rule.get("error"):
+            bad += 1
+            yield _error_result(evidence, rule, several)
+            continue
+        if rule.get("auth_method") == "reject" or (rule.get("type") == "local" and not include_local):
+            continue
+        if exempt and rule.get("type") in HOST_TYPES and is_loopback_rule(rule):
+            continue
+        databases = {str(d) for d in rule.get("database") or []}
+        users = {str(u) for u in rule.get("user_name") or []}
+        if "replication" in databases and len(databases) == 1:
+            databases = set()  # the replication pseudo-database is judged by its users only
+        if databases & BROAD_DATABASES and "all" in users:
+            bad += 1
+            yield CheckResult(
+                rule_resource(evidence, rule, several),
+                Status.FAIL,
+                f"pg_hba.conf line {rule.get('line_number')} admits every user to every database "
+                f"({', '.join(sorted(databases))} / all) from {rule.get('address') or 'the local socket'}: name the "
+                "databases and roles each client needs",
+                rule_summary(rule),
+                expected,
+            )
+    if not bad:
+        yield CheckResult(
+            hba_resource(evidence),
+            Status.PASS,
+            "no admitting pg_hba rule is for all databases and all users",
+            len(rules),
+            expected,
+        )
+
+
+CHECKS = (hba_methods, remote_tls, hba_superuser, hba_ranges, hba_broad_rules)
 """The checks of this module."""

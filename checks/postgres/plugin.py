@@ -8,7 +8,7 @@ from importlib.resources.abc import Traversable
 from typing import Any
 
 from checks.postgres import collect as collector
-from checks.postgres import contract, databases, hba, roles, settings
+from checks.postgres import contract, databases, hba, roles, server, settings
 from checks.postgres.ambient import ambient_credentials as _ambient
 from checks.postgres.grants import least_privilege_sql
 from checks.postgres.target import KIND, connection_params, databases_option
@@ -25,7 +25,7 @@ class PostgresPlugin(TargetPlugin):
 
     def checks(self) -> Sequence[CheckSpec]:
         """Every PostgreSQL check function."""
-        return (*settings.CHECKS, *hba.CHECKS, *roles.CHECKS, *databases.CHECKS)
+        return (*settings.CHECKS, *server.CHECKS, *hba.CHECKS, *roles.CHECKS, *databases.CHECKS)
 
     def baselines(self) -> Sequence[Traversable]:
         """The built-in baseline `baselines/postgres.yaml`."""

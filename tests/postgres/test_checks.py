@@ -25,6 +25,7 @@ ANY_V4 = "0.0.0.0"  # noqa: S104 (an address in a pg_hba rule, not a bind)
 ALL_IDS = {
     "PG-01", "PG-02", "PG-03", "PG-04", "PG-05", "PG-06", "PG-07", "PG-09", "PG-10", "PG-11",
     "PG-12", "PG-13", "PG-14", "PG-15", "PG-17", "PG-19", "PG-20", "PG-21", "PG-22", "PG-23",
+    "PG-24", "PG-25", "PG-26", "PG-27", "PG-28", "PG-29",
 }  # fmt: skip
 
 
@@ -75,6 +76,16 @@ WEAK_EXPECTED: dict[str, dict[str, Status]] = {
     "PG-21": {"settings/data_checksums": FAIL},
     "PG-22": {"server": PASS},
     "PG-23": {"role-settings": PASS},
+    "PG-24": {"settings/listen_addresses": FAIL},
+    "PG-25": {"settings/log_destination": FAIL},
+    "PG-26": {"settings/log_replication_commands": FAIL},
+    "PG-27": {
+        "settings/debug_print_parse": PASS,
+        "settings/debug_print_rewritten": PASS,
+        "settings/debug_print_plan": FAIL,
+    },
+    "PG-28": {"settings/unix_socket_permissions": FAIL},
+    "PG-29": {"hba/line/3": FAIL},
 }
 
 
@@ -322,9 +333,10 @@ def test_scram_only_unknown_hash_fails(evaluate: Evaluate) -> None:
 
 
 def _host_rule(line: int, users: list[str], address: str | None = "10.1.2.0", netmask: str | None = "255.255.255.0",
-               method: str = "scram-sha-256", kind: str = "hostssl") -> dict[str, Any]:  # fmt: skip
-    return {"line_number": line, "type": kind, "database": ["appdb"], "user_name": users, "address": address,
-            "netmask": netmask, "auth_method": method, "options": None, "error": None}  # fmt: skip
+               method: str = "scram-sha-256", kind: str = "hostssl",
+               database: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
+    return {"line_number": line, "type": kind, "database": database or ["appdb"], "user_name": users,
+            "address": address, "netmask": netmask, "auth_method": method, "options": None, "error": None}  # fmt: skip
 
 
 def test_hba_superuser_via_group_and_allow_list(evaluate: Evaluate) -> None:
@@ -645,6 +657,67 @@ def test_role_and_database_overrides_that_weaken_settings_fail(evaluate: Evaluat
     assert "ALTER ROLE app_user SET pgaudit.log" in findings["roles/app_user/settings/pgaudit.log"].message
     document["sections"]["role_settings"] = [{"role": "app_user", "database": "", "settings": {"pgaudit.log": "all"}}]
     assert run(evaluate, document, "PG-23") == {"role-settings": PASS}
+
+
+# -- PG-24 ... PG-29 ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("localhost", PASS), ("", PASS), ("127.0.0.1, 10.1.2.3", PASS), ("*", FAIL), ("localhost,::", FAIL)],
+)
+def test_listen_addresses(evaluate: Evaluate, value: str, expected: Status) -> None:
+    document = load_document("good.json")
+    setting(document, "listen_addresses", value)
+    assert run(evaluate, document, "PG-24") == {"settings/listen_addresses": expected}
+
+
+@pytest.mark.parametrize(
+    ("destination", "collector", "expected"),
+    [
+        ("stderr", "on", PASS),
+        ("syslog", "off", PASS),
+        ("stderr", "off", FAIL),
+        ("csvlog", "off", FAIL),
+        ("", "on", FAIL),
+    ],
+)
+def test_log_destination(evaluate: Evaluate, destination: str, collector: str, expected: Status) -> None:
+    document = load_document("good.json")
+    setting(document, "log_destination", destination)
+    setting(document, "logging_collector", collector)
+    assert run(evaluate, document, "PG-25") == {"settings/log_destination": expected}
+    if expected is FAIL and destination:
+        assert run(evaluate, document, "PG-25", accept_stderr_without_collector=True) == {
+            "settings/log_destination": PASS
+        }
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("511", FAIL), ("0777", FAIL), ("504", PASS), ("0700", PASS), ("x", ERROR)]
+)
+def test_unix_socket_permissions(evaluate: Evaluate, value: str, expected: Status) -> None:
+    document = load_document("good.json")
+    setting(document, "unix_socket_permissions", value)
+    assert run(evaluate, document, "PG-28") == {"settings/unix_socket_permissions": expected}
+
+
+def test_hidden_new_settings_are_error(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    setting(document, "log_replication_commands", None)
+    document["sections"]["server"]["hidden_settings"] = ["log_replication_commands"]
+    findings = evaluate(to_evidence(document), only="PG-26")["PG-26"]
+    assert statuses(findings) == {"settings/log_replication_commands": ERROR}
+
+
+def test_broad_hba_rules(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    rules = document["sections"]["hba_rules"]
+    rules.append(_host_rule(30, ["all"], "10.1.2.0", "255.255.255.0", database=["all"]))
+    rules.append(_host_rule(31, ["all"], "10.1.3.0", "255.255.255.0", database=["replication"]))
+    rules.append(_host_rule(32, ["app_user"], "10.1.4.0", "255.255.255.0", database=["all"]))
+    rules.append(_host_rule(33, ["all"], "10.1.5.0", "255.255.255.0", database=["samerole"]))
+    assert run(evaluate, document, "PG-29") == {"hba/line/30": FAIL, "hba/line/33": FAIL}
 
 
 def test_untrusted_language_and_approved_extension(evaluate: Evaluate) -> None:

@@ -361,6 +361,10 @@ HARDENED = ClusterSpec(
         "auth_delay.milliseconds": 100,
         "archive_mode": True,
         "archive_command": "test ! -f {base}/archive/%f && cp %p {base}/archive/%f",
+        "logging_collector": True,
+        "log_directory": "{base}/log",
+        "log_replication_commands": True,
+        "unix_socket_permissions": "0770",
     },
     hba=(
         "# TYPE  DATABASE  USER  ADDRESS  METHOD",
@@ -408,6 +412,7 @@ WEAK = ClusterSpec(
         "log_statement": "none",
         "authentication_timeout": "5min",
         "archive_mode": False,
+        "debug_print_plan": True,
     },
     hba=(
         "local all all trust",
