@@ -217,6 +217,18 @@ class SectionReader:
             raise
         except psycopg.Error as exc:
             self.errors[name] = section_error(name, exc, self.secrets)
+        except SHAPE_ERRORS as exc:
+            self.errors[name] = shape_error(name, exc)
+
+
+SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError)
+"""What reading an answer of an unexpected shape raises (a column missing, a value of another type)."""
+
+
+def shape_error(name: str, exc: BaseException) -> str:
+    """The reason for a section whose answer did not have the shape the collector expects."""
+    what = name.replace("_", " ")
+    return f"{CollectionError.PROTOCOL}: the answer for {what} has an unexpected shape ({type(exc).__name__})"
 
 
 def section_error(name: str, exc: BaseException, secrets: Sequence[str]) -> str:
@@ -545,6 +557,8 @@ def read_database_parts(conn: psycopg.Connection[dict[str, Any]], item: dict[str
             item["errors"][part] = section_error(part, exc, secrets)
             if isinstance(exc, psycopg.OperationalError):
                 break
+        except SHAPE_ERRORS as exc:
+            item["errors"][part] = shape_error(part, exc)
 
 
 def read_databases(
@@ -591,6 +605,8 @@ def read_databases(
             item["error"] = f"{exc.reason}: {exc.message}"
         except psycopg.Error as exc:
             item["error"] = section_error("database " + name, exc, secret_values)
+        except SHAPE_ERRORS as exc:
+            item["error"] = shape_error("database " + name, exc)
     known = {item["name"] for item in items}
     for name in wanted or []:
         if name not in known:
@@ -623,6 +639,11 @@ def collect(target: Target, secrets: Mapping[str, Secret], timeout: float) -> Ev
         except psycopg.Error as exc:
             reason = classify_connect_error(exc)
             raise CollectionError(reason, scrub(_first_lines(str(exc)), secret_values)) from None
+        except SHAPE_ERRORS:
+            raise CollectionError(
+                CollectionError.PROTOCOL,
+                "the server's answer to SHOW default_transaction_read_only has an unexpected shape",
+            ) from None
         sections = SectionReader(conn, deadline, secret_values)
         sections.read("server", lambda: read_server(conn))
         sections.read("pg_settings", lambda: read_settings(conn))

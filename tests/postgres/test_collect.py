@@ -497,3 +497,10 @@ def test_privileges_reached_through_membership_chains_fail(pg_hardened: PgCluste
     # NOINHERIT on 15: no inherited privileges, but SET ROLE still reaches both
     assert "CREATEDB (SET ROLE through chain_user -> chain_creators)" in message
     assert "pg_read_all_data (SET ROLE through chain_user -> chain_readers -> pg_read_all_data)" in message
+
+
+def test_an_explicit_weak_sslmode_is_reported_in_metadata(pg_weak: PgCluster, hardened_su: Evidence) -> None:
+    evidence = scan(pg_weak)  # the weak cluster's url says sslmode=disable
+    [warning] = evidence.metadata["insecure_transport"]
+    assert "sslmode=disable" in warning
+    assert "insecure_transport" not in hardened_su.metadata  # verify-full with the cluster's CA
