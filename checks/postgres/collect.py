@@ -17,6 +17,10 @@ sections (plain JSON):
   `(disabled)` is kept, so "is it set?" can still be answered).
 - `roles`: list of pg_roles rows {rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb,
   rolcanlogin, rolreplication, rolbypassrls, rolconnlimit, rolvaliduntil, member_of}.
+- `memberships`: {server_version_num, grants: [{role, member, grantor, admin_option,
+  inherit_option, set_option}]} from pg_auth_members (inherit/set are null before 16).
+- `role_settings`: list of {role, database, settings {name: value}} from pg_db_role_setting
+  ('' = every role / every database), values redacted like pg_settings.
 - `password_hashes`: list of {rolname, hash_type} with hash_type md5 / scram-sha-256 / none /
   unknown, computed in SQL: the hash itself never leaves the server (superuser only).
 - `hba_rules`: list of pg_hba_file_rules rows {line_number, type, database, user_name,
@@ -26,9 +30,12 @@ sections (plain JSON):
   ssl, version, cipher, visible, own}]} from pg_stat_activity joined with pg_stat_ssl.
 - `archiver`: pg_stat_archiver plus the server's `now`.
 - `databases`: list of {name, owner, datallowconn, is_template, can_connect, scanned,
-  skipped, error, errors, public_schema {owner, acl} | null, secdef_functions [...],
-  extensions [...], languages [...]}; every database the role may connect to is read over
-  its own read-only session.
+  skipped, error, errors, acl, public_schema {owner, acl} | null, schemas [{name, owner,
+  acl}], secdef_functions [...], extensions [...], languages [...]}; every database the role
+  may connect to is read over its own read-only session.
+
+Every section is validated against `checks.postgres.contract` before it is returned: one that
+does not match (or whose answer had an unexpected shape) is an error, never data.
 
 A section that cannot be read is absent and `Evidence.errors[section]` says why, naming the
 privilege it needs. A target that cannot be read at all raises CollectionError with a

@@ -504,3 +504,24 @@ def test_an_explicit_weak_sslmode_is_reported_in_metadata(pg_weak: PgCluster, ha
     [warning] = evidence.metadata["insecure_transport"]
     assert "sslmode=disable" in warning
     assert "insecure_transport" not in hardened_su.metadata  # verify-full with the cluster's CA
+
+
+def test_the_least_privilege_grants_read_every_section_but_password_hashes(pg_hardened: PgCluster) -> None:
+    sections = SECTIONS - {"password_hashes"}
+    sql = PLUGIN.least_privilege(PLUGIN.parse_target(pg_hardened.url()), sections)
+    assert sql is not None
+    grants = [
+        line.split("--")[0].replace(" sovscan;", f" {NOBODY};") for line in sql.splitlines() if line.startswith("GRANT")
+    ]
+    revokes = [g.replace("GRANT", "REVOKE", 1).replace(f" TO {NOBODY}", f" FROM {NOBODY}") for g in grants]
+    pg_hardened.execute("; ".join([*grants, f"GRANT CONNECT ON DATABASE {APPDB} TO {NOBODY}"]))
+    try:
+        evidence = scan(pg_hardened, NOBODY)
+    finally:
+        pg_hardened.execute("; ".join([*revokes, f"REVOKE CONNECT ON DATABASE {APPDB} FROM {NOBODY}"]))
+    assert set(evidence.errors) == {"password_hashes"}, evidence.errors
+    assert evidence.sections["server"]["hidden_settings"] == []
+    assert evidence.sections["server"]["hba_file_modified_at"] is not None
+    assert all(d["scanned"] for d in evidence.sections["databases"] if not d["skipped"])
+    shipped = (Path(__file__).parents[2] / "examples" / "postgres" / "scanner-role.sql").read_text()
+    assert sql in shipped  # the example file is what the plugin says
