@@ -8,7 +8,7 @@ import os
 import secrets
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -525,3 +525,42 @@ def test_the_least_privilege_grants_read_every_section_but_password_hashes(pg_ha
     assert all(d["scanned"] for d in evidence.sections["databases"] if not d["skipped"])
     shipped = (Path(__file__).parents[2] / "examples" / "postgres" / "scanner-role.sql").read_text()
     assert sql in shipped  # the example file is what the plugin says
+
+
+# -- a newer server: PostgreSQL 18 -----------------------------------------------------------------
+
+LATEST = ClusterSpec(
+    name="latest",
+    passwords=(SUPERUSER,),
+    settings={"log_connections": "receipt,authentication", "password_encryption": "scram-sha-256"},
+    hba=("{admin}", f"host all {SUPERUSER} 127.0.0.1/32 scram-sha-256"),
+    setup=(
+        (
+            "postgres",
+            "CREATE ROLE latest_group NOLOGIN CREATEDB; CREATE ROLE latest_user LOGIN CONNECTION LIMIT 1;"
+            "GRANT latest_group TO latest_user WITH INHERIT FALSE, SET FALSE;"
+            "GRANT pg_read_all_data TO latest_user WITH INHERIT TRUE, SET FALSE;",
+        ),
+    ),
+)
+
+
+def test_postgresql_18_is_read_and_judged_by_its_own_rules(
+    pg_latest_factory: Callable[[ClusterSpec], PgCluster], evaluate: Evaluate
+) -> None:
+    cluster = pg_latest_factory(LATEST)
+    target = PLUGIN.parse_target(cluster.url(SUPERUSER, sslmode="disable"))
+    evidence = PLUGIN.collect(target, {"password": Secret(cluster.password(SUPERUSER))}, 20)
+    assert evidence.sections["server"]["server_version_num"] >= 180000
+    assert not any("malformed" in reason or "unexpected shape" in reason for reason in evidence.errors.values())
+    grants = {(g["role"], g["member"]): g for g in evidence.sections["memberships"]["grants"]}
+    assert grants[("latest_group", "latest_user")]["set_option"] is False
+    assert grants[("pg_read_all_data", "latest_user")]["inherit_option"] is True
+    results = evaluate(evidence)
+    crashed = [(cid, f.message) for cid, fs in results.items() for f in fs.values() if "failed:" in f.message]
+    assert not crashed
+    pg09 = results["PG-09"]
+    # CREATEDB is not reachable (no SET on the grant); pg_read_all_data is (inherited)
+    assert "CREATEDB" not in pg09["roles/latest_user"].message
+    assert "pg_read_all_data (inherits through latest_user -> pg_read_all_data)" in pg09["roles/latest_user"].message
+    assert statuses(results["PG-13"])["settings/log_connections"] is PASS  # 18's list form
