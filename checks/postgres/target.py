@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import ssl
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -215,7 +216,7 @@ def connection_params(
             raise ConfigError(f"target {target.id}: sslmode '{mode}' is not one of {', '.join(SSLMODES)}")
         params["sslmode"] = mode
         if mode == "verify-full" and "sslrootcert" not in params and not _default_root_cert():
-            params["sslrootcert"] = "system"
+            params["sslrootcert"] = system_root_cert()
     if dbname is not None:
         params["dbname"] = dbname
     elif "dbname" not in params and "PGDATABASE" not in os.environ:
@@ -242,6 +243,14 @@ def _default_root_cert() -> bool:
     if explicit:
         return True
     return os.path.isfile(os.path.join(os.path.expanduser("~"), ".postgresql", "root.crt"))
+
+
+def system_root_cert() -> str:
+    """`system` (libpq 16+: the system CA store), else the system CA bundle's path for an older libpq."""
+    if psycopg.pq.version() >= 160000:
+        return "system"
+    paths = ssl.get_default_verify_paths()
+    return paths.cafile or paths.openssl_cafile or "system"
 
 
 def transport_warnings(params: Mapping[str, Any]) -> list[str]:

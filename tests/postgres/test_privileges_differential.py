@@ -162,8 +162,8 @@ def server_answers(conn: psycopg.Connection[dict[str, Any]], sql: str) -> dict[t
     return {tuple(str(v) for v in list(row.values())[:-1]): bool(row["ok"]) for row in conn.execute(sql.encode())}
 
 
-def compare(case: Case, conn: psycopg.Connection[dict[str, Any]]) -> list[str]:
-    """Every disagreement between the model and the server, as text."""
+def compare(case: Case, conn: psycopg.Connection[dict[str, Any]]) -> tuple[list[str], int]:
+    """Every disagreement between the model and the server, as text, and how many answers were compared."""
     version = int(conn.execute("SELECT current_setting('server_version_num')::int AS v").fetchone()["v"])  # type: ignore[index]
     memberships = collector.read_memberships(conn)
     roles = collector.read_roles(conn)
@@ -173,6 +173,7 @@ def compare(case: Case, conn: psycopg.Connection[dict[str, Any]]) -> list[str]:
     groups = [*case.roles, *predefined(version), "pg_database_owner", SUPERUSER]
     modes = [Mode.MEMBER, Mode.USAGE] + ([Mode.SET] if version >= 160000 else [])
     problems: list[str] = []
+    compared = 0
     names = ",".join(f"'{n}'" for n in members)
     group_names = ",".join(f"'{n}'" for n in groups)
     for mode in modes:
@@ -181,6 +182,7 @@ def compare(case: Case, conn: psycopg.Connection[dict[str, Any]]) -> list[str]:
             f"SELECT m, g, pg_has_role(m, g, '{mode.value}') AS ok FROM unnest(ARRAY[{names}]) m, "
             f"unnest(ARRAY[{group_names}]) g",
         )
+        compared += len(answers)
         for (member, group), ok in answers.items():
             mine = graph.has_role(member, group, mode)
             if mine != ok:
@@ -208,6 +210,7 @@ def compare(case: Case, conn: psycopg.Connection[dict[str, Any]]) -> list[str]:
             answers = server_answers(
                 conn, f"SELECT m, {function}(m, '{name}', '{privilege}') AS ok FROM unnest(ARRAY[{names}]) m"
             )
+            compared += len(answers)
             for (member,), ok in answers.items():
                 mine = PRIVILEGE_NAMES[privilege] in object_privileges(graph, member, kind, owner, acl)
                 if mine != ok:
@@ -215,7 +218,7 @@ def compare(case: Case, conn: psycopg.Connection[dict[str, Any]]) -> list[str]:
                         f"{function}({member}, {name}, {privilege}): server {ok}, sovscan {mine} "
                         f"(owner {owner}, acl {acl})"
                     )
-    return problems
+    return problems, compared
 
 
 def seeds() -> Iterator[int]:
@@ -224,8 +227,9 @@ def seeds() -> Iterator[int]:
         yield base + offset
 
 
-def test_privilege_model_equals_the_server(pg_privs: PgCluster) -> None:
+def test_privilege_model_equals_the_server(pg_privs: PgCluster, capsys: pytest.CaptureFixture[str]) -> None:
     checked = 0
+    answers = 0
     with connect(pg_privs, DB) as conn:
         version = int(conn.execute("SHOW server_version_num").fetchone()["server_version_num"])  # type: ignore[index]
         for seed in seeds():
@@ -233,7 +237,7 @@ def test_privilege_model_equals_the_server(pg_privs: PgCluster) -> None:
             case = Case(seed=seed, roles=[f"dr{seed % 100000}_{i}" for i in range(rng.randint(3, 7))])
             try:
                 generate(rng, case, conn, version)
-                problems = compare(case, conn)
+                problems, compared = compare(case, conn)
             finally:
                 cleanup(conn, case.roles)
             assert not problems, (
@@ -243,7 +247,10 @@ def test_privilege_model_equals_the_server(pg_privs: PgCluster) -> None:
                 + ";\n".join(case.sql)
             )
             checked += 1
-    assert checked >= 1
+            answers += compared
+    assert checked >= 1 and answers >= 100 * checked
+    with capsys.disabled():
+        print(f"\n{pg_privs.spec.name} PostgreSQL {version}: {checked} case(s), {answers} answers compared")
 
 
 def test_the_generator_exercises_chains_and_options(pg_privs: PgCluster) -> None:
