@@ -301,30 +301,3 @@ def grants_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[Grant]:
         )
         for row in rows
     ]
-
-
-def grantees_with(
-    graph: RoleGraph, privilege: str, kind: ObjectKind, owner: str, acl: Sequence[str] | None
-) -> dict[str, str]:
-    """Who holds `privilege` (a letter) on an object other than its owner and superusers: name -> how.
-
-    PUBLIC is reported as `PUBLIC`; a role that holds it through membership names the chain.
-    """
-    items = parse_acl(acl, kind, owner, graph.version_num)
-    holders: dict[str, str] = {}
-    for item in items:
-        if privilege not in item.privileges:
-            continue
-        if item.grantee == PUBLIC:
-            holders["PUBLIC"] = "granted to PUBLIC"
-    for name in graph.roles:
-        if name == owner or graph.is_superuser(name) or name.startswith("pg_"):
-            continue
-        for item in items:
-            if item.grantee in (PUBLIC, owner) or privilege not in item.privileges:
-                continue
-            chain = graph.chain(name, item.grantee, Mode.USAGE)
-            if chain is not None:
-                holders[name] = "granted" if len(chain) == 1 else "through " + " -> ".join(chain)
-                break
-    return holders

@@ -79,6 +79,21 @@ class Case:
         conn.execute(statement.encode())
 
 
+def ident(name: str) -> str:
+    """A role name as an SQL identifier (PUBLIC stays the keyword)."""
+    return name if name == "PUBLIC" else '"' + name.replace('"', '""') + '"'
+
+
+def literal(name: str) -> str:
+    """A name as an SQL string literal."""
+    return "'" + name.replace("'", "''") + "'"
+
+
+def role_names(seed: int, count: int) -> list[str]:
+    """Generated role names; the first needs quoting in aclitem text (space, quote, `=`, `/`, `,`)."""
+    return [f'Dr "{seed % 1000}"=/x, 0', *(f"dr{seed % 100000}_{i}" for i in range(1, count))]
+
+
 def predefined(version: int) -> tuple[str, ...]:
     """The predefined roles the generator grants (pg_maintain exists from 17 on)."""
     return (*PREDEFINED, "pg_maintain") if version >= 170000 else PREDEFINED
@@ -97,7 +112,7 @@ def generate(rng: random.Random, case: Case, conn: psycopg.Connection[dict[str, 
         attrs = ["NOLOGIN", "INHERIT" if rng.random() < 0.7 else "NOINHERIT"]
         if rng.random() < 0.07:
             attrs.append("SUPERUSER")
-        case.run(conn, f"CREATE ROLE {name} {' '.join(attrs)}")
+        case.run(conn, f"CREATE ROLE {ident(name)} {' '.join(attrs)}")
     for i, member in enumerate(roles):
         targets = [r for r in roles[:i] if rng.random() < 0.35]
         targets += [p for p in predefined(version) if rng.random() < 0.12]
@@ -109,53 +124,53 @@ def generate(rng: random.Random, case: Case, conn: psycopg.Connection[dict[str, 
                 options.append(f"INHERIT {'TRUE' if rng.random() < 0.6 else 'FALSE'}")
                 options.append(f"SET {'TRUE' if rng.random() < 0.6 else 'FALSE'}")
             suffix = f" WITH {', '.join(options)}" if options else ""
-            case.run(conn, f"GRANT {group} TO {member}{suffix}")
+            case.run(conn, f"GRANT {ident(group)} TO {ident(member)}{suffix}")
     grantees = [*roles, "PUBLIC"]
     owners = [SUPERUSER, *roles]
     for s in range(2):
         schema = f"s{case.seed % 1000}_{s}"
-        case.run(conn, f"CREATE SCHEMA {schema} AUTHORIZATION {rng.choice(owners)}")
+        case.run(conn, f"CREATE SCHEMA {schema} AUTHORIZATION {ident(rng.choice(owners))}")
         for privilege in SCHEMA_PRIVS:
             for grantee in grantees:
                 if rng.random() < 0.15:
-                    case.run(conn, f"GRANT {privilege} ON SCHEMA {schema} TO {grantee}")
+                    case.run(conn, f"GRANT {privilege} ON SCHEMA {schema} TO {ident(grantee)}")
         for t in range(2):
             table = f"{schema}.t{t}"
             owner = rng.choice(owners)
             case.run(conn, f"CREATE TABLE {table} (i int)")
-            case.run(conn, f"ALTER TABLE {table} OWNER TO {owner}")
+            case.run(conn, f"ALTER TABLE {table} OWNER TO {ident(owner)}")
             for privilege in table_privileges(version):
                 for grantee in grantees:
                     if rng.random() < 0.08:
-                        case.run(conn, f"GRANT {privilege} ON {table} TO {grantee}")
+                        case.run(conn, f"GRANT {privilege} ON {table} TO {ident(grantee)}")
             if rng.random() < 0.25:
-                case.run(conn, f"REVOKE {rng.choice(table_privileges(version))} ON {table} FROM {owner}")
+                case.run(conn, f"REVOKE {rng.choice(table_privileges(version))} ON {table} FROM {ident(owner)}")
         function = f"{schema}.f(integer)"
         case.run(conn, f"CREATE FUNCTION {function} RETURNS integer LANGUAGE sql AS 'SELECT 1'")
-        case.run(conn, f"ALTER FUNCTION {function} OWNER TO {rng.choice(owners)}")
+        case.run(conn, f"ALTER FUNCTION {function} OWNER TO {ident(rng.choice(owners))}")
         if rng.random() < 0.5:
             case.run(conn, f"REVOKE EXECUTE ON FUNCTION {function} FROM PUBLIC")
         for grantee in roles:
             if rng.random() < 0.15:
-                case.run(conn, f"GRANT EXECUTE ON FUNCTION {function} TO {grantee}")
-    case.run(conn, f"ALTER DATABASE {DB} OWNER TO {rng.choice(owners)}")
+                case.run(conn, f"GRANT EXECUTE ON FUNCTION {function} TO {ident(grantee)}")
+    case.run(conn, f"ALTER DATABASE {DB} OWNER TO {ident(rng.choice(owners))}")
     if rng.random() < 0.5:
         case.run(conn, f"REVOKE ALL ON DATABASE {DB} FROM PUBLIC")
     for privilege in DATABASE_PRIVS:
         for grantee in grantees:
             if rng.random() < 0.12:
-                case.run(conn, f"GRANT {privilege} ON DATABASE {DB} TO {grantee}")
+                case.run(conn, f"GRANT {privilege} ON DATABASE {DB} TO {ident(grantee)}")
 
 
 def cleanup(conn: psycopg.Connection[dict[str, Any]], roles: list[str]) -> None:
     conn.execute(f"ALTER DATABASE {DB} OWNER TO {SUPERUSER}".encode())
     conn.execute(f"GRANT ALL ON DATABASE {DB} TO PUBLIC; REVOKE CREATE ON DATABASE {DB} FROM PUBLIC".encode())
     for name in roles:
-        conn.execute(f"DROP OWNED BY {name} CASCADE".encode())
+        conn.execute(f"DROP OWNED BY {ident(name)} CASCADE".encode())
     for schema in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname ~ '^s[0-9]+_'").fetchall():
         conn.execute(f"DROP SCHEMA {schema['nspname']} CASCADE".encode())
     for name in roles:
-        conn.execute(f"DROP ROLE {name}".encode())
+        conn.execute(f"DROP ROLE {ident(name)}".encode())
 
 
 def server_answers(conn: psycopg.Connection[dict[str, Any]], sql: str) -> dict[tuple[str, ...], bool]:
@@ -174,8 +189,8 @@ def compare(case: Case, conn: psycopg.Connection[dict[str, Any]]) -> tuple[list[
     modes = [Mode.MEMBER, Mode.USAGE] + ([Mode.SET] if version >= 160000 else [])
     problems: list[str] = []
     compared = 0
-    names = ",".join(f"'{n}'" for n in members)
-    group_names = ",".join(f"'{n}'" for n in groups)
+    names = ",".join(literal(n) for n in members)
+    group_names = ",".join(literal(n) for n in groups)
     for mode in modes:
         answers = server_answers(
             conn,
@@ -234,7 +249,7 @@ def test_privilege_model_equals_the_server(pg_privs: PgCluster, capsys: pytest.C
         version = int(conn.execute("SHOW server_version_num").fetchone()["server_version_num"])  # type: ignore[index]
         for seed in seeds():
             rng = random.Random(seed)
-            case = Case(seed=seed, roles=[f"dr{seed % 100000}_{i}" for i in range(rng.randint(3, 7))])
+            case = Case(seed=seed, roles=role_names(seed, rng.randint(3, 7)))
             try:
                 generate(rng, case, conn, version)
                 problems, compared = compare(case, conn)
@@ -259,7 +274,7 @@ def test_the_generator_exercises_chains_and_options(pg_privs: PgCluster) -> None
     with connect(pg_privs, DB) as conn:
         for seed in range(1, 9):
             rng = random.Random(seed)
-            case = Case(seed=seed, roles=[f"gx{seed}_{i}" for i in range(rng.randint(3, 7))])
+            case = Case(seed=seed, roles=role_names(seed + 500, rng.randint(3, 7)))
             try:
                 generate(rng, case, conn, 150000)
                 graph = RoleGraph(
