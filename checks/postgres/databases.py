@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from checks.postgres.common import database_resource, readable_databases
-from checks.postgres.privileges import PUBLIC, ObjectKind, RoleGraph, object_privileges, parse_acl
+from checks.postgres.privileges import PUBLIC, Mode, ObjectKind, RoleGraph, parse_acl
 from checks.postgres.roles import role_graph
 from scanner.interface import check
 from scanner.model import CheckResult, Evidence, Status
@@ -87,17 +87,17 @@ def search_path_entries(value: str) -> list[str]:
 
 def schema_writers(graph: RoleGraph, schema: Mapping[str, Any], owner: str) -> list[str]:
     """Who, besides `owner` and superusers, can CREATE in `schema` (PUBLIC, or roles through their memberships)."""
-    acl = schema.get("acl")
-    kind, schema_owner = ObjectKind.SCHEMA, str(schema.get("owner"))
-    writers = []
-    items = parse_acl(acl, kind, schema_owner, graph.version_num)
-    if any(item.grantee == PUBLIC and "C" in item.privileges for item in items):
-        writers.append("PUBLIC")
-    for name in sorted(graph.roles):
-        if name == owner or graph.is_superuser(name) or name.startswith("pg_"):
-            continue
-        if "C" in object_privileges(graph, name, kind, schema_owner, acl):
-            writers.append(name)
+    items = parse_acl(schema.get("acl"), ObjectKind.SCHEMA, str(schema.get("owner")), graph.version_num)
+    creators = {item.grantee for item in items if "C" in item.privileges}
+    writers = ["PUBLIC"] if PUBLIC in creators else []
+    reach: set[str] = set()
+    for grantee in creators - {PUBLIC}:
+        reach |= graph.holders(grantee, Mode.USAGE)
+    writers += sorted(
+        name
+        for name in reach
+        if name != owner and name in graph.roles and not graph.is_superuser(name) and not name.startswith("pg_")
+    )
     return writers
 
 

@@ -202,13 +202,13 @@ class RoleGraph:
         self.grants = tuple(grants)
         self.database_owner = database_owner
         self._up: dict[str, list[Grant]] = {}
-        for grant in self.grants:
+        self._down: dict[str, list[Grant]] = {}
+        implicit = [Grant(DATABASE_OWNER_ROLE, database_owner, inherit=True, set=True)] if database_owner else []
+        for grant in (*self.grants, *implicit):
             self._up.setdefault(grant.member, []).append(grant)
-        if database_owner:
-            self._up.setdefault(database_owner, []).append(
-                Grant(DATABASE_OWNER_ROLE, database_owner, inherit=True, set=True)
-            )
+            self._down.setdefault(grant.role, []).append(grant)
         self._cache: dict[tuple[str, Mode], dict[str, tuple[str, ...]]] = {}
+        self._holders: dict[tuple[str, Mode], frozenset[str]] = {}
 
     @property
     def modern(self) -> bool:
@@ -248,6 +248,20 @@ class RoleGraph:
                 pending.append(grant.role)
         self._cache[key] = found
         return found
+
+    def holders(self, role: str, mode: Mode) -> frozenset[str]:
+        """Every role that reaches `role` in `mode` (itself included; superusers only if they do by grants)."""
+        key = (role, mode)
+        if key not in self._holders:
+            found = {role}
+            pending = [role]
+            while pending:
+                for grant in self._down.get(pending.pop(), []):
+                    if grant.member not in found and self._follows(grant, mode):
+                        found.add(grant.member)
+                        pending.append(grant.member)
+            self._holders[key] = frozenset(found)
+        return self._holders[key]
 
     def has_role(self, member: str, role: str, mode: Mode) -> bool:
         """`pg_has_role(member, role, mode)` as PostgreSQL answers it."""

@@ -203,8 +203,17 @@ def privileged_roles(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[
             supers,
             f"<= {maximum} superuser(s)",
         )
+    # only roles that reach a powerful role need their chains computed (holders: a reverse walk)
+    powerful = [n for n, r in graph.roles.items() if r.get("rolsuper") or any(r.get(c) for c in ATTRIBUTES)]
+    candidates: set[str] = set()
+    for target in powerful:
+        candidates |= graph.holders(target, Mode.SET)
+    for target in predefined:
+        candidates |= graph.holders(target, Mode.SET) | graph.holders(target, Mode.USAGE)
     for role in roles:
         name = str(role["rolname"])
+        if name not in candidates:
+            continue
         found = capabilities(graph, name, predefined)
         if "SUPERUSER" in found:  # a superuser can do everything else: judge that alone
             found = {"SUPERUSER": found["SUPERUSER"]}
