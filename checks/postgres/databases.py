@@ -11,7 +11,7 @@ import fnmatch
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from checks.postgres.common import database_resource, readable_databases
+from checks.postgres.common import database_resource, databases, readable_databases
 from checks.postgres.privileges import PUBLIC, Mode, ObjectKind, RoleGraph, parse_acl
 from checks.postgres.roles import role_graph
 from scanner.interface import check
@@ -243,5 +243,73 @@ def languages_extensions(evidence: Evidence, params: Mapping[str, Any]) -> Itera
             )
 
 
-CHECKS = (public_schema, secdef_functions, languages_extensions)
+# -- PG-30 --------------------------------------------------------------------------------
+
+DATABASE_PRIVILEGES = {"C": "CREATE", "T": "TEMPORARY"}
+
+
+@check(
+    "postgres.database_privileges",
+    needs=("databases", "roles", "memberships"),
+    params={
+        "forbid_public_temporary": {"type": "boolean"},
+        "allowed_creators": {"type": "array", "items": {"type": "string"}},
+    },
+)
+def database_privileges(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """Only a database's owner (and allow-listed roles) may CREATE schemas in it; PUBLIC holds no CREATE."""
+    forbid_temp = bool(params.get("forbid_public_temporary", False))
+    allowed = {str(r) for r in params.get("allowed_creators", [])}
+    base = role_graph(evidence)
+    expected = "CREATE only for the owner" + (", no TEMPORARY for PUBLIC" if forbid_temp else "")
+    seen = False
+    for item in databases(evidence):
+        if item.get("skipped") or "acl" not in item or "owner" not in item:
+            if not item.get("skipped"):
+                seen = True
+                name = str(item.get("name", "?"))
+                reason = "its ACL (datacl) was not collected"
+                yield CheckResult(database_resource(evidence, name), Status.ERROR, f"database {name}: {reason}")
+            continue
+        seen = True
+        name, owner, acl = str(item["name"]), str(item["owner"]), item.get("acl")
+        graph = RoleGraph(base.roles.values(), base.grants, base.version_num, database_owner=owner)
+        items = parse_acl(acl, ObjectKind.DATABASE, owner, graph.version_num)
+        problems = []
+        public = "".join(sorted({p for i in items if i.grantee == PUBLIC for p in i.privileges}))
+        if "C" in public:
+            problems.append("PUBLIC has CREATE: every role may create schemas in it")
+        if forbid_temp and "T" in public:
+            problems.append("PUBLIC has TEMPORARY")
+        creators: set[str] = set()
+        for entry in items:
+            if "C" in entry.privileges and entry.grantee not in (PUBLIC, owner):
+                creators |= graph.holders(entry.grantee, Mode.USAGE)
+        others = sorted(
+            r
+            for r in creators
+            if r != owner and r in graph.roles and not graph.is_superuser(r) and not r.startswith("pg_")
+            and r not in allowed
+        )  # fmt: skip
+        if others:
+            problems.append(f"{', '.join(others[:5])}{'...' if len(others) > 5 else ''} may CREATE schemas in it")
+        resource = database_resource(evidence, name)
+        if problems:
+            yield CheckResult(
+                resource,
+                Status.FAIL,
+                f"database {name} (owner {owner}): {'; '.join(problems)}: a created schema can shadow objects on a "
+                f"search_path; REVOKE CREATE ON DATABASE {name} FROM PUBLIC (and from the roles named)",
+                {"owner": owner, "acl": acl},
+                expected,
+            )
+        else:
+            yield CheckResult(resource, Status.PASS, f"only {owner} may create schemas in {name}", acl, expected)
+    if not seen:
+        yield CheckResult(
+            database_resource(evidence, "*"), Status.ERROR, "no database was listed: nothing was verified"
+        )
+
+
+CHECKS = (public_schema, secdef_functions, languages_extensions, database_privileges)
 """The checks of this module."""

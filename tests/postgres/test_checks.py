@@ -25,7 +25,7 @@ ANY_V4 = "0.0.0.0"  # noqa: S104 (an address in a pg_hba rule, not a bind)
 ALL_IDS = {
     "PG-01", "PG-02", "PG-03", "PG-04", "PG-05", "PG-06", "PG-07", "PG-09", "PG-10", "PG-11",
     "PG-12", "PG-13", "PG-14", "PG-15", "PG-17", "PG-19", "PG-20", "PG-21", "PG-22", "PG-23",
-    "PG-24", "PG-25", "PG-26", "PG-27", "PG-28", "PG-29",
+    "PG-24", "PG-25", "PG-26", "PG-27", "PG-28", "PG-29", "PG-30",
 }  # fmt: skip
 
 
@@ -86,6 +86,7 @@ WEAK_EXPECTED: dict[str, dict[str, Status]] = {
     },
     "PG-28": {"settings/unix_socket_permissions": FAIL},
     "PG-29": {"hba/line/3": FAIL},
+    "PG-30": {"databases/appdb": FAIL, "databases/postgres": PASS, "databases/template1": PASS},
 }
 
 
@@ -718,6 +719,21 @@ def test_broad_hba_rules(evaluate: Evaluate) -> None:
     rules.append(_host_rule(32, ["app_user"], "10.1.4.0", "255.255.255.0", database=["all"]))
     rules.append(_host_rule(33, ["all"], "10.1.5.0", "255.255.255.0", database=["samerole"]))
     assert run(evaluate, document, "PG-29") == {"hba/line/30": FAIL, "hba/line/33": FAIL}
+
+
+def test_database_create_privilege(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    appdb = database(document, "appdb")
+    appdb["acl"] = ["app_user=CTc/app_user", "sovscan_monitor=c/app_user", "pg_monitor=C/app_user"]
+    findings = evaluate(to_evidence(document), only="PG-30")["PG-30"]
+    assert findings["databases/appdb"].status is FAIL
+    assert "sovscan_monitor may CREATE" in findings["databases/appdb"].message  # through pg_monitor
+    assert run(evaluate, document, "PG-30", allowed_creators=["sovscan_monitor"])["databases/appdb"] is PASS
+    appdb["acl"] = None  # the default: PUBLIC has TEMPORARY and CONNECT only
+    assert run(evaluate, document, "PG-30")["databases/appdb"] is PASS
+    assert run(evaluate, document, "PG-30", forbid_public_temporary=True)["databases/appdb"] is FAIL
+    del appdb["acl"]
+    assert run(evaluate, document, "PG-30")["databases/appdb"] is ERROR
 
 
 def test_untrusted_language_and_approved_extension(evaluate: Evaluate) -> None:

@@ -122,7 +122,7 @@ def test_closed_port_makes_the_scan_incomplete(closed_port: int, tmp_path: Path)
     result = sovscan("scan", "--no-progress", "--target", target, "-f", f"json={tmp_path / 'r.json'}")
     assert result.returncode == 3, result.stderr
     found = findings(tmp_path / "r.json")
-    assert len(found) == 26
+    assert len(found) == 27
     assert {f["status"] for f in found} == {"ERROR"}
     assert all("unreachable" in f["message"] for f in found)
     assert {f["resource"]["uri"] for f in found} == {f"postgres://127.0.0.1:{closed_port}"}

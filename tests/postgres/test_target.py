@@ -199,7 +199,7 @@ def test_target_uri_normalises_any_url_form() -> None:
 def test_plugin_shape() -> None:
     names = [spec.name for spec in PLUGIN.checks()]
     assert PLUGIN.kind == "postgres"
-    assert len(names) == len(set(names)) == 24
+    assert len(names) == len(set(names)) == 25
     assert all(name.startswith("postgres.") for name in names)
     [baseline] = PLUGIN.baselines()
     assert baseline.name == "postgres.yaml"

@@ -432,6 +432,7 @@ WEAK = ClusterSpec(
         (
             APPDB,
             "GRANT CREATE ON SCHEMA public TO PUBLIC;"
+            f"GRANT CREATE ON DATABASE {APPDB} TO PUBLIC;"
             "CREATE EXTENSION dblink;"
             "CREATE FUNCTION public.unpinned_definer(i integer) RETURNS integer LANGUAGE sql SECURITY DEFINER "
             "AS 'SELECT i + 1';",
