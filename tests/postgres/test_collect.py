@@ -180,6 +180,13 @@ def test_weak_cluster_fails_each_weakness_on_its_resource(pg_weak: PgCluster, ev
     assert results["PG-19"]["databases/appdb/extensions/dblink"] is FAIL
     assert results["PG-20"] == {"settings/archive_mode": FAIL, "settings/archive_command": FAIL, "archiver": FAIL}
     assert results["PG-21"] == {"settings/data_checksums": FAIL}
+    assert results["PG-25"] == {"settings/log_destination": FAIL}  # stderr, no logging collector
+    assert results["PG-26"] == {"settings/log_replication_commands": FAIL}
+    assert results["PG-27"]["settings/debug_print_plan"] is FAIL
+    assert results["PG-28"] == {"settings/unix_socket_permissions": FAIL}  # the default 0777
+    assert results["PG-29"] == {"hba/line/3": FAIL}
+    assert results["PG-30"]["databases/appdb"] is FAIL
+    assert results["PG-24"] == {"settings/listen_addresses": PASS}  # 127.0.0.1: the tests bind loopback only
     live = evaluate(evidence, only="PG-03", exempt_loopback=False)["PG-03"]
     assert live[f"connections/{WEAK_APP}@127.0.0.1"].status is FAIL
     assert live["hba/line/2"].status is FAIL
