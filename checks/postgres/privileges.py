@@ -281,7 +281,11 @@ class RoleGraph:
 def object_privileges(
     graph: RoleGraph, role: str, kind: ObjectKind, owner: str, acl: Sequence[str] | None
 ) -> frozenset[str]:
-    """The privilege letters `role` effectively holds on one object (as has_*_privilege answers)."""
+    """The privilege letters `role` effectively holds on one object (as has_*_privilege answers).
+
+    `role` may be `public` (the PUBLIC pseudo-role, as has_*_privilege spells it; no role can
+    be named so): then only the entries granted to PUBLIC count.
+    """
     items = parse_acl(acl, kind, owner, graph.version_num)
     if graph.is_superuser(role):
         every = {item for entry in acldefault(kind, owner, graph.version_num) for item in entry.privileges}

@@ -220,10 +220,12 @@ def compare(case: Case, conn: psycopg.Connection[dict[str, Any]]) -> tuple[list[
     checks.append(
         (DB, ObjectKind.DATABASE, database["owner"], database["acl"], DATABASE_PRIVS, "has_database_privilege")
     )
+    # 'public' names the PUBLIC pseudo-role in has_*_privilege: what every role gets without any grant
+    object_members = ",".join([names, literal("public")])
     for name, kind, owner, acl, privileges, function in checks:
         for privilege in privileges:
             answers = server_answers(
-                conn, f"SELECT m, {function}(m, '{name}', '{privilege}') AS ok FROM unnest(ARRAY[{names}]) m"
+                conn, f"SELECT m, {function}(m, '{name}', '{privilege}') AS ok FROM unnest(ARRAY[{object_members}]) m"
             )
             compared += len(answers)
             for (member,), ok in answers.items():
