@@ -154,10 +154,13 @@ def secdef_functions(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[
         graph = RoleGraph(base.roles.values(), base.grants, base.version_num, database_owner=database.get("owner"))
         schemas = {str(s.get("name")): s for s in database["schemas"]}
         functions = [f for f in database["secdef_functions"] if not (ignore_ext and f.get("extension"))]
+        skipped_extension = len(database["secdef_functions"]) - len(functions)
+        skipped_allowed = 0
         failed = 0
         for function in functions:
             signature = str(function.get("signature"))
             if any(fnmatch.fnmatchcase(f"{name}/{signature}", pattern) for pattern in allowed):
+                skipped_allowed += 1
                 continue
             problems = search_path_problems(function, schemas, graph)
             if not problems:
@@ -172,11 +175,14 @@ def secdef_functions(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[
                 "SET search_path to schemas only the owner can write, with pg_temp last",
             )
         if not failed:
+            judged = len(functions) - skipped_allowed
+            skipped = f" (not judged: {skipped_extension} of extensions, {skipped_allowed} allow-listed)"
             yield CheckResult(
                 database_resource(evidence, name, "functions", kind="functions"),
                 Status.PASS,
-                f"all {len(functions)} SECURITY DEFINER function(s) of {name} pin a safe search_path",
-                len(functions),
+                f"all {judged} SECURITY DEFINER function(s) of {name} pin a safe search_path"
+                + (skipped if skipped_extension or skipped_allowed else ""),
+                {"judged": judged, "skipped_extension": skipped_extension, "skipped_allowed": skipped_allowed},
                 "SET search_path to schemas only the owner can write, with pg_temp last",
             )
 

@@ -257,7 +257,9 @@ def login_roles(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Check
     exempt = {str(r) for r in params.get("exempt_roles", DEFAULT_EXEMPT_LOGIN_ROLES)}
     need_limit = bool(params.get("require_connection_limit", True))
     need_expiry = bool(params.get("require_valid_until", False))
-    logins = [r for r in _roles(evidence) if r.get("rolcanlogin") and str(r["rolname"]) not in exempt]
+    all_logins = [r for r in _roles(evidence) if r.get("rolcanlogin")]
+    logins = [r for r in all_logins if str(r["rolname"]) not in exempt]
+    exempted = {str(r["rolname"]) for r in all_logins} & exempt
     failed = 0
     for role in logins:
         name = str(role["rolname"])
@@ -280,8 +282,9 @@ def login_roles(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Check
         yield CheckResult(
             roles_resource(evidence),
             Status.PASS,
-            f"all {len(logins)} non-exempt login role(s) are limited",
-            len(logins),
+            f"all {len(logins)} non-exempt login role(s) are limited"
+            + (f" ({skipped} exempt: {', '.join(sorted(exempted))})" if (skipped := len(exempted)) else ""),
+            {"judged": len(logins), "exempt": sorted(exempted)},
             "connection limit set",
         )
 

@@ -1020,3 +1020,17 @@ def test_baseline_file_header() -> None:
         "version": "1.0.0",
         "target": "postgres",
     }
+
+
+def test_exemptions_say_how_many_objects_they_skipped(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    functions = database(document, "appdb")["secdef_functions"]
+    functions.append({**_definer(None), "signature": "ext.f()", "extension": "someext"})
+    functions.append({**_definer(None), "signature": "public.legacy()"})
+    findings = evaluate(to_evidence(document), only="PG-12", allowed_functions=["appdb/public.legacy()"])["PG-12"]
+    passed = findings["databases/appdb/functions"]
+    assert passed.status is PASS
+    assert "not judged: 1 of extensions, 1 allow-listed" in passed.message
+    assert passed.observed == {"judged": 1, "skipped_extension": 1, "skipped_allowed": 1}
+    found = evaluate(to_evidence(document), only="PG-10")["PG-10"]
+    assert "1 exempt: postgres" in found["roles"].message
