@@ -711,9 +711,8 @@ def server_version(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Ch
     else:
         judgement = floors.judge(version_tuple(num), floor)
         message = judgement.message("PostgreSQL")
-        if not judgement.passes and judgement.floor:
-            message += f"; update to {floors.version_text(judgement.floor)} or later (plan a major upgrade if "
-            message += "the release line is no longer supported)"
+        if judgement.verdict in (floors.Verdict.BELOW_MINIMUM, floors.Verdict.UNKNOWN_OLD_TRACK):
+            message += ": it gets no security fixes any more; plan a major upgrade (pg_upgrade)"
         observed = {"server_version_num": num, "version": version_text(num), "verdict": judgement.verdict.value}
         yield CheckResult(resource, Status.PASS if judgement.passes else Status.FAIL, message, observed, expected)
     stale = floors.stale_floor_result(
