@@ -19,6 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from checks.postgres.common import LOOPBACK_NETWORKS, is_loopback_address, segment
+from checks.postgres.privileges import Mode
+from checks.postgres.roles import role_graph
 from scanner.errors import EvidenceUnavailable
 from scanner.interface import check
 from scanner.model import CheckResult, Evidence, Resource, Status
@@ -274,10 +276,14 @@ def remote_tls(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckR
 
 
 def _superusers(evidence: Evidence) -> tuple[set[str], dict[str, set[str]]]:
+    """Roles that are, or can SET ROLE to, a superuser (as PostgreSQL grants it), and group -> members."""
     roles = evidence.section("roles")
     if not isinstance(roles, list) or not roles:  # there is always at least the bootstrap superuser
         raise EvidenceUnavailable("pg_roles returned no role: the superusers were not seen")
-    supers = {str(r["rolname"]) for r in roles if r.get("rolsuper")}
+    graph = role_graph(evidence)
+    supers: set[str] = set()
+    for name in (str(r["rolname"]) for r in roles if r.get("rolsuper")):
+        supers |= graph.holders(name, Mode.SET)
     members: dict[str, set[str]] = {}
     for role in roles:
         for group in role.get("member_of") or []:
@@ -307,14 +313,14 @@ def _group_members(group: str, members: Mapping[str, set[str]]) -> set[str]:
 
 @check(
     "postgres.hba_superuser",
-    needs=("hba_rules", "roles", "server"),
+    needs=("hba_rules", "roles", "memberships", "server"),
     params={
         "exempt_loopback": {"type": "boolean"},
         "allowed_roles": {"type": "array", "items": {"type": "string"}},
     },
 )
 def hba_superuser(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
-    """No TCP rule (except loopback) admits a superuser: user `all`, a superuser's name, or a group of one."""
+    """No TCP rule (except loopback) admits a superuser (or a role that can SET ROLE to one): `all`, a name, a group."""
     rules, several = _rules(evidence)
     supers, members = _superusers(evidence)
     allowed = {str(r) for r in params.get("allowed_roles", [])}

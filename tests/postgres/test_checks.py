@@ -1034,3 +1034,21 @@ def test_exemptions_say_how_many_objects_they_skipped(evaluate: Evaluate) -> Non
     assert passed.observed == {"judged": 1, "skipped_extension": 1, "skipped_allowed": 1}
     found = evaluate(to_evidence(document), only="PG-10")["PG-10"]
     assert "1 exempt: postgres" in found["roles"].message
+
+
+def test_hba_superuser_counts_roles_that_can_become_superuser(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    add_roles(
+        document, _role("ops_group", rolcanlogin=False, member_of=["postgres"]), _role("ops", member_of=["ops_group"])
+    )
+    document["sections"]["hba_rules"].append(_host_rule(41, ["ops"]))
+    findings = evaluate(to_evidence(document), only="PG-06")["PG-06"]
+    assert statuses(findings) == {"hba/line/41": FAIL}
+    assert "ops" in findings["hba/line/41"].message
+    document["sections"]["memberships"]["server_version_num"] = 160004  # on 16+ a grant WITH SET FALSE
+    for grant in document["sections"]["memberships"]["grants"]:
+        if grant["member"] == "ops_group":
+            grant.update(inherit_option=True, set_option=False)
+        elif grant["member"] == "ops":
+            grant.update(inherit_option=True, set_option=True)
+    assert run(evaluate, document, "PG-06") == {"hba": PASS}  # ops cannot SET ROLE postgres
