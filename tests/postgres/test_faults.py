@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -69,6 +70,24 @@ def test_hanging_after_startup(evaluate: Evaluate) -> None:
     assert time.monotonic() - started < 10
     assert evidence.target_error
     no_pass(evaluate, evidence)
+
+
+def test_a_server_that_stalls_mid_session_is_abandoned_at_the_targets_timeout(tmp_path: Path) -> None:
+    """psycopg has no client-side query timeout: the engine's per-target timeout is what ends it."""
+    from tests.postgres.test_cli import findings, sovscan
+
+    with fake_pg_server("stall") as server:
+        started = time.monotonic()
+        target = f"postgres=postgresql://scanner@127.0.0.1:{server.port}/postgres?sslmode=disable"
+        result = sovscan(
+            "scan", "--no-progress", "--timeout", "3", "--target", target, "-f", f"json={tmp_path / 'r.json'}",
+            env={"PGPASSWORD": "stall-pw-1"},
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+    assert result.returncode == 3, result.stderr
+    assert elapsed < 30
+    statuses = {f["status"] for f in findings(tmp_path / "r.json")}
+    assert statuses == {"ERROR"}
 
 
 def test_authentication_failure(evaluate: Evaluate, pg_hardened: PgCluster) -> None:

@@ -8,7 +8,8 @@ message contains the password it received. Tests that use it say so.
 
 `mode="malformed"` instead accepts any password (AuthenticationOk), then answers every query
 with a row of one text column `x` = `garbage`: a server whose answers have an unexpected
-shape. `mode="hang"` accepts the connection and never answers.
+shape. `mode="hang"` accepts the connection and never answers; `mode="stall"` authenticates,
+then reads queries and never answers one (a server that hangs mid-session).
 """
 
 from __future__ import annotations
@@ -106,7 +107,17 @@ class FakePgServer:
                 user = params.get("user", "?")
                 conn.sendall(_error(f'password authentication failed for user "{user}": you sent "{password}"'))
                 return
+            if self.mode == "stall":
+                self._stalled_session(conn)
+                return
             self._malformed_session(conn)
+
+    def _stalled_session(self, conn: socket.socket) -> None:
+        conn.sendall(_message(b"R", struct.pack("!I", 0)))
+        for name, value in (("server_version", "15.0"), ("client_encoding", "UTF8")):
+            conn.sendall(_message(b"S", name.encode() + b"\0" + value.encode() + b"\0"))
+        conn.sendall(_message(b"K", struct.pack("!II", 1, 2)) + _message(b"Z", b"I"))
+        self._stop.wait(60)
 
     def _malformed_session(self, conn: socket.socket) -> None:
         conn.sendall(_message(b"R", struct.pack("!I", 0)))  # AuthenticationOk
