@@ -30,71 +30,99 @@ def _mount_resource(evidence: Evidence, mount: Mapping[str, Any]) -> Resource:
     return evidence.resource("auth_method", path, str(mount.get("uri_path") or f"sys/auth/{path}"))
 
 
+ALLOW_LIST_ENTRY = r"^([0-9a-f]{16}|entity:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+"""An allow-list entry: an accessor digest (`accessor_sha256`) or `entity:<entity id>` - never a name."""
+
+
+def _standing(token: Mapping[str, Any], max_ttl: float) -> str | None:
+    """Why a root token is standing (None when it expires soon enough for good)."""
+    ttl = int(token.get("ttl") or 0)
+    period = int(token.get("period") or 0)
+    explicit_max = int(token.get("explicit_max_ttl") or 0)
+    if ttl == 0:
+        return "never expires (a standing root token)"
+    if period > 0 and explicit_max == 0:
+        return (
+            f"is periodic ({format_duration(period)}) with no explicit max TTL: renewed forever, it is a standing "
+            "root token"
+        )
+    if ttl > max_ttl:
+        return f"lives {format_duration(ttl)} more (longer than {format_duration(max_ttl)})"
+    return None
+
+
 @check(
     "openbao.root_tokens",
     needs=("token_accessors",),
-    params={"allowed": _STRINGS, "max_ttl": _DURATION},
+    params={
+        "allowed": {"type": "array", "items": {"type": "string", "pattern": ALLOW_LIST_ENTRY}},
+        "max_ttl": _DURATION,
+    },
 )
 def root_tokens(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """No token carries the root policy, except short-lived ones or allow-listed break-glass tokens.
 
-    `allowed` matches a token's display name or its accessor digest (`accessor_sha256`);
-    `max_ttl` tolerates root tokens that expire within that time (default 1h).
+    `allowed` names tokens by identities their creator cannot choose: the accessor digest
+    (`accessor_sha256` of the evidence) or `entity:<entity id>`; display names are not accepted.
+    `max_ttl` tolerates root tokens that expire within that time (default 1h); a periodic root
+    token without an explicit max TTL is standing whatever its current TTL.
     """
     data = evidence.section("token_accessors")
     allowed = {str(a) for a in params.get("allowed", [])}
     max_ttl = parse_duration(params.get("max_ttl", "1h"))
     found_root = False
+    skipped: list[str] = []
     for token in data.get("tokens", []):
         if "root" not in (token.get("policies") or []):
             continue
         found_root = True
         name = str(token.get("display_name") or "token")
         digest = str(token.get("accessor_sha256", ""))
+        entity = str(token.get("entity_id") or "")
         resource = evidence.resource(
             "token", f"{name} ({digest})", str(token.get("uri_path") or f"auth/token/accessors/{digest}")
         )
-        ttl = int(token.get("ttl") or 0)
-        observed = {k: token.get(k) for k in ("display_name", "policies", "ttl", "expire_time", "path")}
-        if name in allowed or digest in allowed:
-            yield CheckResult(
-                resource, Status.PASS, f"root token '{name}' is an allow-listed break-glass token", observed
-            )
-        elif ttl == 0:
-            yield CheckResult(
-                resource,
-                Status.FAIL,
-                f"root token '{name}' never expires (a standing root token)",
-                observed,
-                "no root token",
-            )
-        elif ttl > max_ttl:
+        observed = {
+            k: token.get(k)
+            for k in ("display_name", "policies", "ttl", "period", "explicit_max_ttl", "expire_time", "path")
+        }
+        why = _standing(token, max_ttl)
+        expected = f"no root token living longer than {format_duration(max_ttl)}"
+        if digest in allowed or (entity and f"entity:{entity}" in allowed):
+            skipped.append(digest)
             yield CheckResult(
                 resource,
-                Status.FAIL,
-                f"root token '{name}' lives {format_duration(ttl)} more (longer than {format_duration(max_ttl)})",
+                Status.PASS,
+                f"root token '{name}' (accessor digest {digest}) is an allow-listed break-glass token"
+                + (f"; it {why}" if why else ""),
                 observed,
-                f"no root token living longer than {format_duration(max_ttl)}",
             )
+        elif why:
+            yield CheckResult(resource, Status.FAIL, f"root token '{name}' {why}", observed, expected)
         else:
             yield CheckResult(
                 resource, Status.PASS, f"root token '{name}' expires within {format_duration(max_ttl)}", observed
             )
+    summary = {"total": data.get("total"), "looked_up": data.get("looked_up"), "allow_listed": len(skipped)}
     incomplete = data.get("incomplete")
     if incomplete:
         yield CheckResult(
-            server(evidence),
-            Status.ERROR,
-            f"not every token was looked up: {incomplete}",
-            {"total": data.get("total"), "looked_up": data.get("looked_up")},
+            server(evidence), Status.ERROR, f"not every token was looked up: {incomplete}", summary, "no root token"
         )
     elif not found_root:
         yield CheckResult(
             server(evidence),
             Status.PASS,
             f"none of {data.get('looked_up', 0)} token(s) carries the root policy",
-            {"total": data.get("total"), "looked_up": data.get("looked_up")},
+            summary,
             "no root token",
+        )
+    elif skipped:
+        yield CheckResult(
+            evidence.resource("allow_list", "root-token allow-list", "auth/token/accessors/allow-list"),
+            Status.PASS,
+            f"the allow-list exempted {len(skipped)} root token(s) by accessor digest or entity: " + ", ".join(skipped),
+            summary,
         )
 
 

@@ -144,9 +144,9 @@ class Acl:
             for index, part in enumerate(acl_parts):
                 if part == "+":
                     wildcards += 1
-                elif part == parts[index]:
-                    continue
-                elif is_prefix and index == len(acl_parts) - 1 and parts[index].startswith(part):
+                elif part == parts[index] or (
+                    is_prefix and index == len(acl_parts) - 1 and parts[index].startswith(part)
+                ):
                     continue
                 else:
                     break

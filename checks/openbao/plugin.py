@@ -8,9 +8,9 @@ from importlib.resources.abc import Traversable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from checks.openbao import access_checks, server_checks
+from checks.openbao import access_checks, contract, server_checks
 from checks.openbao.collect import _target_parts, collect
-from checks.openbao.connect import OPTIONS, as_bool
+from checks.openbao.connect import OPTIONS, ambient_credentials, as_bool
 from checks.openbao.resolver import BaoResolver
 from scanner.errors import ConfigError
 from scanner.interface import CheckSpec, CredentialResolver, Secret, Target, TargetPlugin
@@ -85,6 +85,15 @@ class OpenBaoPlugin(TargetPlugin):
     def collect(self, target: Target, secrets: Mapping[str, Secret], timeout: float) -> Evidence:
         """Read the OpenBao server (read-only); see `checks.openbao.collect`."""
         return collect(target, secrets, timeout)
+
+    def evidence_contract(self) -> Mapping[str, Mapping[str, Any]]:
+        """Section name -> JSON Schema (draft 2020-12) of its data; see `checks.openbao.contract`."""
+        return contract.SECTIONS
+
+    def ambient_credentials(self, target: Target) -> Mapping[str, Secret]:
+        """Tokens this target would pick up from the environment or files (token_file, BAO_TOKEN,
+        VAULT_TOKEN, ~/.vault-token), for redaction; absent ones are skipped."""
+        return ambient_credentials(target.options)
 
     def credential_resolvers(self) -> Sequence[CredentialResolver]:
         """The `bao:` credential scheme."""

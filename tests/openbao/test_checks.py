@@ -292,28 +292,64 @@ def test_standing_root_token_fails(evaluate: Evaluate) -> None:
     assert "never expires" in found["auth/token/accessors/cafe"].message
 
 
-def test_root_token_ttl_and_allow_list(evaluate: Evaluate) -> None:
+A1, A2, A3 = "a1a1a1a1a1a1a1a1", "a2a2a2a2a2a2a2a2", "a3a3a3a3a3a3a3a3"
+
+
+def test_root_token_ttl_and_allow_list_by_identity(evaluate: Evaluate) -> None:
     ev = evidence(
         {
             "token_accessors": _tokens(
-                {"accessor_sha256": "a1", "display_name": "root", "policies": ["root"], "ttl": 600},
-                {"accessor_sha256": "a2", "display_name": "root", "policies": ["root"], "ttl": 7200},
-                {"accessor_sha256": "a3", "display_name": "token-breakglass", "policies": ["root"], "ttl": 0},
+                {"accessor_sha256": A1, "display_name": "root", "policies": ["root"], "ttl": 600},
+                {"accessor_sha256": A2, "display_name": "root", "policies": ["root"], "ttl": 7200},
+                {"accessor_sha256": A3, "display_name": "token-breakglass", "policies": ["root"], "ttl": 0},
             )
         }
     )
-    found = evaluate(ev, only="BAO-08", params={"BAO-08": {"allowed": ["token-breakglass"]}})["BAO-08"]
-    assert statuses(found) == {
-        "auth/token/accessors/a1": Status.PASS,
-        "auth/token/accessors/a2": Status.FAIL,
-        "auth/token/accessors/a3": Status.PASS,
-    }
-    by_digest = evaluate(ev, only="BAO-08", params={"BAO-08": {"allowed": ["a2"], "max_ttl": "30m"}})["BAO-08"]
+    by_digest = evaluate(ev, only="BAO-08", params={"BAO-08": {"allowed": [A2], "max_ttl": "30m"}})["BAO-08"]
     assert statuses(by_digest) == {
-        "auth/token/accessors/a1": Status.PASS,
-        "auth/token/accessors/a2": Status.PASS,
-        "auth/token/accessors/a3": Status.FAIL,
+        f"auth/token/accessors/{A1}": Status.PASS,
+        f"auth/token/accessors/{A2}": Status.PASS,
+        f"auth/token/accessors/{A3}": Status.FAIL,
+        "auth/token/accessors/allow-list": Status.PASS,
     }
+    assert "exempted 1 root token" in by_digest["auth/token/accessors/allow-list"].message
+    # a display name is the creator's choice: it exempts nothing (and a baseline cannot even say it)
+    by_name = evaluate(ev, only="BAO-08", params={"BAO-08": {"allowed": ["token-breakglass"]}})["BAO-08"]
+    assert by_name[f"auth/token/accessors/{A3}"].status is Status.FAIL
+
+
+def test_a_display_name_in_the_allow_list_is_refused_by_the_baseline(registry: Any, tmp_path: Any) -> None:
+    from checks.openbao.access_checks import root_tokens
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(dict(root_tokens.params_schema))
+    assert not list(validator.iter_errors({"allowed": [A1, "entity:0b1e9f0e-2c4a-4c39-9d6b-2f6a0f3c1d2e"]}))
+    assert list(validator.iter_errors({"allowed": ["token-breakglass"]}))
+
+
+def test_entity_allow_list(evaluate: Evaluate) -> None:
+    entity = "0b1e9f0e-2c4a-4c39-9d6b-2f6a0f3c1d2e"
+    ev = evidence(
+        {"token_accessors": _tokens({"accessor_sha256": A1, "policies": ["root"], "ttl": 0, "entity_id": entity})}
+    )
+    found = evaluate(ev, only="BAO-08", params={"BAO-08": {"allowed": [f"entity:{entity}"]}})["BAO-08"]
+    assert found[f"auth/token/accessors/{A1}"].status is Status.PASS
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ({"ttl": 1800, "period": 1800, "explicit_max_ttl": 0}, Status.FAIL),  # renewed forever
+        ({"ttl": 1800, "period": 1800, "explicit_max_ttl": 3600}, Status.PASS),
+        ({"ttl": 1800, "period": 0, "explicit_max_ttl": 0}, Status.PASS),
+    ],
+)
+def test_a_periodic_root_token_without_explicit_max_is_standing(
+    evaluate: Evaluate, token: dict[str, Any], expected: Status
+) -> None:
+    ev = evidence({"token_accessors": _tokens({"accessor_sha256": A1, "policies": ["root"], **token})})
+    found = evaluate(ev, only="BAO-08")["BAO-08"]
+    assert found[f"auth/token/accessors/{A1}"].status is expected
 
 
 def test_incomplete_token_listing_is_error_not_pass(evaluate: Evaluate) -> None:
