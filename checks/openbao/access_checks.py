@@ -9,7 +9,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from checks.openbao.policy import SUDO, WRITE_CAPABILITIES, PolicyParseError, parse_blocks, policy_risky_grants
+from checks.openbao.acl import FRESH, Sensitive, policy_reaches
+from checks.openbao.policy import SUDO, WRITE_CAPABILITIES, PolicyParseError, parse_blocks
 from checks.openbao.server_checks import server
 from checks.openbao.units import format_duration, parse_duration
 from scanner.interface import check
@@ -261,6 +262,23 @@ def _collected_at(evidence: Evidence) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+_SENSITIVE_ITEM = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["path", "capabilities"],
+    "properties": {
+        "path": {"type": "string", "minLength": 1},
+        "capabilities": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        "generic": {"type": "boolean"},
+        "why": {"type": "string"},
+    },
+}
+
+
+def _shown(path: str) -> str:
+    return path.replace(FRESH, "<any>")
+
+
 @check(
     "openbao.acl_policies",
     needs=("policies",),
@@ -268,22 +286,36 @@ def _collected_at(evidence: Evidence) -> datetime | None:
         "allowed_policies": _STRINGS,
         "paths": {
             "type": "array",
-            "items": {"type": "string", "pattern": r"^[^+]*$"},
-            "description": "Sensitive paths: literal paths, or literal prefixes ending in '*'.",
+            "items": {"type": "string"},
+            "description": "Broad families judged on an arbitrary path (literal paths, prefixes ending in '*').",
         },
         "capabilities": _STRINGS,
+        "sensitive": {"type": "array", "items": _SENSITIVE_ITEM},
     },
 )
 def acl_policies(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
-    """No ACL policy outside the allow-list grants write or sudo on `sys/*` or `*` (or a glob covering them).
+    """No ACL policy outside the allow-list grants a dangerous capability anywhere on a sensitive path.
 
-    Rules with an `expiration` are judged at every moment: a `deny` that lapses stops shielding
-    what lies behind it, so the grant it hides is reported (with the date it takes effect).
+    Each policy is evaluated with OpenBao's own ACL algorithm (`checks.openbao.acl`). `sensitive`
+    families are judged on every path any rule reaches inside them (a narrow `deny` shields
+    only what it really shields); `paths` (default `*`, `sys/*`) with `capabilities` are judged on
+    an arbitrary path of the family. Rules with an `expiration` are judged at every moment: a
+    `deny` that lapses stops shielding what lies behind it (reported with the date).
     """
     allowed = {str(p) for p in params.get("allowed_policies", ["root"])}
-    targets = [str(p) for p in params.get("paths", ["*", "sys/*"])]
-    risky = [str(c) for c in params.get("capabilities", [*sorted(WRITE_CAPABILITIES), SUDO])]
-    expected = f"no {'/'.join(risky)} on {', '.join(targets)}"
+    broad = [str(p) for p in params.get("paths", ["*", "sys/*"])]
+    risky = frozenset(str(c) for c in params.get("capabilities", [*sorted(WRITE_CAPABILITIES), SUDO]))
+    items = [Sensitive(path=p, capabilities=risky, generic=True, why="everything under it") for p in broad]
+    for entry in params.get("sensitive", []):
+        items.append(
+            Sensitive(
+                path=str(entry["path"]),
+                capabilities=frozenset(str(c) for c in entry["capabilities"]),
+                generic=bool(entry.get("generic", False)),
+                why=str(entry.get("why", "")),
+            )
+        )
+    expected = "; ".join(f"no {'/'.join(sorted(i.capabilities))} on {i.path}" for i in items)
     now = _collected_at(evidence)
     policies = evidence.section("policies")
     if not policies:
@@ -296,6 +328,8 @@ def acl_policies(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Chec
             expected=expected,
         )
         return
+    why = {i.path: i.why for i in items}
+    skipped: list[str] = []
     for item in policies:
         name = str(item.get("name"))
         resource = evidence.resource("policy", name, str(item.get("uri_path") or f"sys/policies/acl/{name}"))
@@ -311,33 +345,43 @@ def acl_policies(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Chec
         except PolicyParseError as exc:
             yield CheckResult(resource, Status.ERROR, f"policy '{name}' could not be parsed: {exc}", expected=expected)
             continue
-        grants = policy_risky_grants(blocks, targets, risky, now)
+        found = policy_reaches(blocks, items, now)
         observed = [
             {
-                "covers": g.target,
-                "rule": g.rule,
-                "capabilities": list(g.capabilities),
-                **({"from": g.after.isoformat()} if g.after else {}),
+                "sensitive": r.target,
+                "rule": r.rule,
+                "path": _shown(r.path),
+                "capabilities": list(r.capabilities),
+                **({"from": r.after.isoformat()} if r.after else {}),
             }
-            for g in grants
+            for r in found
         ]
-        if not grants:
+        if not found:
+            yield CheckResult(resource, Status.PASS, f"policy '{name}' reaches no sensitive path", [], expected)
+        elif name in allowed:
+            skipped.append(name)
             yield CheckResult(
                 resource,
                 Status.PASS,
-                f"policy '{name}' grants no {'/'.join(risky)} on {', '.join(targets)}",
-                [],
-                expected,
+                f"policy '{name}' is allow-listed as an admin policy ({len(found)} sensitive grant(s) exempted)",
+                observed,
             )
-        elif name in allowed:
-            yield CheckResult(resource, Status.PASS, f"policy '{name}' is allow-listed as an admin policy", observed)
         else:
             shown = "; ".join(
-                f'path "{g.rule}" grants {",".join(g.capabilities)} on {g.target}'
-                + (f" from {g.after.isoformat()} (when a rule with an expiration lapses)" if g.after else "")
-                for g in grants
+                f'path "{r.rule}" grants {",".join(r.capabilities)} on {_shown(r.path)} (in {r.target}'
+                + (f": {why[r.target]}" if why.get(r.target) else "")
+                + ")"
+                + (f" from {r.after.isoformat()} (when a rule with an expiration lapses)" if r.after else "")
+                for r in found
             )
             yield CheckResult(resource, Status.FAIL, f"policy '{name}': {shown}", observed, expected)
+    if skipped:
+        yield CheckResult(
+            evidence.resource("allow_list", "admin-policy allow-list", "sys/policies/acl/allow-list"),
+            Status.PASS,
+            f"the allow-list exempted {len(skipped)} policy(ies) that reach sensitive paths: {', '.join(skipped)}",
+            skipped,
+        )
 
 
 def _quota_covers(quota_path: str, mount_full_path: str) -> bool:

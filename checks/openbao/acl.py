@@ -177,17 +177,27 @@ def analysis_blocks(blocks: Sequence[PolicyBlock], risky: Iterable[str]) -> list
     (it may reach any path of that shape); a templated block that does not is left out (it
     may render to a path that shields nothing).
     """
+    return [worst for worst, _block in _worst_case(blocks, risky)]
+
+
+def _worst_case(blocks: Sequence[PolicyBlock], risky: Iterable[str]) -> list[tuple[PolicyBlock, PolicyBlock]]:
+    """(block as analysed, block as written) for every block `analysis_blocks` keeps."""
     wanted = frozenset(risky)
-    out: list[PolicyBlock] = []
+    out: list[tuple[PolicyBlock, PolicyBlock]] = []
     for block in blocks:
         if not has_templates(block.path):
-            out.append(block)
+            out.append((block, block))
         elif DENY not in block.capabilities and block.capabilities & wanted:
             star = block.path.endswith("*")
             body = block.path[:-1] if star else block.path
             parts = [_TEMPLATE_FILL if "{{" in part else part for part in body.split("/")]
-            out.append(replace(block, path="/".join(parts) + ("*" if star else "")))
+            out.append((replace(block, path="/".join(parts) + ("*" if star else "")), block))
     return out
+
+
+def _as_written(rule: str, written: dict[str, str]) -> str:
+    """A rule path as the policy wrote it (before identity templates were read as `+`)."""
+    return written.get(rule, rule)
 
 
 # -- witness paths -------------------------------------------------------------------------------
@@ -351,8 +361,11 @@ def policy_reaches(
         if now is not None and until is not None and until < now:
             continue
         for item in items:
-            acl = Acl.build([analysis_blocks(active, item.capabilities)])
+            pairs = _worst_case(active, item.capabilities)
+            written = {worst.path: block.path for worst, block in pairs}
+            acl = Acl.build([[worst for worst, _block in pairs]])
             for reach in reaches(acl, item.path, item.capabilities, generic=item.generic):
+                reach = replace(reach, rule=_as_written(reach.rule, written))
                 key = (reach.target, reach.rule, reach.capabilities)
                 if key not in found:
                     current = start is None or (now is not None and start <= now)
