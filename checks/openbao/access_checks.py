@@ -21,7 +21,7 @@ _STRINGS = {"type": "array", "items": {"type": "string"}}
 
 
 def _namespace(evidence: Evidence) -> str | None:
-    connection = evidence.sections.get("connection") or {}
+    connection = evidence.section("connection")
     namespace = connection.get("namespace")
     return str(namespace) if namespace else None
 
@@ -399,7 +399,7 @@ def _quota_covers(quota_path: str, mount_full_path: str) -> bool:
 
 @check(
     "openbao.login_rate_limits",
-    needs=("rate_limit_quotas", "auth_methods"),
+    needs=("rate_limit_quotas", "auth_methods", "connection"),
     params={"exclude_types": _STRINGS},
 )
 def login_rate_limits(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:

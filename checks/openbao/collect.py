@@ -424,6 +424,8 @@ class Collector:
                     f"OpenBao is {state}: {self._endpoint(name)} cannot be read until it is "
                     f"{'initialized and ' if state == 'not initialized' else ''}unsealed"
                 )
+            # BAO-01 judges the seal state from sys/health and says the voter count could not be read
+            self.sections["raft"] = {"present": None, "unreadable": self.errors.pop("raft")}
             return
 
         try:

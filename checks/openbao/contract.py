@@ -111,7 +111,10 @@ SECTIONS: dict[str, dict[str, Any]] = {
         {"total": _INT, "looked_up": _INT, "tokens": {"type": "array", "items": _TOKEN}},
         {"incomplete": _NULLABLE_STR, "vanished": _INT},
     ),
-    "raft": _object({"present": _BOOL}, {"servers": {"type": "array", "items": _object({"node_id": _STR})}}),
+    "raft": _object(
+        {"present": {"type": ["boolean", "null"]}},
+        {"servers": {"type": "array", "items": _object({"node_id": _STR})}, "unreadable": _STR},
+    ),
 }
 """Section name -> JSON Schema of its data (the plugin's `evidence_contract()`)."""
 

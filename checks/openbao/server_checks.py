@@ -13,7 +13,6 @@ from checks.openbao.defaults import DEFAULT_POLICY
 from checks.openbao.policy import PolicyParseError, parse_policy
 from checks.openbao.units import parse_version, version_at_least
 from scanner import floors
-from scanner.errors import EvidenceUnavailable
 from scanner.interface import check
 from scanner.model import CheckResult, Evidence, Resource, Status
 
@@ -35,7 +34,7 @@ def _truthy(value: Any) -> bool:
 
 @check(
     "openbao.health",
-    needs=("health",),
+    needs=("health", "raft"),
     params={
         "min_voters": {"type": "integer", "minimum": 1, "description": "Integrated-storage voters required."},
         "require_raft": {"type": "boolean", "description": "FAIL when the storage is not integrated storage."},
@@ -57,10 +56,10 @@ def health(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResul
     min_voters = int(params.get("min_voters", 3))
     resource = evidence.resource("storage", "integrated storage", "sys/storage/raft/configuration")
     expected = f">= {min_voters} raft voters"
-    try:
-        raft = evidence.section("raft")
-    except EvidenceUnavailable as exc:
-        yield CheckResult(resource, Status.ERROR, f"raft configuration not read: {exc.reason}", expected=expected)
+    raft = evidence.section("raft")
+    if raft.get("present") is None:  # a sealed or uninitialised server: the configuration cannot be read
+        reason = raft.get("unreadable", "not read")
+        yield CheckResult(resource, Status.ERROR, f"raft configuration not read: {reason}", expected=expected)
         return
     if not raft.get("present"):
         storage = raft.get("storage_type") or "unknown"
@@ -128,7 +127,7 @@ def seal(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]
 
 @check(
     "openbao.tls",
-    needs=("connection",),
+    needs=("connection", "sanitized_config"),
     params={"min_version": {"enum": ["tls12", "tls13"]}},
 )
 def tls(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
@@ -147,16 +146,7 @@ def tls(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
             shown = negotiated or str((connection.get("tls") or {}).get("version"))
             yield CheckResult(scanned, Status.FAIL, f"TLS handshake negotiated {shown}", shown, expected)
 
-    try:
-        config = evidence.section("sanitized_config")
-    except EvidenceUnavailable as exc:
-        yield CheckResult(
-            evidence.resource("listener", "configured listeners", "sys/config/state/sanitized/listeners"),
-            Status.ERROR,
-            f"listener configuration not read: {exc.reason}",
-            expected=expected,
-        )
-        return
+    config = evidence.section("sanitized_config")
     listeners = config.get("listeners")
     if not isinstance(listeners, list) or not listeners:
         # A server answering the API has at least one listener: an empty list is not "nothing to check".
