@@ -54,8 +54,8 @@ def test_dev_server_fails_what_it_should(dev_evidence: Evidence, evaluate: Evalu
     report = findings_text(results)
     expected = {
         "BAO-02": {"sys/seal-status": Status.FAIL},
-        "BAO-05": {"sys/audit": Status.FAIL},
-        "BAO-06": {"sys/audit": Status.NOT_APPLICABLE},
+        "BAO-05": {"sys/audit": Status.FAIL},  # its one device writes to `discard`
+        "BAO-06": {"sys/audit/void": Status.FAIL},  # hmac_accessor = false
         "BAO-09": {"sys/generate-root/attempt": Status.FAIL, "sys/rekey/init": Status.FAIL},
         "BAO-15": {"sys/config/state/sanitized/raw_storage_endpoint": Status.FAIL},
         "BAO-16": {"sys/metrics": Status.FAIL, "sys/pprof": Status.FAIL},
@@ -90,6 +90,10 @@ def test_dev_server_fails_what_it_should(dev_evidence: Evidence, evaluate: Evalu
     assert statuses(results["BAO-22"]) == {"sys/config/state/sanitized/storage": Status.FAIL}  # dev: inmem
     assert statuses(results["BAO-25"]) == {"sys/policies/acl/default/changes": Status.PASS}
     assert statuses(results["BAO-20"]) == {"sys/seal-status/recovery": Status.NOT_APPLICABLE}
+    assert "write nowhere: void/ (file_path discard)" in results["BAO-05"]["sys/audit"].message
+    assert "hmac_accessor=false" in results["BAO-06"]["sys/audit/void"].message
+    xff = {path: f for path, f in results["BAO-23"].items() if f.status is Status.FAIL}
+    assert len(xff) == 1 and "0.0.0.0/0" in next(iter(xff.values())).message  # the extra listener
     assert results["BAO-03"]["listeners/scanned"].status is Status.FAIL
     root_tokens = [f for f in results["BAO-08"].values() if f.status is Status.FAIL]
     assert root_tokens and all("never expires" in f.message for f in root_tokens), report
@@ -185,6 +189,10 @@ def test_production_like_server_passes(prod_evidence: Evidence, evaluate: Evalua
     assert statuses(results["BAO-12"]) == {"sys/auth/approle": Status.PASS}
     assert statuses(results["BAO-18"]) == {"sys/auth/approle": Status.PASS}
     assert results["BAO-03"]["listeners/scanned"].observed in ("tls12", "tls13")
+    [configured] = [f for p, f in results["BAO-24"].items() if p.endswith("/ciphers")]
+    assert configured.observed == ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"]
+    [trusted] = [f for p, f in results["BAO-23"].items() if p.endswith("/xff")]
+    assert trusted.observed == ["10.0.0.0/24", "192.0.2.10"] and trusted.status is Status.PASS
 
 
 def test_single_raft_node_fails_the_default_voter_count(prod_evidence: Evidence, evaluate: Evaluate) -> None:
@@ -402,3 +410,21 @@ def test_cli_scan_of_the_dev_server(bao_dev: BaoServer, tmp_path: Path) -> None:
     failing = {r["ruleId"] for run in log["runs"] for r in run["results"]}
     assert {"BAO-02", "BAO-05", "BAO-09", "BAO-13", "BAO-15", "BAO-16", "BAO-17"} <= failing
     assert bao_dev.root_token not in sarif.read_text() + result.output
+
+
+# -- an auto-unsealed server -----------------------------------------------------------------
+
+
+def test_recovery_keys_of_an_auto_unseal_are_judged(
+    bao_transit: BaoServer, collect: Collect, evaluate: Evaluate
+) -> None:
+    assert bao_transit.root_token
+    evidence = collect(bao_transit, bao_transit.root_token)
+    status = evidence.sections["seal_status"]
+    assert (status["type"], status["recovery_seal"], status["t"], status["n"]) == ("transit", True, 1, 1)
+    results = evaluate(evidence, only="BAO-20")
+    assert statuses(results["BAO-20"]) == {"sys/seal-status/recovery": Status.FAIL}
+    assert "threshold 1 of 1" in results["BAO-20"]["sys/seal-status/recovery"].message
+    assert statuses(evaluate(evidence, only="BAO-02")["BAO-02"]) == {"sys/seal-status": Status.PASS}
+    text = json.dumps({"s": dict(evidence.sections), "e": dict(evidence.errors), "m": dict(evidence.metadata)})
+    assert bao_transit.tokens["transit"] not in text  # the seal's token in the configuration stays out
