@@ -12,8 +12,8 @@ Fixtures (session scope; enabled by `pytest_plugins = [..., "tests.services.open
   listener with unauthenticated metrics, pprof, generate-root and rekey, and
   `raw_storage_endpoint = true`, `x_forwarded_for_authorized_addrs = "0.0.0.0/0"` on that listener, and
   a file audit device writing to `discard` with `hmac_accessor = false`. Set up to fail: userpass
-  enabled without lockout, a KV v1 mount `legacy/` (holding `legacy/db`), an `admin` policy with sudo on `*`, an `ops` policy with
-  update on `+/*`, the policies of `TRICKY_POLICIES` (sudo on `sys/*` written in ways a naive
+  enabled without lockout, a KV v1 mount `legacy/` (holding `legacy/db`), an `admin` policy with
+  sudo on `*`, an `ops` policy with update on `+/*`, the policies of `TRICKY_POLICIES` (sudo on `sys/*` written in ways a naive
   reader misses), an approle mount `approle-zero/` whose lockout threshold is tuned to 0 (which
   OpenBao reads as "not set on the mount"), CORS `*`, no audit device, 768h TTLs, a 1-of-1
   Shamir seal; a nested KV v2
