@@ -9,16 +9,16 @@ write to the servers they start; the collector under test never does.
 Fixtures (session scope; enabled by `pytest_plugins = [..., "tests.services.openbao"]`):
 
 - `bao_dev`: `bao server -dev` (in-memory storage, root token in use) plus a second plain-HTTP
-  listener with unauthenticated metrics, pprof, generate-root and rekey, and
-  `raw_storage_endpoint = true`, `x_forwarded_for_authorized_addrs = "0.0.0.0/0"` on that listener, and
-  a file audit device writing to `discard` with `hmac_accessor = false`. Set up to fail: userpass
+  listener with unauthenticated metrics, pprof, generate-root and rekey and
+  `x_forwarded_for_authorized_addrs = "0.0.0.0/0"`, `raw_storage_endpoint = true`, and one file
+  audit device that writes to `discard` with `hmac_accessor = false`. Set up to fail: userpass
   enabled without lockout, a KV v1 mount `legacy/` (holding `legacy/db`), an `admin` policy with
-  sudo on `*`, an `ops` policy with update on `+/*`, the policies of `TRICKY_POLICIES` (sudo on `sys/*` written in ways a naive
-  reader misses), an approle mount `approle-zero/` whose lockout threshold is tuned to 0 (which
-  OpenBao reads as "not set on the mount"), CORS `*`, no audit device, 768h TTLs, a 1-of-1
-  Shamir seal; a nested KV v2
-  mount `team/kv/` (holding `team/kv/db`); namespace `team-a` with its own userpass mount and a
-  namespace-only token (`server.tokens["team-a"]`). Scan `server.url` (the extra listener).
+  sudo on `*`, an `ops` policy with update on `+/*`, the policies of `TRICKY_POLICIES` (sudo on
+  `sys/*` written in ways a naive reader misses), an approle mount `approle-zero/` whose lockout
+  threshold is tuned to 0 (which OpenBao reads as "not set on the mount"), CORS `*`, 768h TTLs, a
+  1-of-1 Shamir seal; a nested KV v2 mount `team/kv/` (holding `team/kv/db`); namespace `team-a`
+  with its own userpass mount and a namespace-only token (`server.tokens["team-a"]`). Scan
+  `server.url` (the extra listener).
 - `bao_prod`: production-like: TLS listener with a certificate from a CA the fixture makes
   (`openssl`, SAN IP:127.0.0.1) offering two ECDHE-GCM cipher suites and trusting X-Forwarded-For
   from a /24 and one address, integrated storage (raft, one node: OpenBao 2.x has no
