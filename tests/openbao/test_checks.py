@@ -718,3 +718,124 @@ def test_every_control_is_error_when_its_section_is_missing(evaluate: Evaluate) 
     ):
         assert set(statuses(results[control]).values()) == {Status.ERROR}, control
         assert all(reason in f.message for f in results[control].values()), control
+
+
+# -- controls added for issue 11 ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seal", "expected"),
+    [
+        ({"type": "transit", "recovery_seal": True, "t": 3, "n": 5}, Status.PASS),
+        ({"type": "awskms", "recovery_seal": True, "t": 1, "n": 1}, Status.FAIL),
+        ({"type": "pkcs11", "recovery_seal": False, "t": 0, "n": 0}, Status.ERROR),  # not reported: not verified
+        ({"type": "shamir", "t": 3, "n": 5}, Status.NOT_APPLICABLE),
+    ],
+)
+def test_recovery_keys(evaluate: Evaluate, seal: dict[str, Any], expected: Status) -> None:
+    found = evaluate(evidence({"seal_status": {"initialized": True, "sealed": False, **seal}}), only="BAO-20")
+    assert statuses(found["BAO-20"]) == {"sys/seal-status/recovery": expected}
+
+
+def test_ui_and_storage(evaluate: Evaluate) -> None:
+    config = {**GOOD["sanitized_config"], "enable_ui": True, "storage": {"type": "inmem"}}
+    found = evaluate(evidence({"sanitized_config": config}))
+    assert statuses(found["BAO-21"]) == {"sys/config/state/sanitized/enable_ui": Status.FAIL}
+    assert statuses(found["BAO-22"]) == {"sys/config/state/sanitized/storage": Status.FAIL}
+    allowed = evaluate(evidence({"sanitized_config": config}), only="BAO-21", params={"BAO-21": {"allowed": True}})
+    assert statuses(allowed["BAO-21"]) == {"sys/config/state/sanitized/enable_ui": Status.PASS}
+    missing = {k: v for k, v in GOOD["sanitized_config"].items() if k != "enable_ui"}
+    assert statuses(evaluate(evidence({"sanitized_config": missing}), only="BAO-21")["BAO-21"]) == {
+        "sys/config/state/sanitized/enable_ui": Status.ERROR
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, Status.PASS),
+        ("10.1.2.0/24,10.1.3.4", Status.PASS),
+        (["2001:db8::/56"], Status.PASS),
+        ("0.0.0.0/0", Status.FAIL),
+        ("10.1.2.0/24, 10.0.0.0/8", Status.FAIL),
+        ("::/0", Status.FAIL),
+        ("proxy.example", Status.ERROR),
+    ],
+)
+def test_forwarded_for(evaluate: Evaluate, value: Any, expected: Status) -> None:
+    listener: dict[str, Any] = {"address": "0.0.0.0:8200"}
+    if value is not None:
+        listener["x_forwarded_for_authorized_addrs"] = value
+    config = {**GOOD["sanitized_config"], "listeners": [{"type": "tcp", "config": listener}]}
+    found = evaluate(evidence({"sanitized_config": config}), only="BAO-23")["BAO-23"]
+    assert statuses(found) == {"sys/config/state/sanitized/listeners/0/xff": expected}
+
+
+@pytest.mark.parametrize(
+    ("negotiated", "suites", "expected"),
+    [
+        ("TLS_AES_256_GCM_SHA384", None, {Status.PASS}),
+        ("ECDHE-RSA-AES128-GCM-SHA256", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", {Status.PASS}),
+        ("AES128-GCM-SHA256", None, {Status.PASS, Status.FAIL}),  # RSA key exchange: no forward secrecy
+        ("TLS_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_128_GCM_SHA256", {Status.PASS, Status.FAIL}),
+        ("TLS_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", {Status.PASS, Status.FAIL}),
+    ],
+)
+def test_cipher_suites(evaluate: Evaluate, negotiated: str, suites: str | None, expected: set[Status]) -> None:
+    listener: dict[str, Any] = {"address": "0.0.0.0:8200"}
+    if suites:
+        listener["tls_cipher_suites"] = suites
+    connection = {**GOOD["connection"], "tls": {"version": "TLSv1.3", "cipher": negotiated, "verified": True}}
+    config = {**GOOD["sanitized_config"], "listeners": [{"type": "tcp", "config": listener}]}
+    found = evaluate(evidence({"connection": connection, "sanitized_config": config}), only="BAO-24")["BAO-24"]
+    assert set(statuses(found).values()) == expected
+
+
+def test_default_policy_changes(evaluate: Evaluate) -> None:
+    from checks.openbao.defaults import DEFAULT_POLICY
+
+    def run(text: str) -> Any:
+        policies = [{"name": "default", "policy": text, "uri_path": "sys/policies/acl/default"}]
+        return evaluate(evidence({"policies": policies}), only="BAO-25")["BAO-25"]["sys/policies/acl/default/changes"]
+
+    assert run(DEFAULT_POLICY).status is Status.PASS
+    assert run('path "auth/token/lookup-self" { capabilities = ["read"] }').status is Status.PASS  # narrower
+    widened = run(DEFAULT_POLICY + '\npath "secret/*" { capabilities = ["read"] }\n')
+    assert widened.status is Status.FAIL and 'path "secret/*" read' in widened.message
+    more = run(
+        DEFAULT_POLICY.replace(
+            'path "sys/tools/hash" {\n    capabilities = ["update"]',
+            'path "sys/tools/hash" {\n    capabilities = ["update", "sudo"]',
+        )
+    )
+    assert more.status is Status.FAIL and "sudo" in more.message
+    assert (
+        evaluate(evidence({"policies": GOOD["policies"][1:]}), only="BAO-25")["BAO-25"][
+            "sys/policies/acl/default/changes"
+        ].status
+        is Status.ERROR
+    )
+
+
+def test_discard_audit_devices_do_not_count_and_accessors_must_be_hashed(evaluate: Evaluate) -> None:
+    devices = [
+        {"path": "void/", "type": "file", "options": {"file_path": "discard"}, "uri_path": "sys/audit/void"},
+        {"path": "null/", "type": "file", "options": {"file_path": "/dev/null"}, "uri_path": "sys/audit/null"},
+        {"path": "plain/", "type": "socket", "options": {"hmac_accessor": "false"}, "uri_path": "sys/audit/plain"},
+    ]
+    found = evaluate(evidence({"audit_devices": devices}))
+    assert statuses(found["BAO-05"]) == {"sys/audit": Status.PASS}  # the socket device counts
+    two = evaluate(evidence({"audit_devices": devices}), only="BAO-05", params={"BAO-05": {"min_devices": 2}})
+    assert statuses(two["BAO-05"]) == {"sys/audit": Status.FAIL}
+    assert "write nowhere" in two["BAO-05"]["sys/audit"].message
+    assert statuses(found["BAO-06"])["sys/audit/plain"] is Status.FAIL
+
+
+def test_an_old_version_floor_is_reported(evaluate: Evaluate) -> None:
+    ev = evidence()
+    stale = Evidence(**{**ev.__dict__, "collected_at": "2027-12-01T00:00:00Z"})
+    found = evaluate(stale, only="BAO-19")["BAO-19"]
+    assert (
+        found["version-floor"].status is Status.FAIL and "last reviewed on 2026-11-25" in found["version-floor"].message
+    )
+    assert statuses(evaluate(ev, only="BAO-19")["BAO-19"]) == {"": Status.PASS}
