@@ -377,7 +377,7 @@ def acl_policies(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Chec
             yield CheckResult(resource, Status.FAIL, f"policy '{name}': {shown}", observed, expected)
     if skipped:
         yield CheckResult(
-            evidence.resource("allow_list", "admin-policy allow-list", "sys/policies/acl/allow-list"),
+            evidence.resource("allow_list", "admin-policy allow-list", "sys/policies/acl-allow-list"),
             Status.PASS,
             f"the allow-list exempted {len(skipped)} policy(ies) that reach sensitive paths: {', '.join(skipped)}",
             skipped,

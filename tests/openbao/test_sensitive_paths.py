@@ -88,7 +88,7 @@ def test_the_allow_list_says_how_many_policies_it_exempted(evaluate: Evaluate) -
     params = {"BAO-13": {"allowed_policies": ["root", "acl-writer", "mint"]}}
     found = evaluate(evidence({"policies": _policies(TEXTS)}), only="BAO-13", params=params)["BAO-13"]
     assert found["sys/policies/acl/acl-writer"].status is Status.PASS
-    assert "exempted 2 policy" in found["sys/policies/acl/allow-list"].message
+    assert "exempted 2 policy" in found["sys/policies/acl-allow-list"].message
 
 
 @pytest.mark.parametrize("name", sorted(REACHING))
