@@ -138,3 +138,24 @@ def test_ordering_cases_against_the_server(bao_dev: BaoServer, rules: dict[str, 
     finally:
         bao_dev.api("DELETE", f"sys/policies/acl/{name}")
     assert set(Acl.build([parse_blocks(text)]).capabilities(path)) == set(answer)
+
+
+def test_a_token_never_gets_more_than_its_policies_grant_one_by_one() -> None:
+    """Why BAO-13 may judge policies one by one: the merged set grants a subset of their union.
+
+    (Same-path rules add up but each capability comes from one policy; a winning rule of the
+    merged set also wins in its own policy.) Seeded; the seed is printed on failure.
+    """
+    base = random.SystemRandom().randrange(1 << 30)
+    for seed in range(base, base + 200):
+        rng = random.Random(seed)
+        shared: list[str] = []
+        texts = [_policy(rng, shared) for _ in range(rng.randint(2, 4))]
+        blocks = [parse_blocks(text) for text in texts]
+        merged = Acl.build(blocks)
+        alone = [Acl.build([b]) for b in blocks]
+        for path in _paths(rng, shared):
+            for listing in (False, True):
+                together = merged.decide(path, listing=listing).granted
+                union = set().union(*(acl.decide(path, listing=listing).granted for acl in alone))
+                assert together <= union, f"seed {seed}: {path!r} listing={listing}: {together} > {union}\n{texts}"
