@@ -49,6 +49,11 @@ def _standing(token: Mapping[str, Any], max_ttl: float) -> str | None:
         )
     if ttl > max_ttl:
         return f"lives {format_duration(ttl)} more (longer than {format_duration(max_ttl)})"
+    if token.get("renewable") is True and (explicit_max == 0 or explicit_max > max_ttl):
+        return (
+            "is renewable without an explicit max TTL within "
+            f"{format_duration(max_ttl)}: it can be renewed up to the token store's max TTL"
+        )
     return None
 
 

@@ -368,6 +368,8 @@ def test_entity_allow_list(evaluate: Evaluate) -> None:
         ({"ttl": 1800, "period": 1800, "explicit_max_ttl": 0}, Status.FAIL),  # renewed forever
         ({"ttl": 1800, "period": 1800, "explicit_max_ttl": 3600}, Status.PASS),
         ({"ttl": 1800, "period": 0, "explicit_max_ttl": 0}, Status.PASS),
+        ({"ttl": 1800, "period": 0, "explicit_max_ttl": 0, "renewable": True}, Status.FAIL),  # renewed to 768h
+        ({"ttl": 1800, "period": 0, "explicit_max_ttl": 3600, "renewable": True}, Status.PASS),
     ],
 )
 def test_a_periodic_root_token_without_explicit_max_is_standing(

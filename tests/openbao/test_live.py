@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import socket
@@ -428,3 +429,28 @@ def test_recovery_keys_of_an_auto_unseal_are_judged(
     assert statuses(evaluate(evidence, only="BAO-02")["BAO-02"]) == {"sys/seal-status": Status.PASS}
     text = json.dumps({"s": dict(evidence.sections), "e": dict(evidence.errors), "m": dict(evidence.metadata)})
     assert bao_transit.tokens["transit"] not in text  # the seal's token in the configuration stays out
+
+
+def test_a_periodic_root_token_is_standing_on_a_real_server(
+    bao_dev: BaoServer, collect: Collect, evaluate: Evaluate
+) -> None:
+    """OpenBao reports `period` and `explicit_max_ttl`; a periodic root token with a short TTL still fails."""
+    created = bao_dev.api("POST", "auth/token/create", {"policies": ["root"], "period": "30m"})["auth"]
+    bounded = bao_dev.api("POST", "auth/token/create", {"policies": ["root"], "ttl": "20m", "explicit_max_ttl": "30m"})[
+        "auth"
+    ]
+    try:
+        assert bao_dev.root_token
+        evidence = collect(bao_dev, bao_dev.root_token)
+        found = evaluate(evidence, only="BAO-08")["BAO-08"]
+        periodic = found[f"auth/token/accessors/{hashlib.sha256(created['accessor'].encode()).hexdigest()[:16]}"]
+        assert periodic.status is Status.FAIL and "periodic (30m) with no explicit max TTL" in periodic.message
+        short = found[f"auth/token/accessors/{hashlib.sha256(bounded['accessor'].encode()).hexdigest()[:16]}"]
+        assert short.status is Status.PASS, short.message
+        allowed = hashlib.sha256(created["accessor"].encode()).hexdigest()[:16]
+        exempt = evaluate(evidence, only="BAO-08", params={"BAO-08": {"allowed": [allowed]}})["BAO-08"]
+        assert exempt[f"auth/token/accessors/{allowed}"].status is Status.PASS
+        assert "exempted 1 root token" in exempt["auth/token/accessors/allow-list"].message
+    finally:
+        for auth in (created, bounded):
+            bao_dev.api("POST", "auth/token/revoke-accessor", {"accessor": auth["accessor"]})
