@@ -170,18 +170,13 @@ class Acl:
         return capability in self.decide(path, listing=capability == "list").granted
 
 
-def analysis_blocks(blocks: Sequence[PolicyBlock], risky: Iterable[str]) -> list[PolicyBlock]:
-    """Blocks as the worst case for `risky` capabilities: identity templates may render to anything.
-
-    A templated block that grants a risky capability has its template segments read as `+`
-    (it may reach any path of that shape); a templated block that does not is left out (it
-    may render to a path that shields nothing).
-    """
-    return [worst for worst, _block in _worst_case(blocks, risky)]
-
-
 def _worst_case(blocks: Sequence[PolicyBlock], risky: Iterable[str]) -> list[tuple[PolicyBlock, PolicyBlock]]:
-    """(block as analysed, block as written) for every block `analysis_blocks` keeps."""
+    """(block as analysed, block as written): the worst case for `risky`, as identity templates may render.
+
+    A templated block that grants a risky capability has its template segments read as `+` (it
+    may reach any path of that shape); a templated block that does not is left out (it may
+    render to a path that shields nothing).
+    """
     wanted = frozenset(risky)
     out: list[tuple[PolicyBlock, PolicyBlock]] = []
     for block in blocks:

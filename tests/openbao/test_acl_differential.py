@@ -22,7 +22,7 @@ from tests.services.openbao import BaoServer
 CASES = 40
 """Generated cases per run (each: up to 4 policies, 60 paths)."""
 SEGMENTS = ["a", "b", "ab", "sys", "c"]
-CAPABILITIES = ["create", "read", "update", "delete", "list", "sudo", "patch", "deny"]
+CAPABILITIES = ["create", "read", "update", "delete", "list", "sudo", "patch", "scan", "deny"]
 
 
 def _segment(rng: random.Random) -> str:
