@@ -43,7 +43,8 @@ from tests.services.openbao import closed_port
 
 HEALTH = {"initialized": True, "sealed": False, "standby": False, "version": "2.7.2"}
 SEAL = {"type": "shamir", "initialized": True, "sealed": False, "t": 3, "n": 5, "storage_type": "raft"}
-FORMATS = ("json", "sarif", "junit", "wazuh", "console")
+FORMATS = tuple(sorted(discover().reporters))
+"""Every installed report format (so a new reporter is grepped too)."""
 
 
 def _url(httpserver: HTTPServer) -> str:
