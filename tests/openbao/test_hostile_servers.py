@@ -119,6 +119,7 @@ def test_an_echoed_token_appears_in_no_artefact(
     source: str,
     handler: Callable[[Request], Response],
 ) -> None:
+    assert {"console", "json", "junit", "sarif", "wazuh"} <= set(FORMATS)
     token = "s.planted-" + secrets.token_hex(12)
     httpserver.expect_request(re.compile("/v1/.*")).respond_with_handler(handler)
     output, files, code = _scan(_url(httpserver), source, token, home, tmp_path)
