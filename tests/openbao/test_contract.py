@@ -17,6 +17,8 @@ from jsonschema import Draft202012Validator
 from pytest_httpserver import HTTPServer
 
 from checks.openbao import contract
+from checks.openbao.collect import NEEDS
+from checks.openbao.policy import parse_policy
 from checks.openbao.plugin import PLUGIN
 from scanner import evidence as evidence_io
 from scanner.interface import Secret
@@ -158,3 +160,16 @@ def test_plain_http_is_reported_as_insecure_transport(bao_dev: BaoServer, collec
     assert bao_dev.root_token
     evidence = collect(bao_dev, bao_dev.root_token)
     assert evidence.metadata["insecure_transport"][0].startswith("plain HTTP")
+
+
+def test_least_privilege_is_the_shipped_scanner_policy() -> None:
+    """Interface 4: the grants for every section are exactly examples/openbao/scanner-policy.hcl."""
+    target = PLUGIN.parse_target("https://bao.example:8200")
+    everything = PLUGIN.least_privilege(target, list(contract.SECTIONS))
+    assert everything is not None
+    shipped = {r.path: r.capabilities for r in parse_policy((ROOT / "examples/openbao/scanner-policy.hcl").read_text())}
+    assert {r.path: r.capabilities for r in parse_policy(everything)} == shipped
+    assert set(NEEDS) <= set(contract.SECTIONS)
+    only_cors = PLUGIN.least_privilege(target, ["cors", "health"])
+    assert only_cors is not None
+    assert {r.path for r in parse_policy(only_cors)} == {"auth/token/lookup-self", "sys/config/cors"}
