@@ -18,8 +18,8 @@ from pytest_httpserver import HTTPServer
 
 from checks.openbao import contract
 from checks.openbao.collect import NEEDS
-from checks.openbao.policy import parse_policy
 from checks.openbao.plugin import PLUGIN
+from checks.openbao.policy import parse_policy
 from scanner import evidence as evidence_io
 from scanner.interface import Secret
 from scanner.model import Evidence, Status
