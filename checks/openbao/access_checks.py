@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from checks.openbao.acl import FRESH, Sensitive, policy_reaches
+from checks.openbao.acl import Sensitive, policy_reaches
 from checks.openbao.policy import SUDO, WRITE_CAPABILITIES, PolicyParseError, parse_blocks
 from checks.openbao.server_checks import server
 from checks.openbao.units import format_duration, parse_duration
@@ -280,10 +280,6 @@ _SENSITIVE_ITEM = {
 }
 
 
-def _shown(path: str) -> str:
-    return path.replace(FRESH, "<any>")
-
-
 @check(
     "openbao.acl_policies",
     needs=("policies",),
@@ -355,7 +351,8 @@ def acl_policies(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Chec
             {
                 "sensitive": r.target,
                 "rule": r.rule,
-                "path": _shown(r.path),
+                "path": r.shown or r.path,
+                "witness": r.path,
                 "capabilities": list(r.capabilities),
                 **({"from": r.after.isoformat()} if r.after else {}),
             }
@@ -373,7 +370,7 @@ def acl_policies(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Chec
             )
         else:
             shown = "; ".join(
-                f'path "{r.rule}" grants {",".join(r.capabilities)} on {_shown(r.path)} (in {r.target}'
+                f'path "{r.rule}" grants {",".join(r.capabilities)} on {r.shown or r.path} (in {r.target}'
                 + (f": {why[r.target]}" if why.get(r.target) else "")
                 + ")"
                 + (f" from {r.after.isoformat()} (when a rule with an expiration lapses)" if r.after else "")

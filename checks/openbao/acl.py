@@ -44,7 +44,11 @@ from checks.openbao.policy import (
 ROOT = "root"
 """The capability `sys/capabilities` reports for a root token."""
 FRESH = "~sovscan"
-"""A path segment no policy names: fills wildcard positions of witness paths."""
+"""The usual fill of wildcard positions of witness paths (see `Acl.fresh`)."""
+_FRESH_STARTS = "~!^`|$" + "".join(chr(c) for c in range(0x4E00, 0x4E00 + 256))
+"""First characters tried for the fill, until one appears in no rule of the ACL."""
+ANY = "<any>"
+"""How a filled wildcard position is shown in findings."""
 _TEMPLATE_FILL = "+"
 
 
@@ -109,6 +113,19 @@ class Acl:
                 else:
                     _merge_into(exact, path, block.capabilities)
         return cls(exact=exact, prefix=prefix, segment=segment, root=root)
+
+    def fresh(self) -> str:
+        """A path segment no rule can match except through a wildcard.
+
+        Its first character appears in no rule path, so no literal segment equals it and no
+        prefix rule's last segment is a prefix of it (nor of a literal followed by it): a policy
+        cannot shield the witness paths without shielding the whole family.
+        """
+        used = {char for rule in self.rules() for char in rule}
+        for first in _FRESH_STARTS:
+            if first not in used:
+                return first + "sovscan"
+        return "\U0010fffd"  # a policy that uses every candidate: a private-use character it cannot
 
     def rules(self) -> list[str]:
         """Every rule path as written (prefixes with their `*`)."""
@@ -244,7 +261,7 @@ def _lengths(patterns: Sequence[_Pattern]) -> list[int]:
     return [low, low + 1, low + 2]
 
 
-def witnesses(*patterns: str) -> list[str]:
+def witnesses(*patterns: str, fresh: str = FRESH) -> list[str]:
     """Concrete paths matched by every one of `patterns` (a few, chosen to escape narrower rules).
 
     Wildcard positions are filled with a segment no rule names; a prefix's last segment is tried
@@ -268,9 +285,9 @@ def witnesses(*patterns: str) -> list[str]:
             if kind == "eq":
                 choices.append([literal])
             elif kind == "starts":
-                choices.append([literal, literal + FRESH] if literal else [FRESH])
+                choices.append([literal, literal + fresh] if literal else [fresh])
             else:
-                choices.append([FRESH])
+                choices.append([fresh])
         if len(choices) == length:
             for combination in product(*choices):
                 path = "/".join(combination)
@@ -293,6 +310,8 @@ class Reach:
     """The risky capabilities granted there, sorted."""
     after: datetime | None = None
     """Set when the grant takes effect only once rules with an `expiration` have lapsed."""
+    shown: str = ""
+    """`path` with its filled wildcard positions shown as `<any>`."""
 
 
 def reaches(acl: Acl, target: str, risky: Iterable[str], *, generic: bool = False) -> list[Reach]:
@@ -302,9 +321,10 @@ def reaches(acl: Acl, target: str, risky: Iterable[str], *, generic: bool = Fals
     "write on everything under sys/"); otherwise any path of it (some rule reaches it).
     """
     wanted = frozenset(risky)
-    candidates = witnesses(target) if generic else [w for rule in acl.rules() for w in witnesses(target, rule)]
+    fresh = acl.fresh()
+    candidates = witnesses(target, fresh=fresh)
     if not generic:
-        candidates.extend(witnesses(target))
+        candidates = [w for rule in acl.rules() for w in witnesses(target, rule, fresh=fresh)] + candidates
     found: dict[str, Reach] = {}
     for path in candidates:
         granted = {c for c in wanted if acl.allows(path, c)}
@@ -316,7 +336,13 @@ def reaches(acl: Acl, target: str, risky: Iterable[str], *, generic: bool = Fals
             merged = tuple(sorted(set(found[rule].capabilities) | granted))
             found[rule] = replace(found[rule], capabilities=merged)
         else:
-            found[rule] = Reach(target=target, rule=rule, path=path, capabilities=tuple(sorted(granted)))
+            found[rule] = Reach(
+                target=target,
+                rule=rule,
+                path=path,
+                capabilities=tuple(sorted(granted)),
+                shown=path.replace(fresh, ANY),
+            )
     return list(found.values())
 
 

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from checks.openbao.acl import FRESH
 from checks.openbao.defaults import DEFAULT_POLICY
 from scanner.model import Status
 from tests.openbao.conftest import Evaluate
@@ -39,6 +38,18 @@ REACHING = {
     "glob-reaches": ('path "sys/p*" { capabilities = ["update"] }', "update"),
     "partly-fenced": (
         'path "sys/*" { capabilities = ["update"] }\npath "sys/policies/acl/+" { capabilities = ["deny"] }',
+        "update",
+    ),
+    # denies written to shield the scanner's own witness paths: they must shield nothing else
+    "witness-fenced": (
+        'path "sys/policies/acl/*" { capabilities = ["update"] }\n'
+        'path "sys/policies/acl/~*" { capabilities = ["deny"] }\n'
+        'path "sys/policies/acl/+/*" { capabilities = ["deny"] }',
+        "update",
+    ),
+    "suffix-fenced": (
+        'path "identity/*" { capabilities = ["update"] }\npath "identity/entity~*" { capabilities = ["deny"] }\n'
+        'path "identity/entity/~*" { capabilities = ["deny"] }\npath "identity/group~*" { capabilities = ["deny"] }',
         "update",
     ),
 }
@@ -103,7 +114,7 @@ def test_openbao_grants_what_the_finding_says(bao_dev: BaoServer, evaluate: Eval
         token = bao_dev.api(
             "POST", "auth/token/create", {"policies": [policy], "no_default_policy": True, "ttl": "5m"}
         )["auth"]["client_token"]
-        paths = [str(item["path"]).replace("<any>", FRESH) for item in observed]
+        paths = [str(item["witness"]) for item in observed]
         answer = bao_dev.api("POST", "sys/capabilities", {"token": token, "paths": paths})["data"]
     finally:
         bao_dev.api("DELETE", f"sys/policies/acl/{policy}")
