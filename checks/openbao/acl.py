@@ -251,25 +251,27 @@ def _combine(a: tuple[str, str], b: tuple[str, str]) -> tuple[str, str] | None:
     return longer if longer[1].startswith(shorter[1]) else None
 
 
-def _lengths(patterns: Sequence[_Pattern]) -> list[int]:
+def _lengths(patterns: Sequence[_Pattern], depth: int) -> list[int]:
+    """Segment counts to try: the one a non-prefix pattern fixes, else every count up to `depth`."""
     lows = [len(p[0]) for p in patterns]
     fixed = {len(p[0]) for p in patterns if not p[1]}
     low = max(lows)
     if fixed:
         only = fixed.pop()
         return [only] if not fixed and only >= low else []
-    return [low, low + 1, low + 2]
+    return list(range(low, max(low + 2, depth) + 1))
 
 
-def witnesses(*patterns: str, fresh: str = FRESH) -> list[str]:
+def witnesses(*patterns: str, fresh: str = FRESH, depth: int = 0) -> list[str]:
     """Concrete paths matched by every one of `patterns` (a few, chosen to escape narrower rules).
 
     Wildcard positions are filled with a segment no rule names; a prefix's last segment is tried
-    as written and extended; prefix families are also tried one and two segments deeper.
+    as written and extended; prefix families are also tried one and two segments deeper, and
+    down to `depth` segments (one more than the longest rule: below that no non-prefix rule applies).
     """
     split = [_split(p) for p in patterns]
     found: list[str] = []
-    for length in _lengths(split):
+    for length in _lengths(split, depth):
         choices: list[list[str]] = []
         for index in range(length):
             merged: tuple[str, str] | None = ("any", "")
@@ -322,9 +324,10 @@ def reaches(acl: Acl, target: str, risky: Iterable[str], *, generic: bool = Fals
     """
     wanted = frozenset(risky)
     fresh = acl.fresh()
-    candidates = witnesses(target, fresh=fresh)
+    depth = 1 + max((rule.rstrip("*").count("/") + 1 for rule in acl.rules()), default=0)
+    candidates = witnesses(target, fresh=fresh, depth=depth)
     if not generic:
-        candidates = [w for rule in acl.rules() for w in witnesses(target, rule, fresh=fresh)] + candidates
+        candidates = [w for rule in acl.rules() for w in witnesses(target, rule, fresh=fresh, depth=depth)] + candidates
     found: dict[str, Reach] = {}
     for path in candidates:
         granted = {c for c in wanted if acl.allows(path, c)}

@@ -47,6 +47,13 @@ REACHING = {
         'path "sys/policies/acl/+/*" { capabilities = ["deny"] }',
         "update",
     ),
+    "depth-fenced": (
+        'path "sys/*" { capabilities = ["update"] }\npath "sys/policies/acl/+" { capabilities = ["deny"] }\n'
+        'path "sys/policies/acl/+/+" { capabilities = ["deny"] }\n'
+        'path "sys/policies/acl/+/+/+" { capabilities = ["deny"] }\npath "sys/+" { capabilities = ["deny"] }\n'
+        'path "sys/+/+" { capabilities = ["deny"] }\npath "sys/+/+/+" { capabilities = ["deny"] }',
+        "update",
+    ),
     "suffix-fenced": (
         'path "identity/*" { capabilities = ["update"] }\npath "identity/entity~*" { capabilities = ["deny"] }\n'
         'path "identity/entity/~*" { capabilities = ["deny"] }\npath "identity/group~*" { capabilities = ["deny"] }',
