@@ -125,7 +125,8 @@ class Acl:
         for first in _FRESH_STARTS:
             if first not in used:
                 return first + "sovscan"
-        return "\U0010fffd"  # a policy that uses every candidate: a private-use character it cannot
+        # a policy written to use every candidate: it is finite, so some character is left
+        return next(chr(c) for c in range(0x5000, 0x110000) if not 0xD800 <= c < 0xE000 and chr(c) not in used)
 
     def rules(self) -> list[str]:
         """Every rule path as written (prefixes with their `*`)."""

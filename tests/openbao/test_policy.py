@@ -330,3 +330,11 @@ def test_a_templated_deny_does_not_shield_but_a_templated_grant_counts() -> None
     assert [(g.target, g.rule) for g in blocks_grants(shield, ["sys/*"])] == [("sys/*", "+/*")]
     grant = 'path "{{identity.entity.name}}/*" { capabilities = ["sudo"] }'
     assert [g.rule for g in blocks_grants(grant, ["sys/*"])] == ["{{identity.entity.name}}/*"]
+
+
+def test_the_witness_fill_is_a_character_the_policy_does_not_use() -> None:
+    plain = Acl.build([parse_blocks('path "sys/*" { capabilities = ["update"] }')])
+    assert plain.fresh() == "~sovscan"
+    crowded = "".join(chr(c) for c in [*b"~!^`|$", *range(0x4E00, 0x5100)])
+    acl = Acl.build([parse_blocks(f'path "x/{crowded}*" {{ capabilities = ["deny"] }}')])
+    assert acl.fresh()[0] not in crowded
