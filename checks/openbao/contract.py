@@ -118,14 +118,16 @@ SECTIONS: dict[str, dict[str, Any]] = {
 }
 """Section name -> JSON Schema of its data (the plugin's `evidence_contract()`)."""
 
-_VALIDATORS: dict[str, Draft202012Validator] = {}
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
 
 
 def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
-    key = repr(sorted(schema.items(), key=str))
-    if key not in _VALIDATORS:
-        _VALIDATORS[key] = Draft202012Validator(dict(schema))
-    return _VALIDATORS[key]
+    """A validator per schema object (the schemas are module constants; the cache keeps them alive)."""
+    cached = _VALIDATORS.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        cached = (schema, Draft202012Validator(dict(schema)))
+        _VALIDATORS[id(schema)] = cached
+    return cached[1]
 
 
 def problem(schema: Mapping[str, Any], value: Any) -> str | None:
