@@ -30,7 +30,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any, Literal
 
-from checks.kubernetes.authz import SUPERUSER_GROUP, Authorizer, Rule, Subject, UserInfo, aggregated_rules, covers
+from checks.kubernetes.authz import SUPERUSER_GROUP, Authorizer, Rule, Subject, UserInfo, converged_rules, covers
 from scanner.model import Severity
 
 BOOTSTRAP_LABEL = ("kubernetes.io/bootstrapping", "rbac-defaults")
@@ -141,6 +141,12 @@ class Danger:
     via: str = ""
     """The binding and role it comes from (subject-level analyses)."""
 
+    def short(self) -> str:
+        """`get/list secrets`, or `everything (cluster-admin)`."""
+        if self.power.key == "everything":
+            return "everything (cluster-admin)"
+        return f"{'/'.join(self.verbs)} {self.power.resource}"
+
     def describe(self) -> str:
         """`[critical] bind clusterroles named cluster-admin in every namespace: grant ... (why)`."""
         text = f"[{self.power.severity.value}] {'/'.join(self.verbs)} {self.power.resource}"
@@ -247,7 +253,7 @@ class PowerJudge:
                 rules = policy.aggregate(name)
         inner = self.dangers(rules, scope, depth)
         if inner:
-            return "the role grants " + ", ".join(sorted({f"{'/'.join(d.verbs)} {d.power.resource}" for d in inner}))
+            return "the role grants " + ", ".join(sorted({d.short() for d in inner}))
         return None
 
     def _service_account_reason(self, name: str, scope: str, depth: int) -> str | None:
@@ -270,7 +276,7 @@ class PowerJudge:
         found = self.subject_dangers(identity, depth)
         reason = ""
         if found:
-            reason = "can " + ", ".join(sorted({f"{'/'.join(d.verbs)} {d.power.resource}" for d in found}))
+            reason = "can " + ", ".join(sorted({d.short() for d in found}))
         self._identity_cache[cache_key] = reason
         return reason or None
 
@@ -327,17 +333,24 @@ class BuiltinPolicy:
         parts = [kind, str(meta.get("namespace") or ""), str(meta.get("name", ""))]
         return "/".join(p for p in parts if p)
 
+    def objects(self) -> dict[str, list[dict[str, Any]]]:
+        """The built-in roles as slim evidence objects: `{"clusterroles": [...], "roles": [...]}`."""
+        out: dict[str, list[dict[str, Any]]] = {"clusterroles": [], "roles": []}
+        for key, entry in self.roles.items():
+            kind, _, rest = key.partition("/")
+            namespace, _, name = rest.rpartition("/") if kind == "Role" else ("", "", rest)
+            meta: dict[str, Any] = {"name": name, "labels": dict(entry.get("labels") or {})}
+            obj: dict[str, Any] = {"metadata": meta, "rules": list(entry["rules"])}
+            if namespace:
+                meta["namespace"] = namespace
+            if entry.get("aggregationRule"):
+                obj["aggregationRule"] = entry["aggregationRule"]
+            out["roles" if kind == "Role" else "clusterroles"].append(obj)
+        return out
+
     def aggregate(self, name: str) -> tuple[Rule, ...]:
-        """The rules the aggregation controller computes for a built-in aggregated ClusterRole
-        from the built-in ClusterRoles alone."""
-        entry = self.roles[f"ClusterRole/{name}"]
-        cluster_roles = [
-            {"metadata": {"name": k.split("/", 1)[1], "labels": v.get("labels") or {}}, "rules": v["rules"]}
-            for k, v in self.roles.items()
-            if k.startswith("ClusterRole/")
-        ]
-        me = {"metadata": {"name": name}, "aggregationRule": entry["aggregationRule"]}
-        return tuple(aggregated_rules(me, cluster_roles) or ())
+        """The rules a built-in ClusterRole holds on a cluster with nothing but the built-in roles."""
+        return tuple(converged_rules(self.objects()["clusterroles"]).get(name, ()))
 
     def check(self, kind: str, obj: Mapping[str, Any]) -> tuple[bool, str]:
         """(is the exact built-in object, why not / what matched) for a slim RBAC object."""

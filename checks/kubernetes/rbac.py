@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from checks.kubernetes.authz import Authorizer, Rule, Subject, UserInfo, aggregated_rules
+from checks.kubernetes.authz import Authorizer, Rule, Subject, UserInfo, selected_roles
 from checks.kubernetes.common import (
     WORKLOAD_NEEDS,
     complete_listing,
@@ -104,25 +104,26 @@ def _role_subjects(binding: Mapping[str, Any], kind: str) -> list[Subject]:
 _BUILTIN_IDENTITY_IDS = {s.id for s in BUILTIN_IDENTITIES}
 
 
-def control_authorizer(evidence: Evidence) -> Authorizer:
-    """The Authorizer the controls judge with: converged aggregation, built-in roles filled in.
+def with_builtin_roles(evidence: Evidence) -> dict[str, list[Mapping[str, Any]]]:
+    """The RBAC sections plus every built-in role of the bootstrap policy the evidence lacks.
 
-    A ClusterRole or Role of the bootstrap policy that the evidence does not hold (offline
-    manifests rarely include `edit` or `cluster-admin`) is given its built-in rules, so a binding
-    to it is judged on what it grants on every cluster; on a live cluster every built-in role is
-    in the evidence and its stored rules are used.
+    Offline manifests rarely include `edit` or `cluster-admin`; on every cluster they exist. On a
+    live cluster every built-in role is in the evidence and its stored rules are used.
     """
-    authz = Authorizer.from_evidence(evidence, "converged")
-    policy = builtin_policy()
-    for key, entry in policy.roles.items():
-        kind, _, rest = key.partition("/")
-        if kind == "ClusterRole":
-            rules = policy.aggregate(rest) if entry.get("aggregationRule") else None
-            authz.cluster_roles.setdefault(rest, rules or tuple(Rule.from_mapping(r) for r in entry["rules"]))
-        else:
-            namespace, _, name = rest.partition("/")
-            authz.roles.setdefault((namespace, name), tuple(Rule.from_mapping(r) for r in entry["rules"]))
-    return authz
+    sections: dict[str, list[Mapping[str, Any]]] = {s: list(evidence.section(s)) for s in RBAC_SECTIONS}
+    builtin = builtin_policy().objects()
+    for section in ("clusterroles", "roles"):
+        present = {(r["metadata"].get("namespace", ""), r["metadata"].get("name")) for r in sections[section]}
+        for obj in builtin[section]:
+            if (obj["metadata"].get("namespace", ""), obj["metadata"]["name"]) not in present:
+                sections[section].append(obj)
+    return sections
+
+
+def control_authorizer(evidence: Evidence) -> Authorizer:
+    """The Authorizer the controls judge with: built-in roles filled in (`with_builtin_roles`),
+    aggregation converged (a role is judged on what it grants once the controller has run)."""
+    return Authorizer.from_sections(with_builtin_roles(evidence), "converged")
 
 
 def _binding_rules(authz: Authorizer, kind: str, binding: Mapping[str, Any]) -> tuple[Rule, ...] | None:
@@ -553,21 +554,20 @@ def workload_rbac(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckRe
             continue
         described = [d.describe() for d in _by_severity(dangers)]
         token = (
-            " (its token is not auto-mounted, but any container can still request one)"
+            "; token auto-mount is off in this workload, but the account still holds these permissions"
             if (workload.spec.get("automountServiceAccountToken") is False)
             else ""
         )
         severity = worst(dangers)
-        message = f"{workload.label} runs as {label}, which can{token}: {'; '.join(described)}" + (
-            f" — worst: {severity.value}" if severity else ""
-        )
+        worst_text = f" (worst: {severity.value})" if severity else ""
+        message = f"{workload.label} runs as {label}, which holds{worst_text}: {'; '.join(described)}{token}"
         results.append(CheckResult(resource, Status.FAIL, message, described, "no dangerous permission"))
     if not results:
         return [nothing_found(evidence, "no workload", WORKLOAD_NEEDS)]
     return results
 
 
-@check("kubernetes.rbac_aggregation", needs=("clusterroles",))
+@check("kubernetes.rbac_aggregation", needs=RBAC_SECTIONS)
 def rbac_aggregation(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckResult]:
     """Aggregation pulls no dangerous permission into a ClusterRole from roles that are not built-in.
 
@@ -578,11 +578,10 @@ def rbac_aggregation(evidence: Evidence, params: Mapping[str, Any]) -> list[Chec
     holder of `view`.
     """
     policy = builtin_policy()
-    cluster_roles = evidence.section("clusterroles")
-    authz = control_authorizer(evidence)
-    judge = PowerJudge(authz)
+    cluster_roles = with_builtin_roles(evidence)["clusterroles"]
+    judge = PowerJudge(control_authorizer(evidence))
     results = []
-    for role in cluster_roles:
+    for role in evidence.section("clusterroles"):
         aggregation = role.get("aggregationRule")
         if aggregation is None:
             continue
@@ -593,17 +592,16 @@ def rbac_aggregation(evidence: Evidence, params: Mapping[str, Any]) -> list[Chec
             results.append(CheckResult(resource, Status.ERROR, message))
             continue
         builtin_aggregate, _ = policy.check("ClusterRole", role)
+        expected: set[Power] = set()
+        if builtin_aggregate:
+            expected = {d.power for d in judge.dangers(policy.aggregate(name), "*")}
         findings: list[str] = []
-        for other in cluster_roles:
-            other_name = str(other["metadata"].get("name"))
-            if other_name == name or not aggregated_rules(role, [other]):
-                continue
+        for other in selected_roles(role, cluster_roles):
             if builtin_aggregate and policy.check("ClusterRole", other)[0]:
-                continue
-            dangers = judge.dangers([Rule.from_mapping(r) for r in other.get("rules") or ()], "*")
-            if builtin_aggregate and dangers:
-                expected = {d.power.key + d.power.resource for d in judge.dangers(policy.aggregate(name), "*")}
-                dangers = [d for d in dangers if d.power.key + d.power.resource not in expected]
+                continue  # an exact built-in contribution (also: a built-in role filled in offline)
+            other_name = str(other["metadata"].get("name"))
+            rules = judge.authorizer.cluster_roles.get(other_name, ())
+            dangers = [d for d in judge.dangers(rules, "*") if d.power not in expected]
             findings.extend(f"from ClusterRole {other_name}: {d.describe()}" for d in _by_severity(dangers))
         if findings:
             message = f"ClusterRole {name} aggregates {'; '.join(findings)}"
