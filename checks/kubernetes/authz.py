@@ -481,6 +481,13 @@ class Authorizer:
         for raw in role_bindings:
             binding = self._binding("RoleBinding", raw)
             self._bindings_by_ns.setdefault(binding.namespace, []).append(binding)
+        # subject -> (visit order, binding, subject): grants_for over every namespace without a full scan
+        self._by_subject: dict[Subject, list[tuple[int, _Binding, Subject]]] = {}
+        for order, binding in enumerate(self._visit("", every_namespace=True)):
+            for subject in binding.subjects:
+                entries = self._by_subject.setdefault(subject, [])
+                if not entries or entries[-1][1] is not binding:
+                    entries.append((order, binding, subject))
 
     @staticmethod
     def _binding(kind: str, raw: Mapping[str, Any]) -> _Binding:
@@ -567,12 +574,34 @@ class Authorizer:
         `namespace` "" gives the cluster-scoped view (ClusterRoleBindings only), a name adds that
         namespace's RoleBindings, None gives every namespace's (each Grant says its scope).
         """
+        if namespace is None:
+            return self._grants_everywhere(user, groups)
         found = []
-        for binding in self._visit(namespace or "", namespace is None):
+        for binding in self._visit(namespace):
             for subject in binding.subjects:
                 if subject.applies_to(user, groups):
                     found.append(self._grants(binding, subject))
                     break
+        return found
+
+    def _grants_everywhere(self, user: str, groups: Sequence[str]) -> list[Grant]:
+        """`grants_for(..., None)` through the subject index (same bindings, same order)."""
+        candidates = [Subject("User", user), *(Subject("Group", g) for g in groups)]
+        if user.startswith(SERVICE_ACCOUNT_PREFIX):
+            namespace, _, name = user[len(SERVICE_ACCOUNT_PREFIX) :].partition(":")
+            if namespace and name and ":" not in name:
+                candidates.append(Subject("ServiceAccount", name, namespace))
+        hits: dict[int, tuple[_Binding, Subject]] = {}
+        for candidate in candidates:
+            for order, binding, subject in self._by_subject.get(candidate, ()):
+                if order not in hits and subject.applies_to(user, groups):
+                    hits[order] = (binding, subject)
+        found = []
+        for order in sorted(hits):
+            binding, _ = hits[order]
+            # the first subject of the binding that applies, as the full scan reports it
+            first = next(s for s in binding.subjects if s.applies_to(user, groups))
+            found.append(self._grants(binding, first))
         return found
 
     def decide(self, user: str, groups: Sequence[str], attributes: Attributes) -> Decision:

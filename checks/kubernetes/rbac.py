@@ -587,7 +587,7 @@ def rbac_aggregation(evidence: Evidence, params: Mapping[str, Any]) -> list[Chec
             continue
         resource = object_resource(evidence, "ClusterRole", role)
         name = str(role["metadata"].get("name"))
-        if aggregation.get("invalid"):
+        if not isinstance(aggregation, Mapping) or aggregation.get("invalid"):
             message = f"ClusterRole {name} has an aggregationRule that cannot be read"
             results.append(CheckResult(resource, Status.ERROR, message))
             continue
