@@ -186,11 +186,21 @@ class PowerJudge:
         self.depth = depth
         """How many named hops (bind -> role -> impersonate -> ...) are followed."""
         self._identity_cache: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._memo: dict[tuple[tuple[Rule, ...], str, int], tuple[Danger, ...]] = {}
         self._namespaces = sorted({ns for _, ns, *_ in authorizer.bindings() if ns})
 
     def dangers(self, rules: Sequence[Rule], scope: str, depth: int | None = None) -> list[Danger]:
         """Every power the rules give in `scope` (a namespace, or `*`), merged per power and names."""
         depth = self.depth if depth is None else depth
+        memo_key = (tuple(rules), scope, depth)
+        cached = self._memo.get(memo_key)
+        if cached is not None:
+            return list(cached)
+        result = self._dangers(memo_key[0], scope, depth)
+        self._memo[memo_key] = tuple(result)
+        return result
+
+    def _dangers(self, rules: Sequence[Rule], scope: str, depth: int) -> list[Danger]:
         found: dict[tuple[Power, tuple[str, ...]], Danger] = {}
         for rule in rules:
             for power in POWERS:

@@ -532,11 +532,15 @@ def workload_rbac(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckRe
         return [nothing_found(evidence, "no binding", ("clusterrolebindings", "rolebindings"))]
     found, _ = workloads(evidence, ())
     results = []
-    cache: dict[tuple[str, str], list[Danger]] = {}
+    cache: dict[tuple[str, str], tuple[list[str], str]] = {}
     for workload in found:
         if workload.debug:  # a controller's pod: judged through its controller's template
             continue
         resource = object_resource(evidence, workload.kind, workload.obj)
+        incomplete = workload.incomplete()
+        if incomplete:  # a fragment may name no serviceAccountName and still not run as `default`
+            results.append(CheckResult(resource, Status.ERROR, incomplete))
+            continue
         account = str(workload.spec.get("serviceAccountName") or "default")
         key = (workload.namespace, account)
         label = f"ServiceAccount {workload.namespace}/{account}"
@@ -545,22 +549,23 @@ def workload_rbac(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckRe
             results.append(CheckResult(resource, Status.NOT_APPLICABLE, message))
             continue
         if key not in cache:
-            cache[key] = judge.subject_dangers(UserInfo.service_account(*key))
-        dangers = cache[key]
-        if not dangers:
+            dangers = judge.subject_dangers(UserInfo.service_account(*key))
+            severity = worst(dangers)
+            cache[key] = ([d.describe() for d in _by_severity(dangers)], severity.value if severity else "")
+        described, severity_text = cache[key]
+        if not described:
             results.append(
                 CheckResult(resource, Status.PASS, f"{workload.label} runs as {label}: no dangerous permission")
             )
             continue
-        described = [d.describe() for d in _by_severity(dangers)]
         token = (
             "; token auto-mount is off in this workload, but the account still holds these permissions"
             if (workload.spec.get("automountServiceAccountToken") is False)
             else ""
         )
-        severity = worst(dangers)
-        worst_text = f" (worst: {severity.value})" if severity else ""
-        message = f"{workload.label} runs as {label}, which holds{worst_text}: {'; '.join(described)}{token}"
+        message = (
+            f"{workload.label} runs as {label}, which holds (worst: {severity_text}): {'; '.join(described)}{token}"
+        )
         results.append(CheckResult(resource, Status.FAIL, message, described, "no dangerous permission"))
     if not results:
         return [nothing_found(evidence, "no workload", WORKLOAD_NEEDS)]

@@ -517,3 +517,10 @@ def test_explain_and_offline_not_applicable(tmp_path: Path, control_id: str) -> 
     assert control.remediation and "exempt" not in control.remediation.lower()
     [finding] = findings(tmp_path, control_id, [workload("Deployment", "web", good_spec())])
     assert finding.status is NA and "offline input" in finding.message
+
+
+def test_k8s_45_a_fragment_without_a_pod_spec_is_error(tmp_path: Path) -> None:
+    fragment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "patch", "namespace": "team-a"}}
+    objects = [fragment, binding("RoleBinding", "b", "ClusterRole", "view", [sa("default", "team-a")], "team-a")]
+    [finding] = findings(tmp_path, "K8S-45", objects)
+    assert finding.status is ERROR and "cannot be judged" in finding.message
