@@ -340,7 +340,7 @@ def _by_severity(dangers: Sequence[Danger]) -> list[Danger]:
 
 @check(
     "kubernetes.anonymous_bindings",
-    needs=RBAC_SECTIONS,
+    needs=("clusterroles", "clusterrolebindings", "rolebindings"),
     params={
         "subjects": {**_STRINGS, "description": "Subjects that stand for everybody (Kind:name)."},
         "allowed_roles": {**_STRINGS, "description": "Roles everybody may hold (the default discovery roles)."},
