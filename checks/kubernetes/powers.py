@@ -324,6 +324,10 @@ def _subject_key(subject: Mapping[str, Any]) -> tuple[str, str, str]:
     return (str(subject.get("kind", "")), str(subject.get("name", "")), str(subject.get("namespace", "") or ""))
 
 
+NOT_BUILTIN = "not an object of the bootstrap policy"
+"""`BuiltinPolicy.check`'s reason for an object that neither has a built-in name nor the label."""
+
+
 class BuiltinPolicy:
     """The bootstrap policy of one Kubernetes release (`data/bootstrap-policy.json`)."""
 
@@ -365,9 +369,14 @@ class BuiltinPolicy:
     def check(self, kind: str, obj: Mapping[str, Any]) -> tuple[bool, str]:
         """(is the exact built-in object, why not / what matched) for a slim RBAC object."""
         entry = self.roles.get(self.key(kind, obj)) if kind.endswith("Role") else self.bindings.get(self.key(kind, obj))
-        if entry is None:
-            return False, "not an object of the bootstrap policy"
         labels = (obj.get("metadata") or {}).get("labels") or {}
+        if entry is None:
+            if labels.get(BOOTSTRAP_LABEL[0]) == BOOTSTRAP_LABEL[1]:
+                return False, (
+                    f"labelled {'='.join(BOOTSTRAP_LABEL)} but not an object of the bootstrap policy of "
+                    f"Kubernetes {self.version} (a copied label, or a role an older release created)"
+                )
+            return False, NOT_BUILTIN
         if labels.get(BOOTSTRAP_LABEL[0]) != BOOTSTRAP_LABEL[1]:
             return False, f"a built-in name without the {'='.join(BOOTSTRAP_LABEL)} label"
         if kind.endswith("Role"):

@@ -30,6 +30,7 @@ from checks.kubernetes.common import (
 from checks.kubernetes.powers import (
     BROAD_SUBJECTS,
     BUILTIN_IDENTITIES,
+    NOT_BUILTIN,
     POWERS,
     Danger,
     Power,
@@ -91,7 +92,7 @@ def _exempt(evidence: Evidence, kind: str, obj: Mapping[str, Any], params: Mappi
 def _not_builtin_note(kind: str, obj: Mapping[str, Any]) -> str:
     """' (a built-in name, but ...: evaluated)' for objects that only look built-in, else ''."""
     exact, why = builtin_policy().check(kind, obj)
-    if exact or why == "not an object of the bootstrap policy":
+    if exact or why == NOT_BUILTIN:
         return ""
     return f" ({why}: evaluated like any other)"
 
