@@ -528,3 +528,14 @@ def test_k8s_45_a_fragment_without_a_pod_spec_is_error(tmp_path: Path) -> None:
     objects = [fragment, binding("RoleBinding", "b", "ClusterRole", "view", [sa("default", "team-a")], "team-a")]
     [finding] = findings(tmp_path, "K8S-45", objects)
     assert finding.status is ERROR and "cannot be judged" in finding.message
+
+
+def test_allow_lists_of_roles_and_accounts_take_exact_names_only() -> None:
+    import jsonschema
+
+    from checks.kubernetes import rbac
+
+    for spec, param in ((rbac.rbac_dangerous, "allowed_roles"), (rbac.workload_rbac, "allowed_service_accounts")):
+        jsonschema.validate({param: ["argocd-controller", "ops/operator"]}, spec.params_schema)
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({param: ["argocd-*"]}, spec.params_schema)
