@@ -140,6 +140,9 @@ class Danger:
     """For a named grant: why the named objects make it dangerous."""
     via: str = ""
     """The binding and role it comes from (subject-level analyses)."""
+    unjudged: bool = False
+    """A named grant whose named objects the offline input does not hold: it cannot be judged
+    (neither dangerous nor harmless) until the cluster is scanned live."""
 
     def short(self) -> str:
         """`get/list secrets`, or `everything (cluster-admin)`."""
@@ -179,10 +182,16 @@ def _power_verbs(rule: Rule, power: Power) -> tuple[str, ...]:
 class PowerJudge:
     """Judges rules against `POWERS`, following named grants through an Authorizer."""
 
-    def __init__(self, authorizer: Authorizer, depth: int = 4) -> None:
-        """`authorizer` resolves what named roles and identities can do; `depth` bounds the chain."""
+    def __init__(self, authorizer: Authorizer, depth: int = 4, complete: bool = True) -> None:
+        """`authorizer` resolves what named roles and identities can do; `depth` bounds the chain.
+
+        `complete` says the RBAC objects are a live cluster's complete listing: a named role that
+        is not there does not exist (it grants nothing); offline, it is merely not in the input.
+        """
         self.authorizer = authorizer
         """The cluster's RBAC."""
+        self.complete = complete
+        """Whether a role missing from the evidence is missing from the cluster."""
         self.depth = depth
         """How many named hops (bind -> role -> impersonate -> ...) are followed."""
         self._identity_cache: dict[tuple[str, tuple[str, ...]], str] = {}
@@ -209,8 +218,9 @@ class PowerJudge:
                     continue
                 names = rule.resource_names
                 why = ""
+                unjudged = False
                 if names:
-                    judged = self._judge_names(power, names, scope, depth)
+                    judged, unjudged = self._judge_names(power, names, scope, depth)
                     if judged is None:
                         continue
                     why = judged
@@ -219,20 +229,22 @@ class PowerJudge:
                 if previous is not None:
                     verbs = tuple(v for v in power.verbs if v in previous.verbs or v in verbs)
                     why = previous.why or why
-                found[key] = Danger(power, verbs, scope, names, why)
+                    unjudged = previous.unjudged and unjudged
+                found[key] = Danger(power, verbs, scope, names, why, unjudged=unjudged)
         if any(d.power.key == "everything" for d in found.values()):
             return [d for d in found.values() if d.power.key == "everything"]
         return list(found.values())
 
-    def _judge_names(self, power: Power, names: Sequence[str], scope: str, depth: int) -> str | None:
-        """Why a named grant is dangerous, or None when it is not."""
+    def _judge_names(self, power: Power, names: Sequence[str], scope: str, depth: int) -> tuple[str | None, bool]:
+        """(why a named grant is dangerous or None when it is not, whether it only cannot be judged)."""
         if power.names == "counted":
-            return "over the named objects"
+            return "over the named objects", False
         if power.names in ("not-counted", "creates"):
-            return None
+            return None, False
         if depth <= 0:
-            return "named chain too long to follow"
+            return "named chain too long to follow", False
         reasons = []
+        unjudged = []
         for name in names:
             if power.names == "role":
                 reason = self._role_reason(power.resource, name, scope, depth - 1)
@@ -241,9 +253,15 @@ class PowerJudge:
                 reason = self.identity_reason(identity, depth - 1) if identity else None
             else:
                 reason = self._service_account_reason(name, scope, depth - 1)
-            if reason:
+            if reason == UNJUDGED:
+                unjudged.append(name)
+            elif reason:
                 reasons.append(f"{name}: {reason}")
-        return "; ".join(reasons) or None
+        if reasons:
+            return "; ".join(reasons), False
+        if unjudged:
+            return f"{', '.join(unjudged)}: {UNJUDGED}", True
+        return None, False
 
     def _role_reason(self, resource: str, name: str, scope: str, depth: int) -> str | None:
         if resource == "clusterroles" or scope == "*":
@@ -256,8 +274,8 @@ class PowerJudge:
         if rules is None:
             policy = builtin_policy()
             builtin = policy.roles.get(f"ClusterRole/{name}") if resource == "clusterroles" else None
-            if builtin is None:
-                return "the role is not in the evidence, so what it grants cannot be judged"
+            if builtin is None:  # live: the role does not exist and grants nothing; offline: unknown
+                return None if self.complete else UNJUDGED
             rules = tuple(Rule.from_mapping(r) for r in builtin["rules"])
             if builtin.get("aggregationRule"):
                 rules = policy.aggregate(name)
@@ -283,12 +301,20 @@ class PowerJudge:
             return self._identity_cache[cache_key] or None
         self._identity_cache[cache_key] = ""  # a cycle (A impersonates B impersonates A) adds nothing
         depth = self.depth if depth is None else depth
-        found = self.subject_dangers(identity, depth)
+        found = [d for d in self.subject_dangers(identity, depth) if not d.unjudged]
         reason = ""
         if found:
             reason = "can " + ", ".join(sorted({d.short() for d in found}))
         self._identity_cache[cache_key] = reason
         return reason or None
+
+    def unresolved(self, identity: UserInfo) -> list[str]:
+        """Bindings of the identity whose role is not in the evidence (offline: what they grant is unknown)."""
+        return [
+            f"{g.binding_label} ({g.role_label})"
+            for g in self.authorizer.grants_for(identity.name, identity.groups, None)
+            if not g.role_found
+        ]
 
     def subject_dangers(self, identity: UserInfo, depth: int | None = None) -> list[Danger]:
         """Every power an identity holds through its bindings (in every namespace), with the binding."""
@@ -298,7 +324,15 @@ class PowerJudge:
         for grant in self.authorizer.grants_for(identity.name, identity.groups, None):
             for danger in self.dangers(grant.rules, grant.scope, depth):
                 found.append(
-                    Danger(danger.power, danger.verbs, danger.scope, danger.names, danger.why, grant.binding_label)
+                    Danger(
+                        danger.power,
+                        danger.verbs,
+                        danger.scope,
+                        danger.names,
+                        danger.why,
+                        grant.binding_label,
+                        danger.unjudged,
+                    )
                 )
         return found
 
@@ -323,6 +357,9 @@ def worst(dangers: Iterable[Danger]) -> Severity | None:
 def _subject_key(subject: Mapping[str, Any]) -> tuple[str, str, str]:
     return (str(subject.get("kind", "")), str(subject.get("name", "")), str(subject.get("namespace", "") or ""))
 
+
+UNJUDGED = "not in the input, so what it grants cannot be judged offline: scan the cluster live"
+"""Why a named grant of offline input is neither dangerous nor harmless."""
 
 NOT_BUILTIN = "not an object of the bootstrap policy"
 """`BuiltinPolicy.check`'s reason for an object that neither has a built-in name nor the label."""

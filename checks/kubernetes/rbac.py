@@ -293,7 +293,7 @@ def rbac_dangerous(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckR
     system:masters, a token for a privileged ServiceAccount all count).
     """
     authz = control_authorizer(evidence)
-    judge = PowerJudge(authz)
+    judge = PowerJudge(authz, complete=complete_listing(evidence))
     custom = _custom_powers(params["rules"]) if params.get("rules") else None
     allowed = set(params.get("allowed_roles", []))
     results = []
@@ -311,10 +311,13 @@ def rbac_dangerous(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckR
         rules = _role_rules(authz, kind, role)
         found = _custom_dangers(rules, custom, scope) if custom else judge.dangers(rules, scope)
         note = _not_builtin_note(kind, role)
-        if found:
-            described = [d.describe() for d in _by_severity(found)]
+        described = [d.describe() for d in _by_severity(found)]
+        if any(not d.unjudged for d in found):
             message = f"{kind} {resource.name} grants {'; '.join(described)}{note}"
             results.append(CheckResult(resource, Status.FAIL, message, described, "none of the dangerous permissions"))
+        elif found:
+            message = f"{kind} {resource.name} grants {'; '.join(described)}{note}"
+            results.append(CheckResult(resource, Status.NOT_APPLICABLE, message, described))
         else:
             results.append(CheckResult(resource, Status.PASS, f"no dangerous permission{note}"))
     if not results:
@@ -417,7 +420,7 @@ def broad_group_grants(evidence: Evidence, params: Mapping[str, Any]) -> list[Ch
     an attacker can start there).
     """
     authz = control_authorizer(evidence)
-    judge = PowerJudge(authz)
+    judge = PowerJudge(authz, complete=complete_listing(evidence))
     results = []
     for kind, binding in _bindings(evidence):
         broad = [s.id for s in _role_subjects(binding, kind) if _is_broad(s)]
@@ -427,10 +430,13 @@ def broad_group_grants(evidence: Evidence, params: Mapping[str, Any]) -> list[Ch
         ref = binding["roleRef"]
         role = f"{ref.get('kind')} {ref.get('name')}"
         found, missing = _binding_dangers(judge, authz, kind, binding)
-        if found:
-            described = [d.describe() for d in _by_severity(found)]
+        described = [d.describe() for d in _by_severity(found)]
+        if any(not d.unjudged for d in found):
             message = f"{kind} {resource.name} gives {', '.join(broad)} (via {role}): {'; '.join(described)}"
             results.append(CheckResult(resource, Status.FAIL, message, described, "no dangerous permission"))
+        elif found:
+            message = f"{kind} {resource.name} gives {', '.join(broad)} (via {role}): {'; '.join(described)}"
+            results.append(CheckResult(resource, Status.NOT_APPLICABLE, message, described))
         elif missing and complete_listing(evidence):
             message = f"{kind} {resource.name} gives {', '.join(broad)} {role}, which does not exist: nothing today"
             results.append(CheckResult(resource, Status.PASS, message, broad))
@@ -471,7 +477,7 @@ def dangerous_bindings(evidence: Evidence, params: Mapping[str, Any]) -> list[Ch
     a system:controller role) to a new subject is found even though the role itself is exempt.
     """
     authz = control_authorizer(evidence)
-    judge = PowerJudge(authz)
+    judge = PowerJudge(authz, complete=complete_listing(evidence))
     allowed = list(params.get("allowed_subjects", []))
     results = []
     for kind, binding in _bindings(evidence):
@@ -485,6 +491,10 @@ def dangerous_bindings(evidence: Evidence, params: Mapping[str, Any]) -> list[Ch
         ref = binding["roleRef"]
         role = f"{ref.get('kind')} {ref.get('name')}"
         note = _not_builtin_note(kind, binding)
+        if found and all(d.unjudged for d in found):
+            message = f"{kind} {resource.name} (via {role}): {'; '.join(d.describe() for d in found)}"
+            results.append(CheckResult(resource, Status.NOT_APPLICABLE, message, subjects))
+            continue
         if not found:
             if missing and not complete_listing(evidence):
                 message = f"{kind} {resource.name}: {missing}, so what it grants cannot be judged offline"
@@ -525,7 +535,7 @@ def workload_rbac(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckRe
     system:authenticated) through every binding that applies to it.
     """
     authz = control_authorizer(evidence)
-    judge = PowerJudge(authz)
+    judge = PowerJudge(authz, complete=complete_listing(evidence))
     allowed = set(params.get("allowed_service_accounts", []))
     if not complete_listing(evidence) and not (
         evidence.section("clusterrolebindings") or evidence.section("rolebindings")
@@ -533,7 +543,7 @@ def workload_rbac(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckRe
         return [nothing_found(evidence, "no binding", ("clusterrolebindings", "rolebindings"))]
     found, _ = workloads(evidence, ())
     results = []
-    cache: dict[tuple[str, str], tuple[list[str], str]] = {}
+    cache: dict[tuple[str, str], tuple[list[str], str, list[str]]] = {}
     for workload in found:
         if workload.debug:  # a controller's pod: judged through its controller's template
             continue
@@ -550,10 +560,23 @@ def workload_rbac(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckRe
             results.append(CheckResult(resource, Status.NOT_APPLICABLE, message))
             continue
         if key not in cache:
-            dangers = judge.subject_dangers(UserInfo.service_account(*key))
+            identity = UserInfo.service_account(*key)
+            everything = judge.subject_dangers(identity)
+            dangers = [d for d in everything if not d.unjudged]
             severity = worst(dangers)
-            cache[key] = ([d.describe() for d in _by_severity(dangers)], severity.value if severity else "")
-        described, severity_text = cache[key]
+            unknown = [d.describe() for d in everything if d.unjudged]
+            if not complete_listing(evidence):
+                unknown += [f"{g}: the role is not in the input" for g in judge.unresolved(identity)]
+            cache[key] = (
+                [d.describe() for d in _by_severity(dangers)],
+                severity.value if severity else "",
+                unknown,
+            )
+        described, severity_text, unknown = cache[key]
+        if not described and unknown:
+            message = f"{workload.label} runs as {label}; cannot be judged offline: {'; '.join(unknown)}"
+            results.append(CheckResult(resource, Status.NOT_APPLICABLE, message, unknown))
+            continue
         if not described:
             results.append(
                 CheckResult(resource, Status.PASS, f"{workload.label} runs as {label}: no dangerous permission")
@@ -585,7 +608,7 @@ def rbac_aggregation(evidence: Evidence, params: Mapping[str, Any]) -> list[Chec
     """
     policy = builtin_policy()
     cluster_roles = with_builtin_roles(evidence)["clusterroles"]
-    judge = PowerJudge(control_authorizer(evidence))
+    judge = PowerJudge(control_authorizer(evidence), complete=complete_listing(evidence))
     results = []
     for role in evidence.section("clusterroles"):
         aggregation = role.get("aggregationRule")

@@ -52,6 +52,15 @@ def findings(tmp_path: Path, control_id: str, objects: Sequence[Mapping[str, Any
     return evaluate_control(control, evidence, registry())
 
 
+def findings_as_live(tmp_path: Path, control_id: str, objects: Sequence[Mapping[str, Any]]) -> list[Finding]:
+    """The same objects judged as a live cluster's complete listing (a missing role does not exist)."""
+    path = write_manifests(tmp_path / f"rbac{next(_counter)}.yaml", objects)
+    target = PLUGIN.parse_target(f"manifests:{path}")
+    evidence = PLUGIN.collect(Target(id="t", kind=target.kind, url=target.url), {}, 30.0)
+    live = replace(evidence, metadata={**evidence.metadata, "mode": "context"})
+    return evaluate_control(baseline_controls()[control_id], live, registry())
+
+
 def statuses(tmp_path: Path, control_id: str, objects: Sequence[Mapping[str, Any]], **params: Any) -> dict[str, Status]:
     """`Kind ns/name` -> status."""
     return {f"{f.resource.kind} {f.resource.name}": f.status for f in findings(tmp_path, control_id, objects, **params)}
@@ -309,7 +318,7 @@ def test_k8s_09_resource_names_are_judged_by_what_they_name(tmp_path: Path) -> N
         "bind-admin": FAIL,  # cluster-admin is not in the input: judged on its built-in rules
         "bind-view": PASS,
         "bind-edit": FAIL,
-        "bind-unknown": FAIL,
+        "bind-unknown": NA,  # offline: the named role is not in the input
         "be-masters": FAIL,
         "be-readers": PASS,
         "be-alice": FAIL,
@@ -324,7 +333,10 @@ def test_k8s_09_resource_names_are_judged_by_what_they_name(tmp_path: Path) -> N
     )
     assert "system:masters is allowed everything" in roles["be-masters"].message
     assert "ServiceAccount ci/deployer: can " in roles["ci/deployer-token"].message
-    assert "cannot be judged" in roles["bind-unknown"].message
+    assert "cannot be judged offline" in roles["bind-unknown"].message
+    # live, a role that is not in the complete listing does not exist: binding it grants nothing
+    live = {f.resource.name: f.status for f in findings_as_live(tmp_path, "K8S-09", objects)}
+    assert live["bind-unknown"] is PASS and live["bind-admin"] is FAIL
     assert "over the named objects" in roles["ci/one-deployment"].message
 
 
@@ -539,3 +551,14 @@ def test_allow_lists_of_roles_and_accounts_take_exact_names_only() -> None:
         jsonschema.validate({param: ["argocd-controller", "ops/operator"]}, spec.params_schema)
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate({param: ["argocd-*"]}, spec.params_schema)
+
+
+def test_k8s_45_a_binding_to_a_role_not_in_the_input_cannot_be_judged_offline(tmp_path: Path) -> None:
+    objects = [
+        workload("Deployment", "web", good_spec(serviceAccountName="web")),
+        binding("RoleBinding", "web", "Role", "somewhere-else", [sa("web", "team-a")], "team-a"),
+    ]
+    [offline] = findings(tmp_path, "K8S-45", objects)
+    assert offline.status is NA and "RoleBinding team-a/web (Role team-a/somewhere-else)" in offline.message
+    [live] = findings_as_live(tmp_path, "K8S-45", objects)
+    assert live.status is PASS
