@@ -376,6 +376,7 @@ class BuiltinPolicy:
         """`ClusterRole/name` or `Role/namespace/name` -> labels, rules, aggregationRule."""
         self.bindings: dict[str, Mapping[str, Any]] = dict(document["bindings"])
         """`ClusterRoleBinding/name` or `RoleBinding/namespace/name` -> labels, roleRef, subjects."""
+        self._converged: dict[str, list[Rule]] | None = None
 
     @staticmethod
     def key(kind: str, obj: Mapping[str, Any]) -> str:
@@ -401,7 +402,9 @@ class BuiltinPolicy:
 
     def aggregate(self, name: str) -> tuple[Rule, ...]:
         """The rules a built-in ClusterRole holds on a cluster with nothing but the built-in roles."""
-        return tuple(converged_rules(self.objects()["clusterroles"]).get(name, ()))
+        if self._converged is None:
+            self._converged = converged_rules(self.objects()["clusterroles"])
+        return tuple(self._converged.get(name, ()))
 
     def check(self, kind: str, obj: Mapping[str, Any]) -> tuple[bool, str]:
         """(is the exact built-in object, why not / what matched) for a slim RBAC object."""

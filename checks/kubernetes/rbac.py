@@ -108,10 +108,13 @@ _BUILTIN_IDENTITY_IDS = {s.id for s in BUILTIN_IDENTITIES}
 def with_builtin_roles(evidence: Evidence) -> dict[str, list[Mapping[str, Any]]]:
     """The RBAC sections plus every built-in role of the bootstrap policy the evidence lacks.
 
-    Offline manifests rarely include `edit` or `cluster-admin`; on every cluster they exist. On a
-    live cluster every built-in role is in the evidence and its stored rules are used.
+    Offline manifests rarely include `edit` or `cluster-admin`; on every cluster they exist. A
+    live cluster's listing is complete: its stored roles are used as they are, and nothing is
+    added (a built-in role missing there does not exist).
     """
     sections: dict[str, list[Mapping[str, Any]]] = {s: list(evidence.section(s)) for s in RBAC_SECTIONS}
+    if complete_listing(evidence):
+        return sections
     builtin = builtin_policy().objects()
     for section in ("clusterroles", "roles"):
         present = {(r["metadata"].get("namespace", ""), r["metadata"].get("name")) for r in sections[section]}
