@@ -196,7 +196,13 @@ class PowerJudge:
         """How many named hops (bind -> role -> impersonate -> ...) are followed."""
         self._identity_cache: dict[tuple[str, tuple[str, ...]], str] = {}
         self._memo: dict[tuple[tuple[Rule, ...], str, int], tuple[Danger, ...]] = {}
-        self._namespaces = sorted({ns for _, ns, *_ in authorizer.bindings() if ns})
+        namespaces = set()
+        for _, namespace, _, _, _, subjects in authorizer.bindings():
+            namespaces.add(namespace)
+            namespaces.update(s.namespace for s in subjects if s.kind == "ServiceAccount")
+        namespaces.discard("")
+        self._namespaces = sorted(namespaces)
+        """Namespaces the bindings mention: where a ServiceAccount named in a grant may hold something."""
 
     def dangers(self, rules: Sequence[Rule], scope: str, depth: int | None = None) -> list[Danger]:
         """Every power the rules give in `scope` (a namespace, or `*`), merged per power and names."""
@@ -264,11 +270,12 @@ class PowerJudge:
         return None, False
 
     def _role_reason(self, resource: str, name: str, scope: str, depth: int) -> str | None:
-        if resource == "clusterroles" or scope == "*":
+        rules: tuple[Rule, ...] | None
+        if resource == "clusterroles":  # bind on clusterroles: RoleBindings (in scope) or ClusterRoleBindings to it
             rules = self.authorizer.cluster_roles.get(name)
-            if rules is None and resource == "roles":
-                found = [r for (ns, n), r in self.authorizer.roles.items() if n == name]
-                rules = tuple(rule for rs in found for rule in rs) if found else None
+        elif scope == "*":  # bind on roles in every namespace: a Role of that name anywhere
+            found = [r for (_, n), r in self.authorizer.roles.items() if n == name]
+            rules = tuple(rule for rs in found for rule in rs) if found else None
         else:
             rules = self.authorizer.roles.get((scope, name))
         if rules is None:

@@ -562,3 +562,23 @@ def test_k8s_45_a_binding_to_a_role_not_in_the_input_cannot_be_judged_offline(tm
     assert offline.status is NA and "RoleBinding team-a/web (Role team-a/somewhere-else)" in offline.message
     [live] = findings_as_live(tmp_path, "K8S-45", objects)
     assert live.status is PASS
+
+
+def test_k8s_09_named_grants_across_namespaces(tmp_path: Path) -> None:
+    objects = [
+        # a token for `deployer` of any namespace: deployer of ci is cluster-admin through a ClusterRoleBinding
+        role("ClusterRole", "any-deployer-token", [rule(["serviceaccounts/token"], ["create"], names=["deployer"])]),
+        binding("ClusterRoleBinding", "deployer", "ClusterRole", "cluster-admin", [sa("deployer", "ci")]),
+        # bind on Roles named `ops` in every namespace: the Role ops of team-a may exec
+        role("ClusterRole", "bind-ops", [rule(["roles"], ["bind"], RBAC, ["ops"])]),
+        role("Role", "ops", [rule(["pods/exec"], ["create"])], "team-a"),
+        # bind on ClusterRoles named `ops`: there is none, and the Role of that name does not count
+        role("ClusterRole", "bind-cluster-ops", [rule(["clusterroles"], ["bind"], RBAC, ["ops"])]),
+    ]
+    found = by_name(tmp_path, "K8S-09", objects)
+    assert found["any-deployer-token"].status is FAIL
+    assert "ServiceAccount ci/deployer: can everything (cluster-admin)" in found["any-deployer-token"].message
+    assert found["bind-ops"].status is FAIL and "the role grants create pods/exec" in found["bind-ops"].message
+    assert found["bind-cluster-ops"].status is NA  # offline: a ClusterRole ops may exist on the cluster
+    live = {f.resource.name: f.status for f in findings_as_live(tmp_path, "K8S-09", objects)}
+    assert live["bind-cluster-ops"] is PASS and live["bind-ops"] is FAIL
