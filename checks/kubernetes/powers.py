@@ -483,6 +483,10 @@ BROAD_SUBJECTS: tuple[tuple[str, str], ...] = (
     ("Group", "system:authenticated"),
     ("Group", "system:serviceaccounts"),
     ("Group", "system:serviceaccounts:*"),
+    ("Group", "system:nodes"),
+    ("Group", "system:bootstrappers"),
+    ("Group", "system:bootstrappers:*"),
 )
 """Subjects that stand for many identities (kind, name glob): everybody, every authenticated
-identity, every service account of the cluster or of one namespace."""
+identity, every service account of the cluster or of one namespace, every node's kubelet, every
+holder of a bootstrap token."""

@@ -420,7 +420,7 @@ def broad_group_grants(evidence: Evidence, params: Mapping[str, Any]) -> list[Ch
     The subjects are `powers.BROAD_SUBJECTS`: system:anonymous, system:unauthenticated,
     system:authenticated, system:serviceaccounts and system:serviceaccounts:<namespace> (every
     service account of the cluster, or every one of a namespace, including those of any workload
-    an attacker can start there).
+    an attacker can start there), system:nodes and system:bootstrappers[:*].
     """
     authz = control_authorizer(evidence)
     judge = PowerJudge(authz, complete=complete_listing(evidence))

@@ -436,6 +436,10 @@ def test_k8s_46_broad_groups(tmp_path: Path) -> None:
         builtin("ClusterRoleBinding/system:discovery"),  # the role is filled in from the bootstrap policy
         binding("ClusterRoleBinding", "unknown", "ClusterRole", "made-up", [group("system:authenticated")]),
         binding("ClusterRoleBinding", "team", "ClusterRole", "edit", [group("team-a-devs")]),  # not broad
+        binding("ClusterRoleBinding", "nodes", "ClusterRole", "tokens", [group("system:nodes")]),
+        binding(
+            "RoleBinding", "boot", "Role", "pods", [group("system:bootstrappers:kubeadm:default-node-token")], "team-a"
+        ),
     ]
     assert statuses(tmp_path, "K8S-46", objects) == {
         "ClusterRoleBinding all-sa-edit": FAIL,
@@ -444,6 +448,8 @@ def test_k8s_46_broad_groups(tmp_path: Path) -> None:
         "ClusterRoleBinding anon-tokens": FAIL,
         "ClusterRoleBinding system:discovery": PASS,
         "ClusterRoleBinding unknown": NA,
+        "ClusterRoleBinding nodes": FAIL,
+        "RoleBinding team-a/boot": FAIL,
     }
 
 
