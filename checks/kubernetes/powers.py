@@ -490,3 +490,12 @@ BROAD_SUBJECTS: tuple[tuple[str, str], ...] = (
 """Subjects that stand for many identities (kind, name glob): everybody, every authenticated
 identity, every service account of the cluster or of one namespace, every node's kubelet, every
 holder of a bootstrap token."""
+
+KUBEADM_CLUSTER_INFO: tuple[str, str, tuple[Rule, ...]] = (
+    "kube-public",
+    "kubeadm:bootstrap-signer-clusterinfo",
+    (Rule(("get",), ("",), ("configmaps",), ("cluster-info",)),),
+)
+"""The Role kubeadm creates so that joining nodes can read the cluster-info ConfigMap anonymously
+(namespace, name, rules; `cmd/kubeadm/app/phases/bootstraptoken/clusterinfo`), bound to User
+system:anonymous by a RoleBinding of the same name."""

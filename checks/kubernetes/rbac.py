@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from checks.kubernetes.authz import Authorizer, Rule, Subject, UserInfo, selected_roles
+from checks.kubernetes.authz import Authorizer, Rule, Subject, UserInfo, covers, selected_roles
 from checks.kubernetes.common import (
     WORKLOAD_NEEDS,
     complete_listing,
@@ -30,6 +30,7 @@ from checks.kubernetes.common import (
 from checks.kubernetes.powers import (
     BROAD_SUBJECTS,
     BUILTIN_IDENTITIES,
+    KUBEADM_CLUSTER_INFO,
     NOT_BUILTIN,
     POWERS,
     Danger,
@@ -39,7 +40,7 @@ from checks.kubernetes.powers import (
     worst,
 )
 from scanner.interface import check
-from scanner.model import CheckResult, Evidence, Severity, Status
+from scanner.model import CheckResult, Evidence, Resource, Severity, Status
 
 RBAC_SECTIONS = ("clusterroles", "roles", "clusterrolebindings", "rolebindings")
 """Every RBAC evidence section."""
@@ -347,7 +348,7 @@ def _by_severity(dangers: Sequence[Danger]) -> list[Danger]:
 
 @check(
     "kubernetes.anonymous_bindings",
-    needs=("clusterroles", "clusterrolebindings", "rolebindings"),
+    needs=RBAC_SECTIONS,
     params={
         "subjects": {**_STRINGS, "description": "Subjects that stand for everybody (Kind:name)."},
         "allowed_roles": {**_STRINGS, "description": "Roles everybody may hold (the default discovery roles)."},
@@ -369,6 +370,9 @@ def anonymous_bindings(evidence: Evidence, params: Mapping[str, Any]) -> list[Ch
     allowed = list(params.get("allowed_roles", ["system:discovery", "system:basic-user", "system:public-info-viewer"]))
     policy = builtin_policy()
     cluster_roles = {str(r["metadata"].get("name")): r for r in evidence.section("clusterroles")}
+    roles = {
+        (str(r["metadata"].get("namespace")), str(r["metadata"].get("name"))): r for r in evidence.section("roles")
+    }
     results = []
     for kind, binding in _bindings(evidence):
         everyone = [sid for sid in (subject_id(s) for s in binding["subjects"]) if sid in public]
@@ -377,7 +381,15 @@ def anonymous_bindings(evidence: Evidence, params: Mapping[str, Any]) -> list[Ch
         ref = binding["roleRef"]
         resource = object_resource(evidence, kind, binding)
         role = f"{ref.get('kind')} {ref.get('name')}"
-        if ref.get("kind") == "ClusterRole" and matches(str(ref.get("name")), allowed):
+        namespace = str(binding["metadata"].get("namespace") or "")
+        if (
+            kind == "RoleBinding"
+            and ref.get("kind") == "Role"
+            and (namespace, ref.get("name")) == KUBEADM_CLUSTER_INFO[:2]
+            and matches(str(ref.get("name")), allowed)
+        ):
+            results.append(_kubeadm_cluster_info(evidence, resource, roles.get(KUBEADM_CLUSTER_INFO[:2]), everyone))
+        elif ref.get("kind") == "ClusterRole" and matches(str(ref.get("name")), allowed):
             stored = cluster_roles.get(str(ref.get("name")))
             changed = ""
             if stored is not None and f"ClusterRole/{ref.get('name')}" in policy.roles:
@@ -395,6 +407,26 @@ def anonymous_bindings(evidence: Evidence, params: Mapping[str, Any]) -> list[Ch
         message = "no binding to anonymous or all-authenticated subjects"
         return [nothing_found(evidence, message, ("clusterrolebindings", "rolebindings"))]
     return results
+
+
+def _kubeadm_cluster_info(
+    evidence: Evidence, resource: Resource, stored: Mapping[str, Any] | None, everyone: list[str]
+) -> CheckResult:
+    """kubeadm's anonymous cluster-info reader: PASS only while its Role is exactly kubeadm's."""
+    namespace, name, rules = KUBEADM_CLUSTER_INFO
+    label = f"Role {namespace}/{name}"
+    if stored is None:
+        if complete_listing(evidence):
+            return CheckResult(resource, Status.PASS, f"{label} does not exist: the binding grants nothing", everyone)
+        message = f"{label} is not in the offline input: what the binding grants cannot be judged"
+        return CheckResult(resource, Status.NOT_APPLICABLE, message, everyone)
+    ok, missing = covers(rules, [Rule.from_mapping(r) for r in stored.get("rules") or ()])
+    if ok:
+        message = f"{', '.join(everyone)} only get kubeadm's {label} (get ConfigMap cluster-info)"
+        return CheckResult(resource, Status.PASS, message, everyone)
+    extra = ", ".join(sorted({r.describe() for r in missing})[:5])
+    message = f"{', '.join(everyone)} get {label}, which grants more than kubeadm's cluster-info read: {extra}"
+    return CheckResult(resource, Status.FAIL, message, everyone, "kubeadm's unchanged cluster-info reader")
 
 
 def _binding_dangers(

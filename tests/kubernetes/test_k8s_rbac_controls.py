@@ -588,3 +588,33 @@ def test_k8s_09_named_grants_across_namespaces(tmp_path: Path) -> None:
     assert found["bind-cluster-ops"].status is NA  # offline: a ClusterRole ops may exist on the cluster
     live = {f.resource.name: f.status for f in findings_as_live(tmp_path, "K8S-09", objects)}
     assert live["bind-cluster-ops"] is PASS and live["bind-ops"] is FAIL
+
+
+def test_k8s_10_kubeadm_cluster_info_reader_only_while_unchanged(tmp_path: Path) -> None:
+    reader = role(
+        "Role",
+        "kubeadm:bootstrap-signer-clusterinfo",
+        [rule(["configmaps"], ["get"], names=["cluster-info"])],
+        "kube-public",
+    )
+    bound = binding(
+        "RoleBinding",
+        "kubeadm:bootstrap-signer-clusterinfo",
+        "Role",
+        "kubeadm:bootstrap-signer-clusterinfo",
+        [user("system:anonymous")],
+        "kube-public",
+    )
+    [ok] = findings(tmp_path, "K8S-10", [reader, bound])
+    assert ok.status is PASS and "kubeadm's" in ok.message
+    widened = copy.deepcopy(reader)
+    widened["rules"].append(rule(["secrets"], ["get"]))
+    [changed] = findings(tmp_path, "K8S-10", [widened, bound])
+    assert changed.status is FAIL and "get secrets" in changed.message
+    elsewhere = copy.deepcopy(bound)
+    elsewhere["metadata"]["namespace"] = "team-a"  # the same names in another namespace are not kubeadm's
+    other = copy.deepcopy(reader)
+    other["metadata"]["namespace"] = "team-a"
+    assert set(statuses(tmp_path, "K8S-10", [other, elsewhere]).values()) == {FAIL}
+    [unknown] = findings(tmp_path, "K8S-10", [bound])
+    assert unknown.status is NA
