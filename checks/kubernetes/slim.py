@@ -293,7 +293,7 @@ def _rbac_uid(obj: Mapping[str, Any], meta: dict[str, Any]) -> None:
         meta["uid"] = _str(uid)
 
 
-def _aggregation_selector(selector: Any) -> dict[str, Any] | None:
+def _role_selector(selector: Any) -> dict[str, Any] | None:
     """A label selector as written (matchLabels, matchExpressions), or None when malformed."""
     if not isinstance(selector, dict):
         return None
@@ -327,7 +327,7 @@ def _aggregation_rule(rule: Any) -> dict[str, Any]:
         return {"clusterRoleSelectors": []}
     if not isinstance(raw, list):
         return {"clusterRoleSelectors": [], "invalid": True}
-    selectors = [_aggregation_selector(s) for s in raw]
+    selectors = [_role_selector(s) for s in raw]
     if any(s is None for s in selectors):
         return {"clusterRoleSelectors": [s for s in selectors if s is not None], "invalid": True}
     return {"clusterRoleSelectors": selectors}
