@@ -112,6 +112,7 @@ def _properties(target: TargetSummary) -> ET.Element:
         entries.append(("error", target.error))
     entries.extend((f"section_error.{section}", reason) for section, reason in sorted(target.section_errors.items()))
     entries.extend((f"label.{key}", value) for key, value in sorted(target.labels.items()))
+    entries.extend((f"insecure_transport.{n}", weakness) for n, weakness in enumerate(target.insecure_transport, 1))
     for name, value in entries:
         ET.SubElement(properties, "property", {"name": _clean(name), "value": _clean(value)})
     return properties

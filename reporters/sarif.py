@@ -594,10 +594,20 @@ def _run_properties(result: ScanResult, options: ReportOptions) -> dict[str, Any
         "runId": result.run_id,
         "baselines": dict(result.baselines),
         "targets": [
-            {"id": t.id, "kind": t.kind, "uri": t.uri, "reachable": t.error is None, "duration": t.duration}
+            {
+                "id": t.id,
+                "kind": t.kind,
+                "uri": t.uri,
+                "reachable": t.error is None,
+                "duration": t.duration,
+                **({"insecureTransport": list(t.insecure_transport)} if t.insecure_transport else {}),
+            }
             for t in result.targets
         ],
     }
+    insecure = {t.id: list(t.insecure_transport) for t in result.targets if t.insecure_transport}
+    if insecure:
+        properties["insecureTransport"] = insecure
     if result.compared_with is not None:
         properties["comparedWith"] = result.compared_with
     return properties

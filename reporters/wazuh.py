@@ -281,6 +281,8 @@ def _summary(
         target_facts["error"] = target.error
     if target.labels:
         target_facts["labels"] = {_key(k): str(v) for k, v in target.labels.items()}
+    if target.insecure_transport:
+        target_facts["insecure_transport"] = list(target.insecure_transport)
 
     body: dict[str, Any] = {
         "event": "summary",
@@ -304,6 +306,8 @@ def _summary(
     ]
     if target.error is not None:
         sentences.append(f"Target could not be read: {target.error}.")
+    if target.insecure_transport:
+        sentences.append(f"Insecure transport: {'; '.join(target.insecure_transport)}.")
     if mode == MODE_CHANGES_UNAVAILABLE:
         sentences.append(
             "Changes only was requested but this scan was not compared with a previous run: every finding is emitted."

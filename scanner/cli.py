@@ -27,6 +27,7 @@ from scanner.model import ScanResult, Severity
 from scanner.plugins import Registry, discover
 from scanner.store import open_store
 from scanner.store.history import render_history
+from scanner.text import visible
 from scanner.waivers import DEFAULT_MAX_DAYS, load_waivers, utc_today
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,7 +48,7 @@ class FiniteFloatRange(click.FloatRange):
 
 def _fail(message: str, code: ExitCode = ExitCode.CONFIG_ERROR) -> NoReturn:
     # last line of defence: a URL password or `password=` value in any message is masked
-    click.echo(f"sovscan: error: {mask_credentials(message)}", err=True)
+    click.echo(f"sovscan: error: {visible(mask_credentials(message))}", err=True)
     sys.exit(int(code))
 
 
@@ -142,7 +143,7 @@ def _render(reporter: Reporter, result: ScanResult, options: ReportOptions) -> s
         warnings.simplefilter("always")
         rendered = reporter.render(result, options)
     for warning in caught:
-        click.echo(f"sovscan: warning: {warning.message}", err=True)
+        click.echo(f"sovscan: warning: {visible(str(warning.message))}", err=True)
     return rendered
 
 
@@ -163,11 +164,11 @@ def _progress(enabled: bool) -> engine.ProgressCallback | None:
 
     def show(target_id: str, state: str, detail: str) -> None:
         if state == "start":
-            click.echo(f"  collecting {target_id} ...", err=True)
+            click.echo(f"  collecting {visible(target_id)} ...", err=True)
         elif state == "done":
-            click.echo(f"  collected  {target_id}", err=True)
+            click.echo(f"  collected  {visible(target_id)}", err=True)
         else:
-            click.echo(f"  failed     {target_id}: {detail}", err=True)
+            click.echo(f"  failed     {visible(target_id)}: {visible(detail)}", err=True)
 
     return show
 
@@ -461,7 +462,9 @@ def _finish(
     )
     write_outputs(result, specs, registry, options)
     if lifecycle.record(result, prepared) is False:
-        click.echo(f"sovscan: run {result.run_id} is already in the history store; not recorded again", err=True)
+        click.echo(
+            f"sovscan: run {visible(result.run_id)} is already in the history store; not recorded again", err=True
+        )
     opts = prepared.options
     outcome = evaluate_gate(
         result,
@@ -471,7 +474,7 @@ def _finish(
         min_coverage=opts.min_coverage,
     )
     for reason in outcome.reasons:
-        click.echo(f"sovscan: {reason}", err=True)
+        click.echo(f"sovscan: {visible(reason)}", err=True)
     sys.exit(int(outcome.exit_code))
 
 
@@ -598,23 +601,23 @@ def validate(
             click.echo(f"ok  baseline {ref}: {loaded.name} {loaded.version}, {len(loaded.controls)} controls")
         except ConfigError as exc:
             problems += 1
-            click.echo(f"sovscan: error: {exc}", err=True)
+            click.echo(f"sovscan: error: {visible(mask_credentials(str(exc)))}", err=True)
     for path in inventories:
         try:
             inv = load_inventory(path, registry)
             click.echo(f"ok  inventory {path}: {len(inv.targets)} target(s)")
         except (ConfigError, PluginError) as exc:
             problems += 1
-            click.echo(f"sovscan: error: {exc}", err=True)
+            click.echo(f"sovscan: error: {visible(mask_credentials(str(exc)))}", err=True)
     for path in waiver_files:
         try:
             waiver_set = load_waivers(path, today=utc_today(), max_days=waiver_max_days)
             click.echo(f"ok  waivers {path}: {len(waiver_set.waivers)} waiver(s), at most {waiver_set.max_days} days")
         except ConfigError as exc:
             problems += 1
-            click.echo(f"sovscan: error: {exc}", err=True)
+            click.echo(f"sovscan: error: {visible(mask_credentials(str(exc)))}", err=True)
     for name, reason in sorted(registry.broken.items()):
-        click.echo(f"warning: plugin {name} is not loaded: {reason}", err=True)
+        click.echo(f"warning: plugin {name} is not loaded: {visible(reason)}", err=True)
     sys.exit(int(ExitCode.CONFIG_ERROR) if problems else 0)
 
 
@@ -662,7 +665,7 @@ def checks_list() -> None:
         needs = f"  (needs: {', '.join(spec.needs)})" if spec.needs else ""
         click.echo(f"{name:<36} {spec.description}{needs}")
     for name, reason in sorted(registry.broken.items()):
-        click.echo(f"warning: plugin {name} is not loaded: {reason}", err=True)
+        click.echo(f"warning: plugin {name} is not loaded: {visible(reason)}", err=True)
 
 
 @cli.command()

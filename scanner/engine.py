@@ -23,10 +23,21 @@ from typing import Any
 from scanner import __version__
 from scanner import evidence as evidence_io
 from scanner.baseline import Baseline, BaselineLibrary, select_controls
+from scanner.contract import apply_contract
 from scanner.credentials import resolve_target_credentials
 from scanner.errors import CollectionError, ConfigError, EvidenceUnavailable
-from scanner.interface import Target
-from scanner.model import CheckResult, Control, Evidence, Finding, Resource, ScanResult, Status, TargetSummary
+from scanner.interface import CheckSpec, Secret, Target, TargetPlugin
+from scanner.model import (
+    CheckResult,
+    Control,
+    Evidence,
+    Finding,
+    Resource,
+    ScanResult,
+    Status,
+    TargetSummary,
+    insecure_transport,
+)
 from scanner.plugins import Registry
 
 ProgressCallback = Callable[[str, str, str], None]
@@ -130,6 +141,40 @@ def _validated(evidence: Any, target: Target) -> Evidence:
         raise _CollectorBug(f"evidence is not JSON data: {type(exc).__name__}: {exc}") from None
 
 
+def ambient_secrets(plugin: TargetPlugin, target: Target) -> list[str]:
+    """The values of every credential the plugin would pick up for `target` from its environment.
+
+    Asked before collecting (interface `ambient_credentials`, optional for third-party plugins),
+    so that whatever a server echoes of them is redacted like an `env:`/`file:` reference.
+    """
+    method = getattr(plugin, "ambient_credentials", None)
+    if not callable(method):
+        return []
+    found = method(target)
+    if not isinstance(found, Mapping):
+        raise _CollectorBug(f"ambient_credentials returned {type(found).__name__}, not a mapping")
+    values: list[str] = []
+    for value in found.values():
+        if isinstance(value, Secret):
+            values.append(value.reveal())
+        elif isinstance(value, str):
+            values.append(value)
+        else:
+            raise _CollectorBug(f"ambient_credentials returned a {type(value).__name__}, not a Secret")
+    return values
+
+
+def contract_of(plugin: TargetPlugin | None) -> Mapping[str, Mapping[str, Any]]:
+    """The plugin's evidence contract (section -> JSON Schema); empty for a plugin without one."""
+    method = getattr(plugin, "evidence_contract", None)
+    if plugin is None or not callable(method):
+        return {}
+    contract = method()
+    if not isinstance(contract, Mapping):
+        raise _CollectorBug(f"evidence_contract returned {type(contract).__name__}, not a mapping")
+    return contract
+
+
 def _safe_target_uri(registry: Registry, target: Target) -> str:
     try:
         return registry.plugin(target.kind).target_uri(target)
@@ -154,9 +199,11 @@ def _collect_one(
     try:
         plugin = registry.plugin(target.kind)
         uri = plugin.target_uri(target)
+        secrets_seen.extend(ambient_secrets(plugin, target))
         secrets = resolve_target_credentials(target, registry.resolvers, credential_settings)
         secrets_seen.extend(s.reveal() for s in secrets.values())
         evidence = _validated(plugin.collect(target, secrets, timeout), target)
+        evidence = apply_contract(evidence, contract_of(plugin))
     except CollectionError as exc:
         evidence = unread(str(exc))
     except ConfigError as exc:
@@ -269,6 +316,39 @@ def _result_problem(results: Sequence[Any], evidence: Evidence) -> str | None:
     return None
 
 
+class _ViewErrors(Mapping[str, str]):
+    """The section errors a check sees: the real ones for its sections, "not declared" for any other."""
+
+    def __init__(self, errors: Mapping[str, str], needed: Sequence[str], check: str) -> None:
+        self._errors = {name: errors[name] for name in needed if name in errors}
+        self._needed = frozenset(needed)
+        self._check = check
+
+    def __getitem__(self, name: str) -> str:
+        if name in self._needed:
+            return self._errors[name]
+        return (
+            f"check '{self._check}' reads evidence section '{name}' that it does not declare in `needs` "
+            "or `reads` "
+            "(a bug of the check: it must not see evidence it does not declare)"
+        )
+
+    def __iter__(self) -> Any:
+        return iter(self._errors)
+
+    def __len__(self) -> int:
+        return len(self._errors)
+
+
+def evidence_view(evidence: Evidence, spec: CheckSpec, needed: Sequence[str]) -> Evidence:
+    """The evidence a check may see: only the sections it declares; any other one is EvidenceUnavailable."""
+    return replace(
+        evidence,
+        sections={name: evidence.sections[name] for name in needed if name in evidence.sections},
+        errors=_ViewErrors(evidence.errors, needed, spec.name),
+    )
+
+
 def evaluate_control(control: Control, evidence: Evidence, registry: Registry) -> list[Finding]:
     """Evaluate one control on one target's evidence. Never raises; failures become ERROR."""
     if control.disabled:
@@ -282,12 +362,14 @@ def evaluate_control(control: Control, evidence: Evidence, registry: Registry) -
         return [
             Finding(control.id, _target_resource(evidence), Status.ERROR, f"check '{control.check}' is not installed")
         ]
-    missing = [s for s in spec.needs if s not in evidence.sections]
+    needed = spec.sections_needed(control.params)
+    missing = [s for s in needed if s not in evidence.sections]
     if missing:
         reasons = "; ".join(evidence.errors.get(s, f"evidence section '{s}' was not collected") for s in missing)
         return [Finding(control.id, _target_resource(evidence), Status.ERROR, f"evidence unavailable: {reasons}")]
     try:
-        results: list[CheckResult] = list(spec.function(evidence, control.params))
+        view = evidence_view(evidence, spec, spec.sections_visible(control.params))
+        results: list[CheckResult] = list(spec.function(view, control.params))
     except EvidenceUnavailable as exc:
         return [Finding(control.id, _target_resource(evidence), Status.ERROR, f"evidence unavailable: {exc.reason}")]
     except Exception as exc:  # a check bug must not read as PASS, nor stop the scan
@@ -336,6 +418,7 @@ def summarise(target: Target, evidence: Evidence) -> TargetSummary:
         collected_at=evidence.collected_at,
         duration=evidence.duration,
         labels=dict(target.labels),
+        insecure_transport=insecure_transport(evidence.metadata),
     )
 
 
@@ -390,10 +473,19 @@ def run_offline(
     targets = [Target(id=ev.target, kind=ev.kind, url=ev.uri, labels=labels) for ev, labels in saved.items]
     plan = make_plan(targets, library, baseline_refs)
     started = now_iso()
-    result = build_result(
-        plan, {ev.target: ev for ev, _ in saved.items}, registry, started=started, environment=environment
-    )
+    checked = {ev.target: _recheck(ev, registry) for ev, _ in saved.items}
+    result = build_result(plan, checked, registry, started=started, environment=environment)
     return replace(result, notes=(*result.notes, *saved.notes))
+
+
+def _recheck(evidence: Evidence, registry: Registry) -> Evidence:
+    """Saved evidence validated again against its kind's contract (the file may come from anywhere)."""
+    try:
+        contract = contract_of(registry.plugins.get(evidence.kind))
+    except Exception as exc:  # a plugin bug: no section of it can be trusted
+        reason = f"evidence contract unavailable: {type(exc).__name__}: {exc}"
+        return replace(evidence, sections={}, errors={**evidence.errors, **dict.fromkeys(evidence.sections, reason)})
+    return apply_contract(evidence, contract)
 
 
 def build_result(

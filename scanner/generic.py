@@ -100,6 +100,7 @@ def _items(evidence: Evidence, params: Mapping[str, Any]) -> list[Any]:
         },
     },
     description="Compare fields of evidence items with kube-bench-style operators.",
+    needs_params=("section",),
 )
 def field_check(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """Compare fields of each selected evidence item with the control's tests."""

@@ -260,6 +260,22 @@ class TargetSummary:
     """Seconds the collection took."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Inventory labels (environment, owner)."""
+    insecure_transport: tuple[str, ...] = ()
+    """How the connection was weaker than verified TLS, as the collector said it (TLS verification
+    disabled by BAO_SKIP_VERIFY, sslmode=require ...): every report shows it."""
+
+
+INSECURE_TRANSPORT = "insecure_transport"
+"""`Evidence.metadata` key of the list of ways a collection's transport was not verified TLS."""
+
+
+def insecure_transport(metadata: Mapping[str, Any]) -> tuple[str, ...]:
+    """The `insecure_transport` entries of a collection's metadata, as text (a lone string counts too)."""
+    value = metadata.get(INSECURE_TRANSPORT)
+    if value is None or value == []:
+        return ()
+    items = value if isinstance(value, list | tuple) else [value]
+    return tuple(dict.fromkeys(str(item) for item in items if item is not None and str(item)))
 
 
 @dataclass(frozen=True)
