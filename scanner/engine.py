@@ -114,10 +114,30 @@ def _plain_json(value: Any) -> Any:
     data in the same order and produce the same findings.
     """
     try:  # one round trip for the usual case (string keys): large evidence is costly to copy
-        return json.loads(json.dumps(value, default=str, sort_keys=True))
+        return json.loads(json.dumps(value, default=str, sort_keys=True), parse_constant=_non_finite)
     except TypeError:  # mixed key types cannot be sorted before they become strings
         plain = json.loads(json.dumps(value, default=str))  # keys become strings, tuples lists
-        return json.loads(json.dumps(plain, sort_keys=True))
+        return json.loads(json.dumps(plain, sort_keys=True), parse_constant=_non_finite)
+
+
+def finite_json(value: Any) -> Any:
+    """`value` with NaN and infinities (which JSON cannot hold) as text; unchanged (same object) if none."""
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, list | tuple):
+        items = [finite_json(v) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else type(value)(items)
+    if isinstance(value, dict):
+        pairs = {k: finite_json(v) for k, v in value.items()}
+        return value if all(pairs[k] is v for k, v in value.items()) else pairs
+    return value
+
+
+def _non_finite(name: str) -> str:
+    """NaN and infinities are not JSON: evidence holds them as the text `NaN`, `Infinity`, `-Infinity`."""
+    return name
 
 
 def _validated(evidence: Any, target: Target) -> Evidence:
@@ -390,7 +410,9 @@ def evaluate_control(control: Control, evidence: Evidence, registry: Registry) -
         message = result.message
         if status is Status.WAIVED:  # only waivers may waive
             status, message = Status.ERROR, f"check returned WAIVED, which only a waiver may set: {message}"
-        finding = Finding(control.id, result.resource, status, message, result.observed, result.expected)
+        finding = Finding(
+            control.id, result.resource, status, message, finite_json(result.observed), finite_json(result.expected)
+        )
         previous = merged.get(result.resource.uri)
         if previous is None or _STATUS_WEIGHT[status] > _STATUS_WEIGHT[previous.status]:
             merged[result.resource.uri] = finding

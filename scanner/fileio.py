@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -57,14 +58,37 @@ def unwritable(path: Path, *, directory: bool = False) -> str | None:
     return None
 
 
+class _NotJson(ValueError):
+    """NaN or Infinity: accepted by Python's json module, but not JSON."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJson(name)
+
+
+_CONSTANT = re.compile(r"(?<![\w\"])(?:NaN|-?Infinity)(?![\w\"])")
+
+
 def decode_json(raw: bytes, path: Path | str) -> Any:
-    """Parse JSON bytes read from `path`; non-UTF-8 or malformed JSON is a ConfigError naming file:line."""
+    """Parse JSON bytes read from `path`; a ConfigError naming file:line for anything that is not JSON.
+
+    Not UTF-8, malformed, NaN/Infinity (Python would accept them; no JSON reader does, and they
+    must never reach a written result), or nested deeper than the parser can follow.
+    """
     try:
-        return json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError("file is not UTF-8 text", str(path)) from None
+    try:
+        return json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"invalid JSON: {exc.msg}", f"{path}:{exc.lineno}") from None
+    except _NotJson as exc:
+        found = _CONSTANT.search(text)
+        line = text.count("\n", 0, found.start()) + 1 if found else 1
+        raise ConfigError(f"invalid JSON: {exc} is not a JSON number", f"{path}:{line}") from None
+    except RecursionError:
+        raise ConfigError("invalid JSON: nested too deeply", str(path)) from None
 
 
 def read_json(path: Path | str, what: str) -> Any:
