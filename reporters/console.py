@@ -69,6 +69,8 @@ class ConsoleReporter(Reporter):
             f"sovscan {result.tool_version} — environment {visible(result.environment)} — "
             f"{len(result.targets)} target(s), {len(result.controls)} control(s), {len(result.findings)} result(s)"
         )
+        if result.run_id:
+            lines.append(f"run {visible(result.run_id)}  started {visible(result.started_at)}")
         if result.baselines:
             lines.append("baselines: " + visible(", ".join(f"{k} {v}" for k, v in sorted(result.baselines.items()))))
         lines.append("")

@@ -64,7 +64,7 @@ def build_tree(result: ScanResult) -> ET.Element:
     totals = {"tests": 0, "failures": 0, "errors": 0}
     for target_id in order:
         target = summaries.get(target_id) or TargetSummary(id=target_id, kind="unknown", uri="")
-        suite = _suite(target, by_target.get(target_id, []), result.controls)
+        suite = _suite(target, by_target.get(target_id, []), result.controls, result.run_id)
         root.append(suite)
         for key in totals:
             totals[key] += int(suite.get(key, "0"))
@@ -74,10 +74,12 @@ def build_tree(result: ScanResult) -> ET.Element:
     return root
 
 
-def _suite(target: TargetSummary, findings: Sequence[Finding], controls: Mapping[str, Control]) -> ET.Element:
+def _suite(
+    target: TargetSummary, findings: Sequence[Finding], controls: Mapping[str, Control], run_id: str = ""
+) -> ET.Element:
     """One testsuite: the target's properties and one testcase per finding."""
     suite = ET.Element("testsuite", {"name": _clean(target.id)})
-    suite.append(_properties(target))
+    suite.append(_properties(target, run_id))
     names = _case_names(findings)
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for finding, name in zip(findings, names, strict=True):
@@ -101,10 +103,12 @@ def _suite(target: TargetSummary, findings: Sequence[Finding], controls: Mapping
     return suite
 
 
-def _properties(target: TargetSummary) -> ET.Element:
-    """The target facts: kind, URI, collection time, errors, labels."""
+def _properties(target: TargetSummary, run_id: str = "") -> ET.Element:
+    """The target facts: kind, URI, collection time, errors, labels, and the scan's run id."""
     properties = ET.Element("properties")
     entries: list[tuple[str, str]] = [("kind", target.kind), ("uri", target.uri)]
+    if run_id:
+        entries.append(("run_id", run_id))
     if target.collected_at:
         entries.append(("collected_at", target.collected_at))
     entries.append(("reachable", "false" if target.error is not None else "true"))

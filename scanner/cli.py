@@ -19,7 +19,7 @@ from scanner import __version__, engine, lifecycle, resultio
 from scanner.baseline import BaselineLibrary
 from scanner.credentials import mask_credentials
 from scanner.errors import ConfigError, PluginError, SovscanError
-from scanner.fileio import unwritable, write_atomic
+from scanner.fileio import is_stream, unwritable, write_output
 from scanner.gate import ExitCode, evaluate_gate
 from scanner.interface import Reporter, ReportOptions, Target
 from scanner.inventory import load_inventory, parse_target_option, shard
@@ -102,7 +102,7 @@ def parse_outputs(values: Sequence[str], output: str | None, registry: Registry)
         specs[specs.index(unnamed[0])] = OutputSpec(unnamed[0].name, Path(output))
     if sum(1 for s in specs if s.path is None) > 1:
         raise ConfigError("only one output format can go to standard output; give the others a path (-f FORMAT=PATH)")
-    paths = [s.path for s in specs if s.path is not None]
+    paths = [s.path for s in specs if s.path is not None and not is_stream(s.path)]
     if len(paths) != len(set(paths)):
         raise ConfigError("two outputs are written to the same file")
     for target in paths:
@@ -130,7 +130,7 @@ def write_outputs(result: ScanResult, specs: Sequence[OutputSpec], registry: Reg
             )
             rendered = _render(reporter, result, plain)
             try:
-                write_atomic(spec.path, rendered)
+                write_output(spec.path, rendered)
             except OSError as exc:
                 raise ConfigError(
                     f"cannot write the {spec.name} report: {exc.strerror or exc}", str(spec.path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -37,12 +38,62 @@ def write_atomic(path: Path, text: str, *, private: bool = False) -> None:
         raise
 
 
+def is_stream(path: Path) -> bool:
+    """True when `path` is a character device or a FIFO: written as a stream, never replaced."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
+def replace_problem(path: Path) -> str | None:
+    """Why an output must not be written to `path` by replacing it (a symlink, a non-regular file), else None."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot inspect it: {exc.strerror or exc}"
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link: sovscan does not replace it (give the real path)"
+    if stat.S_ISDIR(mode):
+        return "is a directory"
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISREG(mode):
+        return None
+    return "is not a regular file, a character device or a FIFO: sovscan does not replace it"
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write a report: a character device or FIFO as a stream, a regular file atomically, nothing else.
+
+    A symlink or another non-regular file is refused (ConfigError): run as root, replacing
+    `/dev/null` or a symlink planted in a shared directory would damage the system.
+    """
+    problem = replace_problem(path)
+    if problem is not None:
+        raise ConfigError(f"cannot write the report here: {problem}", str(path))
+    if is_stream(path):
+        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_NOCTTY)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        return
+    write_atomic(path, text)
+
+
 def unwritable(path: Path, *, directory: bool = False) -> str | None:
     """Why `path` cannot be written (as a file, or with `directory` as a directory to write into), else None.
 
     Checked before a scan, so a typo in an output path is a usage error rather than a scan thrown
-    away at the end.
+    away at the end. A report path that is a symlink or a special file other than a character
+    device or FIFO is refused here too.
     """
+    if not directory:
+        problem = replace_problem(path)
+        if problem is not None:
+            return problem
+        if is_stream(path):
+            return None if os.access(path, os.W_OK) else "is not writable"
     if path.exists():
         if directory and not path.is_dir():
             return "exists and is not a directory"

@@ -273,6 +273,7 @@ def read_yaml_stream(builder: EvidenceBuilder, stream: IO[str], display: str) ->
     loader = FastLoader(stream)
     converter = NodeConverter()
     count = 0
+    node: Any = None
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -300,10 +301,23 @@ def read_yaml_stream(builder: EvidenceBuilder, stream: IO[str], display: str) ->
     except yaml.YAMLError as exc:
         raise CollectionError(CollectionError.PROTOCOL, f"{display}: invalid YAML: {exc}") from None
     except RecursionError:
-        raise CollectionError(CollectionError.PROTOCOL, f"{display}: recursive or too deeply nested YAML") from None
+        raise _recursion_error(node, display) from None
     finally:
         loader.dispose()
     return count
+
+
+def _recursion_error(node: yaml.Node | None, display: str) -> CollectionError:
+    """Why converting a document ran out of stack: a recursive alias (at its line), or depth."""
+    if node is not None:
+        try:
+            check_node_graph(node, display)
+        except ConfigError as exc:
+            return CollectionError(CollectionError.PROTOCOL, str(exc))
+        where = f"{display}:{node.start_mark.line + 1}"
+    else:
+        where = display
+    return CollectionError(CollectionError.PROTOCOL, f"{where}: invalid YAML: nested too deeply")
 
 
 def _list_items_node(node: yaml.Node) -> yaml.SequenceNode | None:
