@@ -49,9 +49,8 @@ def _names(findings: list[Finding]) -> str:
 
 
 def _severity(result: ScanResult, control_id: str) -> Severity:
-    """A control's severity; medium for a control id the result does not describe."""
-    control = result.controls.get(control_id)
-    return control.severity if control is not None else Severity.MEDIUM
+    """A control's severity (the gate's rule for a control id the result does not describe)."""
+    return result.severity_of(control_id)
 
 
 class ConsoleReporter(Reporter):

@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from scanner.interface import Reporter, ReportOptions
-from scanner.model import Control, Finding, ScanResult, Status, TargetSummary
+from scanner.model import UNKNOWN_CONTROL_SEVERITY, Control, Finding, ScanResult, Status, TargetSummary
 
 SUITES_NAME = "sovscan"
 """`testsuites@name`."""
@@ -154,7 +154,7 @@ def _case(finding: Finding, name: str, control: Control | None) -> ET.Element:
     text = _details(finding, control)
     message = _clean(finding.message)
     if finding.status is Status.FAIL:
-        severity = control.severity.value if control is not None else "unknown"
+        severity = (control.severity if control is not None else UNKNOWN_CONTROL_SEVERITY).value
         ET.SubElement(case, "failure", {"message": message, "type": severity}).text = text
     elif finding.status is Status.ERROR:
         ET.SubElement(case, "error", {"message": message, "type": "ERROR"}).text = text

@@ -62,6 +62,7 @@ from urllib.parse import quote
 
 from scanner.interface import Reporter, ReportOptions
 from scanner.model import (
+    UNKNOWN_CONTROL_SEVERITY,
     BaselineState,
     Control,
     Finding,
@@ -204,8 +205,7 @@ def build_log(
 
 def _priority(finding: Finding, absent: bool, result: ScanResult) -> tuple[int, int]:
     """Sort key of a result when some must be left out: failures by severity first, passes last."""
-    control = result.controls.get(finding.control_id)
-    severity = control.severity if control is not None else Severity.MEDIUM
+    severity = result.severity_of(finding.control_id)
     if absent:
         return (3, -severity.rank)
     order = {Status.FAIL: 0, Status.ERROR: 1, Status.WAIVED: 2, Status.PASS: 4, Status.NOT_APPLICABLE: 5}
@@ -305,7 +305,7 @@ def _unknown_rule(control_id: str) -> dict[str, Any]:
         "id": control_id,
         "shortDescription": {"text": control_id},
         "fullDescription": {"text": f"Control {control_id} (no definition in the scan result)."},
-        "defaultConfiguration": {"level": "warning"},
+        "defaultConfiguration": {"level": LEVEL[UNKNOWN_CONTROL_SEVERITY]},
         "properties": {"tags": ["security", "compliance"]},
     }
 
@@ -373,7 +373,7 @@ def _result(
     """The SARIF result of one finding (of this run, or an `absent` one of the previous run)."""
     control = result.controls.get(finding.control_id)
     kind = KIND[finding.status]
-    severity = control.severity if control is not None else Severity.MEDIUM
+    severity = result.severity_of(finding.control_id)
     level = LEVEL[severity] if kind == "fail" else "none"
 
     entry: dict[str, Any] = {

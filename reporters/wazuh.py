@@ -40,7 +40,16 @@ from typing import Any
 
 from scanner.compare import Changes, changes, is_compared
 from scanner.interface import Reporter, ReportOptions
-from scanner.model import BaselineState, Control, Finding, ScanResult, Severity, Status, TargetSummary
+from scanner.model import (
+    UNKNOWN_CONTROL_SEVERITY,
+    BaselineState,
+    Control,
+    Finding,
+    ScanResult,
+    Severity,
+    Status,
+    TargetSummary,
+)
 
 INTEGRATION = "sovscan"
 """Value of the top-level `integration` key and name of the key the event is nested under."""
@@ -199,7 +208,7 @@ def _finding(
         "event": "finding",
         "mode": mode,
         "status": ABSENT_STATUS if absent else finding.status.value,
-        "severity": (control.severity if control is not None else Severity.MEDIUM).value,
+        "severity": (control.severity if control is not None else UNKNOWN_CONTROL_SEVERITY).value,
         "change": change_kind,
         "control": _control(finding.control_id, control),
         "target": {"id": resource.target, "kind": control.target if control is not None else target.kind},
@@ -265,8 +274,7 @@ def _summary(
     failing: dict[str, int] = {severity.value: 0 for severity in Severity}
     for finding in findings:
         if finding.status is Status.FAIL:
-            control = result.controls.get(finding.control_id)
-            failing[(control.severity if control is not None else Severity.MEDIUM).value] += 1
+            failing[result.severity_of(finding.control_id).value] += 1
 
     target_facts: dict[str, Any] = {
         "id": target.id,

@@ -51,7 +51,7 @@ def replace_problem(path: Path) -> str | None:
     """Why an output must not be written to `path` by replacing it (a symlink, a non-regular file), else None."""
     try:
         mode = os.lstat(path).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # nothing there to replace
         return None
     except OSError as exc:
         return f"cannot inspect it: {exc.strerror or exc}"

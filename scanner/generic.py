@@ -134,9 +134,7 @@ def field_check(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Check
         message = f"no item of '{params['section']}' matches ({selector})"
         if status is Status.ERROR:
             message += ": the evidence needed to verify this control is missing"
-        yield CheckResult(
-            resource=evidence.resource("target", evidence.target), status=status, message=message, expected=expected
-        )
+        yield CheckResult(resource=evidence.target_resource(), status=status, message=message, expected=expected)
         return
 
     for index, item in enumerate(selected):
