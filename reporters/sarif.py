@@ -54,13 +54,14 @@ import gzip
 import json
 import os
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from scanner.interface import Reporter, ReportOptions
+from reporters.sarif_reader import from_sarif
+from scanner.interface import ReadBack, Reporter, ReporterOption, ReportOptions
 from scanner.model import (
     UNKNOWN_CONTROL_SEVERITY,
     BaselineState,
@@ -139,6 +140,18 @@ class SarifReporter(Reporter):
     def render(self, result: ScanResult, options: ReportOptions) -> str:
         """Return the SARIF log as indented JSON, within GitHub's limits (see the module docstring)."""
         return _dumps(build_log(result, options))
+
+    @classmethod
+    def options(cls) -> Sequence[ReporterOption]:
+        """`--full`: passing and not-applicable results too."""
+        return (ReporterOption("--full", "full", "SARIF: include passing and not-applicable results (a full log)."),)
+
+    def read(self, document: Any, source: str) -> ReadBack | None:
+        """Read back a SARIF log written by sovscan (`--compare run.sarif`); None for other documents."""
+        if not (isinstance(document, dict) and isinstance(document.get("runs"), list)):
+            return None
+        result, complete = from_sarif(document, source)
+        return ReadBack(result, complete)
 
 
 class SarifLimitWarning(UserWarning):
@@ -587,7 +600,7 @@ def _notification(
 
 
 def _run_properties(result: ScanResult, options: ReportOptions) -> dict[str, Any]:
-    """Scan facts that have no SARIF property of their own (read back by `scanner.compare.from_sarif`)."""
+    """Scan facts that have no SARIF property of their own (read back by `reporters.sarif_reader.from_sarif`)."""
     properties: dict[str, Any] = {
         "full": options.full,
         "environment": result.environment,

@@ -39,7 +39,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from scanner.compare import Changes, changes, is_compared
-from scanner.interface import Reporter, ReportOptions
+from scanner.interface import Reporter, ReporterOption, ReportOptions
 from scanner.model import (
     UNKNOWN_CONTROL_SEVERITY,
     BaselineState,
@@ -82,6 +82,17 @@ class WazuhReporter(Reporter):
     def render(self, result: ScanResult, options: ReportOptions) -> str:
         """Return the events, one JSON object per line, each line ending with a newline."""
         return "".join(encode_event(event) + "\n" for event in build_events(result, options))
+
+    @classmethod
+    def options(cls) -> Sequence[ReporterOption]:
+        """`--wazuh-changes-only`: only what changed since the compared run."""
+        return (
+            ReporterOption(
+                "--wazuh-changes-only",
+                "changes_only",
+                "Wazuh: only new, resolved and regressed findings (needs a comparison).",
+            ),
+        )
 
 
 def build_events(result: ScanResult, options: ReportOptions) -> list[dict[str, Any]]:

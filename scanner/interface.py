@@ -208,13 +208,45 @@ class ReportOptions:
     """Options a reporter may honour; each reporter ignores what it does not use."""
 
     full: bool = False
-    """Include passing and not-applicable results (SARIF full log)."""
+    """Include passing and not-applicable results (SARIF full log; the `--full` flag SARIF declares)."""
     changes_only: bool = False
-    """Emit only new, resolved and regressed findings (Wazuh)."""
+    """Emit only new, resolved and regressed findings (Wazuh; the `--wazuh-changes-only` flag it declares)."""
     source_root: str | None = None
     """Directory that repository-relative paths are computed against (SARIF locations)."""
     color: bool = False
     """Use ANSI colours (console)."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Values of every reporter-declared option (`ReporterOption.dest` -> value), third-party ones included."""
+
+    def value(self, dest: str, default: Any = None) -> Any:
+        """The value of a reporter-declared option."""
+        return self.extra.get(dest, default)
+
+
+@dataclass(frozen=True)
+class ReporterOption:
+    """A command-line option a reporter declares (the CLI turns it into a flag of `scan` and `report`)."""
+
+    flag: str
+    """The long flag, e.g. `--full` or `--html-theme`."""
+    dest: str
+    """Name of the value in `ReportOptions.extra` (`full` and `changes_only` also set those fields)."""
+    help: str
+    """One line for `--help`."""
+    is_flag: bool = True
+    """A boolean switch; otherwise the option takes a text value."""
+    default: Any = None
+    """Value when not given (False for a switch)."""
+
+
+@dataclass(frozen=True)
+class ReadBack:
+    """A ScanResult rebuilt from a report, and whether the report held every finding."""
+
+    result: ScanResult
+    """The rebuilt result (controls, findings, targets as far as the format carries them)."""
+    complete: bool = True
+    """False when the report lists only some findings (a SARIF log written without --full)."""
 
 
 class Reporter(abc.ABC):
@@ -230,3 +262,16 @@ class Reporter(abc.ABC):
     @abc.abstractmethod
     def render(self, result: ScanResult, options: ReportOptions) -> str:
         """Return the whole report as text."""
+
+    @classmethod
+    def options(cls) -> Sequence[ReporterOption]:
+        """The command-line options this reporter declares (none by default)."""
+        return ()
+
+    def read(self, document: Any, source: str) -> ReadBack | None:
+        """Rebuild a result from a parsed report of this format (`--compare`), or None: not this format.
+
+        Raise ConfigError (naming `source`) for a document of this format that cannot be read.
+        Default: the format cannot be read back.
+        """
+        return None

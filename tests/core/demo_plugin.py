@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from scanner.errors import CollectionError, ConfigError
-from scanner.interface import CheckSpec, Reporter, ReportOptions, Secret, Target, TargetPlugin, check
+from scanner.interface import (
+    CheckSpec,
+    Reporter,
+    ReporterOption,
+    ReportOptions,
+    Secret,
+    Target,
+    TargetPlugin,
+    check,
+)
 from scanner.model import CheckResult, Evidence, ScanResult, Status
 
 HERE = Path(__file__).parent
@@ -147,7 +156,18 @@ class WarningReporter(Reporter):
         import warnings
 
         warnings.warn(UserWarning("warny: 2 results left out to stay under a limit"), stacklevel=2)
-        return f"{len(result.findings)}\n"
+        prefix = str(options.value("warny_prefix") or "")
+        text = f"{prefix}{len(result.findings)}\n"
+        return text.upper() if options.value("warny_shout") else text
+
+    @classmethod
+    def options(cls) -> Sequence[ReporterOption]:
+        """A third-party reporter's own flags: declared here, no edit of the core."""
+        return (
+            ReporterOption("--warny-shout", "warny_shout", "warny: shout."),
+            ReporterOption("--warny-prefix", "warny_prefix", "warny: text before the count.", is_flag=False),
+            ReporterOption("--timeout", "timeout", "taken by scan: left out", is_flag=False),
+        )
 
 
 PLUGIN = DemoPlugin()
