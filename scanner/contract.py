@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jsonschema
@@ -23,11 +23,38 @@ from scanner.yamlfile import schema_error_text
 MAX_MESSAGE = 400
 """Longest section error produced by a contract violation, in characters."""
 
-_VALIDATORS: dict[str, jsonschema.protocols.Validator | str] = {}
-"""Canonical JSON of a schema -> its compiled validator, or why the schema itself is invalid."""
+_fast: Any
+try:  # a compiled validator (Rust) decides quickly; jsonschema explains a failure and is the fallback
+    import jsonschema_rs as _fast
+except ImportError:  # pragma: no cover - depends on the platform's wheels
+    _fast = None
 
 
-def _validator(schema: Mapping[str, Any]) -> jsonschema.protocols.Validator | str:
+@dataclass(frozen=True)
+class _Compiled:
+    """The validators of one section schema."""
+
+    reference: jsonschema.protocols.Validator
+    """jsonschema's validator: the reference implementation, and the one that explains errors."""
+    fast: Any = None
+    """jsonschema-rs's validator of the same schema (draft 2020-12), when available."""
+
+    def is_valid(self, data: Any) -> bool:
+        """Whether `data` satisfies the schema (the fast validator's answer, confirmed by jsonschema on a no)."""
+        if self.fast is not None:
+            try:
+                if self.fast.is_valid(data):
+                    return True
+            except (ValueError, TypeError, OverflowError):  # data it cannot take (e.g. a huge integer)
+                pass
+        return bool(self.reference.is_valid(data))
+
+
+_VALIDATORS: dict[str, _Compiled | str] = {}
+"""Canonical JSON of a schema -> its compiled validators, or why the schema itself is invalid."""
+
+
+def _validator(schema: Mapping[str, Any]) -> _Compiled | str:
     try:
         key = json.dumps(schema, sort_keys=True, default=str)
     except (ValueError, TypeError, RecursionError):
@@ -36,7 +63,13 @@ def _validator(schema: Mapping[str, Any]) -> jsonschema.protocols.Validator | st
     if found is None:
         try:
             jsonschema.Draft202012Validator.check_schema(schema)
-            found = jsonschema.Draft202012Validator(schema)
+            fast = None
+            if _fast is not None:
+                try:
+                    fast = _fast.Draft202012Validator(dict(schema), validate_formats=False)
+                except Exception:  # a schema only the reference implementation takes: use that alone
+                    fast = None
+            found = _Compiled(jsonschema.Draft202012Validator(schema), fast)
         except jsonschema.SchemaError as exc:
             found = f"the plugin's contract for it is not a valid JSON Schema ({bounded(exc.message, 120)})"
         except RecursionError:
@@ -58,7 +91,7 @@ def section_problem(name: str, data: Any, schema: Mapping[str, Any]) -> str | No
     try:
         if validator.is_valid(data):
             return None
-        error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+        error = jsonschema.exceptions.best_match(validator.reference.iter_errors(data))
     except RecursionError:
         return f"malformed evidence section '{visible(bounded(name, 80))}': nested too deeply to validate"
     if error is None:  # pragma: no cover - is_valid said no, so there is an error

@@ -154,3 +154,23 @@ def test_optional_reads_are_visible_and_their_absence_is_the_checks_business() -
     assert {f.status for f in engine.evaluate_control(control, with_b, registry)} == {Status.PASS}
     statuses = {f.resource.name: (f.status, f.message) for f in engine.evaluate_control(control, without_b, registry)}
     assert statuses == {"b": (Status.ERROR, "b: denied"), "a": (Status.PASS, "a read")}
+
+
+def test_draft_2020_12_keywords_are_enforced() -> None:
+    schema = {"type": "array", "prefixItems": [{"type": "string"}], "items": {"type": "integer"}}
+    assert section_problem("s", ["a", 1, 2], schema) is None
+    assert (
+        section_problem("s", [1, 1], schema) == "malformed evidence section 's': 0: must be of type string, not integer"
+    )
+    assert section_problem("s", ["a", "b"], schema) == (
+        "malformed evidence section 's': 1: must be of type integer, not string"
+    )
+    unevaluated = {"type": "object", "properties": {"a": {}}, "unevaluatedProperties": False}
+    assert section_problem("s", {"a": 1}, unevaluated) is None
+    assert section_problem("s", {"a": 1, "b": 2}, unevaluated) is not None
+
+
+def test_values_the_compiled_validator_cannot_take_are_judged_by_the_reference() -> None:
+    huge = 2**200  # beyond 64 bits
+    assert section_problem("s", [huge], {"type": "array", "items": {"type": "integer"}}) is None
+    assert section_problem("s", [huge], {"type": "array", "items": {"type": "string"}}) is not None
