@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import logging
 import math
 import threading
 import time
@@ -82,6 +83,45 @@ def freeze_large(evidence: Mapping[str, Evidence]) -> bool:
         return False
     gc.freeze()
     return True
+
+
+class _RedactingFilter(logging.Filter):
+    """Redacts every credential seen by a collection from log records (client libraries log too)."""
+
+    def __init__(self) -> None:
+        super().__init__("sovscan-redaction")
+        self.secrets: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, values: Sequence[str]) -> None:
+        """Register more values to redact."""
+        with self._lock:
+            self.secrets.update(v for v in values if v)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Replace the record's message by its redacted text (keeps the record)."""
+        with self._lock:
+            secrets = list(self.secrets)
+        if secrets:
+            text = record.getMessage()
+            redacted = evidence_io.redact(text, secrets)
+            if redacted != text:
+                record.msg, record.args = redacted, ()
+            if record.exc_info:
+                record.exc_text = evidence_io.redact(logging.Formatter().formatException(record.exc_info), secrets)
+                record.exc_info = None
+        return True
+
+
+LOG_REDACTION = _RedactingFilter()
+"""The filter the engine puts on the root logger's handlers and on logging's last-resort handler."""
+
+
+def _install_log_redaction() -> None:
+    handlers = [*logging.getLogger().handlers, *([logging.lastResort] if logging.lastResort else [])]
+    for handler in handlers:
+        if LOG_REDACTION not in handler.filters:
+            handler.addFilter(LOG_REDACTION)
 
 
 def _grace(budget: float) -> float:
@@ -259,6 +299,7 @@ def _collect_one(
         secrets_seen.extend(ambient_secrets(plugin, target))
         secrets = resolve_target_credentials(target, registry.resolvers, credential_settings)
         secrets_seen.extend(s.reveal() for s in secrets.values())
+        LOG_REDACTION.add(secrets_seen)
         evidence = _validated(plugin.collect(target, secrets, timeout), target)
         evidence = apply_contract(evidence, contract_of(plugin))
     except CollectionError as exc:
@@ -290,6 +331,7 @@ def collect(
     for target in targets:
         if target.timeout is not None:
             _check_timeout(target.timeout, f"target '{target.id}': timeout")
+    _install_log_redaction()
     with paused_gc():
         return _collect_all(targets, registry, timeout, concurrency, credential_settings or {}, progress)
 

@@ -7,6 +7,7 @@ package would be, so the tests exercise plugin discovery too.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -133,6 +134,7 @@ class DemoPlugin(TargetPlugin):
             sections["banner"] = f"server says: password={secrets['password'].reveal()}"
         if facts.get("echo_ambient"):
             ambient = os.environ.get(AMBIENT_VARIABLE, "")
+            logging.getLogger("demo.client").warning("retrying with token %s", ambient)
             sections["banner"] = f"server says: token {ambient} accepted"
             errors["groups"] = f"permission denied for token {ambient}"
             metadata["account"] = f"token:{ambient}"

@@ -46,6 +46,7 @@ def test_a_target_error_echoing_the_ambient_secret_is_redacted_everywhere(run_pr
 def test_sections_errors_and_metadata_echoing_it_are_redacted(run_process: Any, tmp_path: Path) -> None:
     proc, files = _scan_everything(run_process, tmp_path, "facts-ambientecho.json")
     assert proc.returncode in (0, 1), proc.stderr
+    assert "retrying with token [REDACTED]" in proc.stderr  # a client library's log line
     evidence = next(f for f in files if f.parent.name == "ev" and f.suffix == ".json").read_text()
     assert "server says: token [REDACTED] accepted" in evidence
     assert "permission denied for token [REDACTED]" in evidence
