@@ -56,7 +56,9 @@ def replace_problem(path: Path) -> str | None:
     except OSError as exc:
         return f"cannot inspect it: {exc.strerror or exc}"
     if stat.S_ISLNK(mode):
-        return "is a symbolic link: sovscan does not replace it (give the real path)"
+        if is_stream(path):  # e.g. /dev/stdout: written through as a stream, nothing is replaced
+            return None
+        return "is a symbolic link: sovscan does not replace it (give the real path, or - for standard output)"
     if stat.S_ISDIR(mode):
         return "is a directory"
     if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISREG(mode):
@@ -74,7 +76,11 @@ def write_output(path: Path, text: str) -> None:
     if problem is not None:
         raise ConfigError(f"cannot write the report here: {problem}", str(path))
     if is_stream(path):
-        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_NOCTTY)
+        fd = os.open(path, os.O_WRONLY | os.O_NOCTTY)  # no O_CREAT, no O_TRUNC: nothing is created or cut
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):  # swapped since the check: refuse
+            os.close(fd)
+            raise ConfigError("cannot write the report here: it changed into a regular file meanwhile", str(path))
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
         return

@@ -55,6 +55,14 @@ def test_a_symlink_is_refused_before_the_scan(run: Any, tmp_path: Path) -> None:
     assert link.is_symlink() and victim.read_text() == "keep me\n"
 
 
+def test_a_symlink_to_a_character_device_is_a_stream(run: Any, tmp_path: Path) -> None:
+    link = tmp_path / "out.json"
+    link.symlink_to("/dev/null")  # like /dev/stdout -> /proc/self/fd/1
+    result = run("scan", "--target", GOOD, "-f", f"json={link}")
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and os.readlink(link) == "/dev/null"
+
+
 def test_a_dangling_symlink_is_refused_too(run: Any, tmp_path: Path) -> None:
     link = tmp_path / "report.json"
     link.symlink_to(tmp_path / "nowhere" / "x.json")
