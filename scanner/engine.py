@@ -439,6 +439,9 @@ class _ViewErrors(Mapping[str, str]):
             "(a bug of the check: it must not see evidence it does not declare)"
         )
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._errors
+
     def __iter__(self) -> Any:
         return iter(self._errors)
 
@@ -446,13 +449,34 @@ class _ViewErrors(Mapping[str, str]):
         return len(self._errors)
 
 
+class _ViewSections(Mapping[str, Any]):
+    """The sections a check sees; reading an undeclared one directly raises EvidenceUnavailable too."""
+
+    def __init__(self, sections: Mapping[str, Any], needed: Sequence[str], errors: _ViewErrors) -> None:
+        self._sections = {name: sections[name] for name in needed if name in sections}
+        self._errors = errors
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self._sections:
+            return self._sections[name]
+        if name in self._errors:
+            raise KeyError(name)  # a declared section that was not read: Evidence.section() explains it
+        raise EvidenceUnavailable(self._errors[name])
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._sections
+
+    def __iter__(self) -> Any:
+        return iter(self._sections)
+
+    def __len__(self) -> int:
+        return len(self._sections)
+
+
 def evidence_view(evidence: Evidence, spec: CheckSpec, needed: Sequence[str]) -> Evidence:
     """The evidence a check may see: only the sections it declares; any other one is EvidenceUnavailable."""
-    return replace(
-        evidence,
-        sections={name: evidence.sections[name] for name in needed if name in evidence.sections},
-        errors=_ViewErrors(evidence.errors, needed, spec.name),
-    )
+    errors = _ViewErrors(evidence.errors, needed, spec.name)
+    return replace(evidence, sections=_ViewSections(evidence.sections, needed, errors), errors=errors)
 
 
 def evaluate_control(control: Control, evidence: Evidence, registry: Registry) -> list[Finding]:

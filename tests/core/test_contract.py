@@ -174,3 +174,24 @@ def test_values_the_compiled_validator_cannot_take_are_judged_by_the_reference()
     huge = 2**200  # beyond 64 bits
     assert section_problem("s", [huge], {"type": "array", "items": {"type": "integer"}}) is None
     assert section_problem("s", [huge], {"type": "array", "items": {"type": "string"}}) is not None
+
+
+def test_direct_access_to_an_undeclared_section_is_error_too() -> None:
+    from scanner.interface import check
+    from scanner.model import CheckResult, Control, Severity
+    from scanner.plugins import Registry
+
+    @check("t.direct", needs=("a",))
+    def direct(evidence: Evidence, params: Any) -> Any:
+        """Reads `b` through the mapping, bypassing evidence.section()."""
+        value = evidence.sections.get("b")
+        yield CheckResult(evidence.target_resource(), Status.PASS, f"b={value}")
+
+    registry = Registry()
+    registry.add_checks([direct], "test")
+    control = Control("T-2", "t", Severity.LOW, "k", "t.direct")
+    evidence = Evidence(target="t", kind="k", uri="k://t", sections={"a": 1, "b": 2})
+    [finding] = engine.evaluate_control(control, evidence, registry)
+    assert finding.status is Status.ERROR
+    assert "check 't.direct' reads evidence section 'b' that it does not declare" in finding.message
+    assert dict(engine.evidence_view(evidence, direct, ("a",)).sections) == {"a": 1}
