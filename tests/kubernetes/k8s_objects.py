@@ -70,10 +70,11 @@ def meta(name: str, namespace: str | None = "team-a", **extra: Any) -> dict[str,
     return m
 
 
-def owner(kind: str, name: str) -> list[dict[str, Any]]:
-    """ownerReferences naming a controller."""
+def owner(kind: str, name: str, ns: str | None = "team-a") -> list[dict[str, Any]]:
+    """ownerReferences naming a controller, with the UID `meta` gives it (`ns` None for a Node)."""
     api = {"ReplicaSet": "apps/v1", "Deployment": "apps/v1", "Job": "batch/v1", "CronJob": "batch/v1"}.get(kind, "v1")
-    return [{"apiVersion": api, "kind": kind, "name": name, "uid": f"uid-{name}", "controller": True}]
+    uid = f"uid-{None if kind == 'Node' else ns}-{name}"
+    return [{"apiVersion": api, "kind": kind, "name": name, "uid": uid, "controller": True}]
 
 
 def namespace(name: str, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -119,9 +120,9 @@ def deployment_family(name: str, spec: Mapping[str, Any], ns: str = "team-a") ->
     rs_name = f"{name}-5d4f8"
     return [
         workload("Deployment", name, spec, ns),
-        workload("ReplicaSet", rs_name, spec, ns, owner("Deployment", name)),
-        pod(f"{rs_name}-a1", spec, ns, owner("ReplicaSet", rs_name)),
-        pod(f"{rs_name}-b2", spec, ns, owner("ReplicaSet", rs_name)),
+        workload("ReplicaSet", rs_name, spec, ns, owner("Deployment", name, ns)),
+        pod(f"{rs_name}-a1", spec, ns, owner("ReplicaSet", rs_name, ns)),
+        pod(f"{rs_name}-b2", spec, ns, owner("ReplicaSet", rs_name, ns)),
     ]
 
 
@@ -262,7 +263,7 @@ def sample_cluster() -> list[dict[str, Any]]:
         workload("StatefulSet", "db", good_spec(), "team-a"),
         pod("db-0", good_spec(), "team-a", owner("StatefulSet", "db")),
         workload("DaemonSet", "agent", good_spec(hostPID=True), "team-b"),
-        pod("agent-x1", good_spec(hostPID=True), "team-b", owner("DaemonSet", "agent")),
+        pod("agent-x1", good_spec(hostPID=True), "team-b", owner("DaemonSet", "agent", "team-b")),
         workload("CronJob", "nightly", cron_bad, "team-a"),
         workload("Job", "nightly-290000", cron_bad, "team-a", owner("CronJob", "nightly")),
         pod("nightly-290000-q", cron_bad, "team-a", owner("Job", "nightly-290000")),
