@@ -9,9 +9,12 @@ from typing import Any
 from checks.kubernetes.common import source_resource, static_pod_resource, target_resource
 from scanner.interface import check
 from scanner.model import CheckResult, Evidence, Status
+from scanner.operators import NUMERIC_OPERATORS, OPERATORS, as_number, compare
 
-FLAG_OPS = ("set", "unset", "eq", "noteq", "in", "notin", "has", "nothave", "gte", "lte", "subset")
-"""Operators of a flag test (kube-bench vocabulary; `has`/`nothave`/`subset` work on comma lists)."""
+FLAG_OPS = ("set", "unset", *OPERATORS)
+"""Operators of a flag test: `set`/`unset` (is the flag given) and the vocabulary of `scanner.operators`
+(a flag's value is text: `has`/`nothave`/`subset` see its comma-separated elements, booleans are
+read with Go's spellings as the components parse them)."""
 
 _FLAG_TEST: dict[str, Any] = {
     "type": "object",
@@ -25,21 +28,6 @@ _FLAG_TEST: dict[str, Any] = {
     },
     "oneOf": [{"required": ["flag", "op"]}, {"required": ["any"]}, {"required": ["all"]}],
 }
-
-
-def _items(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return float(str(value).strip())
-    except ValueError:
-        return None
-
-
-def _as_list(value: Any) -> list[str]:
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
 def evaluate_flag_test(test: Mapping[str, Any], flags: Mapping[str, str]) -> tuple[bool, str]:
@@ -64,26 +52,9 @@ def evaluate_flag_test(test: Mapping[str, Any], flags: Mapping[str, str]) -> tup
         return not given, shown
     if value is None:
         return False, shown
-    if op == "eq":
-        return value == str(expected), shown
-    if op == "noteq":
-        return value != str(expected), shown
-    if op in ("in", "notin"):
-        found = value in _as_list(expected)
-        return (found if op == "in" else not found), shown
-    if op in ("has", "nothave"):
-        present = _items(value)
-        wanted = _as_list(expected)
-        if op == "has":
-            return all(w in present for w in wanted), shown
-        return not any(w in present for w in wanted), shown
-    if op == "subset":
-        allowed = set(_as_list(expected))
-        return bool(_items(value)) and all(v in allowed for v in _items(value)), shown
-    number, bound = _number(value), _number(expected)
-    if number is None or bound is None:
+    if op in NUMERIC_OPERATORS and as_number(value) is None:
         return False, shown + " (not a number)"
-    return (number >= bound if op == "gte" else number <= bound), shown
+    return compare(value, op, expected, booleans="go"), shown
 
 
 def _describe(test: Mapping[str, Any]) -> str:
