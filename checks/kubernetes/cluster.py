@@ -13,6 +13,7 @@ from checks.kubernetes.common import (
     namespaces_in_scope,
     nothing_found,
     object_resource,
+    source_resource,
     target_resource,
 )
 from scanner.interface import check
@@ -354,4 +355,29 @@ def ingress_tls(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckResu
             results.append(CheckResult(resource, Status.PASS, "TLS for every host", tls_hosts))
     if not results:
         return [nothing_found(evidence, "no Ingress in scope", ("ingresses",))]
+    return results
+
+
+@check("kubernetes.input_objects", needs=("inputs",), params={})
+def input_objects(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckResult]:
+    """Every object of offline input is understood: a kind that is not a string, or no kind, is ERROR;
+    kinds sovscan does not evaluate are listed (NOT_APPLICABLE), never silently dropped."""
+    if complete_listing(evidence):
+        message = "a live collection reads typed LISTs of the kinds it evaluates"
+        return [CheckResult(target_resource(evidence), Status.NOT_APPLICABLE, message)]
+    section = evidence.section("inputs")
+    results = []
+    for problem in section.get("invalid") or ():
+        source = problem.get("source") or {}
+        where = f"{source.get('file', 'input')}:{source.get('line', 1)}"
+        name = f"{where} (document {source.get('doc', '?')})"
+        resource = source_resource(evidence, "Object", name, f"input/{where}", problem)
+        results.append(CheckResult(resource, Status.ERROR, f"{name}: {problem.get('problem')}: the object is not read"))
+    unevaluated = {k: v for k, v in (section.get("unevaluated_kinds") or {}).items() if not k.startswith("(")}
+    if unevaluated:
+        shown = ", ".join(f"{kind} ({count})" for kind, count in unevaluated.items())
+        message = f"objects of kinds sovscan does not evaluate (not judged by any control): {shown}"
+        results.append(CheckResult(target_resource(evidence), Status.NOT_APPLICABLE, message, unevaluated))
+    if not results:
+        results.append(CheckResult(target_resource(evidence), Status.PASS, "every object of the input is understood"))
     return results

@@ -306,6 +306,7 @@ class LiveCollector:
             self.errors["controlplane"] = self.errors["pods"]
         else:
             sections["controlplane"] = builder.controlplane_section(MANAGED_CONTROL_PLANE)
+        sections["inputs"] = {"invalid": [], "unevaluated_kinds": {}}  # a LIST returns only its kind
         return sections
 
 

@@ -56,6 +56,10 @@ CHECKS: tuple[CheckSpec, ...] = (
     controlplane.component_flags,
     controlplane.kubelet_config,
     controlplane.version_supported,
+    controlplane.audit_policy,
+    controlplane.encryption_config,
+    controlplane.kubelet_setting,
+    controlplane.kubelet_tls_ciphers,
     rbac.admin_bindings,
     rbac.rbac_wildcards,
     rbac.rbac_dangerous,
@@ -73,6 +77,9 @@ CHECKS: tuple[CheckSpec, ...] = (
     pods.secret_env,
     pods.image_provenance,
     cluster.ingress_tls,
+    cluster.input_objects,
+    pods.pod_security_standard,
+    pods.capability_added,
 )
 """Every Kubernetes check."""
 
@@ -176,7 +183,8 @@ class KubernetesPlugin(TargetPlugin):
             builder.finish()
             builder.add_implicit_namespaces()
             sections: dict[str, Any] = {info.section: builder.sections[info.section] for info in KINDS}
-            sections["controlplane"] = builder.controlplane_section(OFFLINE_CONTROL_PLANE)
+            sections["controlplane"] = builder.controlplane_section(OFFLINE_CONTROL_PLANE, offline=True)
+            sections["inputs"] = builder.inputs_section()
             sections["kubeletconfig"] = builder.kubelet or {"found": False, "reason": OFFLINE_KUBELET}
             sections["version"] = {"gitVersion": None, "reason": OFFLINE_VERSION}
             metadata["ignored_kinds"] = dict(sorted(builder.ignored.items()))

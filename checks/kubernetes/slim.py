@@ -48,6 +48,20 @@ _OLD_GROUPS = {"extensions"}
 APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 """Prefix of the (deprecated) per-container AppArmor annotations Pod Security still judges."""
 
+CONFIG_KINDS: dict[str, str] = {
+    "EncryptionConfiguration": "apiserver.config.k8s.io",
+    "AuthorizationConfiguration": "apiserver.config.k8s.io",
+    "AuthenticationConfiguration": "apiserver.config.k8s.io",
+    "Policy": "audit.k8s.io",
+}
+"""Control-plane configuration files (kind -> API group) read from offline input when present."""
+
+USED_KINDS: frozenset[str] = frozenset({k.kind for k in KINDS} | set(CONFIG_KINDS))
+"""Every kind whose content the builder reads (an offline reader must not drop their bodies)."""
+
+KEPT_ANNOTATIONS: tuple[str, ...] = ("container.apparmor.security.beta.kubernetes.io/",)
+"""Prefixes of the annotations the builder keeps (an offline reader must not drop them)."""
+
 KUBELET_KEYS: tuple[tuple[str, ...], ...] = (
     ("authentication", "anonymous", "enabled"),
     ("authentication", "webhook", "enabled"),
@@ -516,6 +530,10 @@ class EvidenceBuilder:
         self._source: dict[str, Any] | None = None
         self._templates: dict[str, tuple[str, str, str, dict[str, Any], dict[str, str] | None]] = {}
         """uid -> (kind, namespace, name, slim pod spec, template AppArmor annotations) of every controller."""
+        self.configs: dict[str, list[dict[str, Any]]] = {}
+        """Control-plane configuration files found in offline input, by kind (see `CONFIG_KINDS`)."""
+        self.problems: list[dict[str, Any]] = []
+        """Objects of the input that cannot be understood (a kind that is not a string, no kind)."""
         self.ignored: Counter[str] = Counter()
         """Kinds seen but not used (ConfigMaps, Secrets, custom resources), by count."""
         self._slimmers = {
@@ -548,11 +566,21 @@ class EvidenceBuilder:
         """
         if not isinstance(obj, dict):
             return False
-        kind = kind or _str(obj.get("kind"))
+        raw_kind = obj.get("kind")
+        if kind is None and raw_kind is not None and not isinstance(raw_kind, str):
+            self.problems.append({"source": source or {}, "problem": f"kind is {_shown(raw_kind)}, not a string"})
+            self.ignored["(kind not a string)"] += 1
+            return False
+        kind = kind or _str(raw_kind)
+        if kind in CONFIG_KINDS and _str(obj.get("apiVersion")).partition("/")[0] == CONFIG_KINDS[kind]:
+            self._config_file(obj, kind, source)
+            return True
         slimmer = self._slimmers.get(kind)
         if slimmer is None or not self._group_ok(kind, obj):
             if kind == "ConfigMap":
                 self._config_map(obj, source)
+            if not kind:
+                self.problems.append({"source": source or {}, "problem": "the object names no kind"})
             self.ignored[kind or "(no kind)"] += 1
             return False
         self._source = source
@@ -904,13 +932,85 @@ class EvidenceBuilder:
         for name in sorted(used - declared):
             self.sections["namespaces"].append({"metadata": {"name": name, "labels": {}}, "implicit": True})
 
-    def controlplane_section(self, missing_reason: str) -> dict[str, Any]:
-        """The `controlplane` section: static pods per component, and whether the API server is visible."""
+    def controlplane_section(self, missing_reason: str, offline: bool = False) -> dict[str, Any]:
+        """The `controlplane` section: static pods per component, whether the API server is visible,
+        and (offline) the configuration files the input holds."""
         visible = bool(self.controlplane["apiserver"])
         section: dict[str, Any] = {"visible": visible, **self.controlplane}
+        section["configs"] = {k: list(v) for k, v in self.configs.items()} if offline else {}
+        section["configs_visible"] = offline
         if not visible:
             section["reason"] = missing_reason
         return section
+
+    def inputs_section(self) -> dict[str, Any]:
+        """The `inputs` section (offline): objects not understood, and kinds read but not evaluated."""
+        return {"invalid": list(self.problems), "unevaluated_kinds": dict(sorted(self.ignored.items()))}
+
+    def _config_file(self, obj: Mapping[str, Any], kind: str, source: dict[str, Any] | None) -> None:
+        """Keep what the checks judge of a control-plane configuration file (never key material)."""
+        data: dict[str, Any] = {}
+        if kind == "EncryptionConfiguration":
+            resources = []
+            for entry in obj.get("resources") or ():
+                if not isinstance(entry, dict):
+                    continue
+                providers = []
+                for provider in entry.get("providers") or ():
+                    if isinstance(provider, dict) and provider:
+                        name = _str(next(iter(provider)))
+                        detail = provider[next(iter(provider))]
+                        kept = (
+                            {"apiVersion": _str(detail.get("apiVersion", "v1"))}
+                            if name == "kms" and isinstance(detail, dict)
+                            else {}
+                        )
+                        providers.append({name: kept})
+                resources.append({"resources": [_str(r) for r in entry.get("resources") or ()], "providers": providers})
+            data["resources"] = resources
+        elif kind == "Policy":
+            rules = []
+            for rule in obj.get("rules") or ():
+                if not isinstance(rule, dict):
+                    continue
+                slim_rule: dict[str, Any] = {"level": _str(rule.get("level"))}
+                for key in ("users", "userGroups", "verbs", "namespaces", "nonResourceURLs"):
+                    if isinstance(rule.get(key), list) and rule[key]:
+                        slim_rule[key] = [_str(v) for v in rule[key]]
+                if isinstance(rule.get("resources"), list):
+                    slim_rule["resources"] = [
+                        {
+                            "group": _str(r.get("group")),
+                            **{
+                                k: [_str(v) for v in r[k]]
+                                for k in ("resources", "resourceNames")
+                                if isinstance(r.get(k), list) and r[k]
+                            },
+                        }
+                        for r in rule["resources"]
+                        if isinstance(r, dict)
+                    ]
+                rules.append(slim_rule)
+            data["rules"] = rules
+        elif kind == "AuthorizationConfiguration":
+            data["authorizers"] = [
+                {"type": _str(a.get("type")), "name": _str(a.get("name"))}
+                for a in obj.get("authorizers") or ()
+                if isinstance(a, dict)
+            ]
+        else:
+            anonymous = obj.get("anonymous")
+            if isinstance(anonymous, dict):
+                data["anonymous"] = {
+                    "enabled": _json_scalar(anonymous.get("enabled")),
+                    "conditions": [
+                        {"path": _str(c.get("path"))} for c in anonymous.get("conditions") or () if isinstance(c, dict)
+                    ],
+                }
+        found: dict[str, Any] = {"kind": kind, "data": data}
+        if source is not None:
+            found["source"] = source
+        self.configs.setdefault(kind, []).append(found)
 
     def counts(self) -> dict[str, int]:
         """Objects kept per section."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -371,7 +372,17 @@ def baseline_controls() -> dict[str, Control]:
 def evaluate(evidence: Evidence, controls: Mapping[str, Control] | None = None) -> dict[str, list[Finding]]:
     """Evaluate every (given) control on the evidence through the real engine; findings by control id."""
     chosen = controls if controls is not None else baseline_controls()
+    evidence = scanned(evidence)
     return {cid: evaluate_control(control, evidence, registry()) for cid, control in chosen.items()}
+
+
+SCAN_TIME = "2026-12-01T12:00:00+00:00"
+"""The scan time the tests give evidence collected without the engine (dated floors are judged against it)."""
+
+
+def scanned(evidence: Evidence, at: str = SCAN_TIME) -> Evidence:
+    """The evidence with a collection time, as the engine stamps it (never the test machine's clock)."""
+    return evidence if evidence.collected_at else dataclasses.replace(evidence, collected_at=at)
 
 
 def write_manifests(path: Path, objects: Sequence[Mapping[str, Any]]) -> Path:

@@ -32,6 +32,7 @@ from tests.kubernetes.k8s_objects import (
     pod,
     registry,
     role,
+    scanned,
     service_account,
     static_pod,
     workload,
@@ -46,7 +47,7 @@ def findings(tmp_path: Path, control_id: str, objects: Sequence[Mapping[str, Any
     """Write the objects as manifests, collect them offline, evaluate one control (params overridden)."""
     path = write_manifests(tmp_path / f"case{next(_counter)}.yaml", objects)
     target = PLUGIN.parse_target(f"manifests:{path}")
-    evidence = PLUGIN.collect(Target(id="t", kind=target.kind, url=target.url), {}, 30.0)
+    evidence = scanned(PLUGIN.collect(Target(id="t", kind=target.kind, url=target.url), {}, 30.0))
     control = baseline_controls()[control_id]
     if params:
         control = replace(control, params={**control.params, **params})
@@ -60,7 +61,7 @@ def statuses(tmp_path: Path, control_id: str, objects: Sequence[Mapping[str, Any
 
 def test_baseline_covers_every_control_with_references() -> None:
     controls = baseline_controls()
-    assert sorted(controls) == [f"K8S-{n:02d}" for n in range(1, 25)]
+    assert sorted(controls) == [f"K8S-{n:02d}" for n in range(1, 43)]
     for control in controls.values():
         assert control.target == "kubernetes" and control.check.startswith("kubernetes.")
         assert control.tags and control.rationale and control.remediation

@@ -308,6 +308,14 @@ def test_live_dump_and_manifests_give_the_same_findings(tmp_path: Path) -> None:
             entry.pop("source", None)
     dump_sections["kubeletconfig"].pop("source", None)
     dump_sections["namespaces"] = [n for n in dump_sections["namespaces"] if not n.get("implicit")]
+    # what only offline input has: the kinds it held but sovscan does not evaluate, and whether
+    # control-plane configuration files could have been part of it
+    assert dump_sections.pop("inputs") == {"invalid": [], "unevaluated_kinds": {"ConfigMap": 2, "Secret": 2}}
+    assert live_sections["inputs"] == {"invalid": [], "unevaluated_kinds": {}}
+    live_sections = {k: v for k, v in live_sections.items() if k != "inputs"}
+    assert dump_sections["controlplane"].pop("configs_visible") is True
+    assert live_sections["controlplane"]["configs_visible"] is False
+    live_sections["controlplane"] = {k: v for k, v in live_sections["controlplane"].items() if k != "configs_visible"}
     assert dump_sections == json.loads(json.dumps(live_sections))
 
 
