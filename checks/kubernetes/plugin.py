@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from checks.kubernetes import cluster, controlplane, pods, rbac
-from checks.kubernetes.collect import DEFAULT_PAGE_SIZE, LiveCollector, make_api_client
+from checks.kubernetes.collect import DEFAULT_PAGE_SIZE, LiveCollector, ambient_credentials, make_api_client
+from checks.kubernetes.contract import CONTRACT
 from checks.kubernetes.kinds import KINDS
 from checks.kubernetes.offline import MANIFEST_SUFFIXES, read_offline
 from checks.kubernetes.slim import EvidenceBuilder
@@ -116,6 +117,18 @@ class KubernetesPlugin(TargetPlugin):
     def checks(self) -> Sequence[CheckSpec]:
         """All Kubernetes checks."""
         return CHECKS
+
+    def evidence_contract(self) -> Mapping[str, Mapping[str, Any]]:
+        """Section name -> JSON Schema of its data (see `checks.kubernetes.contract`)."""
+        return CONTRACT
+
+    def ambient_credentials(self, target: Target) -> Mapping[str, Secret]:
+        """Every credential the client would pick up for `target`: kubeconfig tokens, passwords and
+        client keys (inline or in files, of every user of the kubeconfig), the in-cluster token."""
+        mode, _ = parse_value(target.url)
+        if mode in ("manifests", "dump"):
+            return {}
+        return ambient_credentials(mode, dict(target.options))
 
     def baselines(self) -> Sequence[Traversable]:
         """The built-in `kubernetes` baseline."""
