@@ -34,7 +34,7 @@ from checks.kubernetes.contract import CONTRACT
 from checks.kubernetes.kinds import KINDS
 from checks.kubernetes.offline import MANIFEST_SUFFIXES, read_offline
 from checks.kubernetes.slim import EvidenceBuilder
-from scanner.errors import ConfigError
+from scanner.errors import CollectionError, ConfigError
 from scanner.interface import CheckSpec, Secret, Target, TargetPlugin
 from scanner.model import Evidence
 
@@ -102,6 +102,18 @@ def parse_value(value: str) -> tuple[str, str]:
             return "dump", text
         return "manifests", text
     return "context", text
+
+
+def scrub(text: str, credentials: Sequence[str]) -> str:
+    """`text` with every credential value replaced by `[REDACTED]` (a server may echo what it received).
+
+    The engine redacts registered credentials everywhere as well; the collector does it for its own
+    messages first, so no error text it builds ever holds one.
+    """
+    for value in sorted(credentials, key=len, reverse=True):
+        if value:
+            text = text.replace(value, "[REDACTED]")
+    return text
 
 
 def _safe_id(text: str) -> str:
@@ -202,14 +214,18 @@ class KubernetesPlugin(TargetPlugin):
             sections["version"] = {"gitVersion": None, "reason": OFFLINE_VERSION}
             metadata["ignored_kinds"] = dict(sorted(builder.ignored.items()))
         else:
-            api_client, client_meta = make_api_client(mode, reference, options)
-            metadata.update(client_meta)
+            credentials = [s.reveal() for s in ambient_credentials(mode, options).values()]
             try:
-                collector = LiveCollector(api_client, timeout, int(options.get("page_size", DEFAULT_PAGE_SIZE)))
-                sections = collector.collect(builder)
-            finally:
-                api_client.close()
-            errors = collector.errors
+                api_client, client_meta = make_api_client(mode, reference, options)
+                metadata.update(client_meta)
+                try:
+                    collector = LiveCollector(api_client, timeout, int(options.get("page_size", DEFAULT_PAGE_SIZE)))
+                    sections = collector.collect(builder)
+                finally:
+                    api_client.close()
+            except CollectionError as exc:
+                raise CollectionError(exc.reason, scrub(exc.message, credentials)) from None
+            errors = {k: scrub(v, credentials) for k, v in collector.errors.items()}
             metadata.update(
                 requests=collector.stats.requests, bytes=collector.stats.bytes, pages=dict(collector.stats.pages)
             )

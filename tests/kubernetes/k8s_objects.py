@@ -391,3 +391,30 @@ def write_manifests(path: Path, objects: Sequence[Mapping[str, Any]]) -> Path:
 
     path.write_text(yaml.safe_dump_all(list(objects), sort_keys=False), encoding="utf-8")
     return path
+
+
+def offline_findings(
+    path: Path, control_id: str, objects: Sequence[Any], dump: bool = False, **params: Any
+) -> list[Finding]:
+    """Write `objects` to `path` (multi-document YAML, or a JSON List dump), collect it offline with
+    the plugin, evaluate one control of the built-in baseline (params overridden) through the engine."""
+    import json
+
+    from checks.kubernetes.plugin import PLUGIN
+    from scanner.interface import Target
+
+    if dump:
+        path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)}), encoding="utf-8")
+    else:
+        write_manifests(path, objects)
+    target = PLUGIN.parse_target(f"{'dump' if dump else 'manifests'}:{path}")
+    evidence = scanned(PLUGIN.collect(Target(id="t", kind=target.kind, url=target.url), {}, 30.0))
+    control = baseline_controls()[control_id]
+    if params:
+        control = dataclasses.replace(control, params={**control.params, **params})
+    return evaluate_control(control, evidence, registry())
+
+
+def by_resource(found: Sequence[Finding]) -> dict[str, Any]:
+    """`Kind ns/name` -> status."""
+    return {f"{f.resource.kind} {f.resource.name}": f.status for f in found}
