@@ -331,10 +331,12 @@ def ingress_tls(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckResu
     excluded = list(params.get("exclude_namespaces", []))
     results = []
     for ingress in evidence.section("ingresses"):
+        resource = object_resource(evidence, "Ingress", ingress)
         if matches(str(ingress["metadata"].get("namespace")), excluded):
+            message = f"Ingress {resource.name} not evaluated: its namespace is excluded by exclude_namespaces"
+            results.append(CheckResult(resource, Status.NOT_APPLICABLE, message))
             continue
         spec = ingress.get("spec") or {}
-        resource = object_resource(evidence, "Ingress", ingress)
         tls = spec.get("tls") or []
         tls_hosts = [h for entry in tls for h in entry.get("hosts") or ()]
         default_cert = any(not entry.get("hosts") for entry in tls)

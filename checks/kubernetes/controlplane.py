@@ -435,7 +435,9 @@ def kubelet_config(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckR
     for key, required in wanted.items():
         value = config.get(key, _KUBELET_DEFAULTS[key])
         observed[key] = value
-        if str(value).lower() != str(required).lower():
+        if isinstance(required, bool) and not isinstance(value, bool):
+            problems.append(f"{key} is {value!r}, not a boolean (the kubelet rejects such a file)")
+        elif str(value).lower() != str(required).lower():
             shown = value if key in config else f"unset (default {value})"
             problems.append(f"{key} is {shown}, expected {required}")
     if problems:

@@ -635,7 +635,9 @@ class EvidenceBuilder:
         uid = controller.get("uid")
         found = self._templates.get(uid) if uid else None
         if found is None:
-            if final:
+            if final and controller["kind"] not in POD_SPEC_PATH:
+                slim["owner_note"] = f"its controller is a {controller['kind']}, which carries no pod template"
+            elif final:
                 shown = f"{controller['kind']} {controller['name']}"
                 slim["owner_note"] = (
                     f"its controller {shown} is not in the evidence (matched by UID)"

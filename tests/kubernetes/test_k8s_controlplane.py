@@ -299,3 +299,9 @@ def test_k8s_24_version_floor_is_dated_data() -> None:
     )
     [below] = evaluate_control(raised, version_evidence("v1.36.2", fresh), registry())
     assert below.status is FAIL and "update to 1.36.5" in below.message
+
+
+def test_k8s_06_a_quoted_boolean_is_not_false(tmp_path: Path) -> None:
+    quoted = 'authentication:\n  anonymous:\n    enabled: "false"\n'
+    [finding] = run(tmp_path, "K8S-06", [kubelet(quoted)])
+    assert finding.status is FAIL and "not a boolean" in finding.message
