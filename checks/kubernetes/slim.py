@@ -547,6 +547,8 @@ class EvidenceBuilder:
         self._source: dict[str, Any] | None = None
         self._templates: dict[str, tuple[str, str, str, dict[str, Any], dict[str, str] | None]] = {}
         """uid -> (kind, namespace, name, slim pod spec, template AppArmor annotations) of every controller."""
+        self._idle: set[str] = set()
+        """UIDs of ReplicaSets scaled to zero: their pods (still terminating) are evaluated as themselves."""
         self.configs: dict[str, list[dict[str, Any]]] = {}
         """Control-plane configuration files found in offline input, by kind (see `CONFIG_KINDS`)."""
         self.problems: list[dict[str, Any]] = []
@@ -663,6 +665,9 @@ class EvidenceBuilder:
                 )
             return
         owner_kind, namespace, name, template, annotations = found
+        if uid in self._idle:
+            slim["owner_note"] = f"its controller {owner_kind} {namespace}/{name} is scaled to zero"
+            return
         if owner_kind != controller["kind"] or namespace != meta.get("namespace"):
             slim["owner_note"] = (
                 f"its ownerReference UID belongs to {owner_kind} {namespace}/{name}, "
@@ -772,8 +777,13 @@ class EvidenceBuilder:
             _set_path(out, (*path[:-1], "metadata", "annotations"), annotations)
         if problems.items:
             out["invalid"] = problems.items
+        replicas = _get_path(obj, ("spec", "replicas"))
+        if kind == "ReplicaSet" and type(replicas) is int:
+            out["spec"]["replicas"] = replicas
         if "uid" in meta:
             self._templates[meta["uid"]] = (kind, meta["namespace"], meta["name"], spec, annotations)
+            if kind == "ReplicaSet" and replicas == 0:
+                self._idle.add(meta["uid"])
         if kind in OWNED_KINDS:
             self._judge_owner(out, kind)
         return out
