@@ -29,7 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from checks.kubernetes import cluster, controlplane, pods, rbac
-from checks.kubernetes.collect import DEFAULT_PAGE_SIZE, LiveCollector, ambient_credentials, make_api_client
+from checks.kubernetes.collect import (
+    DEFAULT_PAGE_SIZE,
+    LiveCollector,
+    ambient_credentials,
+    client_credentials,
+    make_api_client,
+)
 from checks.kubernetes.contract import CONTRACT
 from checks.kubernetes.kinds import KINDS
 from checks.kubernetes.offline import MANIFEST_SUFFIXES, read_offline
@@ -218,6 +224,7 @@ class KubernetesPlugin(TargetPlugin):
             try:
                 api_client, client_meta = make_api_client(mode, reference, options)
                 metadata.update(client_meta)
+                credentials += client_credentials(api_client)  # e.g. a token an exec plugin produced
                 try:
                     collector = LiveCollector(api_client, timeout, int(options.get("page_size", DEFAULT_PAGE_SIZE)))
                     sections = collector.collect(builder)
