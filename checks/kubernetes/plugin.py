@@ -204,7 +204,10 @@ class KubernetesPlugin(TargetPlugin):
     def _collect(self, target: Target, timeout: float) -> Evidence:
         mode, reference = parse_value(target.url)
         options = dict(target.options)
-        builder = EvidenceBuilder(default_namespace=str(options.get("namespace", "default")))
+        builder = EvidenceBuilder(
+            default_namespace=str(options.get("namespace", "default")),
+            mirror_pods_only=mode not in ("manifests",),  # a live cluster or its dump shows mirror pods
+        )
         started = time.monotonic()
         metadata: dict[str, Any] = {"mode": mode}
         errors: dict[str, str] = {}
