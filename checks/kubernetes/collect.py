@@ -23,12 +23,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from checks.kubernetes.kinds import KINDS, KUBELET_CONFIGMAP, KindInfo
 from checks.kubernetes.slim import EvidenceBuilder
 from scanner.errors import CollectionError
 from scanner.interface import Secret
+from scanner.yamlfile import load_bounded
 
 DEFAULT_PAGE_SIZE = 500
 """Objects per LIST page (kubectl's default chunk size)."""
@@ -413,8 +412,8 @@ def ambient_credentials(mode: str, options: Mapping[str, Any]) -> dict[str, Secr
     for path in (os.path.expanduser(p) for p in kubeconfig.split(os.pathsep) if p):
         try:
             with open(path, encoding="utf-8", errors="replace") as handle:
-                data = yaml.safe_load(handle.read(4 << 20))
-        except (OSError, yaml.YAMLError, RecursionError):
+                data = load_bounded(handle.read(4 << 20))
+        except (OSError, ValueError):
             continue
         users = data.get("users") if isinstance(data, dict) else None
         base = os.path.dirname(path)

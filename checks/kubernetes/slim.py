@@ -29,6 +29,7 @@ from checks.kubernetes.kinds import (
     OWNED_KINDS,
     POD_SPEC_PATH,
 )
+from scanner.yamlfile import load_bounded
 
 try:  # the C loader is much faster; fall back to pure Python where libyaml is missing
     YamlLoader: Any = yaml.CSafeLoader
@@ -515,7 +516,7 @@ def parse_flags(argv: Any) -> dict[str, str]:
 
 def parse_kubelet_config(text: Any) -> dict[str, Any]:
     """Extract the settings of `KUBELET_KEYS` from a KubeletConfiguration document (YAML text)."""
-    data = yaml.load(_str(text), Loader=YamlLoader)  # noqa: S506 - a SafeLoader
+    data = load_bounded(_str(text))  # text from the cluster: aliases bounded like any file
     if not isinstance(data, dict):
         raise ValueError("the 'kubelet' key does not hold a KubeletConfiguration mapping")
     config: dict[str, Any] = {}
