@@ -26,10 +26,12 @@ admin answers that carry secrets (`secretKey` of access keys) are dropped key by
 from __future__ import annotations
 
 import json
+import re
 import secrets as secrets_module
 import socket
 import ssl
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -109,6 +111,12 @@ _SECRET_CONFIG_KEYS = (
     "tls_client_key",
 )
 REDACTED = "[redacted]"
+NOT_APPLICABLE_KEY = "not_applicable"
+"""A MinIO-only section of another flavour is `{"not_applicable": reason}`."""
+_SHOWN_ENV = re.compile(r"^MINIO_(API_ROOT_ACCESS|PROMETHEUS_AUTH_TYPE|KMS_KES_ENDPOINT|KMS_SERVER|AUDIT_WEBHOOK_ENDPOINT\w*"
+                        r"|AUDIT_WEBHOOK_ENABLE\w*|AUDIT_KAFKA_BROKERS\w*|AUDIT_KAFKA_ENABLE\w*|IDENTITY_OPENID_CONFIG_URL\w*"
+                        r"|IDENTITY_LDAP_SERVER_ADDR\w*|IDENTITY_PLUGIN_URL\w*)$")
+"""MinIO environment settings whose values are shown (others: the name only, the value dropped)."""
 DEFAULT_ROOT = ("minioadmin", "minioadmin")
 """MinIO's built-in default root credential (access key, secret key)."""
 
@@ -287,6 +295,8 @@ class _Collector:
             self.sections[section] = function()
         except (_Denied, _Unsupported, RequestFailed) as exc:
             self.errors[section] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - an answer in an unexpected shape: fail closed, no secrets
+            self.errors[section] = f"unexpected answer reading {section} ({type(exc).__name__})"
 
     # -- the collection ------------------------------------------------------------------------
 
@@ -303,16 +313,16 @@ class _Collector:
             raise CollectionError(CollectionError.PERMISSION, str(exc)) from None
         self._bucket_sections(names)
         if option_bool(self.options, "anonymous_probe", True):
-            self._record("anonymous_probe", lambda: self._anonymous_probe(names))
+            self._record("anonymous_probe", lambda: {"probed": True, "buckets": self._anonymous_probe(names)})
         else:
-            self.errors["anonymous_probe"] = "not probed: option anonymous_probe is false"
+            self.sections["anonymous_probe"] = {"probed": False, "reason": "option anonymous_probe is false"}
         flavour = server["flavour"]
         if flavour == "minio":
             self._admin_sections()
         else:
-            reason = f"not applicable: the endpoint is {flavour}, not MinIO (no MinIO admin API)"
+            reason = f"MinIO-only control: the endpoint is {flavour}, not MinIO (no MinIO admin API)"
             for section in (*ADMIN_SECTIONS, "metrics_probe", "root_identity"):
-                self.errors.setdefault(section, reason)
+                self.sections[section] = {NOT_APPLICABLE_KEY: reason}
         self.metadata["flavour"] = flavour
         return Evidence(
             target=self.target.id,
@@ -371,8 +381,10 @@ class _Collector:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         try:
-            context.minimum_version = ssl.TLSVersion.TLSv1
-            context.maximum_version = ssl.TLSVersion.TLSv1_1
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                context.minimum_version = ssl.TLSVersion.TLSv1
+                context.maximum_version = ssl.TLSVersion.TLSv1_1
             context.set_ciphers("DEFAULT:@SECLEVEL=0")
         except (ValueError, ssl.SSLError):
             return None
@@ -451,6 +463,8 @@ class _Collector:
                 answers[section] = {"error": str(exc), "unsupported": True}
             except RequestFailed as exc:
                 answers[section] = {"error": str(exc)}
+            except Exception as exc:  # noqa: BLE001 - an answer the client could not turn into data: fail closed
+                answers[section] = {"error": f"{action.split(':')[1]} on bucket {name}: unexpected answer ({type(exc).__name__})"}
         return answers
 
     def _anonymous_probe(self, names: list[str]) -> dict[str, Any]:
@@ -535,6 +549,7 @@ class _Collector:
                 method="GET",
                 command=_Cmd("list-access-keys-bulk"),
                 query_params={"listType": "all", "all": "true"},
+                preload_content=False,
             )
             return decrypt(response, secret).decode()
 
@@ -671,7 +686,7 @@ def _object_lock(client: Minio, name: str) -> Any:
     return {
         "enabled": True,
         "mode": config.mode,
-        "duration": list(config.duration) if config.duration else None,
+        "duration": [config.duration, config.duration_unit] if config.duration else None,
     }
 
 
@@ -748,7 +763,12 @@ def _server_info(text: Any) -> dict[str, Any]:
             }
         )
     services = data.get("services") or {}
+    env: dict[str, Any] = {}
+    for server in data.get("servers") or []:
+        for name, value in (server.get("minio_env_vars") or {}).items():
+            env[str(name)] = _strip_userinfo(str(value)) if _SHOWN_ENV.match(str(name)) else "[set]"
     return {
+        "env_vars": env,
         "mode": data.get("mode"),
         "region": data.get("region"),
         "deployment_id": data.get("deploymentID"),
@@ -761,6 +781,11 @@ def _server_info(text: Any) -> dict[str, Any]:
         "audit": [{str(k): v.get("status") if isinstance(v, dict) else v for k, v in a.items()} for a in services.get("audit") or [] if isinstance(a, dict)],
         "logger": [{str(k): v.get("status") if isinstance(v, dict) else v for k, v in a.items()} for a in services.get("logger") or [] if isinstance(a, dict)],
     }
+
+
+def _strip_userinfo(value: str) -> str:
+    """An endpoint setting without `user:password@` (a URL may carry credentials)."""
+    return re.sub(r"(?<=://)[^/@\s]*@", "", value)
 
 
 def s3_uri(url: str) -> str:

@@ -377,10 +377,8 @@ def action_matches(patterns: Iterable[str], action: str, dialect: Dialect) -> bo
     for pattern in patterns:
         if glob_match(pattern, action, fold=dialect == "aws"):
             return True
-        if action == "s3:GetObject" and (
-            pattern == "s3:GetObjectVersion" or (dialect == "aws" and False)  # AWS has no such implication
-        ):
-            return True
+        if dialect == "minio" and action == "s3:GetObject" and pattern == "s3:GetObjectVersion":
+            return True  # MinIO's ActionSet.Match: GetObjectVersion implies GetObject (AWS has no such rule)
     return False
 
 
@@ -389,16 +387,29 @@ def _clean(path: str) -> str:
     return cleaned[1:] if cleaned.startswith("//") else cleaned
 
 
+def resource_pattern(arn: str, dialect: Dialect) -> str | None:
+    """The S3 resource pattern of an ARN (`arn:aws:s3:::b/*` -> `b/*`); None when it names no S3 resource.
+
+    MinIO also accepts a bare `*` (which it stores and returns as `**`): its pattern is what follows
+    the leading `*`, and `*` for `*` itself.
+    """
+    if arn.startswith(ARN_PREFIX):
+        return arn[len(ARN_PREFIX) :]
+    if arn == "*":
+        return "*"
+    if dialect == "minio" and arn.startswith("*"):
+        return arn[1:]
+    return None
+
+
 def resource_matches(
     patterns: Iterable[str], resource: str, context: Mapping[str, tuple[str, ...]], dialect: Dialect
 ) -> bool:
     """Whether a Resource list matches `resource` (`bucket` or `bucket/key`, without the ARN prefix)."""
     for arn in patterns:
-        if dialect == "aws" and arn == "*":
-            return True
-        if not arn.startswith(ARN_PREFIX):
+        pattern = resource_pattern(arn, dialect)
+        if pattern is None:
             continue
-        pattern = arn[len(ARN_PREFIX) :]
         if "$" in pattern:
             pattern = _substitute(pattern, context, dialect)
         cleaned = _clean(resource)
@@ -688,9 +699,9 @@ def _object_keys(policy: Policy, bucket: str) -> list[str]:
     keys = ["sovscan-probe/object"]
     for statement in policy.statements:
         for arn in (*statement.resources, *statement.not_resources):
-            if not arn.startswith(ARN_PREFIX):
+            pattern = resource_pattern(arn, "minio")
+            if pattern is None:
                 continue
-            pattern = arn[len(ARN_PREFIX) :]
             head, sep, rest = pattern.partition("/")
             if not sep or not glob_match(head, bucket):
                 continue
@@ -884,9 +895,7 @@ def wildcard_grants(policy: Policy, dialect: Dialect = "minio") -> list[str]:
         ]
         if all(evaluate(single, r, dialect).allowed for r in probes):
             found.append(f"{statement.label}: s3:* on *")
-        admin = Request("admin:ServerInfo", "", "", "sovscan-user")
-        admin2 = Request("admin:CreateUser", "", "", "sovscan-user")
-        if evaluate(single, admin, dialect).allowed and evaluate(single, admin2, dialect).allowed:
-            if any(glob_match(a, "admin:SovscanProbe", fold=dialect == "aws") for a in statement.actions):
-                found.append(f"{statement.label}: admin:*")
+        # an admin action name no policy can list explicitly: only a wildcard covering admin:* allows it
+        if evaluate(single, Request("admin:SovscanAnyAction", "", "", "sovscan-user"), dialect).allowed:
+            found.append(f"{statement.label}: admin:*")
     return found

@@ -16,12 +16,13 @@ Fixtures (session scope):
   proof), Prometheus metrics behind authentication, root API access switched off after setup.
   Buckets: `backups` (object lock GOVERNANCE 30 days, versioning, SSE-KMS default, a lifecycle
   rule for noncurrent versions, tag `purpose=backup`), `app-data` (versioning, SSE-S3 default,
-  lifecycle, a bucket policy that only lets the app user's prefix be read anonymously from
-  10.0.0.0/8 -- i.e. not from here). Users: `scanner` (examples/s3/scanner-policy.json),
+  lifecycle, a bucket policy denying everything from outside 10.0.0.0/8 and 127.0.0.0/8 and every
+  plain-HTTP request; no anonymous Allow). Users: `scanner` (examples/s3/scanner-policy.json),
   `app` (read-write on `app-data` only, an access key that expires), `viewer` (built-in `readonly`).
 - `minio_weak`: plain HTTP, root `minioadmin`/`minioadmin`, public Prometheus metrics, no KMS.
   Buckets: `public-data` (anonymous read, list, write and delete), `backups` (no encryption, no
-  versioning, no object lock). Users: `app` with the policy `everything` (`s3:*` on `*`),
+  versioning, no object lock), `office` (anonymous read of `reports/*` from 10.0.0.0/8 only: not from
+  here, still anonymous access). Users: `app` with the policy `everything` (`s3:*` on `*`),
   `olduser` (disabled), a root-owned access key without expiry, and `viewer` (`readonly`).
 - `minio_oracle`: plain HTTP MinIO for the differential policy test; the test rewrites the policy
   of bucket `oracle` (and of IAM user `diffuser`) many times, so nothing else scans it.
@@ -56,6 +57,7 @@ import urllib3
 from minio import Minio
 from minio.commonconfig import ENABLED, GOVERNANCE, Filter, Tags
 from minio.credentials import StaticProvider
+from minio.error import S3Error
 from minio.lifecycleconfig import LifecycleConfig, NoncurrentVersionExpiration, Rule
 from minio.minioadmin import MinioAdmin
 from minio.objectlockconfig import DAYS, ObjectLockConfig
@@ -236,6 +238,18 @@ class MinioServer:
             time.sleep(0.3)
         raise RuntimeError(f"MinIO {self.name} did not become ready:\n{self.log_tail()}")
 
+    def wait_initialised(self, timeout: float = 90.0) -> None:
+        """Wait until the object layer answers (health/ready can answer before it is initialised)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.client().list_buckets()
+                return
+            except S3Error as exc:
+                if exc.code != "XMinioServerNotInitialized" or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 10 s."""
         if self.process is not None and self.process.poll() is None:
@@ -288,12 +302,12 @@ def _setup_hardened(server: MinioServer) -> None:
             "app-data",
             [
                 {
-                    "Sid": "OfficeReadsReports",
-                    "Effect": "Allow",
+                    "Sid": "OnlyTheOfficeNetwork",
+                    "Effect": "Deny",
                     "Principal": {"AWS": ["*"]},
-                    "Action": ["s3:GetObject"],
-                    "Resource": ["arn:aws:s3:::app-data/reports/*"],
-                    "Condition": {"IpAddress": {"aws:SourceIp": ["10.0.0.0/8"]}},
+                    "Action": ["s3:*"],
+                    "Resource": ["arn:aws:s3:::app-data", "arn:aws:s3:::app-data/*"],
+                    "Condition": {"NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8", "127.0.0.0/8"]}},
                 },
                 {
                     "Sid": "DenyPlainHttp",
@@ -358,6 +372,23 @@ def _setup_weak(server: MinioServer) -> None:
     )
     s3.put_object("public-data", "readme.txt", io.BytesIO(b"hello"), 5)
     s3.make_bucket("backups")
+    s3.make_bucket("office")
+    s3.set_bucket_policy(
+        "office",
+        _bucket_policy(
+            "office",
+            [
+                {
+                    "Sid": "OfficeReadsReports",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": ["*"]},
+                    "Action": ["s3:GetObject"],
+                    "Resource": ["arn:aws:s3:::office/reports/*"],
+                    "Condition": {"IpAddress": {"aws:SourceIp": ["10.0.0.0/8"]}},
+                }
+            ],
+        ),
+    )
     admin.policy_add(
         "everything",
         policy={"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:*"], "Resource": ["*"]}]},
@@ -397,6 +428,7 @@ def _running(server_factory: Any, setup: Any) -> Iterator[MinioServer]:
     server: MinioServer | None = None
     try:
         server = server_factory()
+        server.wait_initialised()
         setup(server)
         yield server
     finally:
