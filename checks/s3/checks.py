@@ -412,6 +412,7 @@ def object_lock(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Check
         backup, why = _is_backup(evidence, name, params)
         resource = bucket_resource(evidence, name)
         if backup is None:
+            seen = True
             yield CheckResult(resource, Status.ERROR, f"cannot tell whether {name} is a backup bucket: {why}")
             continue
         if not backup:
@@ -442,6 +443,7 @@ def noncurrent_lifecycle(evidence: Evidence, params: Mapping[str, Any]) -> Itera
     for name in _bucket_names(evidence):
         version, error = _entry(evidence, "bucket_versioning", name)
         if error:
+            seen = True
             yield error
             continue
         if (version or {}).get("status") not in ("Enabled", "Suspended"):

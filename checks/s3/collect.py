@@ -45,6 +45,7 @@ from minio.crypto import decrypt
 from minio.error import MinioAdminException, S3Error
 from minio.minioadmin import MinioAdmin
 
+from checks.s3 import policy
 from checks.s3.connect import (
     Credentials,
     check_options,
@@ -311,6 +312,8 @@ class _Collector:
             raise exc.as_collection_error("listing buckets") from None
         except _Denied as exc:
             raise CollectionError(CollectionError.PERMISSION, str(exc)) from None
+        if server["flavour"] == "minio":
+            self._check_bucket_visibility()
         self._bucket_sections(names)
         if option_bool(self.options, "anonymous_probe", True):
             self._record("anonymous_probe", lambda: {"probed": True, "buckets": self._anonymous_probe(names)})
@@ -403,7 +406,9 @@ class _Collector:
 
     def _buckets(self) -> list[str]:
         client = self.s3()
-        listed = self._call("ListBuckets", "s3:ListAllMyBuckets", client.list_buckets)
+        listed = self._call(
+            "ListBuckets", "s3:ListAllMyBuckets (on MinIO: s3:GetBucketLocation on arn:aws:s3:::*)", client.list_buckets
+        )
         names = sorted(b.name for b in listed)
         entries = [
             {"name": b.name, "created": b.creation_date.isoformat() if b.creation_date else None}
@@ -418,6 +423,10 @@ class _Collector:
 
     def _bucket_sections(self, names: list[str]) -> None:
         results: dict[str, dict[str, Any]] = {section: {} for section in BUCKET_SECTIONS}
+        if "buckets" not in self.sections:
+            for section in BUCKET_SECTIONS:
+                self.errors[section] = self.errors["buckets"]
+            return
         if len(names) < int(self.sections["buckets"]["count"]):
             for section in BUCKET_SECTIONS:
                 self.errors[section] = (
@@ -453,6 +462,15 @@ class _Collector:
             "bucket_tags": lambda: dict(client.get_bucket_tags(name) or {}),
         }
         answers: dict[str, Any] = {}
+        if self.region is None:
+            # minio-py asks each bucket's region first (GetBucketLocation): without it every getter fails
+            try:
+                self._call(f"GetBucketLocation on bucket {name}", "s3:GetBucketLocation", lambda: client._get_region(name))
+            except (_Denied, _Unsupported, RequestFailed) as exc:
+                failed: dict[str, Any] = {"error": str(exc)}
+                if isinstance(exc, _Denied):
+                    failed["denied"] = True
+                return {section: dict(failed) for section in getters}
         for section, getter in getters.items():
             action = BUCKET_SECTIONS[section]
             try:
@@ -466,6 +484,40 @@ class _Collector:
             except Exception as exc:  # noqa: BLE001 - an answer the client could not turn into data: fail closed
                 answers[section] = {"error": f"{action.split(':')[1]} on bucket {name}: unexpected answer ({type(exc).__name__})"}
         return answers
+
+    def _check_bucket_visibility(self) -> None:
+        """MinIO's ListBuckets never refuses: without s3:ListAllMyBuckets it silently lists only the buckets
+        the caller may s3:ListBucket or s3:GetBucketLocation. Read the caller's own policy (account info, which
+        every user may read) and fail closed when the listing may be incomplete."""
+        try:
+            info = _json_object(self._call("account info", "an authenticated MinIO user", self.admin().account_info))
+        except (_Denied, _Unsupported, RequestFailed) as exc:
+            self.metadata["bucket_visibility"] = f"not verified: {exc}"
+            return
+        document = info.get("Policy")
+        if not isinstance(document, dict) or not document.get("Statement"):
+            # the root credential and owner accounts have no policy document: they see everything
+            self.metadata["bucket_visibility"] = "complete (no policy: owner)"
+            return
+        try:
+            parsed = policy.parse_policy(document, "iam")
+        except policy.PolicyParseError as exc:
+            self.metadata["bucket_visibility"] = f"not verified: {exc}"
+            return
+        probe = "sovscan-any-bucket-" + secrets_module.token_hex(4)
+        sees_all = any(
+            policy.evaluate(parsed, policy.Request(action, probe, "", self.creds.access_key), "minio").allowed
+            for action in ("s3:ListAllMyBuckets", "s3:GetBucketLocation", "s3:ListBucket")
+        )
+        if sees_all:
+            self.metadata["bucket_visibility"] = "complete"
+            return
+        reason = (
+            "the bucket list may be incomplete: MinIO lists only buckets the scanner may s3:ListBucket or "
+            "s3:GetBucketLocation unless it has s3:ListAllMyBuckets; needs s3:GetBucketLocation on arn:aws:s3:::*"
+        )
+        self.sections.pop("buckets", None)
+        self.errors["buckets"] = reason
 
     def _anonymous_probe(self, names: list[str]) -> dict[str, Any]:
         probe_key = "sovscan-probe-" + secrets_module.token_hex(8)
@@ -600,9 +652,8 @@ class _Collector:
         keys = self.sections.get("access_keys")
         root_user: str | None = None
         if isinstance(users, dict) and isinstance(keys, dict):
-            svc_parents = {v.get("parent") for v in keys["service_accounts"].values()}
-            candidates = [u for u in keys["by_user"] if u not in users and u not in svc_parents or u not in users]
-            candidates = [u for u in candidates if u not in users]
+            # the bulk listing (all=true) covers every user plus the root credential
+            candidates = [u for u in keys["by_user"] if u not in users]
             root_user = candidates[0] if len(candidates) == 1 else None
         scanner_is_root: bool | None = None
         if root_user is not None:

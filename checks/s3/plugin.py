@@ -23,7 +23,7 @@ from scanner.interface import CheckSpec, Secret, Target, TargetPlugin
 from scanner.model import Evidence
 
 SECTION_ACTIONS: Mapping[str, tuple[str, ...]] = {
-    "buckets": ("s3:ListAllMyBuckets", "s3:GetBucketLocation"),
+    "buckets": ("s3:GetBucketLocation",),
     "bucket_policy": ("s3:GetBucketPolicy",),
     "bucket_encryption": ("s3:GetEncryptionConfiguration",),
     "bucket_versioning": ("s3:GetBucketVersioning",),

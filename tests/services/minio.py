@@ -18,12 +18,14 @@ Fixtures (session scope):
   rule for noncurrent versions, tag `purpose=backup`), `app-data` (versioning, SSE-S3 default,
   lifecycle, a bucket policy denying everything from outside 10.0.0.0/8 and 127.0.0.0/8 and every
   plain-HTTP request; no anonymous Allow). Users: `scanner` (examples/s3/scanner-policy.json),
-  `app` (read-write on `app-data` only, an access key that expires), `viewer` (built-in `readonly`).
+  `app` (read-write on `app-data` only, an access key that expires), `viewer` (built-in `readonly`,
+  member of group `auditors`), `s3reader` (the S3 half of the scanner policy, no admin actions).
 - `minio_weak`: plain HTTP, root `minioadmin`/`minioadmin`, public Prometheus metrics, no KMS.
   Buckets: `public-data` (anonymous read, list, write and delete), `backups` (no encryption, no
   versioning, no object lock), `office` (anonymous read of `reports/*` from 10.0.0.0/8 only: not from
   here, still anonymous access). Users: `app` with the policy `everything` (`s3:*` on `*`),
-  `olduser` (disabled), a root-owned access key without expiry, and `viewer` (`readonly`).
+  `olduser` (disabled), a root-owned access key without expiry, and `viewer` (`readonly`); an audit
+  webhook target `planted` (disabled) whose auth_token is `PLANTED_SECRET`.
 - `minio_oracle`: plain HTTP MinIO for the differential policy test; the test rewrites the policy
   of bucket `oracle` (and of IAM user `diffuser`) many times, so nothing else scans it.
 """
@@ -71,6 +73,8 @@ ROOT = Path(__file__).resolve().parents[2]
 MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
 SCANNER_POLICY = ROOT / "examples" / "s3" / "scanner-policy.json"
 ENV_PREFIXES = ("MINIO_", "AWS_")
+PLANTED_SECRET = "planted-" + secrets.token_hex(12)
+"""A secret value planted in the weak server's configuration; no artifact may contain it."""
 
 
 def find_minio() -> Path:
@@ -124,13 +128,13 @@ class AuditReceiver:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def calls(self, access_key: str) -> list[str]:
-        """API names MinIO recorded for requests signed with `access_key`."""
+    def calls(self, access_key: str | None) -> list[tuple[str, str]]:
+        """(API name, request path) MinIO recorded for requests signed with `access_key` (None: anonymous)."""
         with self.lock:
             return [
-                str(e.get("api", {}).get("name", ""))
+                (str(e.get("api", {}).get("name", "")), str(e.get("requestPath", "")))
                 for e in self.entries
-                if e.get("accessKey") == access_key or e.get("requestClaims", {}).get("accessKey") == access_key
+                if e.get("accessKey") == access_key
             ]
 
     def close(self) -> None:
@@ -338,6 +342,12 @@ def _setup_hardened(server: MinioServer) -> None:
     _add_user(server, "scanner", ["scanner"])
     _add_user(server, "app", ["app-rw"])
     _add_user(server, "viewer", ["readonly"])
+    admin.group_add("auditors", ["viewer"])
+    admin.attach_policy(["readonly"], group="auditors")
+    s3_only = json.loads(SCANNER_POLICY.read_text())
+    s3_only["Statement"] = [s for s in s3_only["Statement"] if not any(a.startswith("admin:") for a in s["Action"])]
+    admin.policy_add("s3-reader", policy=s3_only)
+    _add_user(server, "s3reader", ["s3-reader"])
     expiry = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
     # the app user's own access key, with an expiry (users may create keys for themselves)
     server.admin("app", server.users["app"]).add_service_account(
@@ -398,7 +408,8 @@ def _setup_weak(server: MinioServer) -> None:
     admin.user_disable("olduser")
     _add_user(server, "viewer", ["readonly"])
     admin.add_service_account(access_key="rootkey0001", secret_key=secrets.token_urlsafe(24))
-    _add_user(server, "wrongpw", [])
+    # a planted secret the collector reads back (config) and must never show
+    admin.config_set("audit_webhook:planted", {"enable": "off", "endpoint": "http://127.0.0.1:9/x", "auth_token": PLANTED_SECRET})
 
 
 def _start(name: str, *, secure: bool, root_user: str, root_password: str, env: dict[str, str]) -> MinioServer:

@@ -6,9 +6,12 @@ of the session. It is started with an S3 identity configuration (`-s3.config`), 
 signed and checked: an `admin` identity the fixture uses for setup and the scan.
 
 Fixture (session scope): `seaweedfs` -- buckets `public-data` (bucket policy: anonymous read and
-list), `backups` (no encryption, no versioning), `secure-data` (versioning, SSE-S3 default, a
-bucket policy denying every request without TLS). What SeaweedFS really enforces is recorded by
-the tests (see tests/s3/test_seaweedfs.py), not assumed.
+list), `backups` (no encryption, no versioning), `versioned` (versioning, SSE-S3 default), and
+`secure-data` (versioning, SSE-S3 default, a bucket policy denying every request without TLS).
+SeaweedFS applies bucket policies to signed requests too (AWS semantics; MinIO applies them to
+anonymous callers only), so over this plain-HTTP endpoint even the admin identity is refused on
+`secure-data`: the tests expect ERROR naming the action there. What SeaweedFS enforces is recorded
+by the tests (tests/s3/test_live.py), not assumed.
 """
 
 from __future__ import annotations
@@ -154,6 +157,9 @@ def _setup(server: SeaweedServer) -> None:
         ),
     )
     s3.make_bucket("backups")
+    s3.make_bucket("versioned")
+    s3.set_bucket_versioning("versioned", VersioningConfig(ENABLED))
+    s3.set_bucket_encryption("versioned", SSEConfig(SseRule.new_sse_s3_rule()))
     s3.make_bucket("secure-data")
     s3.set_bucket_versioning("secure-data", VersioningConfig(ENABLED))
     s3.set_bucket_encryption("secure-data", SSEConfig(SseRule.new_sse_s3_rule()))
