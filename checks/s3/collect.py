@@ -12,7 +12,7 @@ It reads, and only reads, through the `minio` package's `Minio` and `MinioAdmin`
   GetBucketNotificationConfiguration, GetBucketTagging (buckets in parallel, `concurrency` at a time);
 * signed, MinIO admin API (GET only): server info, users, groups and each group, canned policies,
   policy attachments, access keys of every user (`list-access-keys-bulk`) and each key's details,
-  the KMS key status, and -- only with `read_config: true` -- the config subsystems `api`,
+  and -- only with `read_config: true` -- the config subsystems `api`,
   `audit_webhook`, `audit_kafka`, `identity_openid`, `identity_ldap`. MinIO guards get-config-kv
   with `admin:ConfigUpdate`, a *write* action; without the opt-in those sections are ERROR saying so.
 * with `default_credential_probe: true` only: one ListBuckets signed with MinIO's default root
@@ -93,7 +93,6 @@ ADMIN_SECTIONS: dict[str, str] = {
     "policies": "admin:ListUserPolicies",
     "policy_entities": "admin:ListUsers, admin:ListGroups and admin:ListUserPolicies",
     "access_keys": "admin:ListUsers and admin:ListServiceAccounts",
-    "kms_status": "admin:KMSKeyStatus",
     "config": "admin:ConfigUpdate (a write action MinIO requires for reading configuration)",
 }
 """MinIO admin sections and the actions they need."""
@@ -548,10 +547,6 @@ class _Collector:
         )
         self._record("policy_entities", lambda: self._entities(admin))
         self._record("access_keys", lambda: self._access_keys(admin))
-        self._record(
-            "kms_status",
-            lambda: _json_object(self._call("KMS key status", "admin:KMSKeyStatus", admin.kms_key_status)),
-        )
         if option_bool(self.options, "read_config", False):
             self._record("config", lambda: self._config(admin))
         else:

@@ -189,7 +189,6 @@ CONTRACT: Mapping[str, Mapping[str, Any]] = {
             },
         }
     ),
-    "kms_status": _minio({"type": "object"}),
     "config": _minio({"type": "object", "additionalProperties": {"type": "object"}}),
     "metrics_probe": _minio(
         {"type": "object", "required": ["status", "public"], "properties": {"public": {"type": "boolean"}}}

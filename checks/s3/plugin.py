@@ -39,7 +39,6 @@ SECTION_ACTIONS: Mapping[str, tuple[str, ...]] = {
     "policy_entities": ("admin:ListUsers", "admin:ListGroups", "admin:ListUserPolicies"),
     "access_keys": ("admin:ListUsers", "admin:ListServiceAccounts"),
     "root_identity": ("admin:ListUsers", "admin:ListServiceAccounts"),
-    "kms_status": ("admin:KMSKeyStatus",),
     "config": ("admin:ConfigUpdate",),
 }
 """The MinIO policy actions each evidence section needs (`server`, probes: none)."""

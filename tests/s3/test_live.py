@@ -117,7 +117,6 @@ def test_readonly_style_user_gets_errors_naming_the_actions(minio_hardened: Mini
         "groups": "admin:ListGroups",
         "policies": "admin:ListUserPolicies",
         "access_keys": "admin:ListServiceAccounts",
-        "kms_status": "admin:KMSKeyStatus",
     }.items():
         assert f"needs {action}" in evidence.errors[section] or action in evidence.errors[section], section
         assert evidence.errors[section].startswith("permission denied"), evidence.errors[section]
@@ -214,7 +213,7 @@ def _denials(server: MinioServer, user: str) -> str:
         evidence = PLUGIN.collect(target_for(server), creds(user, server.users[user]), 60)
     except CollectionError as exc:
         return exc.message
-    texts = [m for section, m in evidence.errors.items() if section not in ("config", "kms_status")]
+    texts = [m for section, m in evidence.errors.items() if section != "config"]
     for section, data in evidence.sections.items():
         if section.startswith("bucket_"):
             texts += [str(v["error"]) for v in data.values() if v.get("denied")]
@@ -242,7 +241,7 @@ def weak_evidence(minio_weak: MinioServer) -> Evidence:
 
 def test_weak_server_fails_on_the_right_resources(weak_evidence: Evidence, evaluate: Evaluate) -> None:
     validate_contract(weak_evidence)
-    assert set(weak_evidence.errors) <= {"kms_status"}, weak_evidence.errors  # no KMS at all: HTTP 501
+    assert weak_evidence.errors == {}
     assert weak_evidence.metadata["insecure_transport"][0].startswith("plain HTTP")
     results = evaluate(weak_evidence)
     text = report(results)

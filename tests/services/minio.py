@@ -24,7 +24,7 @@ Fixtures (session scope):
   Buckets: `public-data` (anonymous read, list, write and delete), `backups` (no encryption, no
   versioning, no object lock), `office` (anonymous read of `reports/*` from 10.0.0.0/8 only: not from
   here, still anonymous access). Users: `app` with the policy `everything` (`s3:*` on `*`),
-  `olduser` (disabled), a root-owned access key without expiry, and `viewer` (`readonly`); an audit
+  `olduser` (disabled), a root-owned access key without expiry, and `viewer` (`readonly`, member of group `ops`); an audit
   webhook target `planted` (disabled) whose auth_token is `PLANTED_SECRET`.
 - `minio_oracle`: plain HTTP MinIO for the differential policy test; the test rewrites the policy
   of bucket `oracle` (and of IAM user `diffuser`) many times, so nothing else scans it.
@@ -407,6 +407,8 @@ def _setup_weak(server: MinioServer) -> None:
     _add_user(server, "olduser", ["readonly"])
     admin.user_disable("olduser")
     _add_user(server, "viewer", ["readonly"])
+    admin.group_add("ops", ["viewer"])
+    admin.attach_policy(["readonly"], group="ops")
     admin.add_service_account(access_key="rootkey0001", secret_key=secrets.token_urlsafe(24))
     # a planted secret the collector reads back (config) and must never show
     admin.config_set("audit_webhook:planted", {"enable": "off", "endpoint": "http://127.0.0.1:9/x", "auth_token": PLANTED_SECRET})

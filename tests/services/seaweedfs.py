@@ -111,10 +111,15 @@ def start_seaweedfs() -> SeaweedServer:
         )
     )
     (base / "data").mkdir()
-    ports = {name: closed_port() for name in ("master", "volume", "filer")}
+    names = ("master", "volume", "filer", "master.grpc", "volume.grpc", "filer.grpc", "s3.grpc", "iam")
+    ports = {name: closed_port() for name in names}
+    # every port explicit (the defaults are port+10000, which may not exist), nothing leaves the machine
+    # (-master.telemetry=false: SeaweedFS otherwise reports statistics to its project's server)
     args = [
-        weed, "server", f"-dir={base / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+        weed, "server", f"-dir={base / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-master.telemetry=false",
         f"-master.port={ports['master']}", f"-volume.port={ports['volume']}", f"-filer.port={ports['filer']}",
+        f"-master.port.grpc={ports['master.grpc']}", f"-volume.port.grpc={ports['volume.grpc']}",
+        f"-filer.port.grpc={ports['filer.grpc']}", f"-s3.port.grpc={ports['s3.grpc']}", f"-iam.port={ports['iam']}",
         "-s3", f"-s3.port={server.port}", f"-s3.config={config}", "-volume.max=5", "-master.volumeSizeLimitMB=64",
     ]  # fmt: skip
     with (base / "weed.log").open("ab") as log:
