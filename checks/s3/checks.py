@@ -61,9 +61,7 @@ def _bucket_names(evidence: Evidence) -> list[str]:
     return [str(item["name"]) for item in evidence.section("buckets")["items"]]
 
 
-def _entry(
-    evidence: Evidence, section: str, name: str
-) -> tuple[Any, CheckResult | None]:
+def _entry(evidence: Evidence, section: str, name: str) -> tuple[Any, CheckResult | None]:
     """A bucket's value in a per-bucket section, or an ERROR result saying why it is missing."""
     data = evidence.section(section).get(name)
     resource = bucket_resource(evidence, name)
@@ -139,7 +137,10 @@ def _fixed_context(evidence: Evidence) -> dict[str, tuple[str, ...]]:
 
 
 def _exposure_check(
-    evidence: Evidence, params: Mapping[str, Any], questions: Mapping[str, tuple[str, ...]], probe_fields: Mapping[str, str]
+    evidence: Evidence,
+    params: Mapping[str, Any],
+    questions: Mapping[str, tuple[str, ...]],
+    probe_fields: Mapping[str, str],
 ) -> Iterable[CheckResult]:
     names = _bucket_names(evidence)
     if not names:
@@ -172,11 +173,15 @@ def _exposure_check(
                     found.setdefault(label, "by the server (the unauthenticated request was let through)")
         observed = {"exposed": found, "probe_confirmed": confirmed, "uncertain": notes[:5]}
         if found and _allow_listed(allowed, name, _created(evidence, name)):
-            yield CheckResult(resource, Status.PASS, f"bucket {name} is public by allow-list ({', '.join(found)})", observed)
+            yield CheckResult(
+                resource, Status.PASS, f"bucket {name} is public by allow-list ({', '.join(found)})", observed
+            )
         elif found:
             parts = [f"anonymous {label} allowed {how}" for label, how in found.items()]
             suffix = f"; confirmed by an unauthenticated request ({', '.join(confirmed)})" if confirmed else ""
-            yield CheckResult(resource, Status.FAIL, f"bucket {name}: " + "; ".join(parts) + suffix, observed, "no anonymous access")
+            yield CheckResult(
+                resource, Status.FAIL, f"bucket {name}: " + "; ".join(parts) + suffix, observed, "no anonymous access"
+            )
         else:
             tail = "" if isinstance(probe, Mapping) else f" (policy only: {probe_reason})"
             note = f"; undecidable conditions resolved against the defender: {notes[0]}" if notes else ""
@@ -220,7 +225,9 @@ def tls_endpoint(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Chec
     """The endpoint speaks HTTPS."""
     srv = evidence.section("server")
     if srv.get("scheme") == "https" and isinstance(srv.get("tls"), Mapping):
-        yield CheckResult(server(evidence), Status.PASS, f"the endpoint uses TLS ({srv['tls'].get('version')})", "https")
+        yield CheckResult(
+            server(evidence), Status.PASS, f"the endpoint uses TLS ({srv['tls'].get('version')})", "https"
+        )
     else:
         yield CheckResult(server(evidence), Status.FAIL, "the endpoint is plain HTTP", srv.get("scheme"), "https")
 
@@ -245,9 +252,13 @@ def tls_version(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Check
     legacy = tls.get("legacy_tls_accepted")
     observed = {"negotiated": version, "legacy_tls_accepted": legacy}
     if _TLS_RANK.get(version, -1) < _TLS_RANK[minimum]:
-        yield CheckResult(server(evidence), Status.FAIL, f"the listener negotiated {version}", observed, f">= {minimum}")
+        yield CheckResult(
+            server(evidence), Status.FAIL, f"the listener negotiated {version}", observed, f">= {minimum}"
+        )
     elif legacy is True:
-        yield CheckResult(server(evidence), Status.FAIL, "the listener accepts TLS 1.1 or older", observed, f">= {minimum}")
+        yield CheckResult(
+            server(evidence), Status.FAIL, "the listener accepts TLS 1.1 or older", observed, f">= {minimum}"
+        )
     elif legacy is None:
         yield CheckResult(
             server(evidence),
@@ -330,7 +341,9 @@ def default_encryption(evidence: Evidence, params: Mapping[str, Any]) -> Iterabl
         if not value or not value.get("algorithm"):
             yield CheckResult(resource, Status.FAIL, f"bucket {name} has no default encryption", None, expected)
         elif require_kms and value.get("algorithm") != "aws:kms":
-            yield CheckResult(resource, Status.FAIL, f"bucket {name} uses {value['algorithm']}, not aws:kms", value, expected)
+            yield CheckResult(
+                resource, Status.FAIL, f"bucket {name} uses {value['algorithm']}, not aws:kms", value, expected
+            )
         else:
             yield CheckResult(resource, Status.PASS, f"bucket {name} encrypts by default ({value['algorithm']})", value)
 
@@ -348,7 +361,13 @@ def kms(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     resource = evidence.resource("kms", "KMS", "kms")
     observed = {"kms": info.get("kms"), "configured_by": sorted(k for k in env if k.startswith("MINIO_KMS"))}
     if not states:
-        yield CheckResult(resource, Status.FAIL, "no KMS is configured: objects cannot be encrypted with SSE-KMS", observed, "external KMS")
+        yield CheckResult(
+            resource,
+            Status.FAIL,
+            "no KMS is configured: objects cannot be encrypted with SSE-KMS",
+            observed,
+            "external KMS",
+        )
     elif any(s != "online" for s in states):
         yield CheckResult(resource, Status.FAIL, f"the KMS is not online ({states})", observed, "online")
     elif "MINIO_KMS_SECRET_KEY" in env or "MINIO_KMS_SECRET_KEY_FILE" in env:
@@ -379,12 +398,22 @@ def versioning(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckR
             continue
         status = (value or {}).get("status") or "Off"
         result = Status.PASS if status == "Enabled" else Status.FAIL
-        yield CheckResult(bucket_resource(evidence, name), result, f"bucket {name} versioning: {status}", value, "Enabled")
+        yield CheckResult(
+            bucket_resource(evidence, name), result, f"bucket {name} versioning: {status}", value, "Enabled"
+        )
 
 
 _BACKUP_PARAMS = {
-    "name_patterns": {"type": "array", "items": {"type": "string"}, "description": "Glob patterns of backup bucket names."},
-    "tags": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Tags marking backup buckets."},
+    "name_patterns": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Glob patterns of backup bucket names.",
+    },
+    "tags": {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "description": "Tags marking backup buckets.",
+    },
     "min_retention_days": {"type": "integer", "minimum": 0},
 }
 
@@ -424,7 +453,9 @@ def object_lock(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Check
             continue
         expected = f"object lock with >= {minimum} days default retention"
         if not value or not value.get("mode"):
-            yield CheckResult(resource, Status.FAIL, f"backup bucket {name} ({why}) has no object lock retention", value, expected)
+            yield CheckResult(
+                resource, Status.FAIL, f"backup bucket {name} ({why}) has no object lock retention", value, expected
+            )
             continue
         amount, unit = (value.get("duration") or [0, "DAYS"])[:2]
         days = int(amount) * (365 if str(unit).upper().startswith("YEAR") else 1)
@@ -456,9 +487,20 @@ def noncurrent_lifecycle(evidence: Evidence, params: Mapping[str, Any]) -> Itera
         rules = [r for r in (value or {}).get("rules", []) if r.get("status") == "Enabled" and r.get("noncurrent_days")]
         resource = bucket_resource(evidence, name)
         if rules:
-            yield CheckResult(resource, Status.PASS, f"bucket {name} expires noncurrent versions after {rules[0]['noncurrent_days']} days", rules)
+            yield CheckResult(
+                resource,
+                Status.PASS,
+                f"bucket {name} expires noncurrent versions after {rules[0]['noncurrent_days']} days",
+                rules,
+            )
         else:
-            yield CheckResult(resource, Status.FAIL, f"versioned bucket {name} keeps noncurrent versions forever", value, "NoncurrentVersionExpiration rule")
+            yield CheckResult(
+                resource,
+                Status.FAIL,
+                f"versioned bucket {name} keeps noncurrent versions forever",
+                value,
+                "NoncurrentVersionExpiration rule",
+            )
     if not seen:
         yield CheckResult(server(evidence), Status.NOT_APPLICABLE, "no bucket is versioned")
 
@@ -473,11 +515,15 @@ def default_root(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Chec
     root = evidence.section("root_identity")
     resource = evidence.resource("user", "root", "users/root")
     if root.get("scanner_uses_default_root") or root.get("default_login_probe") == "accepted":
-        yield CheckResult(resource, Status.FAIL, "the root credential is the default minioadmin/minioadmin", root, "changed")
+        yield CheckResult(
+            resource, Status.FAIL, "the root credential is the default minioadmin/minioadmin", root, "changed"
+        )
     elif root.get("default_login_probe") == "refused":
         yield CheckResult(resource, Status.PASS, "a login with minioadmin/minioadmin was refused", root)
     elif root.get("root_user") and root["root_user"] != "minioadmin":
-        yield CheckResult(resource, Status.PASS, "the root user is not named minioadmin, so the default pair cannot work", root)
+        yield CheckResult(
+            resource, Status.PASS, "the root user is not named minioadmin, so the default pair cannot work", root
+        )
     else:
         yield CheckResult(
             resource,
@@ -521,7 +567,13 @@ def _wildcard_policies(evidence: Evidence) -> dict[str, list[str]]:
 @check(
     "s3.wildcard_policies",
     needs=("users", "groups", "policies", "access_keys", "root_identity"),
-    params={"admins": {"type": "array", "items": {"type": "string"}, "description": "Users (access keys) allowed s3:*/admin:*."}},
+    params={
+        "admins": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Users (access keys) allowed s3:*/admin:*.",
+        }
+    },
 )
 def wildcard_policies(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """No user, group or access key holds s3:* or admin:* on * outside the `admins` allow-list."""
@@ -538,13 +590,25 @@ def wildcard_policies(evidence: Evidence, params: Mapping[str, Any]) -> Iterable
         hits = [f"{p}: {', '.join(wild[p])}" for p in attached if p in wild]
         if hits and name not in admins:
             found = True
-            yield CheckResult(evidence.resource("user", name, f"users/{name}"), Status.FAIL, f"user {name} has {'; '.join(hits)}", attached, "no wildcard grants")
+            yield CheckResult(
+                evidence.resource("user", name, f"users/{name}"),
+                Status.FAIL,
+                f"user {name} has {'; '.join(hits)}",
+                attached,
+                "no wildcard grants",
+            )
     for name, group in evidence.section("groups").items():
         attached = [p for p in str(group.get("policy") or "").split(",") if p]
         hits = [f"{p}: {', '.join(wild[p])}" for p in attached if p in wild]
         if hits:
             found = True
-            yield CheckResult(evidence.resource("group", name, f"groups/{name}"), Status.FAIL, f"group {name} ({len(group.get('members') or [])} members) has {'; '.join(hits)}", attached, "no wildcard grants")
+            yield CheckResult(
+                evidence.resource("group", name, f"groups/{name}"),
+                Status.FAIL,
+                f"group {name} ({len(group.get('members') or [])} members) has {'; '.join(hits)}",
+                attached,
+                "no wildcard grants",
+            )
     for key, info in evidence.section("access_keys").get("service_accounts", {}).items():
         parent = str(info.get("parent") or "")
         if info.get("implied_policy") is False and isinstance(info.get("policy"), Mapping):
@@ -554,9 +618,21 @@ def wildcard_policies(evidence: Evidence, params: Mapping[str, Any]) -> Iterable
                 hits = ["policy not understood"]
             if hits and parent not in admins:
                 found = True
-                yield CheckResult(evidence.resource("access_key", key, f"access-keys/{key}"), Status.FAIL, f"access key {key} of {parent} has its own policy with {'; '.join(hits)}", None, "no wildcard grants")
+                yield CheckResult(
+                    evidence.resource("access_key", key, f"access-keys/{key}"),
+                    Status.FAIL,
+                    f"access key {key} of {parent} has its own policy with {'; '.join(hits)}",
+                    None,
+                    "no wildcard grants",
+                )
     if not found:
-        yield CheckResult(server(evidence), Status.PASS, f"no user, group or access key has a wildcard grant outside the allow-list ({len(wild)} wildcard policies exist)", sorted(wild))
+        yield CheckResult(
+            server(evidence),
+            Status.PASS,
+            f"no user, group or access key has a wildcard grant outside the allow-list "
+            f"({len(wild)} wildcard policies exist)",
+            sorted(wild),
+        )
 
 
 def _expiry(value: Any) -> datetime | None:
@@ -599,11 +675,25 @@ def access_key_expiry(evidence: Evidence, params: Mapping[str, Any]) -> Iterable
         resource = evidence.resource("access_key", key, f"access-keys/{key}")
         when = _expiry(info.get("expiration"))
         if when is None:
-            yield CheckResult(resource, Status.FAIL, f"access key {key} of {info.get('parent')} never expires", info.get("expiration"), f"expires within {max_days} days")
+            yield CheckResult(
+                resource,
+                Status.FAIL,
+                f"access key {key} of {info.get('parent')} never expires",
+                info.get("expiration"),
+                f"expires within {max_days} days",
+            )
         elif (when - now).days > max_days:
-            yield CheckResult(resource, Status.FAIL, f"access key {key} expires only in {(when - now).days} days", info.get("expiration"), f"<= {max_days} days")
+            yield CheckResult(
+                resource,
+                Status.FAIL,
+                f"access key {key} expires only in {(when - now).days} days",
+                info.get("expiration"),
+                f"<= {max_days} days",
+            )
         else:
-            yield CheckResult(resource, Status.PASS, f"access key {key} expires {when.date().isoformat()}", info.get("expiration"))
+            yield CheckResult(
+                resource, Status.PASS, f"access key {key} expires {when.date().isoformat()}", info.get("expiration")
+            )
 
 
 @check("s3.stale_identities", needs=("users", "access_keys"))
@@ -618,12 +708,24 @@ def stale_identities(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[
     for name, user in evidence.section("users").items():
         if user.get("status") != "enabled":
             found = True
-            yield CheckResult(evidence.resource("user", name, f"users/{name}"), Status.FAIL, f"user {name} is {user.get('status')}: remove it", user.get("status"), "enabled or removed")
+            yield CheckResult(
+                evidence.resource("user", name, f"users/{name}"),
+                Status.FAIL,
+                f"user {name} is {user.get('status')}: remove it",
+                user.get("status"),
+                "enabled or removed",
+            )
     for key, info in evidence.section("access_keys").get("service_accounts", {}).items():
         when = _expiry(info.get("expiration"))
         if (when is not None and when < now) or info.get("status") not in (None, "on", "enabled"):
             found = True
-            yield CheckResult(evidence.resource("access_key", key, f"access-keys/{key}"), Status.FAIL, f"access key {key} is expired or disabled: remove it", {"status": info.get("status"), "expiration": info.get("expiration")}, "removed")
+            yield CheckResult(
+                evidence.resource("access_key", key, f"access-keys/{key}"),
+                Status.FAIL,
+                f"access key {key} is expired or disabled: remove it",
+                {"status": info.get("status"), "expiration": info.get("expiration")},
+                "removed",
+            )
     if not found:
         yield CheckResult(server(evidence), Status.PASS, "no disabled users and no expired or disabled access keys")
 
@@ -637,12 +739,24 @@ def root_keys(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckRe
         return
     root = evidence.section("root_identity").get("root_user")
     if not root:
-        yield CheckResult(server(evidence), Status.ERROR, "the root user could not be identified from the access key listing")
+        yield CheckResult(
+            server(evidence), Status.ERROR, "the root user could not be identified from the access key listing"
+        )
         return
-    owned = [e for e in evidence.section("access_keys").get("by_user", {}).get(root, []) if e.get("type") == "service_account"]
+    owned = [
+        e
+        for e in evidence.section("access_keys").get("by_user", {}).get(root, [])
+        if e.get("type") == "service_account"
+    ]
     resource = evidence.resource("user", "root", "users/root")
     if owned:
-        yield CheckResult(resource, Status.FAIL, f"the root credential owns {len(owned)} access key(s): {', '.join(str(e['access_key']) for e in owned)}", [e["access_key"] for e in owned], "none")
+        yield CheckResult(
+            resource,
+            Status.FAIL,
+            f"the root credential owns {len(owned)} access key(s): {', '.join(str(e['access_key']) for e in owned)}",
+            [e["access_key"] for e in owned],
+            "none",
+        )
     else:
         yield CheckResult(resource, Status.PASS, "the root credential owns no access keys")
 
@@ -657,7 +771,13 @@ def scanner_not_root(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[
     root = evidence.section("root_identity")
     resource = evidence.resource("user", "scanner", "users/scanner")
     if root.get("scanner_is_root") is True:
-        yield CheckResult(resource, Status.FAIL, "the scan ran with the root credential; use examples/s3/scanner-policy.json", None, "a read-only user")
+        yield CheckResult(
+            resource,
+            Status.FAIL,
+            "the scan ran with the root credential; use examples/s3/scanner-policy.json",
+            None,
+            "a read-only user",
+        )
     elif root.get("scanner_is_root") is False:
         yield CheckResult(resource, Status.PASS, "the scan ran with a non-root user")
     else:
@@ -674,18 +794,28 @@ def audit_logging(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Che
     info = evidence.section("admin_info")
     targets = {k: v for entry in info.get("audit") or [] for k, v in entry.items()}
     env = info.get("env_vars") or {}
-    endpoints = {k: v for k, v in env.items() if k.startswith("MINIO_AUDIT_WEBHOOK_ENDPOINT") or k.startswith("MINIO_AUDIT_KAFKA_BROKERS")}
+    endpoints = {
+        k: v
+        for k, v in env.items()
+        if k.startswith("MINIO_AUDIT_WEBHOOK_ENDPOINT") or k.startswith("MINIO_AUDIT_KAFKA_BROKERS")
+    }
     resource = evidence.resource("audit", "audit targets", "audit")
     observed = {"targets": targets, "endpoints": endpoints}
     if not targets:
-        yield CheckResult(resource, Status.FAIL, "no audit log target is configured", observed, "an online audit target")
+        yield CheckResult(
+            resource, Status.FAIL, "no audit log target is configured", observed, "an online audit target"
+        )
         return
     offline = [k for k, v in targets.items() if v != "online"]
     plain = [k for k, v in endpoints.items() if str(v).startswith("http://")]
     if offline:
-        yield CheckResult(resource, Status.FAIL, f"audit target(s) not online: {', '.join(offline)}", observed, "online")
+        yield CheckResult(
+            resource, Status.FAIL, f"audit target(s) not online: {', '.join(offline)}", observed, "online"
+        )
     elif params.get("require_https", True) and plain:
-        yield CheckResult(resource, Status.FAIL, f"audit target(s) over plain HTTP: {', '.join(plain)}", observed, "https")
+        yield CheckResult(
+            resource, Status.FAIL, f"audit target(s) over plain HTTP: {', '.join(plain)}", observed, "https"
+        )
     else:
         yield CheckResult(resource, Status.PASS, f"{len(targets)} audit target(s) online", observed)
 
@@ -713,9 +843,20 @@ def identity_provider(evidence: Evidence, params: Mapping[str, Any]) -> Iterable
             if isinstance(values, Mapping) and values.get(key):
                 configured.append(subsystem)
     if configured:
-        yield CheckResult(resource, Status.PASS, f"external identity provider configured: {', '.join(sorted(set(configured)))}", configured)
+        yield CheckResult(
+            resource,
+            Status.PASS,
+            f"external identity provider configured: {', '.join(sorted(set(configured)))}",
+            configured,
+        )
     else:
-        yield CheckResult(resource, Status.FAIL, "no external identity provider: every identity is a local MinIO user", None, "OpenID Connect or LDAP")
+        yield CheckResult(
+            resource,
+            Status.FAIL,
+            "no external identity provider: every identity is a local MinIO user",
+            None,
+            "OpenID Connect or LDAP",
+        )
 
 
 @check("s3.metrics_auth", needs=("metrics_probe",))
@@ -728,7 +869,13 @@ def metrics_auth(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Chec
     probe = evidence.section("metrics_probe")
     resource = evidence.resource("endpoint", "metrics", "minio/v2/metrics/cluster")
     if probe.get("public"):
-        yield CheckResult(resource, Status.FAIL, "cluster metrics are served without authentication (MINIO_PROMETHEUS_AUTH_TYPE=public)", probe, "401/403")
+        yield CheckResult(
+            resource,
+            Status.FAIL,
+            "cluster metrics are served without authentication (MINIO_PROMETHEUS_AUTH_TYPE=public)",
+            probe,
+            "401/403",
+        )
     else:
         yield CheckResult(resource, Status.PASS, f"metrics need authentication (HTTP {probe.get('status')})", probe)
 
@@ -776,7 +923,9 @@ def server_version(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Ch
         yield skipped
         return
     floor = floor_from_params(params["version_floor"])
-    stale = stale_floor_result(floor, evidence.collected_at, evidence.resource("floor", "version floor", "servers/version-floor"))
+    stale = stale_floor_result(
+        floor, evidence.collected_at, evidence.resource("floor", "version floor", "servers/version-floor")
+    )
     if stale is not None:
         yield stale
     for srv in evidence.section("admin_info").get("servers") or []:
@@ -784,7 +933,12 @@ def server_version(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Ch
         resource = evidence.resource("server", endpoint, f"servers/{endpoint}")
         version = release_date_version(srv.get("version"))
         if version is None:
-            yield CheckResult(resource, Status.ERROR, f"server {endpoint} reports no dated version ({srv.get('version')!r}): a build without release stamp", srv.get("version"))
+            yield CheckResult(
+                resource,
+                Status.ERROR,
+                f"server {endpoint} reports no dated version ({srv.get('version')!r}): a build without release stamp",
+                srv.get("version"),
+            )
             continue
         verdict = judge(version, floor)
         shown = "-".join(f"{part:02d}" for part in version)

@@ -35,12 +35,13 @@ import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
 from minio import Minio
-from minio.credentials import StaticProvider
+from minio.credentials.providers import StaticProvider
 from minio.crypto import decrypt
 from minio.error import MinioAdminException, S3Error
 from minio.minioadmin import MinioAdmin
@@ -113,9 +114,11 @@ _SECRET_CONFIG_KEYS = (
 REDACTED = "[redacted]"
 NOT_APPLICABLE_KEY = "not_applicable"
 """A MinIO-only section of another flavour is `{"not_applicable": reason}`."""
-_SHOWN_ENV = re.compile(r"^MINIO_(API_ROOT_ACCESS|PROMETHEUS_AUTH_TYPE|KMS_KES_ENDPOINT|KMS_SERVER|AUDIT_WEBHOOK_ENDPOINT\w*"
-                        r"|AUDIT_WEBHOOK_ENABLE\w*|AUDIT_KAFKA_BROKERS\w*|AUDIT_KAFKA_ENABLE\w*|IDENTITY_OPENID_CONFIG_URL\w*"
-                        r"|IDENTITY_LDAP_SERVER_ADDR\w*|IDENTITY_PLUGIN_URL\w*)$")
+_SHOWN_ENV = re.compile(
+    r"^MINIO_(API_ROOT_ACCESS|PROMETHEUS_AUTH_TYPE|KMS_KES_ENDPOINT|KMS_SERVER|AUDIT_WEBHOOK_ENDPOINT\w*"
+    r"|AUDIT_WEBHOOK_ENABLE\w*|AUDIT_KAFKA_BROKERS\w*|AUDIT_KAFKA_ENABLE\w*|IDENTITY_OPENID_CONFIG_URL\w*"
+    r"|IDENTITY_LDAP_SERVER_ADDR\w*|IDENTITY_PLUGIN_URL\w*)$"
+)
 """MinIO environment settings whose values are shown (others: the name only, the value dropped)."""
 DEFAULT_ROOT = ("minioadmin", "minioadmin")
 """MinIO's built-in default root credential (access key, secret key)."""
@@ -228,7 +231,9 @@ class _Collector:
             self.endpoint,
             access_key=access_key if access_key is not None else self.creds.access_key,
             secret_key=secret_key if secret_key is not None else self.creds.secret_key.reveal(),
-            session_token=self.creds.session_token.reveal() if self.creds.session_token and access_key is None else None,
+            session_token=self.creds.session_token.reveal()
+            if self.creds.session_token and access_key is None
+            else None,
             secure=self.scheme == "https",
             region=self.region,
             http_client=self.http,
@@ -260,7 +265,7 @@ class _Collector:
                 raise
         except S3Error as exc:
             status = exc.response.status if exc.response is not None else 0
-            if exc.code in ("AccessDenied", "AllAccessDisabled") or status == 403 and exc.code not in _AUTH_CODES:
+            if exc.code in ("AccessDenied", "AllAccessDisabled") or (status == 403 and exc.code not in _AUTH_CODES):
                 raise _Denied(f"permission denied: {what} needs {action}") from None
             if exc.code in _AUTH_CODES:
                 raise RequestFailed(
@@ -282,9 +287,17 @@ class _Collector:
                 ) from None
             if status == 403 or code == "AccessDenied":
                 raise _Denied(f"permission denied: {what} needs {action}") from None
-            if status in (400, 404, 405, 501) and code in ("", "NotImplemented", "InvalidRequest", "XMinioAdminNotImplemented", "NoSuchBucket"):
+            if status in (400, 404, 405, 501) and code in (
+                "",
+                "NotImplemented",
+                "InvalidRequest",
+                "XMinioAdminNotImplemented",
+                "NoSuchBucket",
+            ):
                 raise _Unsupported(f"{what}: the server has no MinIO admin API here (HTTP {status})") from None
-            raise RequestFailed(f"{what} failed (HTTP {status}): {code} {message[:200]}".strip(), status=status) from None
+            raise RequestFailed(
+                f"{what} failed (HTTP {status}): {code} {message[:200]}".strip(), status=status
+            ) from None
         except TRANSPORT_ERRORS as exc:
             raise request_failure(exc, what) from None
         except ValueError as exc:  # minio-py parsing an unexpected body
@@ -295,7 +308,7 @@ class _Collector:
             self.sections[section] = function()
         except (_Denied, _Unsupported, RequestFailed) as exc:
             self.errors[section] = str(exc)
-        except Exception as exc:  # noqa: BLE001 - an answer in an unexpected shape: fail closed, no secrets
+        except Exception as exc:
             self.errors[section] = f"unexpected answer reading {section} ({type(exc).__name__})"
 
     # -- the collection ------------------------------------------------------------------------
@@ -397,7 +410,7 @@ class _Collector:
             ):
                 return tls_sock.version() in ("TLSv1", "TLSv1.1", "SSLv3")
         except ssl.SSLError as exc:
-            if "no protocols available" in str(exc).lower() or "unsupported protocol" in str(exc).lower() and False:
+            if "no protocols available" in str(exc).lower() or ("unsupported protocol" in str(exc).lower() and False):
                 return None
             return False
         except OSError:
@@ -464,7 +477,9 @@ class _Collector:
         if self.region is None:
             # minio-py asks each bucket's region first (GetBucketLocation): without it every getter fails
             try:
-                self._call(f"GetBucketLocation on bucket {name}", "s3:GetBucketLocation", lambda: client._get_region(name))
+                self._call(
+                    f"GetBucketLocation on bucket {name}", "s3:GetBucketLocation", lambda: client._get_region(name)
+                )
             except (_Denied, _Unsupported, RequestFailed) as exc:
                 failed: dict[str, Any] = {"error": str(exc)}
                 if isinstance(exc, _Denied):
@@ -480,8 +495,10 @@ class _Collector:
                 answers[section] = {"error": str(exc), "unsupported": True}
             except RequestFailed as exc:
                 answers[section] = {"error": str(exc)}
-            except Exception as exc:  # noqa: BLE001 - an answer the client could not turn into data: fail closed
-                answers[section] = {"error": f"{action.split(':')[1]} on bucket {name}: unexpected answer ({type(exc).__name__})"}
+            except Exception as exc:
+                answers[section] = {
+                    "error": f"{action.split(':')[1]} on bucket {name}: unexpected answer ({type(exc).__name__})"
+                }
         return answers
 
     def _check_bucket_visibility(self) -> None:
@@ -563,7 +580,9 @@ class _Collector:
             raise RequestFailed("list groups: unexpected answer (not a list)")
         groups: dict[str, Any] = {}
         for name in names:
-            info = _json_object(self._call(f"group info {name}", "admin:GetGroup", lambda n=name: admin.group_info(n)))
+            info = _json_object(
+                self._call(f"group info {name}", "admin:GetGroup", partial(admin.group_info, str(name)))
+            )
             groups[str(name)] = {
                 "status": info.get("status"),
                 "members": info.get("members") or [],
@@ -594,7 +613,7 @@ class _Collector:
         def bulk() -> Any:
             response = admin._url_open(
                 method="GET",
-                command=_Cmd("list-access-keys-bulk"),
+                command=_Cmd("list-access-keys-bulk"),  # type: ignore[arg-type]
                 query_params={"listType": "all", "all": "true"},
                 preload_content=False,
             )
@@ -607,7 +626,9 @@ class _Collector:
             entries = []
             for kind, field in (("service_account", "serviceAccounts"), ("sts", "stsKeys")):
                 for item in (listing or {}).get(field) or []:
-                    entries.append({"access_key": item.get("accessKey"), "type": kind, "expiration": item.get("expiration")})
+                    entries.append(
+                        {"access_key": item.get("accessKey"), "type": kind, "expiration": item.get("expiration")}
+                    )
                     if kind == "service_account":
                         keys.append(str(item.get("accessKey")))
             users[parent] = entries
@@ -622,7 +643,9 @@ class _Collector:
                 "parent": info.get("parentUser"),
                 "status": info.get("accountStatus"),
                 "implied_policy": info.get("impliedPolicy"),
-                "policy": _json_value(info.get("policy")) if isinstance(info.get("policy"), str) else info.get("policy"),
+                "policy": _json_value(info.get("policy"))
+                if isinstance(info.get("policy"), str)
+                else info.get("policy"),
                 "expiration": info.get("expiration"),
                 "name": info.get("name"),
             }
@@ -634,7 +657,7 @@ class _Collector:
     def _config(self, admin: MinioAdmin) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for subsystem in CONFIG_SUBSYSTEMS:
-            text = self._call(f"get config {subsystem}", ADMIN_SECTIONS["config"], lambda s=subsystem: admin.config_get(s))
+            text = self._call(f"get config {subsystem}", ADMIN_SECTIONS["config"], partial(admin.config_get, subsystem))
             result[subsystem] = _redact_config(text if isinstance(text, str) else str(text))
         return result
 
@@ -824,8 +847,16 @@ def _server_info(text: Any) -> dict[str, Any]:
             for k in (services.get("kmsStatus") or [])
         ],
         "ldap": services.get("ldap") or {},
-        "audit": [{str(k): v.get("status") if isinstance(v, dict) else v for k, v in a.items()} for a in services.get("audit") or [] if isinstance(a, dict)],
-        "logger": [{str(k): v.get("status") if isinstance(v, dict) else v for k, v in a.items()} for a in services.get("logger") or [] if isinstance(a, dict)],
+        "audit": [
+            {str(k): v.get("status") if isinstance(v, dict) else v for k, v in a.items()}
+            for a in services.get("audit") or []
+            if isinstance(a, dict)
+        ],
+        "logger": [
+            {str(k): v.get("status") if isinstance(v, dict) else v for k, v in a.items()}
+            for a in services.get("logger") or []
+            if isinstance(a, dict)
+        ],
     }
 
 

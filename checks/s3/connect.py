@@ -107,9 +107,9 @@ def credentials(secrets: Mapping[str, Secret]) -> Credentials:
         key_value = os.environ.get(key_name)
         secret_value = os.environ.get(secret_name)
         if key_value and secret_value:
-            token = os.environ.get("AWS_SESSION_TOKEN") if key_name.startswith("AWS_") else None
+            session = os.environ.get("AWS_SESSION_TOKEN") if key_name.startswith("AWS_") else None
             return Credentials(
-                key_value, Secret(secret_value), Secret(token) if token else None, f"{key_name}/{secret_name}"
+                key_value, Secret(secret_value), Secret(session) if session else None, f"{key_name}/{secret_name}"
             )
     raise CollectionError(
         CollectionError.CREDENTIALS,

@@ -21,7 +21,12 @@ def _per_bucket(value: Mapping[str, Any]) -> dict[str, Any]:
         "additionalProperties": {
             "oneOf": [
                 {"type": "object", "required": ["value"], "properties": {"value": value}},
-                {"type": "object", "required": ["error"], "not": {"required": ["value"]}, "properties": {"error": {"type": "string"}}},
+                {
+                    "type": "object",
+                    "required": ["error"],
+                    "not": {"required": ["value"]},
+                    "properties": {"error": {"type": "string"}},
+                },
             ]
         },
     }
@@ -69,7 +74,12 @@ CONTRACT: Mapping[str, Mapping[str, Any]] = {
     },
     "bucket_policy": _per_bucket({"type": ["object", "null"]}),
     "bucket_encryption": _per_bucket(
-        {"oneOf": [{"type": "null"}, {"type": "object", "required": ["algorithm"], "properties": {"algorithm": _STR_OR_NULL}}]}
+        {
+            "oneOf": [
+                {"type": "null"},
+                {"type": "object", "required": ["algorithm"], "properties": {"algorithm": _STR_OR_NULL}},
+            ]
+        }
     ),
     "bucket_versioning": _per_bucket(
         {"type": "object", "required": ["status"], "properties": {"status": _STR_OR_NULL}}
@@ -136,7 +146,11 @@ CONTRACT: Mapping[str, Mapping[str, Any]] = {
                             "version": _STR_OR_NULL,
                             "drives": {
                                 "type": "array",
-                                "items": {"type": "object", "required": ["state"], "properties": {"state": _STR_OR_NULL}},
+                                "items": {
+                                    "type": "object",
+                                    "required": ["state"],
+                                    "properties": {"state": _STR_OR_NULL},
+                                },
                             },
                         },
                     },

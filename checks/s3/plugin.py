@@ -149,7 +149,15 @@ class S3Plugin(TargetPlugin):
         return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2) + "\n"
 
 
-ALL_SECTIONS = ("server", "buckets", *BUCKET_SECTIONS, "anonymous_probe", *ADMIN_SECTIONS, "metrics_probe", "root_identity")
+ALL_SECTIONS = (
+    "server",
+    "buckets",
+    *BUCKET_SECTIONS,
+    "anonymous_probe",
+    *ADMIN_SECTIONS,
+    "metrics_probe",
+    "root_identity",
+)
 """Every section the collector can produce."""
 
 PLUGIN = S3Plugin()

@@ -49,31 +49,99 @@ Dialect = Literal["minio", "aws"]
 ARN_PREFIX = "arn:aws:s3:::"
 """The prefix of S3 resource ARNs."""
 
-S3_ACTIONS = (
-    "s3:AbortMultipartUpload s3:CreateBucket s3:DeleteBucket s3:ForceDeleteBucket s3:DeleteBucketPolicy "
-    "s3:DeleteBucketCors s3:DeleteObject s3:GetBucketLocation s3:GetBucketNotification s3:GetBucketPolicy "
-    "s3:GetBucketCors s3:GetObject s3:GetObjectAttributes s3:HeadBucket s3:ListAllMyBuckets s3:ListBucket "
-    "s3:GetBucketPolicyStatus s3:ListBucketVersions s3:ListBucketMultipartUploads s3:ListenNotification "
-    "s3:ListenBucketNotification s3:ListMultipartUploadParts s3:PutLifecycleConfiguration "
-    "s3:GetLifecycleConfiguration s3:PutBucketNotification s3:PutBucketPolicy s3:PutBucketCors s3:PutObject "
-    "s3:DeleteObjectVersion s3:DeleteObjectVersionTagging s3:GetObjectVersion s3:GetObjectVersionAttributes "
-    "s3:GetObjectVersionTagging s3:PutObjectVersionTagging s3:BypassGovernanceRetention s3:PutObjectRetention "
-    "s3:GetObjectRetention s3:GetObjectLegalHold s3:PutObjectLegalHold s3:GetBucketObjectLockConfiguration "
-    "s3:PutBucketObjectLockConfiguration s3:GetBucketTagging s3:PutBucketTagging s3:GetObjectTagging "
-    "s3:PutObjectTagging s3:DeleteObjectTagging s3:PutEncryptionConfiguration s3:GetEncryptionConfiguration "
-    "s3:PutBucketVersioning s3:GetBucketVersioning s3:GetReplicationConfiguration s3:PutReplicationConfiguration "
-    "s3:ReplicateObject s3:ReplicateDelete s3:ReplicateTags s3:GetObjectVersionForReplication s3:RestoreObject "
-    "s3:ResetBucketReplicationState s3:PutObjectFanOut"
-).split()
+S3_ACTIONS = [
+    "s3:AbortMultipartUpload",
+    "s3:CreateBucket",
+    "s3:DeleteBucket",
+    "s3:ForceDeleteBucket",
+    "s3:DeleteBucketPolicy",
+    "s3:DeleteBucketCors",
+    "s3:DeleteObject",
+    "s3:GetBucketLocation",
+    "s3:GetBucketNotification",
+    "s3:GetBucketPolicy",
+    "s3:GetBucketCors",
+    "s3:GetObject",
+    "s3:GetObjectAttributes",
+    "s3:HeadBucket",
+    "s3:ListAllMyBuckets",
+    "s3:ListBucket",
+    "s3:GetBucketPolicyStatus",
+    "s3:ListBucketVersions",
+    "s3:ListBucketMultipartUploads",
+    "s3:ListenNotification",
+    "s3:ListenBucketNotification",
+    "s3:ListMultipartUploadParts",
+    "s3:PutLifecycleConfiguration",
+    "s3:GetLifecycleConfiguration",
+    "s3:PutBucketNotification",
+    "s3:PutBucketPolicy",
+    "s3:PutBucketCors",
+    "s3:PutObject",
+    "s3:DeleteObjectVersion",
+    "s3:DeleteObjectVersionTagging",
+    "s3:GetObjectVersion",
+    "s3:GetObjectVersionAttributes",
+    "s3:GetObjectVersionTagging",
+    "s3:PutObjectVersionTagging",
+    "s3:BypassGovernanceRetention",
+    "s3:PutObjectRetention",
+    "s3:GetObjectRetention",
+    "s3:GetObjectLegalHold",
+    "s3:PutObjectLegalHold",
+    "s3:GetBucketObjectLockConfiguration",
+    "s3:PutBucketObjectLockConfiguration",
+    "s3:GetBucketTagging",
+    "s3:PutBucketTagging",
+    "s3:GetObjectTagging",
+    "s3:PutObjectTagging",
+    "s3:DeleteObjectTagging",
+    "s3:PutEncryptionConfiguration",
+    "s3:GetEncryptionConfiguration",
+    "s3:PutBucketVersioning",
+    "s3:GetBucketVersioning",
+    "s3:GetReplicationConfiguration",
+    "s3:PutReplicationConfiguration",
+    "s3:ReplicateObject",
+    "s3:ReplicateDelete",
+    "s3:ReplicateTags",
+    "s3:GetObjectVersionForReplication",
+    "s3:RestoreObject",
+    "s3:ResetBucketReplicationState",
+    "s3:PutObjectFanOut",
+]
 """Every S3 action MinIO knows (github.com/minio/pkg/v3 policy/action.go)."""
 
 OBJECT_ACTIONS = frozenset(
-    "s3:AbortMultipartUpload s3:DeleteObject s3:GetObject s3:ListMultipartUploadParts s3:PutObject "
-    "s3:BypassGovernanceRetention s3:PutObjectRetention s3:GetObjectRetention s3:PutObjectLegalHold "
-    "s3:GetObjectLegalHold s3:GetObjectTagging s3:PutObjectTagging s3:DeleteObjectTagging s3:GetObjectVersion "
-    "s3:GetObjectVersionTagging s3:DeleteObjectVersion s3:DeleteObjectVersionTagging s3:PutObjectVersionTagging "
-    "s3:ReplicateObject s3:ReplicateDelete s3:ReplicateTags s3:GetObjectVersionForReplication s3:RestoreObject "
-    "s3:ResetBucketReplicationState s3:PutObjectFanOut s3:GetObjectAttributes s3:GetObjectVersionAttributes".split()
+    [
+        "s3:AbortMultipartUpload",
+        "s3:DeleteObject",
+        "s3:GetObject",
+        "s3:ListMultipartUploadParts",
+        "s3:PutObject",
+        "s3:BypassGovernanceRetention",
+        "s3:PutObjectRetention",
+        "s3:GetObjectRetention",
+        "s3:PutObjectLegalHold",
+        "s3:GetObjectLegalHold",
+        "s3:GetObjectTagging",
+        "s3:PutObjectTagging",
+        "s3:DeleteObjectTagging",
+        "s3:GetObjectVersion",
+        "s3:GetObjectVersionTagging",
+        "s3:DeleteObjectVersion",
+        "s3:DeleteObjectVersionTagging",
+        "s3:PutObjectVersionTagging",
+        "s3:ReplicateObject",
+        "s3:ReplicateDelete",
+        "s3:ReplicateTags",
+        "s3:GetObjectVersionForReplication",
+        "s3:RestoreObject",
+        "s3:ResetBucketReplicationState",
+        "s3:PutObjectFanOut",
+        "s3:GetObjectAttributes",
+        "s3:GetObjectVersionAttributes",
+    ]
 )
 """Actions on objects (their resource is `bucket/key`); the others act on a bucket."""
 
@@ -108,11 +176,26 @@ _MINIO_OPERATORS = frozenset(
 """The operators MinIO's policy package implements (condition/func.go)."""
 _QUALIFIERS = ("ForAnyValue", "ForAllValues")
 _TRIMMED_PREFIXES = ("aws", "jwt", "ldap", "sts", "svc", "s3")
-_VARIABLE_KEYS = (
-    "s3:signatureversion s3:authType s3:signatureAge s3:x-amz-content-sha256 s3:LocationConstraint aws:Referer "
-    "aws:SourceIp aws:UserAgent aws:SecureTransport aws:CurrentTime aws:EpochTime aws:principaltype aws:userid "
-    "aws:username aws:groups ldap:user ldap:username ldap:groups"
-).split()
+_VARIABLE_KEYS = [
+    "s3:signatureversion",
+    "s3:authType",
+    "s3:signatureAge",
+    "s3:x-amz-content-sha256",
+    "s3:LocationConstraint",
+    "aws:Referer",
+    "aws:SourceIp",
+    "aws:UserAgent",
+    "aws:SecureTransport",
+    "aws:CurrentTime",
+    "aws:EpochTime",
+    "aws:principaltype",
+    "aws:userid",
+    "aws:username",
+    "aws:groups",
+    "ldap:user",
+    "ldap:username",
+    "ldap:groups",
+]
 """Keys usable as `${...}` policy variables in resources and string values (MinIO's CommonKeys)."""
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
@@ -363,7 +446,9 @@ def _lookup(context: Mapping[str, tuple[str, ...]], key: str, dialect: Dialect) 
 def _substitute(text: str, context: Mapping[str, tuple[str, ...]], dialect: Dialect) -> str:
     def repl(match: re.Match[str]) -> str:
         variable = match.group(1)
-        if any(variable == known or (dialect == "aws" and variable.lower() == known.lower()) for known in _VARIABLE_KEYS):
+        if any(
+            variable == known or (dialect == "aws" and variable.lower() == known.lower()) for known in _VARIABLE_KEYS
+        ):
             values = _lookup(context, variable, dialect)
             if values and values[0] != "":
                 return values[0]
@@ -562,7 +647,9 @@ def condition_holds(condition: Condition, context: Mapping[str, tuple[str, ...]]
 # --- evaluation -------------------------------------------------------------------------------
 
 
-def _statement_truth(statement: Statement, policy: Policy, request: Request, dialect: Dialect) -> tuple[Truth, list[str]]:
+def _statement_truth(
+    statement: Statement, policy: Policy, request: Request, dialect: Dialect
+) -> tuple[Truth, list[str]]:
     notes: list[str] = []
     if policy.kind == "bucket":
         if statement.principals is not None:
@@ -730,7 +817,7 @@ class Exposure:
             return "no"
         if self.always:
             return "unconditionally"
-        parts = [f"{k}={list(v)[0] if v else ''}" for k, v in sorted(self.witness.context.items())]
+        parts = [f"{k}={next(iter(v), '')}" for k, v in sorted(self.witness.context.items())]
         return "under conditions (e.g. " + ", ".join(parts) + ")" if parts else "under conditions"
 
 
@@ -853,7 +940,11 @@ class TlsVerdict:
 
 
 def tls_forced(
-    policy: Policy, bucket: str, *, principals: Sequence[str | None] = (None, "sovscan-user"), dialect: Dialect = "minio"
+    policy: Policy,
+    bucket: str,
+    *,
+    principals: Sequence[str | None] = (None, "sovscan-user"),
+    dialect: Dialect = "minio",
 ) -> TlsVerdict:
     """Does the policy explicitly deny every request with `aws:SecureTransport=false`?
 

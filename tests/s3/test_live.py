@@ -8,8 +8,6 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from pathlib import Path
-
 import jsonschema
 import pytest
 
@@ -83,7 +81,9 @@ def test_hardened_collection_only_reads(minio_hardened: MinioServer, hardened_ev
     writes = sorted(name for name in names if not READ_ONLY_API.match(name))
     assert writes == [], f"non-read API calls by the scan: {writes}"
     # and the fixture's own setup calls, which do write, are recognised as writes
-    assert {"PutBucketPolicy", "AddUser", "SetConfigKV"} <= {n for n, _ in minio_hardened.audit.calls(minio_hardened.root_user)}
+    assert {"PutBucketPolicy", "AddUser", "SetConfigKV"} <= {
+        n for n, _ in minio_hardened.audit.calls(minio_hardened.root_user)
+    }
 
 
 def test_config_opt_in_without_the_grant_names_it(minio_hardened: MinioServer, evaluate: Evaluate) -> None:
@@ -129,7 +129,7 @@ def test_readonly_style_user_gets_errors_naming_the_actions(minio_hardened: Mini
 
 
 def test_minio_readonly_policy_gets_errors_naming_each_action(minio_hardened: MinioServer, evaluate: Evaluate) -> None:
-    """MinIO's built-in `readonly` (s3:GetBucketLocation and s3:GetObject): every bucket getter and admin call is refused."""
+    """MinIO's `readonly` (s3:GetBucketLocation, s3:GetObject): every bucket getter and admin call is refused."""
     evidence = PLUGIN.collect(target_for(minio_hardened), creds("viewer", minio_hardened.users["viewer"]), 60)
     validate_contract(evidence)
     assert evidence.sections["buckets"]["count"] == 2  # GetBucketLocation on * lets MinIO list every bucket
@@ -155,7 +155,11 @@ def test_a_user_that_may_not_see_every_bucket_fails_closed(minio_weak: MinioServ
         policy={
             "Version": "2012-10-17",
             "Statement": [
-                {"Effect": "Allow", "Action": ["s3:GetBucketLocation", "s3:GetBucketPolicy"], "Resource": ["arn:aws:s3:::backups"]}
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:GetBucketLocation", "s3:GetBucketPolicy"],
+                    "Resource": ["arn:aws:s3:::backups"],
+                }
             ],
         },
     )

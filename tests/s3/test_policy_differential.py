@@ -44,22 +44,31 @@ RESOURCES = [
 
 
 def _condition(rng: random.Random, anonymous: bool) -> dict[str, dict[str, Any]]:
+    inside = ["127.0.0.0/8", "10.0.0.0/8", "127.0.0.1", "::1/128", "0.0.0.0/0", "127.0.0.2/32"]
+    outside = ["127.0.0.0/8", "10.0.0.0/8", "127.0.0.1", "192.168.0.0/16"]
+    string_op = rng.choice(["StringEquals", "StringNotEquals", "StringLike", "StringNotLike"])
+    set_op = rng.choice(["ForAnyValue:StringEquals", "ForAllValues:StringEquals", "ForAnyValue:StringLike"])
     choices: list[tuple[str, str, Any]] = [
         ("Bool", "aws:SecureTransport", rng.choice(["true", "false", "TRUE", True, False])),
-        ("IpAddress", "aws:SourceIp", rng.sample(["127.0.0.0/8", "10.0.0.0/8", "127.0.0.1", "::1/128", "0.0.0.0/0", "127.0.0.2/32"], rng.randint(1, 2))),
-        ("NotIpAddress", "aws:SourceIp", rng.sample(["127.0.0.0/8", "10.0.0.0/8", "127.0.0.1", "192.168.0.0/16"], rng.randint(1, 2))),
-        (rng.choice(["StringEquals", "StringNotEquals", "StringLike", "StringNotLike"]), "s3:prefix", rng.sample(["pub/", "pub*", "", "other/"], rng.randint(1, 2))),
+        ("IpAddress", "aws:SourceIp", rng.sample(inside, rng.randint(1, 2))),
+        ("NotIpAddress", "aws:SourceIp", rng.sample(outside, rng.randint(1, 2))),
+        (string_op, "s3:prefix", rng.sample(["pub/", "pub*", "", "other/"], rng.randint(1, 2))),
         ("Null", "s3:prefix", rng.choice(["true", "false"])),
-        (rng.choice(["ForAnyValue:StringEquals", "ForAllValues:StringEquals", "ForAnyValue:StringLike"]), "s3:prefix", ["pub/", "pu*"]),
+        (set_op, "s3:prefix", ["pub/", "pu*"]),
         (rng.choice(["StringEquals", "StringNotEquals"]), "aws:username", ["diffuser"]),
-        (rng.choice(["StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"]), "aws:principaltype", ["anonymous", "USER"]),
-    ]  # fmt: skip
+        (
+            rng.choice(["StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"]),
+            "aws:principaltype",
+            ["anonymous", "USER"],
+        ),
+    ]
     if anonymous:
+        agent = rng.choice([USER_AGENT, "sovscan-*", "other"])
         choices += [
-            (rng.choice(["StringEquals", "StringLike"]), "aws:UserAgent", [rng.choice([USER_AGENT, "sovscan-*", "other"])]),
+            (rng.choice(["StringEquals", "StringLike"]), "aws:UserAgent", [agent]),
             ("StringLike", "aws:Referer", ["*example*"]),
             ("Null", "aws:Referer", rng.choice(["true", "false"])),
-        ]  # fmt: skip
+        ]
     block: dict[str, dict[str, Any]] = {}
     for operator, key, values in rng.sample(choices, rng.randint(1, 2)):
         block.setdefault(operator, {})[key] = values
@@ -259,7 +268,7 @@ def test_iam_policies_match_minio(oracle: MinioServer) -> None:
         document = generate(rng, bucket_policy=False)
         try:
             admin.policy_add("diffpolicy", policy=document)
-        except Exception:  # noqa: BLE001 - MinIO refused the policy (HTTP 400): nothing to compare
+        except Exception:  # noqa: S112 - MinIO refused the policy (HTTP 400): nothing to compare
             continue
         if not attached:
             admin.attach_policy(["diffpolicy"], user="diffuser")

@@ -24,7 +24,8 @@ Fixtures (session scope):
   Buckets: `public-data` (anonymous read, list, write and delete), `backups` (no encryption, no
   versioning, no object lock), `office` (anonymous read of `reports/*` from 10.0.0.0/8 only: not from
   here, still anonymous access). Users: `app` with the policy `everything` (`s3:*` on `*`),
-  `olduser` (disabled), a root-owned access key without expiry, and `viewer` (`readonly`, member of group `ops`); an audit
+  `olduser` (disabled), a root-owned access key without expiry, and `viewer` (`readonly`, member of
+  group `ops`); an audit
   webhook target `planted` (disabled) whose auth_token is `PLANTED_SECRET`.
 - `minio_oracle`: plain HTTP MinIO for the differential policy test; the test rewrites the policy
   of bucket `oracle` (and of IAM user `diffuser`) many times, so nothing else scans it.
@@ -110,9 +111,8 @@ class AuditReceiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 for line in body.splitlines():
-                    with contextlib.suppress(ValueError):
-                        with receiver.lock:
-                            receiver.entries.append(json.loads(line))
+                    with contextlib.suppress(ValueError), receiver.lock:
+                        receiver.entries.append(json.loads(line))
                 self.send_response(200)
                 self.end_headers()
 
@@ -411,7 +411,9 @@ def _setup_weak(server: MinioServer) -> None:
     admin.attach_policy(["readonly"], group="ops")
     admin.add_service_account(access_key="rootkey0001", secret_key=secrets.token_urlsafe(24))
     # a planted secret the collector reads back (config) and must never show
-    admin.config_set("audit_webhook:planted", {"enable": "off", "endpoint": "http://127.0.0.1:9/x", "auth_token": PLANTED_SECRET})
+    admin.config_set(
+        "audit_webhook:planted", {"enable": "off", "endpoint": "http://127.0.0.1:9/x", "auth_token": PLANTED_SECRET}
+    )
 
 
 def _start(name: str, *, secure: bool, root_user: str, root_password: str, env: dict[str, str]) -> MinioServer:
@@ -493,9 +495,7 @@ def minio_oracle() -> Iterator[MinioServer]:
     """A plain MinIO whose bucket `oracle` and user `diffuser` the differential test rewrites."""
 
     def factory() -> MinioServer:
-        return _start(
-            "oracle", secure=False, root_user="oracle-root", root_password=secrets.token_urlsafe(24), env={}
-        )
+        return _start("oracle", secure=False, root_user="oracle-root", root_password=secrets.token_urlsafe(24), env={})
 
     def setup(server: MinioServer) -> None:
         server.client().make_bucket("oracle")

@@ -131,7 +131,7 @@ def start_seaweedfs() -> SeaweedServer:
         try:
             server.client().list_buckets()
             return server
-        except Exception:  # noqa: BLE001 - not up yet (connection refused, 503 while the filer starts)
+        except Exception:
             time.sleep(0.5)
     server.stop()
     raise RuntimeError(f"SeaweedFS did not become ready:\n{server.log_tail()}")
@@ -143,7 +143,7 @@ def _setup(server: SeaweedServer) -> None:
         try:
             s3.make_bucket("public-data")
             break
-        except Exception:  # noqa: BLE001
+        except Exception:
             time.sleep(0.5)
     s3.set_bucket_policy(
         "public-data",
