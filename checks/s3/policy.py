@@ -719,6 +719,12 @@ def evaluate(policy: Policy, request: Request, dialect: Dialect = "minio") -> Ev
 
 MAX_CONTEXTS = 4096
 """Representative contexts evaluated at most per question; beyond it conditions count as undecidable."""
+_ALWAYS_PRESENT = frozenset(
+    k.lower()
+    for k in ("SourceIp", "SecureTransport", "UserAgent", "Referer", "CurrentTime", "EpochTime", "principaltype")
+    + ("userid", "username", "versionid", "signatureversion", "authType")
+)
+"""Keys MinIO puts into every request's condition values (possibly empty): never absent."""
 _OUTSIDE_ADDRESSES = ("203.0.113.7", "198.51.100.7", "192.0.2.7", "8.8.8.8", "100.64.0.7", "2001:db8::7", "fd00::7")
 
 
@@ -777,7 +783,8 @@ def _free_keys(policy: Policy, fixed: Mapping[str, tuple[str, ...]]) -> dict[str
         else:
             raw = _string_candidates(values)
         options: list[tuple[str, ...] | None] = [(v,) for v in dict.fromkeys(raw)]
-        options.append(None)
+        if name.lower() not in _ALWAYS_PRESENT:
+            options.append(None)
         result[name] = options
     return result
 
