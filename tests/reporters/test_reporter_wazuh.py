@@ -424,7 +424,8 @@ def test_each_event_selects_its_rule() -> None:
     # Every rule that an event can end on is reached (regressions by severity are tested below).
     leaves = {r.id for r in rules} - {100100, 100110}
     missing = leaves - hit
-    assert missing <= {100114, *range(100130, 100135)}, missing
+    # the object-storage rules (100230-100259) are exercised with real s3 events in tests/s3/test_cli.py
+    assert missing <= {100114, *range(100130, 100135), *range(100230, 100260)}, missing
 
 
 def test_not_applicable_that_resolved_a_failure_is_alerted() -> None:
