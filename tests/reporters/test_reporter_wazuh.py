@@ -302,6 +302,8 @@ class Rule:
     fields: tuple[tuple[str, str], ...]
     description: str
     groups: tuple[str, ...]
+    negated: tuple[tuple[str, str], ...] = ()
+    """<field negate="yes"> conditions: the field must be present and NOT match."""
 
 
 def load_rules() -> list[Rule]:
@@ -317,7 +319,12 @@ def load_rules() -> list[Rule]:
                 level=int(element.get("level", "")),
                 parents=tuple(int(p) for p in if_sid.split(",")) if if_sid else (),
                 decoded_as=element.findtext("decoded_as"),
-                fields=tuple((f.get("name", ""), f.text or "") for f in element.findall("field")),
+                fields=tuple(
+                    (f.get("name", ""), f.text or "") for f in element.findall("field") if f.get("negate") != "yes"
+                ),
+                negated=tuple(
+                    (f.get("name", ""), f.text or "") for f in element.findall("field") if f.get("negate") == "yes"
+                ),
                 description=element.findtext("description") or "",
                 groups=tuple(g for g in groups.split(",") if g),
             )
@@ -343,6 +350,8 @@ def flatten(node: Any, prefix: str = "") -> dict[str, str]:
 
 def matches(rule: Rule, fields: dict[str, str]) -> bool:
     if rule.decoded_as is not None and rule.decoded_as != "json":
+        return False
+    if any(name not in fields or re.search(regex, fields[name]) for name, regex in rule.negated):
         return False
     return all(name in fields and re.search(regex, fields[name]) for name, regex in rule.fields)
 
