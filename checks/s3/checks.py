@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from checks.s3 import policy as pol
+from scanner.evidence import REDACTED
 from scanner.floors import FLOOR_SCHEMA, floor_from_params, judge, stale_floor_result
 from scanner.interface import CheckSpec, check
 from scanner.model import CheckResult, Evidence, Resource, Status
@@ -514,13 +515,13 @@ def default_root(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Chec
         return
     root = evidence.section("root_identity")
     resource = evidence.resource("user", "root", "users/root")
-    if root.get("scanner_uses_default_root") or root.get("default_login_probe") == "accepted":
+    if root.get("caller_uses_default_root") or root.get("default_login_probe") == "accepted":
         yield CheckResult(
             resource, Status.FAIL, "the root credential is the default minioadmin/minioadmin", root, "changed"
         )
     elif root.get("default_login_probe") == "refused":
         yield CheckResult(resource, Status.PASS, "a login with minioadmin/minioadmin was refused", root)
-    elif root.get("root_user") and root["root_user"] != "minioadmin":
+    elif root.get("root_user") and root["root_user"] not in ("minioadmin", REDACTED):
         yield CheckResult(
             resource, Status.PASS, "the root user is not named minioadmin, so the default pair cannot work", root
         )
@@ -738,6 +739,14 @@ def root_keys(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckRe
         yield skipped
         return
     root = evidence.section("root_identity").get("root_user")
+    if root == REDACTED:
+        yield CheckResult(
+            server(evidence),
+            Status.ERROR,
+            "the root user's name is redacted in the evidence: it equals a credential value "
+            "(e.g. minioadmin/minioadmin)",
+        )
+        return
     if not root:
         yield CheckResult(
             server(evidence), Status.ERROR, "the root user could not be identified from the access key listing"
@@ -770,7 +779,7 @@ def scanner_not_root(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[
         return
     root = evidence.section("root_identity")
     resource = evidence.resource("user", "scanner", "users/scanner")
-    if root.get("scanner_is_root") is True:
+    if root.get("caller_is_root") is True:
         yield CheckResult(
             resource,
             Status.FAIL,
@@ -778,7 +787,7 @@ def scanner_not_root(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[
             None,
             "a read-only user",
         )
-    elif root.get("scanner_is_root") is False:
+    elif root.get("caller_is_root") is False:
         yield CheckResult(resource, Status.PASS, "the scan ran with a non-root user")
     else:
         yield CheckResult(resource, Status.ERROR, "cannot tell whether the scan ran as root")

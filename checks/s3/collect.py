@@ -673,14 +673,14 @@ class _Collector:
             # the bulk listing (all=true) covers every user plus the root credential
             candidates = [u for u in keys["by_user"] if u not in users]
             root_user = candidates[0] if len(candidates) == 1 else None
-        scanner_is_root: bool | None = None
+        caller_is_root: bool | None = None
         if root_user is not None:
-            scanner_is_root = self.creds.access_key == root_user
+            caller_is_root = self.creds.access_key == root_user
         default_pair = (self.creds.access_key, self.creds.secret_key.reveal()) == DEFAULT_ROOT
         result: dict[str, Any] = {
             "root_user": root_user,
-            "scanner_is_root": True if default_pair else scanner_is_root,
-            "scanner_uses_default_root": default_pair,
+            "caller_is_root": True if default_pair else caller_is_root,
+            "caller_uses_default_root": default_pair,
             "default_login_probe": None,
         }
         if option_bool(self.options, "default_credential_probe", False):

@@ -210,11 +210,11 @@ CONTRACT: Mapping[str, Mapping[str, Any]] = {
     "root_identity": _minio(
         {
             "type": "object",
-            "required": ["root_user", "scanner_is_root", "scanner_uses_default_root"],
+            "required": ["root_user", "caller_is_root", "caller_uses_default_root"],
             "properties": {
                 "root_user": _STR_OR_NULL,
-                "scanner_is_root": {"type": ["boolean", "null"]},
-                "scanner_uses_default_root": {"type": "boolean"},
+                "caller_is_root": {"type": ["boolean", "null"]},
+                "caller_uses_default_root": {"type": "boolean"},
                 "default_login_probe": {"enum": [None, "accepted", "refused"]},
             },
         }

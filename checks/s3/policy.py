@@ -721,8 +721,10 @@ MAX_CONTEXTS = 4096
 """Representative contexts evaluated at most per question; beyond it conditions count as undecidable."""
 _ALWAYS_PRESENT = frozenset(
     k.lower()
-    for k in ("SourceIp", "SecureTransport", "UserAgent", "Referer", "CurrentTime", "EpochTime", "principaltype")
-    + ("userid", "username", "versionid", "signatureversion", "authType")
+    for k in (
+        *("SourceIp", "SecureTransport", "UserAgent", "Referer", "CurrentTime", "EpochTime", "principaltype"),
+        *("userid", "username", "versionid", "signatureversion", "authType"),
+    )
 )
 """Keys MinIO puts into every request's condition values (possibly empty): never absent."""
 _OUTSIDE_ADDRESSES = ("203.0.113.7", "198.51.100.7", "192.0.2.7", "8.8.8.8", "100.64.0.7", "2001:db8::7", "fd00::7")

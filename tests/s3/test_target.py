@@ -120,7 +120,10 @@ def test_least_privilege_is_the_shipped_policy() -> None:
 
 
 def test_config_secrets_are_redacted() -> None:
-    text = 'identity_openid client_id=sovscan client_secret="s3cr et" config_url=https://kc/x\naudit_webhook auth_token=tok'
+    text = (
+        'identity_openid client_id=sovscan client_secret="s3cr et" config_url=https://kc/x\n'
+        "audit_webhook auth_token=tok"
+    )
     parsed = _redact_config(text)
     assert parsed["identity_openid"] == {
         "client_id": "sovscan",
