@@ -324,6 +324,14 @@ class _Collector:
             raise exc.as_collection_error("listing buckets") from None
         except _Denied as exc:
             raise CollectionError(CollectionError.PERMISSION, str(exc)) from None
+        except _Unsupported as exc:
+            raise CollectionError(CollectionError.PROTOCOL, str(exc)) from None
+        except CollectionError:
+            raise
+        except Exception as exc:  # e.g. a bucket list that is not XML: fail closed, no secrets
+            raise CollectionError(
+                CollectionError.PROTOCOL, f"unexpected answer listing buckets ({type(exc).__name__})"
+            ) from None
         if server["flavour"] == "minio":
             self._check_bucket_visibility()
         self._bucket_sections(names)
@@ -410,8 +418,8 @@ class _Collector:
             ):
                 return tls_sock.version() in ("TLSv1", "TLSv1.1", "SSLv3")
         except ssl.SSLError as exc:
-            if "no protocols available" in str(exc).lower() or ("unsupported protocol" in str(exc).lower() and False):
-                return None
+            if "no protocols available" in str(exc).lower():
+                return None  # this machine's OpenSSL refused to offer TLS 1.1: nothing learned about the server
             return False
         except OSError:
             return False

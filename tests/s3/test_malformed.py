@@ -31,7 +31,7 @@ def handler(request: Request) -> Response:
     query = request.query_string.decode()
     if request.path == "/":
         return Response(LIST, content_type="application/xml", headers={"Server": "sovscan-standin"})
-    if "authorization" not in {k.lower() for k in request.headers.keys()}:
+    if request.headers.get("Authorization") is None:
         return _error("AccessDenied", 403)
     if "location" in query:
         return Response("<LocationConstraint>us-east-1</LocationConstraint>", content_type="application/xml")
