@@ -1,7 +1,7 @@
 """The S3 checks: pure functions over collected evidence (see `checks.s3.collect` for the sections).
 
 Bucket exposure is decided by evaluating each bucket policy (`checks.s3.policy`) the way the
-flavour enforces it (MinIO's own semantics on MinIO, AWS semantics elsewhere), and confirmed by
+flavour enforces it (MinIO's own semantics on MinIO, conservative AWS semantics elsewhere), and confirmed by
 the unauthenticated probe where one was made. MinIO-only controls are NOT_APPLICABLE on other
 flavours, with the reason.
 """
@@ -46,8 +46,8 @@ def flavour(evidence: Evidence) -> str:
 
 
 def dialect(evidence: Evidence) -> pol.Dialect:
-    """MinIO's policy semantics on MinIO, AWS semantics elsewhere."""
-    return "minio" if flavour(evidence) == "minio" else "aws"
+    """MinIO's policy semantics on MinIO; elsewhere AWS semantics read the way that allows more."""
+    return "minio" if flavour(evidence) == "minio" else "conservative"
 
 
 def _not_applicable(evidence: Evidence, *sections: str) -> CheckResult | None:

@@ -23,7 +23,10 @@ Two dialects:
   length means `/32` (IPv6 too), and only MinIO's condition operators exist (no `...IfExists`
   except `NumericGreaterThanIfExists`, no `Arn*`);
 * `aws` follows the AWS reference (case-insensitive action names and condition keys, `NotPrincipal`,
-  `...IfExists`, `Arn*` operators, `/128` for a bare IPv6 address); used for other S3 stores.
+  `...IfExists`, `Arn*` operators, `/128` for a bare IPv6 address);
+* `conservative` is `aws` where a store's own matching rules are unknown (SeaweedFS, Ceph RGW, other
+  S3 stores), except that each statement's actions are read the way that allows more: an Allow's
+  Action case-insensitively, a Deny's only exactly (SeaweedFS, for one, matches case-sensitively).
 
 An operator or value the evaluator does not understand never makes a policy look safer: inside an
 Allow it is assumed to hold, inside a Deny it is assumed not to apply, and the result says so
@@ -43,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-Dialect = Literal["minio", "aws"]
+Dialect = Literal["minio", "aws", "conservative"]
 """Which server's semantics to apply."""
 
 ARN_PREFIX = "arn:aws:s3:::"
@@ -431,7 +434,7 @@ def key_name(key: str) -> str:
 
 def _lookup(context: Mapping[str, tuple[str, ...]], key: str, dialect: Dialect) -> tuple[str, ...] | None:
     name = key_name(key)
-    if dialect == "aws":
+    if dialect != "minio":
         lowered = name.lower()
         for candidate, values in context.items():
             if candidate.lower() == lowered:
@@ -447,7 +450,7 @@ def _substitute(text: str, context: Mapping[str, tuple[str, ...]], dialect: Dial
     def repl(match: re.Match[str]) -> str:
         variable = match.group(1)
         if any(
-            variable == known or (dialect == "aws" and variable.lower() == known.lower()) for known in _VARIABLE_KEYS
+            variable == known or (dialect != "minio" and variable.lower() == known.lower()) for known in _VARIABLE_KEYS
         ):
             values = _lookup(context, variable, dialect)
             if values and values[0] != "":
@@ -457,12 +460,19 @@ def _substitute(text: str, context: Mapping[str, tuple[str, ...]], dialect: Dial
     return _VARIABLE.sub(repl, text)
 
 
-def action_matches(patterns: Iterable[str], action: str, dialect: Dialect) -> bool:
-    """Whether an Action list matches `action` (MinIO: case-sensitive; GetObjectVersion implies GetObject)."""
+def action_matches(
+    patterns: Iterable[str], action: str, dialect: Dialect, *, fold: bool | None = None, implied: bool | None = None
+) -> bool:
+    """Whether an Action list matches `action` (MinIO: case-sensitive; GetObjectVersion implies GetObject).
+
+    `fold` (case-insensitive) and `implied` (the GetObjectVersion rule) default to the dialect's own.
+    """
+    fold = dialect == "aws" if fold is None else fold
+    implied = dialect == "minio" if implied is None else implied
     for pattern in patterns:
-        if glob_match(pattern, action, fold=dialect == "aws"):
+        if glob_match(pattern, action, fold=fold):
             return True
-        if dialect == "minio" and action == "s3:GetObject" and pattern == "s3:GetObjectVersion":
+        if implied and action == "s3:GetObject" and pattern == "s3:GetObjectVersion":
             return True  # MinIO's ActionSet.Match: GetObjectVersion implies GetObject (AWS has no such rule)
     return False
 
@@ -505,11 +515,20 @@ def resource_matches(
     return False
 
 
-def principal_matches(entries: Iterable[str], principal: str | None, dialect: Dialect) -> bool:
-    """Whether Principal entries name the caller (None: anonymous)."""
-    if dialect == "minio":
+def principal_matches(
+    entries: Iterable[str], principal: str | None, dialect: Dialect, *, widen: bool | None = None
+) -> bool:
+    """Whether Principal entries name the caller (None: anonymous).
+
+    `widen` (the conservative dialect's reading for an Allow) also lets wildcard patterns such as
+    `?` match the anonymous caller's empty name, as MinIO (and SeaweedFS) do.
+    """
+    if dialect == "minio" or (dialect == "conservative" and widen):
         name = principal or ""
-        return any(glob_match(entry, name, simple=True) for entry in entries)
+        if any(glob_match(entry, name, simple=True) for entry in entries):
+            return True
+        if dialect == "minio":
+            return False
     for entry in entries:
         if entry == "*":
             return True
@@ -651,19 +670,24 @@ def _statement_truth(
     statement: Statement, policy: Policy, request: Request, dialect: Dialect
 ) -> tuple[Truth, list[str]]:
     notes: list[str] = []
+    # the conservative dialect (stores whose matching rules are unknown) takes, per statement, the
+    # reading that allows more: an Allow's Principal and Action match loosely, a Deny's only exactly
+    widen = statement.effect == "Allow"
     if policy.kind == "bucket":
         if statement.principals is not None:
-            if not principal_matches(statement.principals, request.principal, dialect):
+            if not principal_matches(statement.principals, request.principal, dialect, widen=widen):
                 return _F, notes
         elif statement.not_principals is None:
             return _F, notes
         if statement.not_principals is not None and principal_matches(
-            statement.not_principals, request.principal, dialect
+            statement.not_principals, request.principal, dialect, widen=not widen
         ):
             return _F, notes
-    if statement.actions and not action_matches(statement.actions, request.action, dialect):
+    loose: dict[str, bool] = {"fold": widen, "implied": widen} if dialect == "conservative" else {}
+    strict: dict[str, bool] = {"fold": not widen, "implied": not widen} if dialect == "conservative" else {}
+    if statement.actions and not action_matches(statement.actions, request.action, dialect, **loose):
         return _F, notes
-    if statement.not_actions and action_matches(statement.not_actions, request.action, dialect):
+    if statement.not_actions and action_matches(statement.not_actions, request.action, dialect, **strict):
         return _F, notes
     if request.key:
         resource = request.bucket + ("" if request.key.startswith("/") else "/") + request.key
@@ -755,7 +779,9 @@ def _string_candidates(values: Iterable[str]) -> list[str]:
     return out
 
 
-def _free_keys(policy: Policy, fixed: Mapping[str, tuple[str, ...]]) -> dict[str, list[tuple[str, ...] | None]]:
+def _free_keys(
+    policy: Policy, fixed: Mapping[str, tuple[str, ...]], dialect: Dialect = "minio"
+) -> dict[str, list[tuple[str, ...] | None]]:
     """Candidate values of every condition key the caller influences (None: the key is absent)."""
     by_key: dict[str, list[Condition]] = {}
     for statement in policy.statements:
@@ -785,7 +811,7 @@ def _free_keys(policy: Policy, fixed: Mapping[str, tuple[str, ...]]) -> dict[str
         else:
             raw = _string_candidates(values)
         options: list[tuple[str, ...] | None] = [(v,) for v in dict.fromkeys(raw)]
-        if name.lower() not in _ALWAYS_PRESENT:
+        if dialect != "minio" or name.lower() not in _ALWAYS_PRESENT:
             options.append(None)
         result[name] = options
     return result
@@ -851,8 +877,10 @@ def _contexts(
     return gen()
 
 
-def identity_context(principal: str | None) -> dict[str, tuple[str, ...]]:
+def identity_context(principal: str | None, dialect: Dialect = "minio") -> dict[str, tuple[str, ...]]:
     """The condition values MinIO derives from the caller's identity (anonymous: empty user name)."""
+    if dialect != "minio":
+        return {}  # another store's identity keys are unknown: left free, enumerated like the others
     if principal is None:
         return {"principaltype": ("Anonymous",), "userid": ("",), "username": ("",)}
     return {"principaltype": ("User",), "userid": (principal,), "username": (principal,)}
@@ -872,8 +900,8 @@ def exposure(
     Object actions range over representative keys of the bucket. `fixed` pins condition values the
     caller cannot choose (for example `SecureTransport=("true",)` for a TLS-only endpoint).
     """
-    base = {**identity_context(principal), **(fixed or {})}
-    free = _free_keys(policy, base)
+    base = {**identity_context(principal, dialect), **(fixed or {})}
+    free = _free_keys(policy, base, dialect)
     contexts = _contexts(free, base)
     uncertain: list[str] = []
     if contexts is None:
@@ -963,8 +991,8 @@ def tls_forced(
     uncertain: list[str] = []
     keys = _object_keys(policy, bucket)
     for principal in principals:
-        base = {**identity_context(principal), "SecureTransport": ("false",)}
-        free = _free_keys(policy, base)
+        base = {**identity_context(principal, dialect), "SecureTransport": ("false",)}
+        free = _free_keys(policy, base, dialect)
         contexts = _contexts(free, base)
         if contexts is None:
             return TlsVerdict(False, None, ("too many condition combinations to enumerate",))
