@@ -121,6 +121,7 @@ def start_seaweedfs() -> SeaweedServer:
         f"-master.port.grpc={ports['master.grpc']}", f"-volume.port.grpc={ports['volume.grpc']}",
         f"-filer.port.grpc={ports['filer.grpc']}", f"-s3.port.grpc={ports['s3.grpc']}", f"-iam.port={ports['iam']}",
         "-s3", f"-s3.port={server.port}", f"-s3.config={config}", "-volume.max=5", "-master.volumeSizeLimitMB=64",
+        "-s3.port.iceberg=0", "-s3.port.lance=0",  # fixed default ports (8181, 9101): two servers would clash
     ]  # fmt: skip
     with (base / "weed.log").open("ab") as log:
         server.process = subprocess.Popen(args, cwd=base, stdout=log, stderr=subprocess.STDOUT)
