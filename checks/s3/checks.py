@@ -142,6 +142,7 @@ def _exposure_check(
     params: Mapping[str, Any],
     questions: Mapping[str, tuple[str, ...]],
     probe_fields: Mapping[str, str],
+    acl_permissions: Mapping[str, tuple[str, ...]],
 ) -> Iterable[CheckResult]:
     names = _bucket_names(evidence)
     if not names:
@@ -166,6 +167,12 @@ def _exposure_check(
             notes.extend(result.uncertain)
             if result.allowed:
                 found[label] = f"by policy {result.describe()} ({', '.join(result.statements)})"
+        acl_found, acl_error = _public_acl(evidence, name, acl_permissions)
+        if acl_error is not None:
+            yield acl_error
+            continue
+        for label, how in acl_found.items():
+            found.setdefault(label, how)
         confirmed: list[str] = []
         if isinstance(probe, Mapping) and isinstance(probe.get(name), Mapping):
             for label, field in probe_fields.items():
@@ -191,9 +198,39 @@ def _exposure_check(
             )
 
 
+PUBLIC_GRANTEES = {
+    "http://acs.amazonaws.com/groups/global/AllUsers": "everyone",
+    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers": "every authenticated account",
+}
+"""ACL grantee groups that make a grant public (any holder of any credential counts as public)."""
+
+
+def _public_acl(
+    evidence: Evidence, name: str, permissions: Mapping[str, tuple[str, ...]]
+) -> tuple[dict[str, str], CheckResult | None]:
+    """Labels granted to everyone by the bucket ACL (unless the store's PublicAccessBlock ignores public ACLs)."""
+    value, error = _entry(evidence, "bucket_acl", name)
+    if error:
+        return {}, error
+    block, block_error = _entry(evidence, "bucket_public_access_block", name)
+    if block_error:
+        return {}, block_error
+    if isinstance(block, Mapping) and block.get("IgnorePublicAcls"):
+        return {}, None
+    found: dict[str, str] = {}
+    for grant in (value or {}).get("grants", []):
+        who = PUBLIC_GRANTEES.get(str(grant.get("grantee")))
+        if who is None:
+            continue
+        for label, wanted in permissions.items():
+            if grant.get("permission") in wanted:
+                found.setdefault(label, f"by the bucket ACL ({grant.get('permission')} to {who})")
+    return found, None
+
+
 @check(
     "s3.anonymous_read",
-    needs=("server", "buckets", "bucket_policy", "anonymous_probe"),
+    needs=("server", "buckets", "bucket_policy", "bucket_acl", "bucket_public_access_block", "anonymous_probe"),
     params={"public_buckets": _ALLOW_LIST},
 )
 def anonymous_read(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
@@ -203,12 +240,13 @@ def anonymous_read(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Ch
         params,
         {"list": LIST_ACTIONS, "read": READ_ACTIONS},
         {"list": "list_allowed", "read": "read_allowed"},
+        {"list": ("READ", "FULL_CONTROL")},
     )
 
 
 @check(
     "s3.anonymous_write",
-    needs=("server", "buckets", "bucket_policy"),
+    needs=("server", "buckets", "bucket_policy", "bucket_acl", "bucket_public_access_block"),
     params={"public_buckets": _ALLOW_LIST},
 )
 def anonymous_write(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
@@ -218,6 +256,11 @@ def anonymous_write(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[C
         params,
         {"write": WRITE_ACTIONS, "delete": DELETE_ACTIONS, "policy change": POLICY_ACTIONS},
         {},
+        {
+            "write": ("WRITE", "FULL_CONTROL"),
+            "delete": ("WRITE", "FULL_CONTROL"),
+            "policy change": ("WRITE_ACP", "FULL_CONTROL"),
+        },
     )
 
 

@@ -9,7 +9,8 @@ It reads, and only reads, through the `minio` package's `Minio` and `MinioAdmin`
   endpoint one handshake (protocol, certificate) and one handshake limited to TLS 1.1;
 * signed, S3: ListBuckets, and per bucket GetBucketPolicy, GetBucketEncryption, GetBucketVersioning,
   GetObjectLockConfiguration, GetBucketLifecycleConfiguration, GetBucketReplication,
-  GetBucketNotificationConfiguration, GetBucketTagging (buckets in parallel, `concurrency` at a time);
+  GetBucketNotificationConfiguration, GetBucketTagging, GetBucketAcl and GetPublicAccessBlock (the
+  last two where the store implements them; buckets in parallel, `concurrency` at a time);
 * signed, MinIO admin API (GET only): server info, users, groups and each group, canned policies,
   policy attachments, access keys of every user (`list-access-keys-bulk`) and each key's details,
   and -- only with `read_config: true` -- the config subsystems `api`,
@@ -38,6 +39,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 import urllib3
 from minio import Minio
@@ -85,6 +87,8 @@ BUCKET_SECTIONS: dict[str, str] = {
     "bucket_replication": "s3:GetReplicationConfiguration",
     "bucket_notification": "s3:GetBucketNotification",
     "bucket_tags": "s3:GetBucketTagging",
+    "bucket_acl": "s3:GetBucketAcl (on MinIO: s3:GetBucketPolicy)",
+    "bucket_public_access_block": "s3:GetBucketPublicAccessBlock",
 }
 """Per-bucket sections and the action each getter needs."""
 ADMIN_SECTIONS: dict[str, str] = {
@@ -480,6 +484,8 @@ class _Collector:
             "bucket_replication": lambda: _replication(client.get_bucket_replication(name)),
             "bucket_notification": lambda: _notification(client.get_bucket_notification(name)),
             "bucket_tags": lambda: dict(client.get_bucket_tags(name) or {}),
+            "bucket_acl": lambda: _acl(client, name),
+            "bucket_public_access_block": lambda: _public_access_block(client, name),
         }
         answers: dict[str, Any] = {}
         if self.region is None:
@@ -500,7 +506,10 @@ class _Collector:
             except _Denied as exc:
                 answers[section] = {"error": str(exc), "denied": True}
             except _Unsupported as exc:
-                answers[section] = {"error": str(exc), "unsupported": True}
+                if section == "bucket_policy":
+                    answers[section] = {"error": str(exc), "unsupported": True}
+                else:  # the store cannot have this setting: a fact ("none"), with the reason
+                    answers[section] = {"value": None, "unsupported": str(exc)}
             except RequestFailed as exc:
                 answers[section] = {"error": str(exc)}
             except Exception as exc:
@@ -765,6 +774,54 @@ def _object_lock(client: Minio, name: str) -> Any:
         "mode": config.mode,
         "duration": [config.duration, config.duration_unit] if config.duration else None,
     }
+
+
+_S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+_XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+
+
+def _xml(client: Minio, name: str, query: str) -> ElementTree.Element:
+    """One signed GET of a bucket sub-resource the client has no method for (`?acl`, `?publicAccessBlock`)."""
+    response = client._execute("GET", bucket_name=name, query_params={query: ""})
+    return ElementTree.fromstring(response.data)  # noqa: S314 - the store's answer, no entities expanded
+
+
+def _text(element: ElementTree.Element, tag: str) -> str | None:
+    found = element.find(f"{_S3_NS}{tag}")
+    if found is None:
+        found = element.find(tag)
+    return found.text if found is not None else None
+
+
+def _acl(client: Minio, name: str) -> dict[str, Any]:
+    """The bucket ACL's grants: grantee (a group URI, `id:...` or `email:...`) and permission."""
+    root = _xml(client, name, "acl")
+    grants = []
+    for grant in root.iter(f"{_S3_NS}Grant"):
+        grantee = grant.find(f"{_S3_NS}Grantee")
+        if grantee is None:
+            continue
+        kind = grantee.get(_XSI_TYPE) or ""
+        if kind == "Group":
+            who = _text(grantee, "URI") or ""
+        elif kind == "AmazonCustomerByEmail":
+            who = "email:" + (_text(grantee, "EmailAddress") or "")
+        else:
+            who = "id:" + (_text(grantee, "ID") or "")
+        grants.append({"grantee": who, "type": kind, "permission": _text(grant, "Permission")})
+    return {"grants": grants}
+
+
+def _public_access_block(client: Minio, name: str) -> Any:
+    """The bucket's PublicAccessBlock flags; None when the store has none set."""
+    try:
+        root = _xml(client, name, "publicAccessBlock")
+    except S3Error as exc:
+        if exc.code in ("NoSuchPublicAccessBlockConfiguration",):
+            return None
+        raise
+    flags = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+    return {flag: (_text(root, flag) or "").lower() == "true" for flag in flags}
 
 
 def _encryption(config: Any) -> Any:

@@ -82,7 +82,12 @@ CONTRACT: Mapping[str, Mapping[str, Any]] = {
         }
     ),
     "bucket_versioning": _per_bucket(
-        {"type": "object", "required": ["status"], "properties": {"status": _STR_OR_NULL}}
+        {
+            "oneOf": [
+                {"type": "null"},
+                {"type": "object", "required": ["status"], "properties": {"status": _STR_OR_NULL}},
+            ]
+        }
     ),
     "bucket_object_lock": _per_bucket(
         {
@@ -114,8 +119,32 @@ CONTRACT: Mapping[str, Mapping[str, Any]] = {
         }
     ),
     "bucket_replication": _per_bucket(_NULLABLE_OBJECT),
-    "bucket_notification": _per_bucket({"type": "object"}),
-    "bucket_tags": _per_bucket({"type": "object", "additionalProperties": {"type": "string"}}),
+    "bucket_notification": _per_bucket({"type": ["object", "null"]}),
+    "bucket_tags": _per_bucket({"type": ["object", "null"], "additionalProperties": {"type": "string"}}),
+    "bucket_acl": _per_bucket(
+        {
+            "oneOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "required": ["grants"],
+                    "properties": {
+                        "grants": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["grantee", "permission"],
+                                "properties": {"grantee": {"type": "string"}, "permission": _STR_OR_NULL},
+                            },
+                        }
+                    },
+                },
+            ]
+        }
+    ),
+    "bucket_public_access_block": _per_bucket(
+        {"oneOf": [{"type": "null"}, {"type": "object", "additionalProperties": {"type": "boolean"}}]}
+    ),
     "anonymous_probe": {
         "type": "object",
         "required": ["probed"],

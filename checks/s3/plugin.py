@@ -32,6 +32,8 @@ SECTION_ACTIONS: Mapping[str, tuple[str, ...]] = {
     "bucket_replication": ("s3:GetReplicationConfiguration",),
     "bucket_notification": ("s3:GetBucketNotification",),
     "bucket_tags": ("s3:GetBucketTagging",),
+    "bucket_acl": ("s3:GetBucketPolicy",),  # MinIO serves GetBucketAcl under s3:GetBucketPolicy
+    "bucket_public_access_block": (),  # MinIO does not implement it: NOT_APPLICABLE there, no grant
     "admin_info": ("admin:ServerInfo",),
     "users": ("admin:ListUsers",),
     "groups": ("admin:ListGroups", "admin:GetGroup"),

@@ -335,6 +335,12 @@ def test_seaweedfs_gets_the_s3_controls(weed_evidence: Evidence, evaluate: Evalu
     public = results["S3-04"]["buckets/public-data"]
     assert public.status is Status.FAIL and "confirmed by an unauthenticated request (list, read)" in public.message
     assert results["S3-04"]["buckets/backups"].status is Status.PASS
+    # neither the policy nor the ACL SeaweedFS returns shows the public-read grant: the probe does
+    assert weed_evidence.sections["bucket_acl"]["acl-public"]["value"] == {"grants": []}
+    acl_public = results["S3-04"]["buckets/acl-public"]
+    assert acl_public.status is Status.FAIL
+    assert "anonymous list allowed by the server (the unauthenticated request was let through)" in acl_public.message
+    assert weed_evidence.sections["bucket_public_access_block"]["backups"]["value"] is None  # NotImplemented
     assert statuses(results["S3-06"])["buckets/versioned"] is Status.PASS
     assert statuses(results["S3-06"])["buckets/backups"] is Status.FAIL
     assert statuses(results["S3-08"])["buckets/versioned"] is Status.PASS

@@ -159,6 +159,8 @@ def test_checks_fail_closed_on_what_they_could_not_read(registry: Registry) -> N
         "bucket_versioning": {"a": {"value": {"status": "Enabled"}}, "b": {"error": "timed out reading b"}},
         "bucket_policy": {"a": {"value": None}, "b": {"value": {"Statement": "nonsense"}}},
         "anonymous_probe": {"probed": False, "reason": "option anonymous_probe is false"},
+        "bucket_acl": {"a": {"value": {"grants": []}}, "b": {"value": None}},
+        "bucket_public_access_block": {"a": {"value": None}, "b": {"value": None}},
     }
     evidence = _evidence(**base)
     versioning = {f.resource.name: f for f in engine.evaluate_control(controls["S3-08"], evidence, registry)}
@@ -169,6 +171,31 @@ def test_checks_fail_closed_on_what_they_could_not_read(registry: Registry) -> N
     assert exposure["b"].status is Status.ERROR and "not understood" in exposure["b"].message
     missing = engine.evaluate_control(controls["S3-06"], evidence, registry)
     assert {f.status for f in missing} == {Status.ERROR}
+    public = _evidence(
+        **{
+            **base,
+            "bucket_acl": {
+                "a": {
+                    "value": {
+                        "grants": [{"grantee": "http://acs.amazonaws.com/groups/global/AllUsers", "permission": "READ"}]
+                    }
+                },
+                "b": {"value": None},
+            },
+        }
+    )
+    by_acl = {f.resource.name: f for f in engine.evaluate_control(controls["S3-04"], public, registry)}
+    assert by_acl["a"].status is Status.FAIL and "by the bucket ACL (READ to everyone)" in by_acl["a"].message
+    ignored = _evidence(
+        **{
+            **base,
+            "bucket_acl": public.sections["bucket_acl"],
+            "bucket_public_access_block": {"a": {"value": {"IgnorePublicAcls": True}}, "b": {"value": None}},
+        }
+    )
+    assert {f.resource.name: f.status for f in engine.evaluate_control(controls["S3-04"], ignored, registry)}[
+        "a"
+    ] is Status.PASS
     empty = _evidence(**{**base, "buckets": {"count": 0, "items": []}})
     assert [f.status for f in engine.evaluate_control(controls["S3-08"], empty, registry)] == [Status.PASS]
 

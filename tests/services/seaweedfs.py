@@ -6,7 +6,8 @@ of the session. It is started with an S3 identity configuration (`-s3.config`), 
 signed and checked: an `admin` identity the fixture uses for setup and the scan.
 
 Fixture (session scope): `seaweedfs` -- buckets `public-data` (bucket policy: anonymous read and
-list), `backups` (no encryption, no versioning), `versioned` (versioning, SSE-S3 default), and
+list), `backups` (no encryption, no versioning), `acl-public` (canned ACL public-read, which
+SeaweedFS enforces but does not show in GetBucketAcl), `versioned` (versioning, SSE-S3 default), and
 `secure-data` (versioning, SSE-S3 default, a bucket policy denying every request without TLS).
 SeaweedFS applies bucket policies to signed requests too (AWS semantics; MinIO applies them to
 anonymous callers only), so over this plain-HTTP endpoint even the admin identity is refused on
@@ -163,6 +164,9 @@ def _setup(server: SeaweedServer) -> None:
         ),
     )
     s3.make_bucket("backups")
+    s3.make_bucket("acl-public")
+    # a canned public-read ACL: SeaweedFS enforces it, but its GetBucketAcl answer lists no grant
+    s3._execute("PUT", bucket_name="acl-public", query_params={"acl": ""}, headers={"x-amz-acl": "public-read"})
     s3.make_bucket("versioned")
     s3.set_bucket_versioning("versioned", VersioningConfig(ENABLED))
     s3.set_bucket_encryption("versioned", SSEConfig(SseRule.new_sse_s3_rule()))
