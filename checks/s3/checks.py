@@ -577,23 +577,25 @@ def default_root(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Chec
         )
 
 
-@check("s3.root_access", needs=("config",))
+@check("s3.root_access", needs=("root_access",))
 def root_access(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
-    """MinIO's root API access is switched off (`api root_access=off`)."""
-    skipped = _not_applicable(evidence, "config")
+    """MinIO's root API access is switched off (`api root_access=off` or MINIO_API_ROOT_ACCESS=off)."""
+    skipped = _not_applicable(evidence, "root_access")
     if skipped:
         yield skipped
         return
-    api = evidence.section("config").get("api", {})
-    values = api.get("api") if isinstance(api.get("api"), Mapping) else next(iter(api.values()), {})
-    setting = (values or {}).get("root_access")
+    setting = evidence.section("root_access")
     resource = evidence.resource("config", "api root_access", "config/api/root_access")
-    if setting is None:
-        yield CheckResult(resource, Status.ERROR, "the api configuration has no root_access key", api)
-    elif str(setting).lower() == "off":
-        yield CheckResult(resource, Status.PASS, "root API access is off", setting)
+    if setting.get("value") == "off":
+        yield CheckResult(resource, Status.PASS, f"root API access is off ({setting.get('source')})", setting)
     else:
-        yield CheckResult(resource, Status.FAIL, f"root API access is {setting}", setting, "off")
+        yield CheckResult(
+            resource,
+            Status.FAIL,
+            f"root API access is {setting.get('value')} ({setting.get('source')})",
+            setting,
+            "off",
+        )
 
 
 def _wildcard_policies(evidence: Evidence) -> dict[str, list[str]]:
@@ -872,41 +874,25 @@ def audit_logging(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Che
         yield CheckResult(resource, Status.PASS, f"{len(targets)} audit target(s) online", observed)
 
 
-@check("s3.identity_provider", needs=("admin_info", "config"))
+@check("s3.identity_provider", needs=("identity_providers",))
 def identity_provider(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """An external identity provider (OpenID Connect or LDAP) is configured."""
-    skipped = _not_applicable(evidence, "admin_info")
+    skipped = _not_applicable(evidence, "identity_providers")
     if skipped:
         yield skipped
         return
-    info = evidence.section("admin_info")
-    env = info.get("env_vars") or {}
-    config = evidence.section("config")
+    found = evidence.section("identity_providers")
     resource = evidence.resource("identity", "identity providers", "identity")
-    ldap = info.get("ldap") or {}
-    openid_env = [k for k in env if k.startswith("MINIO_IDENTITY_OPENID_CONFIG_URL")]
-    configured = []
-    if ldap:
-        configured.append("LDAP")
-    if openid_env:
-        configured.append("OpenID (environment)")
-    for subsystem, key in (("identity_openid", "config_url"), ("identity_ldap", "server_addr")):
-        for _target, values in (config.get(subsystem) or {}).items():
-            if isinstance(values, Mapping) and values.get(key):
-                configured.append(subsystem)
-    if configured:
-        yield CheckResult(
-            resource,
-            Status.PASS,
-            f"external identity provider configured: {', '.join(sorted(set(configured)))}",
-            configured,
-        )
+    providers = list(found.get("providers") or [])
+    if providers:
+        yield CheckResult(resource, Status.PASS, f"external identity provider: {', '.join(providers)}", providers)
     else:
         yield CheckResult(
             resource,
             Status.FAIL,
-            "no external identity provider: every identity is a local MinIO user",
-            None,
+            "no external identity provider (environment, server info and configuration read): every identity is a "
+            "local MinIO user",
+            found,
             "OpenID Connect or LDAP",
         )
 

@@ -348,7 +348,7 @@ class _Collector:
             self._admin_sections()
         else:
             reason = f"MinIO-only control: the endpoint is {flavour}, not MinIO (no MinIO admin API)"
-            for section in (*ADMIN_SECTIONS, "metrics_probe", "root_identity"):
+            for section in (*ADMIN_SECTIONS, *DERIVED_SECTIONS, "metrics_probe", "root_identity"):
                 self.sections[section] = {NOT_APPLICABLE_KEY: reason}
         self.metadata["flavour"] = flavour
         return Evidence(
@@ -588,6 +588,13 @@ class _Collector:
                 "not read: MinIO's get-config-kv needs admin:ConfigUpdate, a write action; "
                 "grant it and set option read_config: true to evaluate these controls"
             )
+        for section, value in derive_settings(
+            self.sections.get("admin_info"), self.sections.get("config"), self.errors.get("config")
+        ).items():
+            if isinstance(value, str):
+                self.errors[section] = value
+            else:
+                self.sections[section] = value
         self._record("metrics_probe", self._metrics_probe)
         self._record("root_identity", lambda: self._root_identity())
 
@@ -923,6 +930,58 @@ def _server_info(text: Any) -> dict[str, Any]:
             if isinstance(a, dict)
         ],
     }
+
+
+DERIVED_SECTIONS = ("root_access", "identity_providers")
+"""MinIO settings derived from the server's environment (server info) and, when read, its configuration."""
+
+
+def _config_values(config: Any, subsystem: str) -> list[Mapping[str, Any]]:
+    block = config.get(subsystem) if isinstance(config, Mapping) else None
+    return [v for v in (block or {}).values() if isinstance(v, Mapping)]
+
+
+def derive_settings(info: Any, config: Any, config_error: str | None) -> dict[str, Any]:
+    """`root_access` and `identity_providers` from the environment MinIO reports, else its configuration.
+
+    MinIO's environment wins over its stored configuration, and server info (admin:ServerInfo) names
+    the settings given in the environment, so these need admin:ConfigUpdate only when the
+    environment does not settle them. A value that cannot be settled is returned as the error text.
+    """
+    unread = config_error or "the configuration was not read"
+    if not isinstance(info, Mapping):
+        reason = "server info not read"
+        return {"root_access": reason, "identity_providers": reason}
+    env = info.get("env_vars") or {}
+    result: dict[str, Any] = {}
+    if env.get("MINIO_API_ROOT_ACCESS") not in (None, "[set]"):
+        result["root_access"] = {"value": str(env["MINIO_API_ROOT_ACCESS"]).lower(), "source": "MINIO_API_ROOT_ACCESS"}
+    elif config is not None:
+        values = _config_values(config, "api")
+        setting = values[0].get("root_access") if values else None
+        result["root_access"] = (
+            {"value": str(setting).lower(), "source": "configuration api root_access"}
+            if setting is not None
+            else "the api configuration has no root_access key"
+        )
+    else:
+        result["root_access"] = unread
+    providers: list[str] = []
+    if info.get("ldap"):
+        providers.append("LDAP (server info)")
+    providers += [f"OpenID ({k})" for k in sorted(env) if k.startswith("MINIO_IDENTITY_OPENID_CONFIG_URL")]
+    providers += [f"LDAP ({k})" for k in sorted(env) if k.startswith("MINIO_IDENTITY_LDAP_SERVER_ADDR")]
+    if config is not None:
+        for subsystem, key in (("identity_openid", "config_url"), ("identity_ldap", "server_addr")):
+            providers += [f"{subsystem} (configuration)" for v in _config_values(config, subsystem) if v.get(key)]
+    if providers or config is not None:
+        result["identity_providers"] = {"providers": providers, "config_read": config is not None}
+    else:
+        result["identity_providers"] = (
+            "no identity provider in the server's environment, and the configuration, which could name one, "
+            f"was not read: {unread}"
+        )
+    return result
 
 
 def _strip_userinfo(value: str) -> str:

@@ -233,6 +233,23 @@ CONTRACT: Mapping[str, Mapping[str, Any]] = {
         }
     ),
     "config": _minio({"type": "object", "additionalProperties": {"type": "object"}}),
+    "root_access": _minio(
+        {
+            "type": "object",
+            "required": ["value", "source"],
+            "properties": {"value": {"type": "string"}, "source": {"type": "string"}},
+        }
+    ),
+    "identity_providers": _minio(
+        {
+            "type": "object",
+            "required": ["providers", "config_read"],
+            "properties": {
+                "providers": {"type": "array", "items": {"type": "string"}},
+                "config_read": {"type": "boolean"},
+            },
+        }
+    ),
     "metrics_probe": _minio(
         {"type": "object", "required": ["status", "public"], "properties": {"public": {"type": "boolean"}}}
     ),

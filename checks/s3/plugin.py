@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from checks.s3 import checks as s3_checks
-from checks.s3.collect import ADMIN_SECTIONS, BUCKET_SECTIONS, collect, s3_uri
+from checks.s3.collect import ADMIN_SECTIONS, BUCKET_SECTIONS, DERIVED_SECTIONS, collect, s3_uri
 from checks.s3.connect import BOOL_OPTIONS, INT_OPTIONS, OPTIONS, ambient, check_options
 from checks.s3.contract import CONTRACT
 from scanner.errors import ConfigError
@@ -42,6 +42,8 @@ SECTION_ACTIONS: Mapping[str, tuple[str, ...]] = {
     "access_keys": ("admin:ListUsers", "admin:ListServiceAccounts"),
     "root_identity": ("admin:ListUsers", "admin:ListServiceAccounts"),
     "config": ("admin:ConfigUpdate",),
+    "root_access": ("admin:ServerInfo",),  # the environment; the configuration needs "config" too
+    "identity_providers": ("admin:ServerInfo",),
 }
 """The MinIO policy actions each evidence section needs (`server`, probes: none)."""
 
@@ -157,6 +159,7 @@ ALL_SECTIONS = (
     *BUCKET_SECTIONS,
     "anonymous_probe",
     *ADMIN_SECTIONS,
+    *DERIVED_SECTIONS,
     "metrics_probe",
     "root_identity",
 )

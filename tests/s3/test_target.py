@@ -119,6 +119,26 @@ def test_least_privilege_is_the_shipped_policy() -> None:
     assert PLUGIN.least_privilege(target, ["server", "anonymous_probe"]) is None
 
 
+def test_settings_from_the_environment_need_no_config() -> None:
+    from checks.s3.collect import derive_settings
+
+    env = {"MINIO_API_ROOT_ACCESS": "off", "MINIO_IDENTITY_OPENID_CONFIG_URL_kc": "https://kc/.well-known"}
+    found = derive_settings({"env_vars": env, "ldap": {}}, None, "needs admin:ConfigUpdate")
+    assert found["root_access"] == {"value": "off", "source": "MINIO_API_ROOT_ACCESS"}
+    assert found["identity_providers"]["providers"] == ["OpenID (MINIO_IDENTITY_OPENID_CONFIG_URL_kc)"]
+    unread = derive_settings({"env_vars": {}, "ldap": {}}, None, "needs admin:ConfigUpdate")
+    assert unread["root_access"] == "needs admin:ConfigUpdate"
+    assert "needs admin:ConfigUpdate" in unread["identity_providers"]
+    config = {"api": {"api": {"root_access": "on"}}, "identity_ldap": {"identity_ldap": {"server_addr": ""}}}
+    read = derive_settings({"env_vars": {}, "ldap": {}}, config, None)
+    assert read["root_access"] == {"value": "on", "source": "configuration api root_access"}
+    assert read["identity_providers"] == {"providers": [], "config_read": True}  # a fact: none anywhere
+    # the environment wins over the stored configuration, as in MinIO
+    assert (
+        derive_settings({"env_vars": {"MINIO_API_ROOT_ACCESS": "off"}}, config, None)["root_access"]["value"] == "off"
+    )
+
+
 def test_config_secrets_are_redacted() -> None:
     text = (
         'identity_openid client_id=sovscan client_secret="s3cr et" config_url=https://kc/x\n'
