@@ -19,6 +19,11 @@ It reads, and only reads, through the `minio` package's `Minio` and `MinioAdmin`
 * with `default_credential_probe: true` only: one ListBuckets signed with MinIO's default root
   credential `minioadmin`/`minioadmin` (a login attempt; it changes nothing).
 
+Three calls have no public method in minio-py 7.2 and use the client's own request machinery
+(signing, retries off, our pool): `Minio._get_region` (GetBucketLocation, to name that action when
+it is refused), `Minio._execute` (`?acl`, `?publicAccessBlock`) and `MinioAdmin._url_open`
+(`list-access-keys-bulk`); the live tests exercise each against the real servers.
+
 A refused call makes its section (or the bucket's entry) an error naming the action it needs
 ("permission denied: needs s3:GetBucketPolicy"). Secret keys are only handed to the clients; the
 admin answers that carry secrets (`secretKey` of access keys) are dropped key by key.
