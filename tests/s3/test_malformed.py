@@ -5,6 +5,7 @@ reason, never PASS, and the collection must go on for the other sections."""
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import replace
 
 import pytest
@@ -79,3 +80,22 @@ def test_malformed_answers_become_errors(standin: HTTPServer, evaluate: Evaluate
     assert forced.sections["users"] == {
         "not_applicable": "MinIO-only control: the endpoint is ceph-rgw, not MinIO (no MinIO admin API)"
     }
+
+
+def slow_handler(request: Request) -> Response:
+    if "versioning" in request.query_string.decode():
+        time.sleep(4)  # longer than the whole collection budget
+    return handler(request)
+
+
+def test_a_server_that_stops_answering_hits_the_deadline(httpserver: HTTPServer, evaluate: Evaluate) -> None:
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(slow_handler)
+    target = PLUGIN.parse_target(f"http://127.0.0.1:{httpserver.port}")
+    evidence = PLUGIN.collect(target, creds("standin", "standin-secret-value"), 2)
+    assert "timed out" in evidence.sections["bucket_versioning"]["odd"]["error"]
+    later = evidence.sections["bucket_tags"]["odd"]["error"]
+    assert "deadline passed" in later
+    assert "deadline passed" in evidence.errors["anonymous_probe"]
+    results = evaluate(evidence)
+    assert results["S3-08"]["buckets/odd"].status is Status.ERROR
+    assert {f.status for f in results["S3-04"].values()} == {Status.ERROR}
