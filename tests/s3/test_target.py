@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -228,3 +229,34 @@ def test_explain_knows_the_s3_controls() -> None:
     result = CliRunner().invoke(cli, ["explain", "S3-04"])
     assert result.exit_code == 0, result.output
     assert "anonymous" in result.output and "s3.anonymous_read" in result.output
+
+
+def test_wildcard_grants_follow_minio_access_key_semantics(registry: Registry) -> None:
+    """An access key has its parent's rights, narrowed by its own policy: it is flagged only through its parent."""
+    control = next(c for c in BaselineLibrary(registry).load("s3").controls if c.id == "S3-14")
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:*"], "Resource": ["*"]}]}
+    narrow = {"Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::a/*"]}]}
+    sections = {
+        "policies": {"everything": everything, "readonly": narrow},
+        "users": {
+            "ops": {"status": "enabled", "policy": "everything"},
+            "app": {"status": "enabled", "policy": "readonly", "member_of": ["admins"]},
+            "web": {"status": "enabled", "policy": "readonly"},
+        },
+        "groups": {"admins": {"status": "enabled", "members": ["app"], "policy": "everything"}},
+        "access_keys": {
+            "by_user": {},
+            "service_accounts": {
+                "k-web": {"parent": "web", "implied_policy": False, "policy": everything, "expiration": None},
+                "k-ops-narrow": {"parent": "ops", "implied_policy": False, "policy": narrow, "expiration": None},
+                "k-ops": {"parent": "ops", "implied_policy": True, "policy": None, "expiration": None},
+            },
+        },
+        "root_identity": {"root_user": "root", "caller_is_root": False, "caller_uses_default_root": False},
+    }
+    evidence = _evidence(**sections)
+    found = {f.resource.name: f.status for f in engine.evaluate_control(control, evidence, registry)}
+    assert found == {"ops": Status.FAIL, "app": Status.FAIL, "admins": Status.FAIL, "k-ops": Status.FAIL}
+    exempt = replace(control, params={"admins": ["ops", "app"]})
+    found = {f.resource.name: f.status for f in engine.evaluate_control(exempt, evidence, registry)}
+    assert found == {"admins": Status.FAIL}  # a group is not an identity the allow-list names
