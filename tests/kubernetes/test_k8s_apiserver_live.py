@@ -1,0 +1,306 @@
+"""The live collector against a real kube-apiserver (tests/services/kubeapi_real.py).
+
+Every test here uses the real control plane (etcd + kube-apiserver + kube-controller-manager built
+from the Go module proxy). The objects are created through the API, so the server's defaulting
+and validation apply; the scanner reads as the ServiceAccount of examples/kubernetes/rbac.yaml
+with a TokenRequest token. What only the HTTP-served stand-in can do (a managed control plane
+hiding its static pods, a truncated or failing later page) stays in test_k8s_live.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checks.kubernetes.kinds import KINDS
+from scanner.errors import CollectionError
+from scanner.model import Evidence, Status
+from tests.kubernetes.k8s_objects import evaluate
+from tests.kubernetes.real_cluster import (
+    SCANNER,
+    ForwardingProxy,
+    apply_follow_ups,
+    collect,
+    collect_dump,
+    create_ordered,
+    finding_key,
+    install_scanner,
+    kubectl_dump,
+    rbac_example,
+    real_sample_cluster,
+)
+from tests.services.kubeapi_real import KUBE_VERSION, NODE_NAME, KubeCluster, write_token_kubeconfig
+
+FLAG_CONTROLS = ("K8S-01", "K8S-02", "K8S-03", "K8S-04", "K8S-05")
+SECRET_DATA = "c3VwZXJzZWNyZXQtdmFsdWU="  # the sample Secret's data (base64 of a planted value)
+SCANNER_USER = "system:serviceaccount:sovscan:sovscan"
+
+
+@pytest.fixture(scope="module")
+def loaded(kube_cluster: KubeCluster) -> KubeCluster:
+    """The real cluster with sample_cluster()'s objects and the scanner's ServiceAccount."""
+    install_scanner(kube_cluster)
+    objects, later = real_sample_cluster()
+    create_ordered(kube_cluster, objects)
+    apply_follow_ups(kube_cluster, later)
+    return kube_cluster
+
+
+def names(items: Any) -> set[str]:
+    """`namespace/name` (or `name`) of listed or slimmed objects."""
+    return {
+        f"{i['metadata'].get('namespace')}/{i['metadata']['name']}"
+        if i["metadata"].get("namespace")
+        else i["metadata"]["name"]
+        for i in items
+    }
+
+
+def admin_list(cluster: KubeCluster, path: str) -> list[dict[str, Any]]:
+    """Everything at a LIST path, read by the fixture's admin."""
+    answer = cluster.request("GET", path)
+    assert answer.ok, answer.message
+    return list(answer.body["items"])
+
+
+def scanner_audit(cluster: KubeCluster, since: int) -> list[dict[str, Any]]:
+    """The scanner's completed requests in the audit log after event number `since` (waits for the log)."""
+    deadline = time.monotonic() + 10
+    previous = -1
+    while True:
+        events = [
+            e
+            for e in cluster.audit_events()[since:]
+            if e.get("stage") == "ResponseComplete" and e.get("user", {}).get("username") == SCANNER_USER
+        ]
+        if len(events) == previous or time.monotonic() > deadline:
+            return events
+        previous = len(events)
+        time.sleep(0.5)
+
+
+def test_real_server_version_and_its_own_flags_pass(loaded: KubeCluster, tmp_path: Path) -> None:
+    """Real server: /version is the built release; its mirror pod carries its real flags, which pass."""
+    evidence = collect(loaded, tmp_path)
+    assert evidence.errors == {}  # the example ClusterRole is enough: no 403 anywhere
+    assert evidence.sections["version"]["gitVersion"] == KUBE_VERSION
+    major, minor = KUBE_VERSION.lstrip("v").split(".")[:2]
+    assert (evidence.sections["version"]["major"], evidence.sections["version"]["minor"]) == (major, minor)
+    [apiserver] = evidence.sections["controlplane"]["apiserver"]
+    assert apiserver["name"] == f"kube-apiserver-{NODE_NAME}"
+    running = {a.partition("=")[0]: a.partition("=")[2] for a in loaded.apiserver_argv[1:]}
+    assert apiserver["flags"]["--authorization-mode"] == running["--authorization-mode"] == "Node,RBAC"
+    assert apiserver["flags"]["--encryption-provider-config"] == running["--encryption-provider-config"]
+    findings = evaluate(evidence)
+    for control_id in FLAG_CONTROLS:
+        assert [f.status for f in findings[control_id]] == [Status.PASS], (control_id, findings[control_id])
+    assert [f.status for f in findings["K8S-24"]] == [Status.PASS]
+    assert [f.status for f in findings["K8S-06"]] == [Status.PASS]  # the sample's kubelet-config
+
+
+def test_secrets_are_encrypted_in_etcd_by_the_good_configuration_only(
+    loaded: KubeCluster, kube_cluster_weak: KubeCluster
+) -> None:
+    """Real servers: the good encryption config stores Secrets as aescbc; the weak one in plain text."""
+    for cluster in (loaded, kube_cluster_weak):
+        cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "enc-probe"}})
+        cluster.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "probe", "namespace": "enc-probe"},
+                "stringData": {"value": "planted-plaintext-9c1f"},
+            }
+        )
+    good = loaded.etcd_value("/registry/secrets/enc-probe/probe")
+    weak = kube_cluster_weak.etcd_value("/weak/secrets/enc-probe/probe")
+    assert good is not None and good.startswith(b"k8s:enc:aescbc:v1:key1:")
+    assert b"planted-plaintext-9c1f" not in good
+    assert weak is not None and b"planted-plaintext-9c1f" in weak  # identity first: written in clear
+
+
+def test_weak_real_server_flags_fail(kube_cluster_weak: KubeCluster, tmp_path: Path) -> None:
+    """Real server in the weak configuration: anonymous auth, no Node authorizer, no audit, TLS 1.0."""
+    install_scanner(kube_cluster_weak)
+    evidence = collect(kube_cluster_weak, tmp_path, target_id="weak")
+    assert evidence.errors == {}
+    findings = evaluate(evidence)
+    expected = {
+        "K8S-01": "--anonymous-auth=true",
+        "K8S-02": "--authorization-mode=RBAC",
+        "K8S-03": "--audit-policy-file unset",
+        "K8S-05": "--tls-min-version=VersionTLS10",
+    }
+    for control_id, shown in expected.items():
+        [finding] = findings[control_id]
+        assert finding.status is Status.FAIL and shown in finding.message, (control_id, finding.message)
+        assert finding.resource.name == f"kube-system/kube-apiserver-{NODE_NAME}"
+
+
+def test_every_kind_the_collector_reads_is_collected_completely(loaded: KubeCluster, tmp_path: Path) -> None:
+    """Real server: each section holds exactly what the API server lists; Secrets are never read."""
+    evidence = collect(loaded, tmp_path, page_size=3)
+    assert evidence.errors == {}
+    for info in KINDS:
+        listed = admin_list(loaded, info.list_path)
+        assert names(evidence.sections[info.section]) == names(listed), info.section
+    for kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Ingress", "Role"):
+        assert evidence.metadata["objects"].get(kind), kind  # the sample put one of each there
+    dumped = json.dumps(dict(evidence.sections)) + json.dumps(dict(evidence.metadata))
+    assert SECRET_DATA not in dumped and "managedFields" not in dumped
+    debug = next(p for p in evidence.sections["pods"] if p["metadata"]["name"] == "debug")
+    assert [c["name"] for c in debug["spec"]["ephemeralContainers"]] == ["dbg"]
+    findings = evaluate(evidence)
+    [flagged] = [f for f in findings["K8S-13"] if f.resource.name == "team-a/debug"]
+    assert flagged.status is Status.FAIL and "ephemeralContainer 'dbg' is privileged" in flagged.message
+    statuses = {f.resource.name: f.status for f in findings["K8S-12"]}
+    assert statuses["team-a"] is Status.PASS and statuses["team-b"] is Status.FAIL
+
+
+def test_pagination_with_a_small_limit_across_many_objects(loaded: KubeCluster, tmp_path: Path) -> None:
+    """Real server: 60 extra ServiceAccounts read 7 at a time; the audit log shows every page."""
+    loaded.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "paging"}})
+    for i in range(60):
+        loaded.create(
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": f"sa-{i:02d}", "namespace": "paging"}}
+        )
+    since = len(loaded.audit_events())
+    evidence = collect(loaded, tmp_path, page_size=7)
+    total = len(admin_list(loaded, "/api/v1/serviceaccounts"))
+    assert total > 60
+    assert len(evidence.sections["serviceaccounts"]) == total
+    assert evidence.metadata["pages"]["serviceaccounts"] == math.ceil(total / 7)
+    lists = [
+        e for e in scanner_audit(loaded, since)
+        if e["verb"] == "list" and e["objectRef"].get("resource") == "serviceaccounts"
+    ]  # fmt: skip
+    assert len(lists) == math.ceil(total / 7)
+    assert all("limit=7" in e["requestURI"] for e in lists)
+    assert "continue=" not in lists[0]["requestURI"] and all("continue=" in e["requestURI"] for e in lists[1:])
+    assert {e["responseStatus"]["code"] for e in lists} == {200}
+
+
+def _compact_before_continue(cluster: KubeCluster, resource: str, times: int) -> Any:
+    done = {"n": 0}
+
+    def before(method: str, path: str, query: Mapping[str, list[str]]) -> None:
+        if path.endswith("/" + resource) and "continue" in query and done["n"] < times:
+            done["n"] += 1
+            # a write, then compaction past it: the token's resourceVersion is now compacted away
+            cluster.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+                "generateName": "bump-", "namespace": "default"}})  # fmt: skip
+            cluster.compact()
+
+    return before
+
+
+def test_a_continue_token_expired_by_compaction_restarts_the_list(loaded: KubeCluster, tmp_path: Path) -> None:
+    """Real server: etcd is compacted between two pages of the pod LIST; the server answers 410 Gone."""
+    with ForwardingProxy(loaded, _compact_before_continue(loaded, "pods", 1)) as proxy:
+        evidence = collect(loaded, tmp_path, page_size=2, server=proxy.url)
+    pods = [(status, "continue" in query) for _, path, query, status in proxy.seen if path == "/api/v1/pods"]
+    assert pods[0] == (200, False) and pods[1] == (410, True)  # the real server's answer to the old token
+    assert pods[2] == (200, False)  # the collector started the list again
+    assert "pods" not in evidence.errors
+    assert names(evidence.sections["pods"]) == names(admin_list(loaded, "/api/v1/pods"))
+
+
+def test_a_continue_token_that_expires_twice_is_an_error(loaded: KubeCluster, tmp_path: Path) -> None:
+    """Real server: compaction before every continue: the second 410 makes the section ERROR, not short."""
+    with ForwardingProxy(loaded, _compact_before_continue(loaded, "pods", 2)) as proxy:
+        evidence = collect(loaded, tmp_path, page_size=2, server=proxy.url)
+    assert [s for _, p, _, s in proxy.seen if p == "/api/v1/pods"].count(410) == 2
+    assert "pods" not in evidence.sections
+    assert "the continue token expired twice" in evidence.errors["pods"]
+    findings = evaluate(evidence)
+    assert {f.status for f in findings["K8S-13"]} == {Status.ERROR}
+
+
+def test_a_kind_the_scanner_may_not_list_is_an_error_naming_it(loaded: KubeCluster, tmp_path: Path) -> None:
+    """Real server: a ClusterRole without deployments: RBAC answers 403 and the dependent controls ERROR."""
+    [reader] = [d for d in rbac_example() if d["kind"] == "ClusterRole"]
+    rules = []
+    for rule in reader["rules"]:
+        if "apps" in rule.get("apiGroups", ()):
+            rule = {**rule, "resources": [r for r in rule["resources"] if r != "deployments"]}
+        rules.append(rule)
+    create_ordered(
+        loaded,
+        [
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "limited", "namespace": "sovscan"}},
+            {**reader, "metadata": {"name": "sovscan-no-deployments"}, "rules": rules},
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRoleBinding",
+                "metadata": {"name": "sovscan-no-deployments"},
+                "roleRef": {
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "ClusterRole",
+                    "name": "sovscan-no-deployments",
+                },
+                "subjects": [{"kind": "ServiceAccount", "name": "limited", "namespace": "sovscan"}],
+            },
+        ],
+    )
+    evidence = collect(loaded, tmp_path, account=("sovscan", "limited"))
+    reason = "permission denied: list deployments.apps (cluster-wide) is forbidden for the scanner's account"
+    assert evidence.errors == {"deployments": reason}
+    findings = evaluate(evidence)
+    for control_id in ("K8S-13", "K8S-16", "K8S-22"):
+        assert {f.status for f in findings[control_id]} == {Status.ERROR}, control_id
+        assert reason in findings[control_id][0].message
+    assert Status.PASS in {f.status for f in findings["K8S-20"]}  # NetworkPolicies were read
+
+
+def _comparable(evidence: Evidence) -> dict[tuple[str, str], Status]:
+    findings = evaluate(evidence)
+    out = {}
+    for control_id, found in findings.items():
+        if control_id == "K8S-24":  # offline input carries no server version
+            continue
+        for finding in found:
+            if finding.resource.kind == "cluster":  # "nothing found": PASS live, NOT_APPLICABLE offline
+                continue
+            out[finding_key(finding)] = finding.status
+    return out
+
+
+def test_live_scan_and_kubectl_dump_of_the_same_objects_agree(loaded: KubeCluster, tmp_path: Path) -> None:
+    """Real server: the same findings from a live scan and from `kubectl get -o json` of the same objects."""
+    live = collect(loaded, tmp_path)
+    kinds = [info.qualified for info in KINDS]
+    dump = collect_dump(kubectl_dump(loaded, tmp_path, kinds))
+    assert dump.errors == {}
+    live_findings, dump_findings = _comparable(live), _comparable(dump)
+    assert len(live_findings) > 50
+    differing = {k: (live_findings.get(k), dump_findings.get(k)) for k in live_findings.keys() | dump_findings.keys()
+                 if live_findings.get(k) != dump_findings.get(k)}  # fmt: skip
+    assert differing == {}
+
+
+def test_a_wrong_token_is_an_authentication_error(loaded: KubeCluster, tmp_path: Path) -> None:
+    """Real server: a token it did not sign is answered 401; the token never appears in the error."""
+    kubeconfig = write_token_kubeconfig(tmp_path / "kc", loaded.url, loaded.pki.ca, "not-a-real-token-4711", "bad")
+    from checks.kubernetes.plugin import PLUGIN
+    from scanner.interface import Target
+
+    target = Target(id="bad", kind="kubernetes", url="context:bad", options={"kubeconfig": str(kubeconfig)})
+    with pytest.raises(CollectionError) as raised:
+        PLUGIN.collect(target, {}, 30.0)
+    assert raised.value.reason == CollectionError.AUTHENTICATION
+    assert "not-a-real-token-4711" not in str(raised.value)
+
+
+def test_scanner_token_never_reaches_the_evidence(loaded: KubeCluster, tmp_path: Path) -> None:
+    """Real server: the bound token of the scanner's account is in no section, error or metadata."""
+    evidence = collect(loaded, tmp_path)
+    token = json.loads((tmp_path / "kubeconfig-real").read_text())["users"][0]["user"]["token"]
+    assert len(token) > 100
+    assert token not in json.dumps([dict(evidence.sections), dict(evidence.errors), dict(evidence.metadata)])
+    assert SCANNER == ("sovscan", "sovscan")
