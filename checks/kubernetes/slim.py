@@ -285,6 +285,54 @@ def _rules(rules: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _rbac_uid(obj: Mapping[str, Any], meta: dict[str, Any]) -> None:
+    """Keep the uid of an RBAC object (an identity the object's creator cannot choose)."""
+    raw = obj.get("metadata")
+    uid = raw.get("uid") if isinstance(raw, dict) else None
+    if uid:
+        meta["uid"] = _str(uid)
+
+
+def _selector(selector: Any) -> dict[str, Any] | None:
+    """A label selector as written (matchLabels, matchExpressions), or None when malformed."""
+    if not isinstance(selector, dict):
+        return None
+    out: dict[str, Any] = {}
+    labels = selector.get("matchLabels")
+    if labels is not None:
+        if not isinstance(labels, dict):
+            return None
+        out["matchLabels"] = _labels(labels)
+    expressions = selector.get("matchExpressions")
+    if expressions is not None:
+        if not isinstance(expressions, list):
+            return None
+        kept = []
+        for item in expressions:
+            if not isinstance(item, dict):
+                return None
+            values = item.get("values")
+            expression: dict[str, Any] = {"key": _str(item.get("key")), "operator": _str(item.get("operator"))}
+            if isinstance(values, list):
+                expression["values"] = [_str(v) for v in values]
+            kept.append(expression)
+        out["matchExpressions"] = kept
+    return out
+
+
+def _aggregation_rule(rule: Any) -> dict[str, Any]:
+    """A ClusterRole's aggregationRule: its selectors, or `{"invalid": true}` when unreadable."""
+    raw = rule.get("clusterRoleSelectors") if isinstance(rule, dict) else None
+    if raw is None and isinstance(rule, dict):
+        return {"clusterRoleSelectors": []}
+    if not isinstance(raw, list):
+        return {"clusterRoleSelectors": [], "invalid": True}
+    selectors = [_selector(s) for s in raw]
+    if any(s is None for s in selectors):
+        return {"clusterRoleSelectors": [s for s in selectors if s is not None], "invalid": True}
+    return {"clusterRoleSelectors": selectors}
+
+
 class EvidenceBuilder:
     """Accumulates slim objects per evidence section, from any input."""
 
@@ -514,12 +562,23 @@ class EvidenceBuilder:
         return {"metadata": self._meta(obj, kind), "spec": slim}
 
     def _role(self, obj: Mapping[str, Any], kind: str) -> dict[str, Any]:
-        out: dict[str, Any] = {"metadata": self._meta(obj, kind, labels=True), "rules": _rules(obj.get("rules"))}
-        if obj.get("aggregationRule"):
-            out["aggregationRule"] = True
+        """A Role or ClusterRole: metadata with labels and uid, every rule, the aggregation rule.
+
+        `rules` are the stored rules (what the API server authorizes on; for an aggregated
+        ClusterRole the controller writes them). `aggregationRule.clusterRoleSelectors` keeps each
+        label selector as written (matchLabels, matchExpressions) so the aggregation can be
+        recomputed; a present but unreadable aggregation rule is kept as `{"invalid": true}`.
+        """
+        meta = self._meta(obj, kind, labels=True)
+        _rbac_uid(obj, meta)
+        out: dict[str, Any] = {"metadata": meta, "rules": _rules(obj.get("rules"))}
+        aggregation = obj.get("aggregationRule")
+        if aggregation is not None:
+            out["aggregationRule"] = _aggregation_rule(aggregation)
         return out
 
     def _binding(self, obj: Mapping[str, Any], kind: str) -> dict[str, Any]:
+        """A RoleBinding or ClusterRoleBinding: metadata with labels and uid, roleRef, every subject."""
         ref = obj.get("roleRef")
         ref = ref if isinstance(ref, dict) else {}
         subjects = []
@@ -530,12 +589,15 @@ class EvidenceBuilder:
                     subject = {"kind": _intern(_str(s.get("kind"))), "name": _str(s.get("name"))}
                     if s.get("namespace"):
                         subject["namespace"] = _str(s.get("namespace"))
+                    if s.get("apiGroup"):
+                        subject["apiGroup"] = _intern(_str(s.get("apiGroup")))
                     subjects.append(subject)
-        return {
-            "metadata": self._meta(obj, kind, labels=True),
-            "roleRef": {"kind": _str(ref.get("kind")), "name": _str(ref.get("name"))},
-            "subjects": subjects,
-        }
+        meta = self._meta(obj, kind, labels=True)
+        _rbac_uid(obj, meta)
+        role_ref = {"kind": _str(ref.get("kind")), "name": _str(ref.get("name"))}
+        if ref.get("apiGroup"):
+            role_ref["apiGroup"] = _intern(_str(ref.get("apiGroup")))
+        return {"metadata": meta, "roleRef": role_ref, "subjects": subjects}
 
     def _webhooks(self, obj: Mapping[str, Any], kind: str) -> dict[str, Any]:
         hooks = []
