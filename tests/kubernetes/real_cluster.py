@@ -60,7 +60,23 @@ def for_real_server(obj: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(node, dict):
             for key in [k for k, v in node.items() if v is None]:
                 del node[key]
+    for spec in _pod_specs(out):
+        for c in [*(spec.get("containers") or ()), *(spec.get("initContainers") or ())]:
+            sc = c.get("securityContext") or {}
+            if sc.get("privileged") is True and sc.get("allowPrivilegeEscalation") is False:
+                sc["allowPrivilegeEscalation"] = True  # the API server rejects privileged without escalation
     return out
+
+
+def _pod_specs(obj: Mapping[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for path in (("spec",), ("spec", "template", "spec"), ("spec", "jobTemplate", "spec", "template", "spec")):
+        node: Any = obj
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and "containers" in node:
+            found.append(node)
+    return found
 
 
 def real_sample_cluster() -> tuple[list[dict[str, Any]], list[tuple[str, dict[str, Any]]]]:
@@ -90,6 +106,8 @@ def real_sample_cluster() -> tuple[list[dict[str, Any]], list[tuple[str, dict[st
             later.append(("ephemeral", copy.deepcopy(real)))
             del real["spec"]["ephemeralContainers"]
         objects.append(real)
+    # the sample's team-b pods run as `app`, which it defines in team-a only: a real server refuses them
+    objects.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "app", "namespace": "team-b"}})
     return objects, later
 
 
@@ -97,18 +115,21 @@ ORDER = ("Namespace", "ServiceAccount", "ClusterRole", "Role")
 
 
 def create_ordered(cluster: KubeCluster, objects: Sequence[Mapping[str, Any]]) -> None:
-    """Create objects: namespaces (waiting for their default ServiceAccount), accounts, roles, then the rest."""
+    """Create objects: namespaces, accounts, roles, then the rest.
+
+    With a controller manager, wait for each new namespace's default ServiceAccount (pods need it).
+    """
     rank = {kind: i for i, kind in enumerate(ORDER)}
     ordered = sorted(objects, key=lambda o: rank.get(str(o["kind"]), len(ORDER)))
     for obj in ordered:
         cluster.create(obj)
-        if obj["kind"] == "Namespace":
+        if obj["kind"] == "Namespace" and cluster.controllers:
             cluster.wait_for("ServiceAccount", "default", obj["metadata"]["name"])
 
 
 def apply_follow_ups(cluster: KubeCluster, later: Sequence[tuple[str, dict[str, Any]]]) -> None:
-    """Run the follow-up steps of real_sample_cluster()."""
-    for step, obj in later:
+    """Run the follow-up steps of real_sample_cluster() (labels last: admission checks ephemeral containers too)."""
+    for step, obj in sorted(later, key=lambda s: s[0] == "label"):
         name, namespace = obj["metadata"]["name"], obj["metadata"].get("namespace")
         if step == "label":
             path = cluster.path_of("Namespace", None, name)

@@ -13,7 +13,9 @@ directory deleted afterwards:
   signing key pair, `--authorization-mode=Node,RBAC`, `--anonymous-auth=false`, an audit policy
   (every request at `Metadata` level) and an audit log file, an encryption configuration
   (`aescbc` first: Secrets are encrypted in etcd), TLS 1.2+ with AEAD cipher suites, and
-  `--etcd-compaction-interval=0` so that only a test compacts etcd;
+  `--etcd-compaction-interval=1h` so that within a test session only a test compacts etcd (0
+  would also stop the API server from watching for compactions, and its watch cache would then
+  answer continue tokens forever);
 - kube-controller-manager with only the `serviceaccount` controller (default ServiceAccounts of
   every namespace) and the `clusterrole-aggregation` controller (aggregated ClusterRoles, as in
   a real cluster). No scheduler, no kubelet: pods are stored, never run.
@@ -292,6 +294,8 @@ class KubeCluster:
     etcd_argv: list[str]
     admin_cert: tuple[Path, Path]
     processes: list[Process] = field(default_factory=list)
+    controllers: bool = False
+    """Whether a kube-controller-manager runs (default ServiceAccounts, aggregated ClusterRoles)."""
     _http: Any = None
 
     @property
@@ -434,8 +438,16 @@ class KubeCluster:
         return dict(json.loads(response.data))
 
     def compact(self) -> int:
-        """Compact etcd up to its current revision (continue tokens of earlier lists expire); the revision."""
+        """Compact etcd as kube-apiserver's own compactor does; return the compacted revision.
+
+        The compactor records the revision under `compact_rev_key` and then compacts; every API
+        server watches that key and drops its watch-cache snapshots below it (polled every 15 s),
+        after which a continue token of an earlier LIST is answered 410 Gone. (The fixture's API
+        server runs with `--etcd-compaction-interval=1h`: within a session only tests compact.)
+        """
         revision = int(self.etcd("kv/range", {"key": base64.b64encode(b"/").decode()})["header"]["revision"])
+        key = base64.b64encode(b"compact_rev_key").decode()
+        self.etcd("kv/put", {"key": key, "value": base64.b64encode(str(revision).encode()).decode()})
         self.etcd("kv/compaction", {"revision": revision, "physical": True})
         return revision
 
@@ -525,7 +537,7 @@ def apiserver_argv(pki: Pki, directory: Path, etcd_url: str, port: int, weak: bo
         str(binary("kube-apiserver")),
         f"--etcd-servers={etcd_url}",
         f"--etcd-prefix=/{'weak' if weak else 'registry'}",
-        "--etcd-compaction-interval=0",
+        "--etcd-compaction-interval=1h",
         "--bind-address=127.0.0.1",
         "--advertise-address=127.0.0.1",
         f"--secure-port={port}",
@@ -663,6 +675,7 @@ def control_plane() -> Iterator[KubeCluster]:
         manager = start_controller_manager(cluster)
         processes.append(manager)
         cluster.processes = processes
+        cluster.controllers = True
         # the serviceaccount controller creates `default` in every namespace
         _wait_ready(
             lambda: (
