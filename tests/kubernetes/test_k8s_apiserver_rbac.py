@@ -28,7 +28,8 @@ from typing import Any
 
 import pytest
 
-from tests.kubernetes.real_cluster import SCANNER, collect, install_scanner, rbac_example
+from tests.kubernetes.k8s_objects import GOOD_KUBELET, kubelet_configmap
+from tests.kubernetes.real_cluster import SCANNER, collect, for_real_server, install_scanner, rbac_example
 from tests.services.kubeapi_real import KubeCluster
 
 SEEDS = [int(os.environ["SOVSCAN_RBAC_SEED"])] if os.environ.get("SOVSCAN_RBAC_SEED") else [1, 2, 3, 4]
@@ -337,6 +338,7 @@ def test_the_example_role_is_exactly_what_the_collector_uses(scanner_cluster: Ku
     """Real server: a scan as the example ServiceAccount is never refused, only reads, and uses every grant."""
     cluster = scanner_cluster
     user = f"system:serviceaccount:{SCANNER[0]}:{SCANNER[1]}"
+    cluster.create(for_real_server(kubelet_configmap(GOOD_KUBELET)))  # so that its GET is answered 200
     since = len(cluster.audit_events())
     evidence = collect(cluster, tmp_path)
     assert evidence.errors == {}

@@ -651,7 +651,7 @@ def start_controller_manager(cluster: KubeCluster) -> Process:
         f"--kubeconfig={kubeconfig}",
         "--controllers=serviceaccount,clusterrole-aggregation",
         "--leader-elect=false",
-        "--use-service-account-credentials=false",
+        "--use-service-account-credentials=true",  # as kubeadm: each controller as its own ServiceAccount
         "--secure-port=0",
         "--profiling=false",
     ]
