@@ -48,13 +48,13 @@ NOT_IMPLEMENTED: dict[str, dict[str, str]] = {
     "baseline": {
         "non-default capabilities": "K8S-17 judges capabilities against restricted (drop ALL), not baseline's list",
         "seccompProfile": "baseline forbids Unconfined; sovscan judges seccomp only as part of restricted",
-        "sysctls": "unsafe sysctls are not checked",
+        "forbidden sysctls": "unsafe sysctls are not checked",
         "seLinuxOptions": "SELinux type/user/role are not checked",
         "forbidden AppArmor profile": "AppArmor profiles are not checked",
     },
     "restricted": {
         "restricted volume types": "only hostPath volumes are checked, not the restricted volume-type list",
-        "sysctls": "unsafe sysctls are not checked",
+        "forbidden sysctls": "unsafe sysctls are not checked",
         "seLinuxOptions": "SELinux type/user/role are not checked",
         "forbidden AppArmor profile": "AppArmor profiles are not checked",
     },
