@@ -85,9 +85,10 @@ def real_sample_cluster() -> tuple[list[dict[str, Any]], list[tuple[str, dict[st
     The static pods are left out (the fixture publishes the real API server's mirror pod) and
     so are the objects the API server makes itself (kube-system, cluster-admin and its binding,
     system:discovery). Two things a real server only accepts after creation are follow-ups: the
-    debug pod's ephemeral container (the `ephemeralcontainers` subresource, as `kubectl debug`
-    does) and team-a's Pod Security label (set after its pods exist, as when a namespace is
-    labelled later: admission does not evict running pods).
+    debug pod's ephemeral container and one added to a Deployment's pod (the
+    `ephemeralcontainers` subresource, as `kubectl debug` does) and team-a's Pod Security label
+    (set after its pods exist, as when a namespace is labelled later: admission does not evict
+    running pods).
     """
     objects, later = [], []
     for obj in sample_cluster():
@@ -102,6 +103,9 @@ def real_sample_cluster() -> tuple[list[dict[str, Any]], list[tuple[str, dict[st
         if real["kind"] == "Namespace" and real["metadata"].get("labels"):
             later.append(("label", copy.deepcopy(real)))
             real["metadata"]["labels"] = {}
+        if real["kind"] == "Pod" and name == "api-5d4f8-a1":  # `kubectl debug` on a Deployment's pod
+            debugger = {"name": "debugger", "image": "busybox:1.36", "securityContext": {"privileged": True}}
+            later.append(("ephemeral", {**copy.deepcopy(real), "spec": {"ephemeralContainers": [debugger]}}))
         if real["kind"] == "Pod" and real["spec"].get("ephemeralContainers"):
             later.append(("ephemeral", copy.deepcopy(real)))
             del real["spec"]["ephemeralContainers"]

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,7 +22,9 @@ from typing import Any
 import pytest
 
 from checks.kubernetes.kinds import KINDS
+from checks.kubernetes.plugin import PLUGIN
 from scanner.errors import CollectionError
+from scanner.interface import Target
 from scanner.model import Evidence, Status
 from tests.kubernetes.k8s_objects import evaluate
 from tests.kubernetes.real_cluster import (
@@ -163,11 +168,19 @@ def test_every_kind_the_collector_reads_is_collected_completely(loaded: KubeClus
         assert evidence.metadata["objects"].get(section), section  # the sample put some there
     dumped = json.dumps(dict(evidence.sections)) + json.dumps(dict(evidence.metadata))
     assert SECRET_DATA not in dumped and "managedFields" not in dumped
-    debug = next(p for p in evidence.sections["pods"] if p["metadata"]["name"] == "debug")
+    pods = {p["metadata"]["name"]: p for p in evidence.sections["pods"]}
+    owned = pods["api-5d4f8-a1"]  # its ReplicaSet (owned by the Deployment) is judged instead
+    assert owned["owned"] is True and [c["name"] for c in owned["spec"]["ephemeralContainers"]] == ["debugger"]
+    assert "containers" not in owned["spec"] and "spec" not in pods["api-5d4f8-b2"]
+    [replicaset] = [r for r in evidence.sections["replicasets"] if r["metadata"]["name"] == "api-5d4f8"]
+    assert replicaset["owned"] is True
+    debug = pods["debug"]
     assert [c["name"] for c in debug["spec"]["ephemeralContainers"]] == ["dbg"]
     findings = evaluate(evidence)
     [flagged] = [f for f in findings["K8S-13"] if f.resource.name == "team-a/debug"]
     assert flagged.status is Status.FAIL and "ephemeralContainer 'dbg' is privileged" in flagged.message
+    [flagged] = [f for f in findings["K8S-13"] if f.resource.name == "team-a/api-5d4f8-a1"]
+    assert flagged.status is Status.FAIL and "ephemeralContainer 'debugger' is privileged" in flagged.message
     statuses = {f.resource.name: f.status for f in findings["K8S-12"]}
     assert statuses["team-a"] is Status.PASS and statuses["team-b"] is Status.FAIL
 
@@ -237,40 +250,119 @@ def test_a_continue_token_that_expires_twice_is_an_error(loaded: KubeCluster, tm
     assert {f.status for f in findings["K8S-13"]} == {Status.ERROR}
 
 
-def test_a_kind_the_scanner_may_not_list_is_an_error_naming_it(loaded: KubeCluster, tmp_path: Path) -> None:
-    """Real server: a ClusterRole without deployments: RBAC answers 403 and the dependent controls ERROR."""
+def limited_account(cluster: KubeCluster, name: str, without: set[str]) -> tuple[str, str]:
+    """A ServiceAccount bound to the example ClusterRole minus the rules naming `without`; (namespace, name)."""
     [reader] = [d for d in rbac_example() if d["kind"] == "ClusterRole"]
     rules = []
     for rule in reader["rules"]:
-        if "apps" in rule.get("apiGroups", ()):
-            rule = {**rule, "resources": [r for r in rule["resources"] if r != "deployments"]}
-        rules.append(rule)
+        kept = [r for r in rule.get("resources", ()) if r not in without]
+        if rule.get("resources") and not kept:
+            continue
+        if "nonResourceURLs" in rule and "version" in without:
+            continue
+        rules.append({**rule, "resources": kept} if rule.get("resources") else rule)
+    role = f"sovscan-{name}"
     create_ordered(
-        loaded,
+        cluster,
         [
-            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "limited", "namespace": "sovscan"}},
-            {**reader, "metadata": {"name": "sovscan-no-deployments"}, "rules": rules},
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": "sovscan"}},
+            {**reader, "metadata": {"name": role}, "rules": rules},
             {
                 "apiVersion": "rbac.authorization.k8s.io/v1",
                 "kind": "ClusterRoleBinding",
-                "metadata": {"name": "sovscan-no-deployments"},
-                "roleRef": {
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "ClusterRole",
-                    "name": "sovscan-no-deployments",
-                },
-                "subjects": [{"kind": "ServiceAccount", "name": "limited", "namespace": "sovscan"}],
+                "metadata": {"name": role},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": "sovscan"}],
             },
         ],
     )
-    evidence = collect(loaded, tmp_path, account=("sovscan", "limited"))
+    return "sovscan", name
+
+
+def test_a_kind_the_scanner_may_not_list_is_an_error_naming_it(loaded: KubeCluster, tmp_path: Path) -> None:
+    """Real server: a ClusterRole without deployments: RBAC answers 403 and the dependent controls ERROR."""
+    account = limited_account(loaded, "no-deployments", {"deployments"})
+    evidence = collect(loaded, tmp_path, account=account)
     reason = "permission denied: list deployments.apps (cluster-wide) is forbidden for the scanner's account"
     assert evidence.errors == {"deployments": reason}
+    assert "deployments" not in evidence.sections
     findings = evaluate(evidence)
-    for control_id in ("K8S-13", "K8S-16", "K8S-22"):
+    for control_id in ("K8S-11", "K8S-13", "K8S-16", "K8S-22"):
         assert {f.status for f in findings[control_id]} == {Status.ERROR}, control_id
         assert reason in findings[control_id][0].message
     assert Status.PASS in {f.status for f in findings["K8S-20"]}  # NetworkPolicies were read
+    assert Status.PASS in {f.status for f in findings["K8S-01"]}
+
+
+def test_forbidden_rbac_kinds_and_pods(loaded: KubeCluster, tmp_path: Path) -> None:
+    """Real server: without clusterroles and pods, RBAC and control-plane controls ERROR; bindings still judged."""
+    account = limited_account(loaded, "no-roles-pods", {"clusterroles", "pods"})
+    evidence = collect(loaded, tmp_path, account=account)
+    assert set(evidence.errors) == {"clusterroles", "pods", "controlplane"}
+    findings = evaluate(evidence)
+    for control_id in ["K8S-08", "K8S-09", *FLAG_CONTROLS, "K8S-13"]:
+        assert [f.status for f in findings[control_id]] == [Status.ERROR], control_id
+    assert "list clusterroles.rbac.authorization.k8s.io (cluster-wide)" in findings["K8S-08"][0].message
+    assert "list pods (cluster-wide)" in findings["K8S-01"][0].message  # control-plane flags come from pods
+    assert {f.status for f in findings["K8S-07"]} == {Status.PASS, Status.FAIL}
+
+
+def test_forbidden_kubelet_configmap_is_an_error(loaded: KubeCluster, tmp_path: Path) -> None:
+    """Real server: without the kubelet-config rule, K8S-06 is ERROR naming the GET."""
+    account = limited_account(loaded, "no-configmap", {"configmaps"})
+    evidence = collect(loaded, tmp_path, account=account)
+    assert set(evidence.errors) == {"kubeletconfig"}
+    [finding] = evaluate(evidence)["K8S-06"]
+    assert finding.status is Status.ERROR
+    assert "get configmaps kube-system/kubelet-config is forbidden" in finding.message
+
+
+def test_in_cluster_service_account_mode(loaded: KubeCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real server: `in-cluster` reads the mounted token and CA of a pod's ServiceAccount."""
+    account = tmp_path / "serviceaccount"
+    account.mkdir()
+    (account / "token").write_text(loaded.token(*SCANNER))
+    (account / "ca.crt").write_bytes(loaded.pki.ca.read_bytes())
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", loaded.url.rsplit(":", 1)[1])
+    target = PLUGIN.parse_target("in-cluster")
+    target = Target(id=target.id, kind=target.kind, url=target.url, options={"service_account_dir": str(account)})
+    evidence = PLUGIN.collect(target, {}, 60.0)
+    assert evidence.errors == {} and evidence.metadata["mode"] == "in-cluster"
+    assert names(evidence.sections["pods"]) == names(admin_list(loaded, "/api/v1/pods"))
+
+
+def test_an_unknown_server_certificate_is_a_tls_error(loaded: KubeCluster, tmp_path: Path) -> None:
+    """Real server: a kubeconfig without the cluster's CA: the certificate is not trusted, a TLS error."""
+    kubeconfig = write_token_kubeconfig(tmp_path / "kc", loaded.url, loaded.pki.ca, loaded.token(*SCANNER), "noca")
+    document = json.loads(kubeconfig.read_text())
+    del document["clusters"][0]["cluster"]["certificate-authority"]
+    kubeconfig.write_text(json.dumps(document))
+    target = Target(id="noca", kind="kubernetes", url="context:noca", options={"kubeconfig": str(kubeconfig)})
+    with pytest.raises(CollectionError) as raised:
+        PLUGIN.collect(target, {}, 30.0)
+    assert raised.value.reason == CollectionError.TLS
+
+
+def test_cli_scan_of_the_real_cluster(loaded: KubeCluster, tmp_path: Path) -> None:
+    """Real server: `sovscan scan --target kubernetes=CONTEXT` with a ServiceAccount that may not list cronjobs."""
+    account = limited_account(loaded, "no-cronjobs", {"cronjobs"})
+    kubeconfig = write_token_kubeconfig(tmp_path / "kc", loaded.url, loaded.pki.ca, loaded.token(*account), "prod")
+    out = tmp_path / "result.json"
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+    sovscan = str(Path(sys.executable).parent / "sovscan")
+    done = subprocess.run(
+        [sovscan, "scan", "--target", "kubernetes=prod", "-f", f"json={out}", "--fail-on", "none"],
+        capture_output=True, text=True, env=env, timeout=180, check=False,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr  # some controls ERROR: cronjobs are forbidden
+    result = json.loads(out.read_text())
+    statuses = {(f["control_id"], f["resource"]["uri"]): f["status"] for f in result["findings"]}
+    assert statuses[("K8S-13", "k8s://prod")] == "ERROR"
+    assert statuses[("K8S-07", "k8s://prod/ClusterRoleBinding/ci-admin")] == "FAIL"
+    assert statuses[("K8S-01", f"k8s://prod/ns/kube-system/Pod/kube-apiserver-{NODE_NAME}")] == "PASS"
+    token = json.loads(kubeconfig.read_text())["users"][0]["user"]["token"]
+    assert token not in out.read_text() and token not in done.stdout + done.stderr
 
 
 def _comparable(evidence: Evidence) -> dict[tuple[str, str], Status]:
@@ -302,9 +394,6 @@ def test_live_scan_and_kubectl_dump_of_the_same_objects_agree(loaded: KubeCluste
 def test_a_wrong_token_is_an_authentication_error(loaded: KubeCluster, tmp_path: Path) -> None:
     """Real server: a token it did not sign is answered 401; the token never appears in the error."""
     kubeconfig = write_token_kubeconfig(tmp_path / "kc", loaded.url, loaded.pki.ca, "not-a-real-token-4711", "bad")
-    from checks.kubernetes.plugin import PLUGIN
-    from scanner.interface import Target
-
     target = Target(id="bad", kind="kubernetes", url="context:bad", options={"kubeconfig": str(kubeconfig)})
     with pytest.raises(CollectionError) as raised:
         PLUGIN.collect(target, {}, 30.0)
