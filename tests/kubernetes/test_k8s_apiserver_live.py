@@ -168,6 +168,7 @@ def test_every_kind_the_collector_reads_is_collected_completely(loaded: KubeClus
         assert evidence.metadata["objects"].get(section), section  # the sample put some there
     dumped = json.dumps(dict(evidence.sections)) + json.dumps(dict(evidence.metadata))
     assert SECRET_DATA not in dumped and "managedFields" not in dumped
+    assert '"production"' not in dumped and "last-applied-configuration" not in dumped  # plain env values, annotations
     pods = {p["metadata"]["name"]: p for p in evidence.sections["pods"]}
     owned = pods["api-5d4f8-a1"]  # its ReplicaSet (owned by the Deployment) is judged instead
     assert owned["owned"] is True and [c["name"] for c in owned["spec"]["ephemeralContainers"]] == ["debugger"]
