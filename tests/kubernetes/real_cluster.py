@@ -116,17 +116,33 @@ def real_sample_cluster() -> tuple[list[dict[str, Any]], list[tuple[str, dict[st
 
 
 ORDER = ("Namespace", "ServiceAccount", "ClusterRole", "Role")
+LAST = ("CronJob", "Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet", "Pod")
+"""Owners before what they own."""
+
+
+def with_owner_uids(cluster: KubeCluster, obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy whose ownerReferences carry the real UIDs of owners already in the cluster."""
+    out = copy.deepcopy(dict(obj))
+    namespace = out["metadata"].get("namespace")
+    for ref in out["metadata"].get("ownerReferences") or ():
+        if ref["kind"] in LAST:
+            owner = cluster.request("GET", cluster.path_of(ref["kind"], namespace, ref["name"]))
+            if owner.ok:
+                ref["uid"] = owner.body["metadata"]["uid"]
+    return out
 
 
 def create_ordered(cluster: KubeCluster, objects: Sequence[Mapping[str, Any]]) -> None:
-    """Create objects: namespaces, accounts, roles, then the rest.
+    """Create objects: namespaces, accounts, roles, the rest, then workloads owners first.
 
-    With a controller manager, wait for each new namespace's default ServiceAccount (pods need it).
+    Owner references get the owners' real UIDs. With a controller manager, wait for each new
+    namespace's default ServiceAccount (pods need it).
     """
     rank = {kind: i for i, kind in enumerate(ORDER)}
+    rank.update({kind: len(ORDER) + 1 + i for i, kind in enumerate(LAST)})
     ordered = sorted(objects, key=lambda o: rank.get(str(o["kind"]), len(ORDER)))
     for obj in ordered:
-        cluster.create(obj)
+        cluster.create(with_owner_uids(cluster, obj))
         if obj["kind"] == "Namespace" and cluster.controllers:
             cluster.wait_for("ServiceAccount", "default", obj["metadata"]["name"])
 
