@@ -17,7 +17,7 @@ from typing import IO, Any
 
 import yaml
 
-from checks.kubernetes.slim import EvidenceBuilder, YamlLoader
+from checks.kubernetes.slim import KEPT_ANNOTATIONS, USED_KINDS, EvidenceBuilder, YamlLoader
 from scanner.errors import CollectionError
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -68,30 +68,8 @@ _STR, _INT, _BOOL, _NULL = _TAG + "str", _TAG + "int", _TAG + "bool", _TAG + "nu
 _FLOAT, _TIMESTAMP, _MERGE = _TAG + "float", _TAG + "timestamp", _TAG + "merge"
 _TRUE = frozenset({"yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "y", "Y"})
 _SKIP_TOP = frozenset({"status"})
-_SKIP_META = frozenset({"managedFields", "annotations"})
-_USED_KINDS = frozenset(
-    {
-        "Namespace",
-        "Pod",
-        "ServiceAccount",
-        "Service",
-        "LimitRange",
-        "Deployment",
-        "StatefulSet",
-        "DaemonSet",
-        "ReplicaSet",
-        "Job",
-        "CronJob",
-        "Ingress",
-        "NetworkPolicy",
-        "Role",
-        "RoleBinding",
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "ValidatingWebhookConfiguration",
-        "MutatingWebhookConfiguration",
-    }
-)
+_SKIP_META = frozenset({"managedFields"})
+_USED_KINDS = USED_KINDS  # the builder's list: kinds whose bodies it reads (workloads, config files)
 
 
 class NodeConverter:
@@ -99,7 +77,8 @@ class NodeConverter:
 
     The C parser (CSafeLoader) still scans, parses and resolves tags; this replaces only the
     construction step, which is pure Python in PyYAML and the larger half of the cost. It also
-    never builds what sovscan drops: `status`, `metadata.managedFields` and annotations, and all
+    never builds what sovscan drops: `status`, `metadata.managedFields` and annotations (except
+    those of `slim.KEPT_ANNOTATIONS`), and all
     but the metadata of Secrets, unused ConfigMaps and kinds the checks do not read. Timestamps
     stay strings (JSON-safe). Mappings with merge keys (`<<`) fall back to SafeConstructor.
     """
@@ -147,9 +126,23 @@ class NodeConverter:
             if key_node.tag == _MERGE:
                 return self._fallback.construct_document(node)
             key = self.convert(key_node)
-            if key not in _SKIP_META:
+            if key == "annotations":
+                kept = self._kept_annotations(value_node)
+                if kept:
+                    out[key] = kept
+            elif key not in _SKIP_META:
                 out[key] = self.convert(value_node)
         return out
+
+    def _kept_annotations(self, node: yaml.Node) -> dict[str, Any]:
+        """Only the annotations the builder keeps (`slim.KEPT_ANNOTATIONS`), never converting the others."""
+        if not isinstance(node, yaml.MappingNode):
+            return {}
+        return {
+            k.value: self.convert(v)
+            for k, v in node.value
+            if isinstance(k, yaml.ScalarNode) and k.value.startswith(KEPT_ANNOTATIONS)
+        }
 
     def convert(self, node: yaml.Node) -> Any:
         """Convert any node (recursively; a recursive alias ends in RecursionError)."""

@@ -22,15 +22,10 @@ is dropped, and accessors are kept only as a short SHA-256 digest.
 from __future__ import annotations
 
 import hashlib
-import os.path
 import re
-import socket
-import ssl
-import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import hvac
 import requests
@@ -44,14 +39,14 @@ from checks.openbao.connect import (
     tls_settings,
     token_from_conventions,
 )
-from scanner import __version__
+from scanner import __version__, httpkit
 from scanner.errors import CollectionError
 from scanner.interface import Secret, Target
 from scanner.model import Evidence
 
 DEFAULT_MAX_ACCESSORS = 2000
 """Token accessors looked up at most (option `max_accessors`); beyond it BAO-08 reports ERROR."""
-REQUEST_TIMEOUT = 10.0
+REQUEST_TIMEOUT = httpkit.REQUEST_TIMEOUT
 """Upper bound of one HTTP request, in seconds (the target's deadline may shorten it)."""
 
 # Sections that need a token (not read while sealed) and what a token needs to read them.
@@ -85,42 +80,12 @@ class _Sealed(Exception):
     """The server answered 503: sealed, or standby without an active node."""
 
 
-class _Failed(Exception):
-    """A request failed for another reason; the message says which (no secrets).
-
-    `reason` is the CollectionError reason this failure means when the whole target fails on it.
-    """
-
-    def __init__(self, message: str, reason: str = CollectionError.PROTOCOL) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-class _Deadline:
-    """The collection deadline: every request gets at most what is left of it."""
-
-    def __init__(self, budget: float) -> None:
-        self.end = time.monotonic() + max(budget, 1.0)
-
-    def left(self) -> float:
-        return self.end - time.monotonic()
-
-    def request_timeout(self) -> float:
-        left = self.left()
-        if left <= 0.2:
-            raise _Failed(
-                "timed out: the target's collection deadline passed before this section was read",
-                CollectionError.TIMEOUT,
-            )
-        return min(REQUEST_TIMEOUT, left)
-
-
-def _target_parts(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) of a target URL."""
-    split = urlsplit(url)
-    scheme = split.scheme.lower()
-    port = split.port or (443 if scheme == "https" else 80)
-    return scheme, split.hostname or "", port
+_Failed = httpkit.RequestFailed
+"""A request failed for another reason; the message says which (no secrets), `reason` what it means."""
+_Deadline = httpkit.Deadline
+"""The collection deadline: every request gets at most what is left of it."""
+_target_parts = httpkit.target_parts
+_short = httpkit.short_error
 
 
 def _redact(value: Any) -> Any:
@@ -149,20 +114,12 @@ def _error_texts(response: requests.Response) -> list[str]:
         body = response.json()
     except ValueError:
         return []
-    errors = body.get("errors") if isinstance(body, dict) else None
-    return [str(e).strip() for e in errors or [] if str(e).strip()] if isinstance(errors, list) else []
+    return httpkit.error_texts(body) if isinstance(body, dict) and isinstance(body.get("errors"), list) else []
 
 
 def _response_error(response: requests.Response) -> str:
     """The server's error text (OpenBao error strings name no secrets), shortened."""
-    try:
-        body = response.json()
-        errors = body.get("errors") if isinstance(body, dict) else None
-        text = "; ".join(str(e).strip() for e in errors or [] if str(e).strip())
-    except ValueError:
-        text = ""
-    text = " ".join(text.split())
-    return (text[:300] or f"HTTP {response.status_code}").replace("1 error occurred: * ", "")
+    return httpkit.response_error_text(response).replace("1 error occurred: * ", "")
 
 
 class _Api:
@@ -189,12 +146,11 @@ class _Api:
             kwargs["json"] = dict(json_body)
         try:
             response: requests.Response = client.adapter.request(method, f"/v1/{path}", raise_exception=False, **kwargs)
-        except requests.exceptions.SSLError as exc:
-            raise CollectionError(CollectionError.TLS, f"TLS error talking to OpenBao: {_short(exc)}") from None
-        except requests.exceptions.Timeout:
-            raise _Failed(f"timed out reading {path}", CollectionError.TIMEOUT) from None
-        except requests.exceptions.ConnectionError as exc:
-            raise _Failed(f"connection failed ({_short(exc)}) reading {path}", CollectionError.UNREACHABLE) from None
+        except (requests.exceptions.SSLError, requests.exceptions.Timeout, requests.exceptions.ConnectionError) as exc:
+            failure = httpkit.request_failure(exc, f"reading {path}")
+            if failure.reason == CollectionError.TLS:
+                raise CollectionError(CollectionError.TLS, f"TLS error talking to OpenBao: {_short(exc)}") from None
+            raise failure from None
         return response
 
     def _json(self, response: requests.Response, path: str) -> Any:
@@ -268,67 +224,9 @@ class _Api:
         return self._json(response, path)
 
 
-def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    match = re.search(
-        r"(Connection refused|Name or service not known|certificate verify failed[^)\]']*|timed out)", text
-    )
-    return match.group(1) if match else text[:200]
-
-
 def _tls_handshake(host: str, port: int, tls: TlsSettings, deadline: _Deadline) -> dict[str, Any]:
     """Handshake with the listener to record the negotiated protocol and certificate expiry."""
-    try:
-        context = ssl.create_default_context()
-        if tls.verify is False:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        elif isinstance(tls.verify, str):
-            is_dir = os.path.isdir(tls.verify)
-            context = ssl.create_default_context(
-                cafile=None if is_dir else tls.verify, capath=tls.verify if is_dir else None
-            )
-        if tls.client_cert:
-            context.load_cert_chain(tls.client_cert[0], tls.client_cert[1])
-    except (OSError, ssl.SSLError) as exc:
-        raise CollectionError(
-            CollectionError.TLS, f"cannot load the CA or client certificate files: {exc.strerror or exc}"
-        ) from None
-    timeout = min(REQUEST_TIMEOUT, max(deadline.left(), 1.0))
-    try:
-        with (
-            socket.create_connection((host, port), timeout=timeout) as raw,
-            context.wrap_socket(raw, server_hostname=host) as tls_sock,
-        ):
-            cert = tls_sock.getpeercert() if tls.verify is not False else {}
-            cipher = tls_sock.cipher()
-            not_after = cert.get("notAfter") if cert else None
-            return {
-                "version": tls_sock.version(),
-                "cipher": cipher[0] if cipher else None,
-                "verified": tls.verify is not False,
-                "certificate_not_after": _iso_cert_time(not_after) if isinstance(not_after, str) else None,
-            }
-    except ssl.SSLCertVerificationError as exc:
-        raise CollectionError(
-            CollectionError.TLS,
-            f"certificate of {host}:{port} not verified ({exc.verify_message}); give option ca_cert or BAO_CACERT",
-        ) from None
-    except ssl.SSLError as exc:
-        raise CollectionError(CollectionError.TLS, f"TLS handshake with {host}:{port} failed: {exc.reason}") from None
-    except TimeoutError:
-        raise CollectionError(CollectionError.TIMEOUT, f"no answer from {host}:{port} within {timeout:g}s") from None
-    except OSError as exc:
-        raise CollectionError(
-            CollectionError.UNREACHABLE, f"cannot connect to {host}:{port}: {exc.strerror or exc}"
-        ) from None
-
-
-def _iso_cert_time(text: str) -> str | None:
-    try:
-        return datetime.fromtimestamp(ssl.cert_time_to_seconds(text), UTC).isoformat().replace("+00:00", "Z")
-    except ValueError:
-        return None
+    return httpkit.tls_handshake(host, port, tls, deadline, ca_hint="give option ca_cert or BAO_CACERT")
 
 
 class Collector:
@@ -425,7 +323,7 @@ class Collector:
 
         token, token_source = token_from_conventions(self.secrets, options)
         self.metadata["token_source"] = token_source
-        request_timeout = min(REQUEST_TIMEOUT, max(self.deadline.left(), 1.0))
+        request_timeout = self.deadline.soft_timeout()
         clients = [
             make_client(base, token, tls, self._namespace, request_timeout),
             make_client(base, token, tls, None, request_timeout),
@@ -450,7 +348,7 @@ class Collector:
     def _fatal(self, exc: Exception, what: str) -> CollectionError:
         """The whole-target error for a failure of one of the first, indispensable requests."""
         if isinstance(exc, _Failed):
-            return CollectionError(exc.reason, f"{what}: {exc}" if exc.reason == CollectionError.PROTOCOL else str(exc))
+            return exc.as_collection_error(what)
         return CollectionError(CollectionError.PROTOCOL, f"{what}: {exc}")
 
     def _collect_all(self, api: _Api, probes: bool) -> None:

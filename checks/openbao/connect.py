@@ -17,47 +17,35 @@ Conventions followed (the `bao` / `vault` CLI ones):
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import hvac
 from hvac.adapters import RawAdapter
 
+from scanner import httpkit
 from scanner.errors import CollectionError, ConfigError
+from scanner.httpkit import TlsSettings, as_bool, env_first
 from scanner.interface import Secret
 
-_TRUE = {"1", "true", "t", "yes", "y", "on"}
-_FALSE = {"0", "false", "f", "no", "n", "off", ""}
-
-
-def env_first(*names: str) -> tuple[str, str] | None:
-    """Return (name, value) of the first environment variable among `names` that is set and non-empty."""
-    for name in names:
-        value = os.environ.get(name)
-        if value:
-            return name, value
-    return None
-
+__all__ = [
+    "OPTIONS",
+    "TlsSettings",
+    "as_bool",
+    "check_options",
+    "env_first",
+    "make_client",
+    "namespace_setting",
+    "read_token_file",
+    "tls_settings",
+    "token_from_conventions",
+]
 
 OPTIONS = frozenset(
     {"namespace", "ca_cert", "token_file", "probes", "tls_skip_verify", "client_cert", "client_key", "max_accessors"}
 )
 """Target options of the openbao kind (inventory `options:` or the URL's query string)."""
-
-
-def as_bool(value: Any, what: str) -> bool:
-    """Interpret an option or environment value as a boolean; raise ConfigError when it is not one."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ConfigError(f"{what} must be true or false, got {value!r}")
 
 
 def check_options(options: Mapping[str, Any]) -> None:
@@ -74,46 +62,15 @@ def check_options(options: Mapping[str, Any]) -> None:
             raise ConfigError(f"option max_accessors must be a positive integer, got {value!r}")
 
 
-@dataclass(frozen=True)
-class TlsSettings:
-    """How the server certificate is verified and which client certificate is presented."""
-
-    verify: bool | str
-    """True (system CAs), a CA file or directory path, or False (verification disabled)."""
-    ca_source: str | None = None
-    """Where the CA came from (`option ca_cert`, `BAO_CACERT`, ...), for evidence metadata."""
-    skip_verify_source: str | None = None
-    """Set when verification is disabled: which option or variable disabled it."""
-    client_cert: tuple[str, str] | None = None
-    """Client certificate and key paths, when mutual TLS is used."""
-
-
 def tls_settings(options: Mapping[str, Any]) -> TlsSettings:
     """TLS settings from target options, then the BAO_/VAULT_ environment variables."""
-    skip_source: str | None = None
-    if "tls_skip_verify" in options:
-        if as_bool(options["tls_skip_verify"], "option tls_skip_verify"):
-            skip_source = "option tls_skip_verify"
-    else:
-        found = env_first("BAO_SKIP_VERIFY", "VAULT_SKIP_VERIFY")
-        if found and as_bool(found[1], found[0]):
-            skip_source = found[0]
-    client_cert: tuple[str, str] | None = None
-    if options.get("client_cert"):
-        client_cert = (str(options["client_cert"]), str(options.get("client_key") or options["client_cert"]))
-    else:
-        cert = env_first("BAO_CLIENT_CERT", "VAULT_CLIENT_CERT")
-        key = env_first("BAO_CLIENT_KEY", "VAULT_CLIENT_KEY")
-        if cert:
-            client_cert = (cert[1], key[1] if key else cert[1])
-    if skip_source:
-        return TlsSettings(verify=False, skip_verify_source=skip_source, client_cert=client_cert)
-    if options.get("ca_cert"):
-        return TlsSettings(verify=str(options["ca_cert"]), ca_source="option ca_cert", client_cert=client_cert)
-    found = env_first("BAO_CACERT", "VAULT_CACERT", "BAO_CAPATH", "VAULT_CAPATH")
-    if found:
-        return TlsSettings(verify=found[1], ca_source=found[0], client_cert=client_cert)
-    return TlsSettings(verify=True, client_cert=client_cert)
+    return httpkit.tls_settings(
+        options,
+        ca_env=("BAO_CACERT", "VAULT_CACERT", "BAO_CAPATH", "VAULT_CAPATH"),
+        skip_verify_env=("BAO_SKIP_VERIFY", "VAULT_SKIP_VERIFY"),
+        client_cert_env=("BAO_CLIENT_CERT", "VAULT_CLIENT_CERT"),
+        client_key_env=("BAO_CLIENT_KEY", "VAULT_CLIENT_KEY"),
+    )
 
 
 def namespace_setting(options: Mapping[str, Any]) -> str | None:
