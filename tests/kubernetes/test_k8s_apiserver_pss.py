@@ -1,22 +1,18 @@
 """sovscan's Pod Security verdicts against the real Pod Security admission (server dry-run create).
 
-Uses the real control plane of tests/services/kubeapi_real.py; no stand-in. Seeded random pod
-specs are created in a namespace without Pod Security labels, collected by the live collector
-and judged by sovscan's workload controls; the same specs are dry-run created in namespaces
-labelled `pod-security.kubernetes.io/enforce=baseline` and `=restricted`, where the API
-server's own Pod Security admission accepts or rejects them.
+Uses the real control plane of tests/services/kubeapi_real.py; no stand-in. Probe pods (one
+compliant restricted pod, and one change each touching every Pod Security check) and seeded
+random pod specs are created in a namespace without Pod Security labels, collected by the live
+collector and judged by sovscan; the same specs are dry-run created in namespaces labelled
+`pod-security.kubernetes.io/enforce=baseline` and `=restricted`, where the API server's own
+Pod Security admission accepts or rejects them.
 
-sovscan's verdict for a level is the conjunction of the controls that implement it:
-
-- baseline: K8S-13 (privileged), K8S-14 (host namespaces), K8S-15 (hostPath volumes, hostPorts);
-- restricted: those and K8S-16 (runAsNonRoot, runAsUser != 0, allowPrivilegeEscalation false)
-  and K8S-17 (drop ALL, add only NET_BIND_SERVICE, seccomp RuntimeDefault/Localhost).
-
-Where sovscan's verdict and admission disagree, the API server's rejection names the Pod
-Security checks the pod violates. A disagreement is accepted only when every one of them is a
-check listed in `NOT_IMPLEMENTED[level]` (sovscan does not claim it); any other disagreement
-fails the test with the seed and the spec. Every entry of `NOT_IMPLEMENTED` must also be seen
-to cause a disagreement, so the list cannot go stale when a check is added.
+- K8S-25 (baseline) and K8S-26 (restricted) claim the Pod Security Standards as admission
+  judges them: they must PASS exactly the pods admission admits, no exception.
+- The per-setting controls K8S-13..17 claim parts of them. Their conjunction (baseline: K8S-13,
+  14, 15; restricted: K8S-13..17) may disagree with admission only where every Pod Security
+  check the rejection names is listed in `NOT_IMPLEMENTED[level]`, and every listed entry must be
+  seen to cause a disagreement, so the list cannot go stale when a control learns a check.
 """
 
 from __future__ import annotations
@@ -25,7 +21,7 @@ import copy
 import os
 import random
 from collections.abc import Iterator
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -51,15 +47,21 @@ NOT_IMPLEMENTED: dict[str, dict[str, str]] = {
         "forbidden sysctls": "unsafe sysctls are not checked",
         "seLinuxOptions": "SELinux type/user/role are not checked",
         "forbidden AppArmor profile": "AppArmor profiles are not checked",
+        "forbidden AppArmor profiles": "AppArmor annotations are not checked",
+        "probe or lifecycle host": "probes and lifecycle hooks aimed at another host are not checked",
     },
     "restricted": {
         "restricted volume types": "only hostPath volumes are checked, not the restricted volume-type list",
         "forbidden sysctls": "unsafe sysctls are not checked",
         "seLinuxOptions": "SELinux type/user/role are not checked",
         "forbidden AppArmor profile": "AppArmor profiles are not checked",
+        "forbidden AppArmor profiles": "AppArmor annotations are not checked",
+        "probe or lifecycle host": "probes and lifecycle hooks aimed at another host are not checked",
+        "procMount": "procMount Unmasked is not checked",
     },
 }
-"""Pod Security checks (as the API server names them in a rejection) sovscan does not implement."""
+"""Pod Security checks (as the API server names them in a rejection) that the per-setting controls
+K8S-13..17 do not implement; K8S-25/26 implement every one (no such list for them)."""
 
 
 def container(r: random.Random, name: str) -> dict[str, Any]:
@@ -185,8 +187,32 @@ PROBES: dict[str, dict[str, Any]] = {
         lambda s, p, c: s.update(initContainers=[{**copy.deepcopy(s["containers"][0]), "name": "init",
                                                   "securityContext": {**c, "runAsNonRoot": False}}])
     ),
+    "proc-mount-unmasked": _probe(lambda s, p, c: (s.update(hostUsers=False), c.update(procMount="Unmasked"))),
+    "host-process": _probe(
+        lambda s, p, c: (s.update(hostNetwork=True), p.update(windowsOptions={"hostProcess": True}))
+    ),
+    "safe-sysctl": _probe(lambda s, p, c: p.update(sysctls=[{"name": "kernel.shm_rmid_forced", "value": "0"}])),
+    "selinux-container-t": _probe(lambda s, p, c: c.update(seLinuxOptions={"type": "container_t"})),
+    "selinux-user": _probe(lambda s, p, c: p.update(seLinuxOptions={"user": "system_u"})),
+    "apparmor-runtime-default": _probe(lambda s, p, c: c.update(appArmorProfile={"type": "RuntimeDefault"})),
+    "apparmor-annotation": _probe(lambda s, p, c: None),
+    "secret-and-projected-volumes": _probe(lambda s, p, c: s["volumes"].extend([
+        {"name": "s", "secret": {"secretName": "x"}}, {"name": "cm", "configMap": {"name": "x"}},
+        {"name": "pr", "projected": {"sources": [{"downwardAPI": {"items": [
+            {"path": "n", "fieldRef": {"fieldPath": "metadata.name"}}]}}]}},
+        {"name": "csi", "csi": {"driver": "inline.example"}},
+    ])),
+    "host-probe": _probe(lambda s, p, c: s["containers"][0].update(
+        livenessProbe={"httpGet": {"port": 8080, "host": "10.0.0.1"}})),
+    "init-seccomp-unconfined": _probe(
+        lambda s, p, c: s.update(initContainers=[{**copy.deepcopy(s["containers"][0]), "name": "init",
+                                                  "securityContext": {**c, "seccompProfile": {"type": "Unconfined"}}}])
+    ),
 }  # fmt: skip
 """One compliant (restricted) pod and one change each, so that every Pod Security check is exercised."""
+
+PROBE_ANNOTATIONS = {"apparmor-annotation": {"container.apparmor.security.beta.kubernetes.io/c0": "unconfined"}}
+"""Pod annotations of probes (AppArmor as the annotation of old)."""
 
 
 def violated_checks(message: str) -> set[str]:
@@ -227,68 +253,99 @@ def pss_cluster(kube_cluster: KubeCluster) -> Iterator[KubeCluster]:
     yield kube_cluster
 
 
-def test_pod_security_verdicts_agree_with_admission(pss_cluster: KubeCluster, tmp_path: Path) -> None:
-    """Real server: for generated pods, sovscan's baseline/restricted verdicts equal Pod Security admission's."""
+@dataclass
+class Judged:
+    """Every generated pod, sovscan's findings on it, and admission's answer per level."""
+
+    specs: dict[str, tuple[int, dict[str, Any]]]
+    findings: dict[str, list[Any]]
+    admission: dict[tuple[str, str], tuple[bool, str]]
+
+
+@pytest.fixture(scope="module")
+def judged(pss_cluster: KubeCluster, tmp_path_factory: pytest.TempPathFactory) -> Judged:
+    """Create the probes and seeded pods where nothing is enforced, collect them, dry-run them per level."""
     cluster = pss_cluster
     specs: dict[str, tuple[int, dict[str, Any]]] = {f"probe-{k}": (0, v) for k, v in PROBES.items()}
-    for name, (_, spec) in specs.items():
-        cluster.create(
-            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "pss-source"}, "spec": spec}
-        )
     for seed in SEEDS:
         r = random.Random(seed)
         for i in range(PODS_PER_SEED):
-            name = f"s{seed}-p{i:03d}"
-            specs[name] = (seed, pod_spec(r))
-            pod = {
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": {"name": name, "namespace": "pss-source"},
-                "spec": specs[name][1],
-            }
-            cluster.create(pod)
-    evidence = collect(cluster, tmp_path, target_id="pss")
+            specs[f"s{seed}-p{i:03d}"] = (seed, pod_spec(r))
+
+    def pod(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
+        metadata = {"name": name, "namespace": namespace}
+        annotations = PROBE_ANNOTATIONS.get(name.removeprefix("probe-"))
+        if annotations:
+            metadata["annotations"] = annotations
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": copy.deepcopy(spec)}
+
+    for name, (_, spec) in specs.items():
+        cluster.create(pod(name, "pss-source", spec))
+    evidence = collect(cluster, tmp_path_factory.mktemp("pss"), target_id="pss")
     assert evidence.errors == {}
-    findings = evaluate(evidence)
-    verdict: dict[str, dict[str, bool]] = {name: {} for name in specs}
-    for level, controls in LEVEL_CONTROLS.items():
-        for name in specs:
-            statuses = [f.status for cid in controls for f in findings[cid] if f.resource.name == f"pss-source/{name}"]
-            assert len(statuses) == len(controls), (name, level, statuses)
-            assert Status.ERROR not in statuses
-            verdict[name][level] = all(s is Status.PASS for s in statuses)
-    unexplained, seen_gaps = [], {level: set() for level in LEVEL_CONTROLS}
-    agreed = {level: [0, 0] for level in LEVEL_CONTROLS}
+    admission = {}
     for name, (seed, spec) in specs.items():
         for level in LEVEL_CONTROLS:
-            pod = {
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": {"name": name, "namespace": f"pss-{level}"},
-                "spec": copy.deepcopy(spec),
-            }
-            answer = cluster.create(pod, dry_run=True)
+            answer = cluster.create(pod(name, f"pss-{level}", spec), dry_run=True)
             if not answer.ok and "violates PodSecurity" not in answer.message:
                 raise AssertionError(f"seed {seed} {name}: unexpected answer {answer.status} {answer.message}")
-            admitted = answer.ok
-            agreed[level][admitted] += 1
-            if admitted == verdict[name][level]:
+            admission[(name, level)] = (answer.ok, "" if answer.ok else answer.message)
+    return Judged(specs, evaluate(evidence), admission)
+
+
+def _verdicts(judged: Judged, controls: tuple[str, ...], name: str) -> bool:
+    statuses = [f.status for cid in controls for f in judged.findings[cid] if f.resource.name == f"pss-source/{name}"]
+    assert len(statuses) == len(controls), (name, controls, statuses)
+    assert Status.ERROR not in statuses, (name, controls)
+    return all(s is Status.PASS for s in statuses)
+
+
+def _describe(judged: Judged, name: str, level: str, ours: bool) -> str:
+    seed, spec = judged.specs[name]
+    admitted, message = judged.admission[(name, level)]
+    violated = ", ".join(sorted(violated_checks(message))) or "-"
+    return (
+        f"seed {seed} {name} {level}: admission {'accepts' if admitted else 'rejects'} ({violated}), "
+        f"sovscan says {'compliant' if ours else 'not compliant'}: {spec}"
+    )
+
+
+def test_pod_security_standard_controls_agree_with_admission(judged: Judged) -> None:
+    """Real server: K8S-25 (baseline) and K8S-26 (restricted) PASS exactly the pods admission admits."""
+    controls = {"baseline": ("K8S-25",), "restricted": ("K8S-26",)}
+    disagreements = []
+    admitted = {level: 0 for level in controls}
+    for name in judged.specs:
+        for level, ids in controls.items():
+            ours = _verdicts(judged, ids, name)
+            admitted[level] += judged.admission[(name, level)][0]
+            if ours != judged.admission[(name, level)][0]:
+                disagreements.append(_describe(judged, name, level, ours))
+    assert not disagreements, "\n".join(disagreements[:10])
+    for level, count in admitted.items():
+        assert 5 < count < len(judged.specs) - 5, f"{level}: {count} of {len(judged.specs)} admitted proves little"
+
+
+def test_per_setting_workload_controls_agree_with_admission_where_they_claim_to(judged: Judged) -> None:
+    """Real server: the conjunction of K8S-13..15 (baseline) and K8S-13..17 (restricted) against admission.
+
+    These controls judge single settings; a disagreement is accepted only where every violated
+    Pod Security check is one they do not implement (`NOT_IMPLEMENTED`), and each such entry
+    must be seen, so the list tells exactly what K8S-25/26 add.
+    """
+    unexplained, seen_gaps = [], {level: set() for level in LEVEL_CONTROLS}
+    for name in judged.specs:
+        for level, controls in LEVEL_CONTROLS.items():
+            ours = _verdicts(judged, controls, name)
+            admitted, message = judged.admission[(name, level)]
+            if admitted == ours:
                 continue
-            violated = violated_checks(answer.message) if not admitted else set()
-            gaps = set(NOT_IMPLEMENTED[level])
-            if not admitted and violated and violated <= gaps:
+            violated = violated_checks(message) if not admitted else set()
+            if not admitted and violated and violated <= set(NOT_IMPLEMENTED[level]):
                 seen_gaps[level] |= violated
                 continue
-            unexplained.append(
-                f"seed {seed} {name} {level}: admission {'accepts' if admitted else 'rejects'} "
-                f"({', '.join(sorted(violated)) or '-'}), "
-                f"sovscan says {'compliant' if verdict[name][level] else 'not compliant'}: {spec}"
-            )
+            unexplained.append(_describe(judged, name, level, ours))
     assert not unexplained, "\n".join(unexplained[:10])
-    for level, (rejected, admitted) in agreed.items():
-        assert rejected > 5 and admitted > 5, (
-            f"{level}: {admitted} admitted, {rejected} rejected: the generator proves little"
-        )
     stale = {level: sorted(set(NOT_IMPLEMENTED[level]) - seen_gaps[level]) for level in LEVEL_CONTROLS}
     assert stale == {"baseline": [], "restricted": []}, f"NOT_IMPLEMENTED entries no generated pod needed: {stale}"
 
