@@ -8,7 +8,8 @@ that need it with the command to run, never skips them.
 What the session fixture `kube_cluster` starts, all on free ports of 127.0.0.1, in a temporary
 directory deleted afterwards:
 
-- etcd (plain HTTP on loopback, one member, `--unsafe-no-fsync`);
+- etcd (one member, `--unsafe-no-fsync`), serving clients and peers over TLS with client
+  certificates (the API server presents its own);
 - kube-apiserver with certificates from a CA the fixture makes (`openssl`), a ServiceAccount
   signing key pair, `--authorization-mode=Node,RBAC`, `--anonymous-auth=false`, an audit policy
   (every request at `Metadata` level) and an audit log file, an encryption configuration
@@ -25,7 +26,8 @@ kube-system, which a real control plane has because a kubelet runs the API serve
 manifest. Here no kubelet runs it, so the fixture publishes what the kubelet would: a Node
 object and mirror Pods `kube-system/kube-apiserver-<node>` and `kube-system/etcd-<node>`
 (labels `component`, `tier=control-plane`, annotation `kubernetes.io/config.mirror`, owner the
-Node) whose command is the exact argv the fixture started the process with. The flags sovscan
+Node) whose command is the exact argv the fixture started the process with; likewise
+`kube-system/kube-controller-manager-<node>`. The flags sovscan
 judges are therefore the flags the running server really has.
 
 `kube_cluster_weak` (session scope, started only by tests that ask for it) is a second
@@ -142,6 +144,22 @@ class Pki:
     sa_key: Path
     sa_pub: Path
 
+    @property
+    def etcd_cert(self) -> tuple[Path, Path]:
+        """etcd's serving and peer certificate and key."""
+        return self.directory / "etcd.crt", self.directory / "etcd.key"
+
+    def etcd_client(self) -> tuple[Path, Path]:
+        """The client certificate the API server (and the fixture) present to etcd."""
+        return self.client_cert("etcd-client", "kube-apiserver-etcd-client")
+
+    def etcd_pool(self) -> Any:
+        """A urllib3 pool for etcd's HTTPS gateway, with the client certificate."""
+        cert, key = self.etcd_client()
+        return urllib3.PoolManager(
+            ca_certs=str(self.ca), cert_file=str(cert), key_file=str(key), cert_reqs="CERT_REQUIRED", retries=False
+        )
+
     def client_cert(self, name: str, user: str, groups: Sequence[str] = ()) -> tuple[Path, Path]:
         """A client certificate (CN=user, O=each group) signed by the CA: (cert, key)."""
         cert, key, csr = (self.directory / f"{name}.{ext}" for ext in ("crt", "key", "csr"))
@@ -159,7 +177,8 @@ class Pki:
 
 
 def make_pki(directory: Path) -> Pki:
-    """A CA, a serving certificate for 127.0.0.1 and the ServiceAccount signing key pair."""
+    """A CA, serving certificates for 127.0.0.1 (API server; etcd, also its peer certificate) and the
+    ServiceAccount signing key pair."""
     directory.mkdir(parents=True, exist_ok=True)
     ca, ca_key = directory / "ca.crt", directory / "ca.key"
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2",
@@ -174,6 +193,15 @@ def make_pki(directory: Path) -> Pki:
     )
     _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", server_key, "-out", csr, "-subj", "/CN=kube-apiserver")
     _openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", server_cert,
+             "-days", "2", "-extfile", ext)  # fmt: skip
+    etcd_cert, etcd_key, csr = directory / "etcd.crt", directory / "etcd.key", directory / "etcd.csr"
+    ext = directory / "etcd.ext"
+    ext.write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+        "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n"
+    )
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", etcd_key, "-out", csr, "-subj", "/CN=etcd")
+    _openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", etcd_cert,
              "-days", "2", "-extfile", ext)  # fmt: skip
     sa_key, sa_pub = directory / "sa.key", directory / "sa.pub"
     _openssl("genrsa", "-out", sa_key, "2048")
@@ -430,8 +458,8 @@ class KubeCluster:
 
     def etcd(self, endpoint: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """A call to etcd's v3 JSON gateway (e.g. `kv/range`, `kv/compaction`)."""
-        response = urllib3.request(
-            "POST", f"{self.etcd_url}/v3/{endpoint}", body=json.dumps(body).encode(), timeout=30, retries=False
+        response = self.pki.etcd_pool().request(
+            "POST", f"{self.etcd_url}/v3/{endpoint}", body=json.dumps(body).encode(), timeout=30
         )
         if response.status != 200:
             raise RuntimeError(f"etcd {endpoint}: {response.status} {response.data[:200]!r}")
@@ -506,26 +534,36 @@ def _wait_ready(check: Any, processes: Sequence[Process], what: str, timeout: fl
     raise RuntimeError(f"{what} not ready after {timeout:.0f}s ({last})\n{tails}")
 
 
-def start_etcd(directory: Path) -> tuple[Process, str]:
-    """Start a one-member etcd on loopback; (process, client URL)."""
+def start_etcd(pki: Pki, directory: Path) -> tuple[Process, str]:
+    """Start a one-member etcd on loopback, TLS with client certificates for clients and peers."""
     client, peer = free_port(), free_port()
-    url = f"http://127.0.0.1:{client}"
+    url = f"https://127.0.0.1:{client}"
+    cert, key = pki.etcd_cert
     argv = [
         str(binary("etcd")),
         "--name=sovscan-test",
         f"--data-dir={directory / 'etcd-data'}",
         f"--listen-client-urls={url}",
         f"--advertise-client-urls={url}",
-        f"--listen-peer-urls=http://127.0.0.1:{peer}",
-        f"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
-        f"--initial-cluster=sovscan-test=http://127.0.0.1:{peer}",
+        f"--listen-peer-urls=https://127.0.0.1:{peer}",
+        f"--initial-advertise-peer-urls=https://127.0.0.1:{peer}",
+        f"--initial-cluster=sovscan-test=https://127.0.0.1:{peer}",
+        f"--cert-file={cert}",
+        f"--key-file={key}",
+        "--client-cert-auth=true",
+        f"--trusted-ca-file={pki.ca}",
+        f"--peer-cert-file={cert}",
+        f"--peer-key-file={key}",
+        "--peer-client-cert-auth=true",
+        f"--peer-trusted-ca-file={pki.ca}",
         "--unsafe-no-fsync=true",
         "--log-level=warn",
     ]
     process = Process("etcd", argv, directory / "etcd.log")
+    pool = pki.etcd_pool()
 
     def healthy() -> bool:
-        return urllib3.request("GET", f"{url}/health", timeout=2, retries=False).status == 200
+        return bool(pool.request("GET", f"{url}/health", timeout=2).status == 200)
 
     _wait_ready(healthy, [process], "etcd")
     return process, url
@@ -536,6 +574,9 @@ def apiserver_argv(pki: Pki, directory: Path, etcd_url: str, port: int, weak: bo
     argv = [
         str(binary("kube-apiserver")),
         f"--etcd-servers={etcd_url}",
+        f"--etcd-cafile={pki.ca}",
+        f"--etcd-certfile={pki.etcd_client()[0]}",
+        f"--etcd-keyfile={pki.etcd_client()[1]}",
         f"--etcd-prefix=/{'weak' if weak else 'registry'}",
         "--etcd-compaction-interval=1h",
         "--bind-address=127.0.0.1",
@@ -653,7 +694,11 @@ def start_controller_manager(cluster: KubeCluster) -> Process:
         "--leader-elect=false",
         "--use-service-account-credentials=true",  # as kubeadm: each controller as its own ServiceAccount
         "--secure-port=0",
+        "--bind-address=127.0.0.1",
         "--profiling=false",
+        f"--service-account-private-key-file={cluster.pki.sa_key}",
+        f"--root-ca-file={cluster.pki.ca}",
+        "--terminated-pod-gc-threshold=100",
     ]
     return Process("kube-controller-manager", argv, cluster.directory / "kube-controller-manager.log")
 
@@ -668,12 +713,14 @@ def control_plane() -> Iterator[KubeCluster]:
     cluster: KubeCluster | None = None
     try:
         pki = make_pki(directory / "pki")
-        etcd, etcd_url = start_etcd(directory)
+        etcd, etcd_url = start_etcd(pki, directory)
         processes.append(etcd)
         cluster = start_apiserver(pki, directory / "apiserver", etcd_url, etcd, weak=False)
         processes.extend(cluster.processes)
         manager = start_controller_manager(cluster)
         processes.append(manager)
+        node_uid = str(cluster.wait_for("Node", NODE_NAME)["metadata"]["uid"])
+        cluster.create(_mirror_pod("kube-controller-manager", manager.argv, KUBE_VERSION, node_uid))
         cluster.processes = processes
         cluster.controllers = True
         # the serviceaccount controller creates `default` in every namespace
