@@ -9,7 +9,9 @@ carry the rules a real cluster stores for them.
    subresources, non-resource URLs, bindings to roles that do not exist) are created through the
    API, collected by the live collector, and for every identity and question the authorizer
    `checks.kubernetes.authz.Authorizer` builds from the evidence must answer what
-   SubjectAccessReview answers. The seed is in every failure message; rerun one with
+   SubjectAccessReview answers, both asked per identity (`decide`) and as "who can do it"
+   (`subjects_allowed`, which must name the identity exactly when it may). The seed is in every
+   failure message; rerun one with
    `SOVSCAN_RBAC_SEED=<seed>`.
 2. Least privilege: the collector runs as the ServiceAccount of examples/kubernetes/rbac.yaml;
    the audit log shows that it was never refused, only read, and used every permission the
@@ -289,8 +291,10 @@ def test_rbac_reading_agrees_with_subject_access_review(
     converged = Authorizer.from_evidence(evidence, aggregation="converged")
     mismatches = []
     asked = allowed = 0
+    questions = generator.questions()
+    who_can: dict[Question, list[Any]] = {}
     for user, groups in generator.identities():
-        for question in generator.questions():
+        for question in questions:
             attributes: Any
             if question.path is not None:
                 attributes = NonResourceAttributes(question.verb, question.path)
@@ -310,6 +314,14 @@ def test_rbac_reading_agrees_with_subject_access_review(
             ours = authorizer.decide(user, list(groups), attributes)
             if converged.allows(user, list(groups), attributes) != ours.allowed:
                 mismatches.append(f"{user}: {question.describe()}: stored and converged aggregation differ")
+            # "who can do it": one of the subjects it names must be this identity exactly when it may
+            if question not in who_can:
+                who_can[question] = authorizer.subjects_allowed(attributes)
+            named = any(subject.applies_to(user, groups) for subject, _ in who_can[question])
+            if named != truth:
+                mismatches.append(
+                    f"{user} {list(groups)}: {question.describe()}: who-can names it: {named}, API server {truth}"
+                )
             asked += 1
             allowed += truth
             if ours.allowed != truth:
