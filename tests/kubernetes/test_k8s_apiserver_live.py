@@ -355,11 +355,14 @@ def test_cli_scan_of_the_real_cluster(loaded: KubeCluster, tmp_path: Path) -> No
     """Real server: `sovscan scan --target kubernetes=CONTEXT` with a ServiceAccount that may not list cronjobs."""
     account = limited_account(loaded, "no-cronjobs", {"cronjobs"})
     kubeconfig = write_token_kubeconfig(tmp_path / "kc", loaded.url, loaded.pki.ca, loaded.token(*account), "prod")
-    out = tmp_path / "result.json"
+    out, reports, saved = tmp_path / "result.json", tmp_path / "reports", tmp_path / "evidence"
+    reports.mkdir()
     env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
     sovscan = str(Path(sys.executable).parent / "sovscan")
+    formats = [f"-f{kind}={reports / ('r.' + kind)}" for kind in ("sarif", "junit", "wazuh")]
     done = subprocess.run(
-        [sovscan, "scan", "--target", "kubernetes=prod", "-f", f"json={out}", "--fail-on", "none"],
+        [sovscan, "scan", "--target", "kubernetes=prod", "-f", f"json={out}", *formats, "--save-evidence", str(saved),
+         "--fail-on", "none"],
         capture_output=True, text=True, env=env, timeout=180, check=False,
     )  # fmt: skip
     assert done.returncode == 3, done.stderr  # some controls ERROR: cronjobs are forbidden
@@ -369,7 +372,13 @@ def test_cli_scan_of_the_real_cluster(loaded: KubeCluster, tmp_path: Path) -> No
     assert statuses[("K8S-07", "k8s://prod/ClusterRoleBinding/ci-admin")] == "FAIL"
     assert statuses[("K8S-01", f"k8s://prod/ns/kube-system/Pod/kube-apiserver-{NODE_NAME}")] == "PASS"
     token = json.loads(kubeconfig.read_text())["users"][0]["user"]["token"]
-    assert token not in out.read_text() and token not in done.stdout + done.stderr
+    artifacts = [out, *reports.iterdir(), *saved.rglob("*")]
+    assert len([a for a in artifacts if a.is_file()]) >= 5
+    for artifact in artifacts:
+        if artifact.is_file():
+            text = artifact.read_text(errors="replace")
+            assert token not in text and SECRET_DATA not in text, artifact  # the planted Secret's data too
+    assert token not in done.stdout + done.stderr and SECRET_DATA not in done.stdout + done.stderr
 
 
 def _comparable(evidence: Evidence) -> dict[tuple[str, str], tuple[Status, str]]:
