@@ -340,6 +340,8 @@ def select_workloads(evidence: Evidence, params: Mapping[str, Any]) -> tuple[lis
             reason = None
             if out:
                 reason = f"namespace {namespace} is excluded by the control's exclude_namespaces"
+            elif kind == "ReplicaSet" and not obj.get("invalid"):
+                reason = _idle_revision(obj, namespace, present)
             elif meta.get("uid") in uids:
                 reason = f"exempted by UID {meta['uid']}: {uids[meta['uid']]}"
             elif builtin:
@@ -355,6 +357,25 @@ def select_workloads(evidence: Evidence, params: Mapping[str, Any]) -> tuple[lis
                 spec = spec.get(part) if type(spec) is dict else None
             append(Workload(kind, obj, spec if type(spec) is dict else _NO_SPEC))
     return found, skipped
+
+
+def _idle_revision(obj: Mapping[str, Any], namespace: str, present: set[tuple[str, str, str]]) -> str | None:
+    """Why a ReplicaSet is skipped: an old revision (scaled to zero) of a Deployment in the evidence, or None.
+
+    It runs nothing; the pods it may still have are evaluated as themselves (the builder never
+    leaves a pod to a ReplicaSet scaled to zero).
+    """
+    spec = obj.get("spec")
+    if type(spec) is not dict or spec.get("replicas") != 0:
+        return None
+    for ref in obj["metadata"].get("ownerReferences") or ():
+        if (
+            ref.get("controller")
+            and ref.get("kind") == "Deployment"
+            and ("Deployment", namespace, ref.get("uid")) in present
+        ):
+            return f"an old revision of Deployment {namespace}/{ref.get('name')}, scaled to zero: it runs no pod"
+    return None
 
 
 def workloads(evidence: Evidence, exclude_namespaces: Iterable[str]) -> tuple[list[Workload], int]:

@@ -38,8 +38,8 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 _intern = sys.intern
 
 _POD_FLAGS = ("hostNetwork", "hostPID", "hostIPC", "automountServiceAccountToken")
-_BOOL_SC_KEYS = ("privileged", "allowPrivilegeEscalation", "runAsNonRoot", "readOnlyRootFilesystem")
-_INT_SC_KEYS = ("runAsUser", "runAsGroup")
+_BOOL_SC_KEYS = frozenset({"privileged", "allowPrivilegeEscalation", "runAsNonRoot", "readOnlyRootFilesystem"})
+_INT_SC_KEYS = frozenset({"runAsUser", "runAsGroup"})
 _CONTAINER_TYPES = ("containers", "initContainers", "ephemeralContainers")
 _PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 _SECRETISH_FLAG = re.compile(r"password|secret|token", re.IGNORECASE)
@@ -92,43 +92,53 @@ def _json_scalar(value: Any) -> Any:
 
 
 class _Problems:
-    """Collects fields whose type the API server would reject (`"true"` for a boolean, ...)."""
+    """Collects fields whose type the API server would reject (`"true"` for a boolean, ...).
+
+    A field is named by `where` and `key` (joined only when it is recorded: slimming runs on
+    every object, a problem rarely).
+    """
 
     __slots__ = ("items",)
 
     def __init__(self) -> None:
         self.items: list[str] = []
 
-    def boolean(self, value: Any, path: str) -> Any:
+    def _add(self, where: str, key: str, value: Any, wanted: str) -> None:
+        self.items.append(f"{where}.{key if key else ''}".rstrip(".") + f" is {_shown(value)}, not {wanted}")
+
+    def boolean(self, value: Any, where: str, key: str = "") -> Any:
         """`value` when it is a JSON boolean; otherwise record it and keep its JSON form."""
-        if not isinstance(value, bool):
-            self.items.append(f"{path} is {_shown(value)}, not a boolean")
+        if value is True or value is False:
+            return value
+        self._add(where, key, value, "a boolean")
         return _json_scalar(value)
 
-    def integer(self, value: Any, path: str) -> Any:
+    def integer(self, value: Any, where: str, key: str = "") -> Any:
         """`value` when it is a JSON integer; otherwise record it and keep its JSON form."""
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.items.append(f"{path} is {_shown(value)}, not an integer")
+        if type(value) is int:
+            return value
+        self._add(where, key, value, "an integer")
         return _json_scalar(value)
 
-    def string(self, value: Any, path: str) -> str:
+    def string(self, value: Any, where: str, key: str = "") -> str:
         """`value` when it is a string; otherwise record it and keep its text."""
-        if not isinstance(value, str):
-            self.items.append(f"{path} is {_shown(value)}, not a string")
+        if type(value) is str:
+            return value
+        self._add(where, key, value, "a string")
         return _str(value)
 
-    def mapping(self, value: Any, path: str) -> dict[str, Any] | None:
+    def mapping(self, value: Any, where: str, key: str = "") -> dict[str, Any] | None:
         """`value` when it is a mapping (None when absent); otherwise record it."""
-        if value is None or isinstance(value, dict):
+        if value is None or type(value) is dict:
             return value
-        self.items.append(f"{path} is {_shown(value)}, not an object")
+        self._add(where, key, value, "an object")
         return None
 
-    def sequence(self, value: Any, path: str) -> list[Any] | None:
+    def sequence(self, value: Any, where: str, key: str = "") -> list[Any] | None:
         """`value` when it is a list (None when absent); otherwise record it."""
-        if value is None or isinstance(value, list):
+        if value is None or type(value) is list:
             return value
-        self.items.append(f"{path} is {_shown(value)}, not a list")
+        self._add(where, key, value, "a list")
         return None
 
 
@@ -153,8 +163,11 @@ def _owner_refs(refs: Any) -> list[dict[str, Any]] | None:
 
 
 def _labels(labels: Any) -> dict[str, str]:
-    if not isinstance(labels, dict):
+    if not labels or type(labels) is not dict:
         return {}
+    out = dict(labels)
+    if all(type(v) is str for v in out.values()) and all(type(k) is str for k in out):
+        return out
     return {_str(k): _str(v) for k, v in labels.items()}
 
 
@@ -166,60 +179,63 @@ def _annotations(annotations: Any) -> dict[str, str] | None:
     return kept or None
 
 
-def _profile(value: Any, path: str, problems: _Problems) -> dict[str, Any] | None:
+def _profile(value: Any, path: str, key: str, problems: _Problems) -> dict[str, Any] | None:
     """A seccompProfile / appArmorProfile: its type (and localhost profile name)."""
-    profile = problems.mapping(value, path)
+    profile = problems.mapping(value, path, key)
     if not profile:
         return None
     out: dict[str, Any] = {}
     if profile.get("type") is not None:
-        out["type"] = _intern(problems.string(profile["type"], path + ".type"))
+        out["type"] = _intern(problems.string(profile["type"], path, f"{key}.type"))
     if profile.get("localhostProfile") is not None:
         out["localhostProfile"] = _str(profile["localhostProfile"])
     return out or None
 
 
 def _security_context(sc: Any, path: str, problems: _Problems, pod: bool) -> dict[str, Any] | None:
+    if not sc:
+        return None
     sc = problems.mapping(sc, path)
     if not sc:
         return None
     out: dict[str, Any] = {}
-    for key in ("runAsNonRoot",) if pod else _BOOL_SC_KEYS:
-        if sc.get(key) is not None:
-            out[key] = problems.boolean(sc[key], f"{path}.{key}")
-    for key in _INT_SC_KEYS:
-        if sc.get(key) is not None:
-            out[key] = problems.integer(sc[key], f"{path}.{key}")
-    if not pod:
-        if sc.get("procMount") is not None:
-            out["procMount"] = _intern(problems.string(sc["procMount"], path + ".procMount"))
-        caps = problems.mapping(sc.get("capabilities"), path + ".capabilities")
-        if caps:
-            slim_caps = {}
-            for key in ("add", "drop"):
-                values = problems.sequence(caps.get(key), f"{path}.capabilities.{key}")
-                if values is not None:
-                    slim_caps[key] = [_intern(_str(v)) for v in values]
-            if slim_caps:
-                out["capabilities"] = slim_caps
-    else:
-        sysctls = problems.sequence(sc.get("sysctls"), path + ".sysctls")
-        if sysctls:
-            out["sysctls"] = [{"name": _str(s.get("name"))} for s in sysctls if isinstance(s, dict)]
-    for key in ("seccompProfile", "appArmorProfile"):
-        profile = _profile(sc.get(key), f"{path}.{key}", problems)
-        if profile:
-            out[key] = profile
-    selinux = problems.mapping(sc.get("seLinuxOptions"), path + ".seLinuxOptions")
-    if selinux:
-        kept = {k: _str(selinux[k]) for k in ("type", "user", "role", "level") if selinux.get(k) is not None}
-        if kept:
-            out["seLinuxOptions"] = kept
-    windows = problems.mapping(sc.get("windowsOptions"), path + ".windowsOptions")
-    if windows and windows.get("hostProcess") is not None:
-        out["windowsOptions"] = {
-            "hostProcess": problems.boolean(windows["hostProcess"], path + ".windowsOptions.hostProcess")
-        }
+    for key, value in sc.items():
+        if value is None:
+            continue
+        if key in _BOOL_SC_KEYS and (not pod or key == "runAsNonRoot"):
+            out[key] = problems.boolean(value, path, key)
+        elif key in _INT_SC_KEYS:
+            out[key] = problems.integer(value, path, key)
+        elif key == "procMount" and not pod:
+            out[key] = _intern(problems.string(value, path, key))
+        elif key == "capabilities" and not pod:
+            caps = problems.mapping(value, path, key)
+            if caps:
+                slim_caps = {}
+                for name in ("add", "drop"):
+                    values = problems.sequence(caps.get(name), path, f"capabilities.{name}")
+                    if values is not None:
+                        slim_caps[name] = [_intern(_str(v)) for v in values]
+                if slim_caps:
+                    out[key] = slim_caps
+        elif key == "sysctls" and pod:
+            sysctls = problems.sequence(value, path, key)
+            if sysctls:
+                out[key] = [{"name": _str(s.get("name"))} for s in sysctls if isinstance(s, dict)]
+        elif key in ("seccompProfile", "appArmorProfile"):
+            profile = _profile(value, path, key, problems)
+            if profile:
+                out[key] = profile
+        elif key == "seLinuxOptions":
+            selinux = problems.mapping(value, path, key)
+            if selinux:
+                kept = {k: _str(selinux[k]) for k in ("type", "user", "role", "level") if selinux.get(k) is not None}
+                if kept:
+                    out[key] = kept
+        elif key == "windowsOptions":
+            windows = problems.mapping(value, path, key)
+            if windows and windows.get("hostProcess") is not None:
+                out[key] = {"hostProcess": problems.boolean(windows["hostProcess"], path, f"{key}.hostProcess")}
     return out or None
 
 
@@ -242,10 +258,11 @@ def slim_container(container: Any, path: str = "container", problems: _Problems 
         problems.items.append(f"{path} is {_shown(container)}, not an object")
         return {"name": "", "image": ""}
     out: dict[str, Any] = {"name": _str(container.get("name")), "image": _str(container.get("image"))}
-    sc = _security_context(container.get("securityContext"), path + ".securityContext", problems, pod=False)
+    raw_sc = container.get("securityContext")
+    sc = _security_context(raw_sc, path + ".securityContext", problems, pod=False) if raw_sc else None
     if sc:
         out["securityContext"] = sc
-    ports = problems.sequence(container.get("ports"), path + ".ports")
+    ports = problems.sequence(container.get("ports"), path, "ports")
     if ports:
         host_ports = [
             {
@@ -331,23 +348,23 @@ def slim_pod_spec(spec: Any, path: str = "spec", problems: _Problems | None = No
     for key in _POD_FLAGS:
         value = spec.get(key)
         if value is not None:
-            out[key] = problems.boolean(value, f"{path}.{key}")
+            out[key] = problems.boolean(value, path, key)
     account = spec.get("serviceAccountName") or spec.get("serviceAccount")
     if account:
         out["serviceAccountName"] = _intern(_str(account))
     if spec.get("hostUsers") is not None:
-        out["hostUsers"] = problems.boolean(spec["hostUsers"], path + ".hostUsers")
+        out["hostUsers"] = problems.boolean(spec["hostUsers"], path, "hostUsers")
     os_spec = spec.get("os")
     if isinstance(os_spec, dict) and os_spec.get("name") is not None:
         out["os"] = {"name": _str(os_spec["name"])}
     sc = _security_context(spec.get("securityContext"), path + ".securityContext", problems, pod=True)
     if sc:
         out["securityContext"] = sc
-    volumes = problems.sequence(spec.get("volumes"), path + ".volumes")
+    volumes = problems.sequence(spec.get("volumes"), path, "volumes")
     if volumes:
         out["volumes"] = [_slim_volume(v) for v in volumes if isinstance(v, dict)]
     for ctype in _CONTAINER_TYPES:
-        containers = problems.sequence(spec.get(ctype), f"{path}.{ctype}")
+        containers = problems.sequence(spec.get(ctype), path, ctype)
         if containers:
             out[ctype] = [slim_container(c, f"{path}.{ctype}[{i}]", problems) for i, c in enumerate(containers)]
     return out
@@ -578,6 +595,8 @@ class EvidenceBuilder:
         self._source: dict[str, Any] | None = None
         self._templates: dict[str, tuple[str, str, str, dict[str, Any], dict[str, str] | None]] = {}
         """uid -> (kind, namespace, name, slim pod spec, template AppArmor annotations) of every controller."""
+        self._idle: set[str] = set()
+        """UIDs of ReplicaSets scaled to zero: their pods (still terminating) are evaluated as themselves."""
         self.configs: dict[str, list[dict[str, Any]]] = {}
         """Control-plane configuration files found in offline input, by kind (see `CONFIG_KINDS`)."""
         self.problems: list[dict[str, Any]] = []
@@ -694,6 +713,9 @@ class EvidenceBuilder:
                 )
             return
         owner_kind, namespace, name, template, annotations = found
+        if uid in self._idle:
+            slim["owner_note"] = f"its controller {owner_kind} {namespace}/{name} is scaled to zero"
+            return
         if owner_kind != controller["kind"] or namespace != meta.get("namespace"):
             slim["owner_note"] = (
                 f"its ownerReference UID belongs to {owner_kind} {namespace}/{name}, "
@@ -803,8 +825,13 @@ class EvidenceBuilder:
             _set_path(out, (*path[:-1], "metadata", "annotations"), annotations)
         if problems.items:
             out["invalid"] = problems.items
+        replicas = _get_path(obj, ("spec", "replicas"))
+        if kind == "ReplicaSet" and type(replicas) is int:
+            out["spec"]["replicas"] = replicas
         if "uid" in meta:
             self._templates[meta["uid"]] = (kind, meta["namespace"], meta["name"], spec, annotations)
+            if kind == "ReplicaSet" and replicas == 0:
+                self._idle.add(meta["uid"])
         if kind in OWNED_KINDS:
             self._judge_owner(out, kind)
         return out

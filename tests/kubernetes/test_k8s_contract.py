@@ -211,3 +211,14 @@ def test_plain_http_is_reported_as_insecure_transport(
     evidence = live(server.url, tmp_path)
     [note] = evidence.metadata["insecure_transport"]
     assert note.startswith("plain HTTP to the API server (http://127.0.0.1:")
+
+
+def test_an_empty_object_for_bindings_does_not_make_rbac_controls_pass(
+    stand_in: Callable[[Mapping[str, Any]], _StandIn], tmp_path: Path
+) -> None:
+    server = stand_in({"/apis/rbac.authorization.k8s.io/v1/clusterrolebindings": {}})
+    evidence = live(server.url, tmp_path)
+    assert "no 'items'" in evidence.errors["clusterrolebindings"]
+    findings = evaluate(evidence)
+    for control_id in ("K8S-07", "K8S-10"):
+        assert {f.status for f in findings[control_id]} == {Status.ERROR}, control_id

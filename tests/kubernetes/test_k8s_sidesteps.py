@@ -263,3 +263,27 @@ def test_objects_with_a_kind_that_is_not_a_string_are_reported(tmp_path: Path) -
     assert error.resource.location is not None and error.resource.location.line == 1
     [listed] = [f for f in found if f.status is NA]
     assert "Certificate (1)" in listed.message
+
+
+def test_an_old_revision_scaled_to_zero_is_reported_and_its_pods_evaluated(tmp_path: Path) -> None:
+    def replicaset(name: str, spec: Mapping[str, Any], owners: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        obj = workload("ReplicaSet", name, spec, "team-a", owners)
+        obj["spec"]["replicas"] = 0
+        return obj
+
+    forged = [{**owner("Deployment", "web")[0], "uid": "uid-nobody"}]
+    objects = [
+        workload("Deployment", "web", good_spec(), "team-a"),
+        replicaset("web-old", PRIVILEGED, owner("Deployment", "web")),
+        pod("web-old-x", PRIVILEGED, owners=owner("ReplicaSet", "web-old")),  # still terminating
+        replicaset("stray", PRIVILEGED, forged),  # claims the Deployment with a UID that is not there
+    ]
+    found = {f"{f.resource.kind} {f.resource.name}": f for f in run(tmp_path, "K8S-13", objects)}
+    assert {k: f.status for k, f in found.items()} == {
+        "Deployment team-a/web": PASS,
+        "ReplicaSet team-a/web-old": NA,
+        "Pod team-a/web-old-x": FAIL,
+        "ReplicaSet team-a/stray": FAIL,
+    }
+    assert "old revision of Deployment team-a/web, scaled to zero" in found["ReplicaSet team-a/web-old"].message
+    assert "is scaled to zero" in found["Pod team-a/web-old-x"].message
