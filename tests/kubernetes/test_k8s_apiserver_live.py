@@ -438,3 +438,18 @@ def test_scanner_token_never_reaches_the_evidence(loaded: KubeCluster, tmp_path:
     assert len(token) > 100
     assert token not in json.dumps([dict(evidence.sections), dict(evidence.errors), dict(evidence.metadata)])
     assert SCANNER == ("sovscan", "sovscan")
+
+
+def test_real_evidence_matches_the_evidence_contract(
+    loaded: KubeCluster, kube_cluster_weak: KubeCluster, tmp_path: Path
+) -> None:
+    """Real servers: what the collector really produces from them matches the plugin's evidence contract."""
+    from tests.kubernetes.test_k8s_contract import contract_errors
+
+    install_scanner(kube_cluster_weak)
+    for cluster, target_id in ((loaded, "real"), (kube_cluster_weak, "weak")):
+        evidence = collect(cluster, tmp_path, target_id=target_id)
+        assert set(evidence.sections) >= {info.section for info in KINDS}
+        assert contract_errors(evidence) == {}, target_id
+    dump = collect_dump(kubectl_dump(loaded, tmp_path, [info.qualified for info in KINDS]))
+    assert contract_errors(dump) == {}
