@@ -453,3 +453,16 @@ def test_real_evidence_matches_the_evidence_contract(
         assert contract_errors(evidence) == {}, target_id
     dump = collect_dump(kubectl_dump(loaded, tmp_path, [info.qualified for info in KINDS]))
     assert contract_errors(dump) == {}
+
+
+def test_the_weak_variant_is_really_weak(loaded: KubeCluster, kube_cluster_weak: KubeCluster) -> None:
+    """Real servers: anonymous requests are refused by the good server and answered by the weak one."""
+    import urllib3
+
+    pool = urllib3.PoolManager(ca_certs=str(loaded.pki.ca), cert_reqs="CERT_REQUIRED", retries=False)
+    assert pool.request("GET", loaded.url + "/version/", timeout=10).status == 401
+    answered = pool.request("GET", kube_cluster_weak.url + "/version/", timeout=10)
+    assert answered.status == 200 and json.loads(answered.data)["gitVersion"] == KUBE_VERSION
+    assert loaded.audit_log is not None and loaded.audit_events()  # the good server keeps an audit log
+    assert kube_cluster_weak.audit_log is None
+    assert not any("--audit-" in a for a in kube_cluster_weak.apiserver_argv)
