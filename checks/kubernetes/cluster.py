@@ -148,8 +148,11 @@ def policy_engine_coverage(
     },
 )
 def pod_security_admission(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckResult]:
-    """Every application namespace enforces a Pod Security Standard level (label), or a recognised
-    policy engine's webhook that fails closed covers its pods."""
+    """Every application namespace enforces a Pod Security level, by label or a recognised engine.
+
+    A policy engine counts only as the exact Kyverno or Gatekeeper webhook, failing closed and
+    receiving the namespace's pod creation.
+    """
     minimum = str(params.get("min_level", "baseline"))
     engines, ignored = policy_engine_coverage(evidence, params.get("policy_engines", POLICY_ENGINES))
     results = excluded_namespace_results(evidence, params)
@@ -258,8 +261,11 @@ def allow_all_types(policy: Mapping[str, Any]) -> set[str]:
     },
 )
 def default_deny(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckResult]:
-    """Every application namespace has a NetworkPolicy selecting all pods with no allow rule (default deny),
-    and no policy that allows all traffic in that direction (which cancels it: policies add up)."""
+    """Every application namespace has a default-deny NetworkPolicy and no allow-all policy cancelling it.
+
+    A default deny selects all pods with no allow rule; policies add up, so one that allows all
+    traffic in a direction cancels the deny for the pods it selects.
+    """
     required = list(params.get("policy_types", ["Ingress", "Egress"]))
     denied: dict[str, set[str]] = {}
     cancelled: dict[str, list[str]] = {}
@@ -362,8 +368,11 @@ def ingress_tls(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckResu
 
 @check("kubernetes.input_objects", needs=("inputs",), params={})
 def input_objects(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckResult]:
-    """Every object of offline input is understood: a kind that is not a string, or no kind, is ERROR;
-    kinds sovscan does not evaluate are listed (NOT_APPLICABLE), never silently dropped."""
+    """Every object of offline input is understood; kinds not evaluated are listed, never dropped.
+
+    A kind that is not a string, or no kind, is ERROR naming the file and line; kinds sovscan
+    does not evaluate are listed with their counts (NOT_APPLICABLE).
+    """
     if complete_listing(evidence):
         message = "a live collection reads typed LISTs of the kinds it evaluates"
         return [CheckResult(target_resource(evidence), Status.NOT_APPLICABLE, message)]

@@ -442,3 +442,25 @@ def ambient_credentials(mode: str, options: Mapping[str, Any]) -> dict[str, Secr
                 if isinstance(config, dict):
                     add(f"{label} auth-provider {key}", config.get(key))
     return found
+
+
+def client_credentials(api_client: Any) -> list[str]:
+    """The credential values a configured client actually sends (bearer token, basic-auth password).
+
+    These include tokens that exist only at run time (an exec credential plugin's output), which
+    `ambient_credentials` cannot know beforehand; the collector scrubs them from its messages.
+    """
+    configuration = getattr(api_client, "configuration", None)
+    found: list[str] = []
+    keys = getattr(configuration, "api_key", None) or {}
+    for value in keys.values() if isinstance(keys, dict) else ():
+        if isinstance(value, str) and value.strip():
+            text = value.strip()
+            found.append(text)
+            scheme, _, token = text.partition(" ")
+            if token and scheme.lower() in ("bearer", "basic"):
+                found.append(token.strip())
+    password = getattr(configuration, "password", None)
+    if isinstance(password, str) and len(password) >= 4:
+        found.append(password)
+    return found

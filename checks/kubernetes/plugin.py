@@ -29,7 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from checks.kubernetes import cluster, controlplane, pods, rbac
-from checks.kubernetes.collect import DEFAULT_PAGE_SIZE, LiveCollector, ambient_credentials, make_api_client
+from checks.kubernetes.collect import (
+    DEFAULT_PAGE_SIZE,
+    LiveCollector,
+    ambient_credentials,
+    client_credentials,
+    make_api_client,
+)
 from checks.kubernetes.contract import CONTRACT
 from checks.kubernetes.kinds import KINDS
 from checks.kubernetes.offline import MANIFEST_SUFFIXES, read_offline
@@ -198,7 +204,10 @@ class KubernetesPlugin(TargetPlugin):
     def _collect(self, target: Target, timeout: float) -> Evidence:
         mode, reference = parse_value(target.url)
         options = dict(target.options)
-        builder = EvidenceBuilder(default_namespace=str(options.get("namespace", "default")))
+        builder = EvidenceBuilder(
+            default_namespace=str(options.get("namespace", "default")),
+            mirror_pods_only=mode not in ("manifests",),  # a live cluster or its dump shows mirror pods
+        )
         started = time.monotonic()
         metadata: dict[str, Any] = {"mode": mode}
         errors: dict[str, str] = {}
@@ -218,6 +227,7 @@ class KubernetesPlugin(TargetPlugin):
             try:
                 api_client, client_meta = make_api_client(mode, reference, options)
                 metadata.update(client_meta)
+                credentials += client_credentials(api_client)  # e.g. a token an exec plugin produced
                 try:
                     collector = LiveCollector(api_client, timeout, int(options.get("page_size", DEFAULT_PAGE_SIZE)))
                     sections = collector.collect(builder)

@@ -583,9 +583,12 @@ def _aggregation_rule(rule: Any) -> dict[str, Any]:
 class EvidenceBuilder:
     """Accumulates slim objects per evidence section, from any input."""
 
-    def __init__(self, default_namespace: str = "default") -> None:
+    def __init__(self, default_namespace: str = "default", mirror_pods_only: bool = False) -> None:
         self.default_namespace = default_namespace
         """Namespace given to namespaced objects that name none (offline manifests)."""
+        self.mirror_pods_only = mirror_pods_only
+        """Read control-plane flags only from mirror pods (controlled by their Node), as a live API
+        server shows static pods; any pod someone created with the right name or labels is not one."""
         self.sections: dict[str, list[dict[str, Any]]] = {k.section: [] for k in KINDS}
         """Section name -> slim objects."""
         self.controlplane: dict[str, list[dict[str, Any]]] = {c: [] for c in CONTROL_PLANE_COMPONENTS.values()}
@@ -767,6 +770,10 @@ class EvidenceBuilder:
             component = next((c for c in CONTROL_PLANE_COMPONENTS if meta["name"].startswith(c + "-")), "")
         if not component:
             return
+        controllers = [r for r in meta.get("ownerReferences") or () if r.get("controller")]
+        mirror = len(controllers) == 1 and controllers[0].get("kind") == "Node"
+        if (controllers and not mirror) or (self.mirror_pods_only and not mirror):
+            return  # not a static pod: evaluated as a workload, never read as the control plane
         containers = spec.get("containers") if isinstance(spec, dict) else None
         first = containers[0] if isinstance(containers, list) and containers else {}
         argv = list(first.get("command") or []) + list(first.get("args") or []) if isinstance(first, dict) else []

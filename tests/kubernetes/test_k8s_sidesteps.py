@@ -287,3 +287,21 @@ def test_an_old_revision_scaled_to_zero_is_reported_and_its_pods_evaluated(tmp_p
     }
     assert "old revision of Deployment team-a/web, scaled to zero" in found["ReplicaSet team-a/web-old"].message
     assert "is scaled to zero" in found["Pod team-a/web-old-x"].message
+
+
+def test_a_pod_named_like_the_api_server_is_not_read_as_the_control_plane(tmp_path: Path) -> None:
+    """Live (and in a dump of a live cluster) static pods are mirror pods of their Node; a pod anyone
+    created with the name and labels does not make the API server's flags pass."""
+    fake = static_pod("kube-apiserver", ["--anonymous-auth=false"])
+    fake["metadata"].pop("ownerReferences")
+    [dumped] = run(tmp_path, "K8S-01", [fake], dump=True)
+    assert dumped.status is NA and "no kube-apiserver static pod" in dumped.message
+    owned = static_pod("kube-apiserver", ["--anonymous-auth=false"])
+    owned["metadata"]["ownerReferences"] = owner("DaemonSet", "x", "kube-system")
+    [other] = run(tmp_path, "K8S-01", [owned])
+    assert other.status is NA
+    # the manifest files of /etc/kubernetes/manifests carry no owner: read offline as they are
+    [manifest] = run(tmp_path, "K8S-01", [fake])
+    assert manifest.status is PASS
+    # and the fake is a workload like any other
+    assert by_resource(run(tmp_path, "K8S-14", [fake], dump=True)) == {"Pod kube-system/kube-apiserver-cp-1": FAIL}
