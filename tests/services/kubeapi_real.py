@@ -21,20 +21,19 @@ directory deleted afterwards:
   every namespace) and the `clusterrole-aggregation` controller (aggregated ClusterRoles, as in
   a real cluster). No scheduler, no kubelet: pods are stored, never run.
 
-The controls K8S-01..05 read the API server's flags from its static (mirror) Pod in
-kube-system, which a real control plane has because a kubelet runs the API server from a
-manifest. Here no kubelet runs it, so the fixture publishes what the kubelet would: a Node
+The flag controls (K8S-01..05, 28..36) read the components' flags from their static (mirror)
+Pods in kube-system, which a real control plane has because a kubelet runs them from manifests. Here no kubelet runs it, so the fixture publishes what the kubelet would: a Node
 object and mirror Pods `kube-system/kube-apiserver-<node>` and `kube-system/etcd-<node>`
 (labels `component`, `tier=control-plane`, annotation `kubernetes.io/config.mirror`, owner the
 Node) whose command is the exact argv the fixture started the process with; likewise
-`kube-system/kube-controller-manager-<node>`. The flags sovscan
-judges are therefore the flags the running server really has.
+`kube-system/kube-controller-manager-<node>`. The flags sovscan judges are therefore the flags
+the running processes really have.
 
 `kube_cluster_weak` (session scope, started only by tests that ask for it) is a second
 kube-apiserver on the same etcd (its own `--etcd-prefix`) in a deliberately weak configuration:
 anonymous authentication on, no audit policy, an encryption configuration whose first provider
-is `identity` (Secrets stored in plain text), TLS 1.0 allowed. It publishes its own mirror Pod
-the same way.
+is `identity` (Secrets stored in plain text), RBAC without the Node authorizer, TLS 1.0
+allowed. It publishes its own mirror Pod the same way; it runs no controller manager.
 
 The fixtures write to the servers they start (objects, RBAC, tokens); the collector under test
 only reads.
