@@ -22,12 +22,13 @@ directory deleted afterwards:
   a real cluster). No scheduler, no kubelet: pods are stored, never run.
 
 The flag controls (K8S-01..05, 28..36) read the components' flags from their static (mirror)
-Pods in kube-system, which a real control plane has because a kubelet runs them from manifests. Here no kubelet runs it, so the fixture publishes what the kubelet would: a Node
-object and mirror Pods `kube-system/kube-apiserver-<node>` and `kube-system/etcd-<node>`
-(labels `component`, `tier=control-plane`, annotation `kubernetes.io/config.mirror`, owner the
-Node) whose command is the exact argv the fixture started the process with; likewise
-`kube-system/kube-controller-manager-<node>`. The flags sovscan judges are therefore the flags
-the running processes really have.
+Pods in kube-system, which a real control plane has because a kubelet runs them from manifests.
+Here no kubelet runs them, so the fixture publishes what the kubelet would: a Node object and
+the mirror Pods `kube-system/kube-apiserver-<node>`, `kube-system/etcd-<node>` and
+`kube-system/kube-controller-manager-<node>` (labels `component`, `tier=control-plane`,
+annotation `kubernetes.io/config.mirror`, owner the Node) whose command is the exact argv the
+fixture started the process with. The flags sovscan judges are therefore the flags the running
+processes really have.
 
 `kube_cluster_weak` (session scope, started only by tests that ask for it) is a second
 kube-apiserver on the same etcd (its own `--etcd-prefix`) in a deliberately weak configuration:
