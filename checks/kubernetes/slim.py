@@ -418,6 +418,62 @@ def same_pod_spec(pod: Mapping[str, Any], template: Mapping[str, Any]) -> bool:
     return mine == theirs
 
 
+def _apparmor_effective(spec: Mapping[str, Any], annotations: Mapping[str, str] | None) -> dict[str, str]:
+    """Container name -> its AppArmor profile as the kubelet applies it (field, else pod field, else annotation)."""
+    pod = ((spec.get("securityContext") or {}).get("appArmorProfile") or {}).get("type")
+    out = {}
+    for ctype in ("initContainers", "containers"):
+        for c in spec.get(ctype) or ():
+            own = ((c.get("securityContext") or {}).get("appArmorProfile") or {}).get("type")
+            annotation = (annotations or {}).get(APPARMOR_ANNOTATION + str(c.get("name")))
+            shown = (
+                own
+                or pod
+                or {"runtime/default": "RuntimeDefault", "unconfined": "Unconfined"}.get(
+                    str(annotation), "Localhost" if str(annotation).startswith("localhost/") else ""
+                )
+            )
+            if shown:
+                out[str(c.get("name"))] = str(shown)
+    return out
+
+
+def _without_apparmor(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The slim spec without appArmorProfile fields (compared through `_apparmor_effective`)."""
+    out = dict(spec)
+    if "appArmorProfile" in (spec.get("securityContext") or {}):
+        out["securityContext"] = {k: v for k, v in spec["securityContext"].items() if k != "appArmorProfile"}
+    for ctype in ("initContainers", "containers"):
+        if any("appArmorProfile" in (c.get("securityContext") or {}) for c in spec.get(ctype) or ()):
+            out[ctype] = [
+                {**c, "securityContext": {k: v for k, v in c["securityContext"].items() if k != "appArmorProfile"}}
+                if "appArmorProfile" in (c.get("securityContext") or {})
+                else c
+                for c in spec[ctype]
+            ]
+    return out
+
+
+def _same_pod(
+    spec: Mapping[str, Any],
+    annotations: Mapping[str, str] | None,
+    template: Mapping[str, Any],
+    template_annotations: Mapping[str, str] | None,
+) -> bool:
+    """A pod runs its template: same spec (`same_pod_spec`) and the same AppArmor profiles.
+
+    The API server copies AppArmor fields into annotations on pods (and annotations into fields),
+    never on templates: the profiles are compared as the kubelet applies them, not as written.
+    """
+    if (annotations or None) == (template_annotations or None) and not (
+        _apparmor_effective(spec, None) or _apparmor_effective(template, None)
+    ):
+        return same_pod_spec(spec, template)
+    if _apparmor_effective(spec, annotations) != _apparmor_effective(template, template_annotations):
+        return False
+    return same_pod_spec(_without_apparmor(spec), _without_apparmor(template))
+
+
 def debug_spec(spec: Mapping[str, Any]) -> dict[str, Any] | None:
     """What of a controller-owned pod's slim spec its template does not say: ephemeral containers.
 
@@ -732,7 +788,7 @@ class EvidenceBuilder:
             if kind == "Pod"
             else _get_path(slim, (*path[:-1], "metadata", "annotations"))
         )
-        if slim.get("invalid") or not same_pod_spec(spec, template) or (mine or None) != (annotations or None):
+        if slim.get("invalid") or not _same_pod(spec, mine, template, annotations):
             slim["owner_note"] = (
                 f"its pod spec differs from the template of its controller {owner_kind} {namespace}/{name}"
             )

@@ -305,3 +305,20 @@ def test_a_pod_named_like_the_api_server_is_not_read_as_the_control_plane(tmp_pa
     assert manifest.status is PASS
     # and the fake is a workload like any other
     assert by_resource(run(tmp_path, "K8S-14", [fake], dump=True)) == {"Pod kube-system/kube-apiserver-cp-1": FAIL}
+
+
+def test_apparmor_fields_copied_to_annotations_by_the_api_server_keep_a_pod_its_controllers(
+    tmp_path: Path,
+) -> None:
+    confined = good_spec(containers=[container(securityContext={"appArmorProfile": {"type": "RuntimeDefault"}})])
+    running = pod("web-a", confined, owners=owner("Deployment", "web"))
+    running["metadata"]["annotations"]["container.apparmor.security.beta.kubernetes.io/app"] = "runtime/default"
+    objects = [workload("Deployment", "web", confined), running]
+    assert by_resource(run(tmp_path, "K8S-25", objects)) == {"Deployment team-a/web": PASS}
+    # a pod that swaps the profile for an unconfined annotation is not its controller's
+    swapped = pod("web-b", good_spec(), owners=owner("Deployment", "web"))
+    swapped["metadata"]["annotations"]["container.apparmor.security.beta.kubernetes.io/app"] = "unconfined"
+    assert by_resource(run(tmp_path, "K8S-25", [*objects, swapped])) == {
+        "Deployment team-a/web": PASS,
+        "Pod team-a/web-b": FAIL,
+    }
