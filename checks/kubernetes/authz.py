@@ -386,15 +386,14 @@ def _label_selector_matches(selector: Mapping[str, Any], labels: Mapping[str, st
     return True
 
 
-def aggregated_rules(role: Mapping[str, Any], cluster_roles: Sequence[Mapping[str, Any]]) -> list[Rule] | None:
-    """The rules the aggregation controller writes into `role`, or None when it has no aggregationRule.
+def selected_roles(role: Mapping[str, Any], cluster_roles: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The other ClusterRoles an aggregated ClusterRole's selectors pick, by name (empty without one).
 
-    The union (first occurrence kept, in order of role name) of the stored rules of every other
-    ClusterRole that one of the selectors matches; an empty selector matches every ClusterRole.
+    An empty selector matches every ClusterRole; the role itself is never selected.
     """
     aggregation = role.get("aggregationRule")
     if not isinstance(aggregation, Mapping):
-        return None
+        return []
     name = role["metadata"].get("name")
     selected: dict[str, Mapping[str, Any]] = {}
     for selector in aggregation.get("clusterRoleSelectors") or ():
@@ -404,13 +403,52 @@ def aggregated_rules(role: Mapping[str, Any], cluster_roles: Sequence[Mapping[st
                 continue
             if _label_selector_matches(selector, other["metadata"].get("labels") or {}):
                 selected[other_name] = other
+    return [selected[n] for n in sorted(selected)]
+
+
+def aggregated_rules(role: Mapping[str, Any], cluster_roles: Sequence[Mapping[str, Any]]) -> list[Rule] | None:
+    """The rules the aggregation controller writes into `role` in one pass, or None without an aggregationRule.
+
+    The union (first occurrence kept, in order of role name) of the stored rules of every other
+    ClusterRole that one of the selectors matches.
+    """
+    if not isinstance(role.get("aggregationRule"), Mapping):
+        return None
     rules: list[Rule] = []
-    for other_name in sorted(selected):
-        for raw in selected[other_name].get("rules") or ():
+    for other in selected_roles(role, cluster_roles):
+        for raw in other.get("rules") or ():
             rule = Rule.from_mapping(raw)
             if rule not in rules:
                 rules.append(rule)
     return rules
+
+
+def converged_rules(cluster_roles: Sequence[Mapping[str, Any]]) -> dict[str, list[Rule]]:
+    """ClusterRole name -> stored rules plus everything aggregation gives it once the controller settles.
+
+    Aggregation chains (`edit` aggregates `view`, itself aggregated) are followed to a fixed
+    point: the controller rewrites a role whenever one it selects changes.
+    """
+    current: dict[str, list[Rule]] = {}
+    for role in cluster_roles:
+        rules = current.setdefault(str(role["metadata"].get("name", "")), [])
+        for raw in role.get("rules") or ():
+            rule = Rule.from_mapping(raw)
+            if rule not in rules:
+                rules.append(rule)
+    aggregated = [(r, selected_roles(r, cluster_roles)) for r in cluster_roles if r.get("aggregationRule")]
+    for _ in range(len(aggregated) + 1):
+        changed = False
+        for role, selected in aggregated:
+            rules = current[str(role["metadata"].get("name", ""))]
+            for other in selected:
+                for rule in list(current[str(other["metadata"].get("name", ""))]):
+                    if rule not in rules:
+                        rules.append(rule)
+                        changed = True
+        if not changed:
+            break
+    return current
 
 
 @dataclass(frozen=True)
@@ -443,6 +481,13 @@ class Authorizer:
         for raw in role_bindings:
             binding = self._binding("RoleBinding", raw)
             self._bindings_by_ns.setdefault(binding.namespace, []).append(binding)
+        # subject -> (visit order, binding, subject): grants_for over every namespace without a full scan
+        self._by_subject: dict[Subject, list[tuple[int, _Binding, Subject]]] = {}
+        for order, binding in enumerate(self._visit("", every_namespace=True)):
+            for subject in binding.subjects:
+                entries = self._by_subject.setdefault(subject, [])
+                if not entries or entries[-1][1] is not binding:
+                    entries.append((order, binding, subject))
 
     @staticmethod
     def _binding(kind: str, raw: Mapping[str, Any]) -> _Binding:
@@ -464,18 +509,17 @@ class Authorizer:
 
         `aggregation="stored"` authorizes on stored rules, as the API server does;
         `"converged"` adds, for each aggregated ClusterRole, the rules the aggregation controller
-        computes from the selected ClusterRoles (what the role grants once reconciled).
+        computes from the selected ClusterRoles, chains followed (`converged_rules`: what the
+        role grants once reconciled).
         """
         raw_cluster_roles = list(sections.get("clusterroles") or ())
         cluster_roles: dict[str, list[Rule]] = {}
-        for role in raw_cluster_roles:
-            rules = [Rule.from_mapping(r) for r in role.get("rules") or ()]
-            if aggregation == "converged":
-                for rule in aggregated_rules(role, raw_cluster_roles) or ():
-                    if rule not in rules:
-                        rules.append(rule)
-            name = str(role["metadata"].get("name", ""))
-            cluster_roles.setdefault(name, []).extend(rules)
+        if aggregation == "converged":
+            cluster_roles = converged_rules(raw_cluster_roles)
+        else:
+            for role in raw_cluster_roles:
+                name = str(role["metadata"].get("name", ""))
+                cluster_roles.setdefault(name, []).extend(Rule.from_mapping(r) for r in role.get("rules") or ())
         roles: dict[tuple[str, str], list[Rule]] = {}
         for role in sections.get("roles") or ():
             meta = role["metadata"]
@@ -530,12 +574,34 @@ class Authorizer:
         `namespace` "" gives the cluster-scoped view (ClusterRoleBindings only), a name adds that
         namespace's RoleBindings, None gives every namespace's (each Grant says its scope).
         """
+        if namespace is None:
+            return self._grants_everywhere(user, groups)
         found = []
-        for binding in self._visit(namespace or "", namespace is None):
+        for binding in self._visit(namespace):
             for subject in binding.subjects:
                 if subject.applies_to(user, groups):
                     found.append(self._grants(binding, subject))
                     break
+        return found
+
+    def _grants_everywhere(self, user: str, groups: Sequence[str]) -> list[Grant]:
+        """`grants_for(..., None)` through the subject index (same bindings, same order)."""
+        candidates = [Subject("User", user), *(Subject("Group", g) for g in groups)]
+        if user.startswith(SERVICE_ACCOUNT_PREFIX):
+            namespace, _, name = user[len(SERVICE_ACCOUNT_PREFIX) :].partition(":")
+            if namespace and name and ":" not in name:
+                candidates.append(Subject("ServiceAccount", name, namespace))
+        hits: dict[int, tuple[_Binding, Subject]] = {}
+        for candidate in candidates:
+            for order, binding, subject in self._by_subject.get(candidate, ()):
+                if order not in hits and subject.applies_to(user, groups):
+                    hits[order] = (binding, subject)
+        found = []
+        for order in sorted(hits):
+            binding, _ = hits[order]
+            # the first subject of the binding that applies, as the full scan reports it
+            first = next(s for s in binding.subjects if s.applies_to(user, groups))
+            found.append(self._grants(binding, first))
         return found
 
     def decide(self, user: str, groups: Sequence[str], attributes: Attributes) -> Decision:
