@@ -99,6 +99,7 @@ class Generator:
         self.groups = [f"{self.prefix}-group-{i}" for i in range(2)]
         self.accounts = [(ns, f"{self.prefix}-sa") for ns in self.namespaces]
         self.label = f"{self.prefix}.sovscan.test/aggregate"
+        self.outer_label = f"{self.prefix}.sovscan.test/outer"
 
     def _pick(self, pool: tuple[str, ...], most: int = 2) -> list[str]:
         return sorted(set(self.random.sample(pool, self.random.randint(1, min(most, len(pool))))))
@@ -142,8 +143,8 @@ class Generator:
             del subject["namespace"]  # means the binding's namespace
         return subject
 
-    def objects(self) -> tuple[list[dict[str, Any]], list[str]]:
-        """(objects to create, names of aggregated ClusterRoles to wait for)."""
+    def objects(self) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+        """(objects to create, (aggregated ClusterRole, label it selects) to wait for, inner first)."""
         r = self.random
         rbac = "rbac.authorization.k8s.io/v1"
         out: list[dict[str, Any]] = [
@@ -160,6 +161,8 @@ class Generator:
             if r.random() < 0.5:
                 rules.append(self.url_rule())
             labels = {self.label: "true"} if r.random() < 0.5 else {}
+            if r.random() < 0.3:
+                labels[self.outer_label] = "true"
             cluster_roles.append(name)
             out.append(
                 {
@@ -170,11 +173,17 @@ class Generator:
                 }
             )
         aggregated = f"{self.prefix}-aggregated"
+        outer = f"{self.prefix}-outer"  # aggregates the aggregated one too: a chain, like edit -> view
         out.append({
-            "apiVersion": rbac, "kind": "ClusterRole", "metadata": {"name": aggregated},
+            "apiVersion": rbac, "kind": "ClusterRole",
+            "metadata": {"name": aggregated, "labels": {self.outer_label: "true"}},
             "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {self.label: "true"}}]}, "rules": [],
         })  # fmt: skip
-        cluster_roles.append(aggregated)
+        out.append({
+            "apiVersion": rbac, "kind": "ClusterRole", "metadata": {"name": outer},
+            "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {self.outer_label: "true"}}]}, "rules": [],
+        })  # fmt: skip
+        cluster_roles += [aggregated, outer]
         roles = []
         for ns in self.namespaces:
             for i in range(2):
@@ -203,7 +212,7 @@ class Generator:
                 "apiVersion": rbac, "kind": "RoleBinding", "metadata": {"name": f"rb-{i}", "namespace": ns},
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", **ref}, "subjects": subjects,
             })  # fmt: skip
-        return out, [aggregated]
+        return out, [(aggregated, self.label), (outer, self.outer_label)]
 
     def identities(self) -> list[tuple[str, tuple[str, ...]]]:
         """Who is asked about: users with and without groups, and the ServiceAccounts as they authenticate."""
@@ -240,12 +249,13 @@ class Generator:
 
 
 def wait_aggregated(cluster: KubeCluster, objects: list[dict[str, Any]], name: str, label: str) -> None:
-    """Wait until the aggregation controller stored the union of the selected ClusterRoles' rules."""
+    """Wait until the aggregation controller stored the union of the selected ClusterRoles' stored rules."""
     wanted = [
         rule
         for obj in objects
         if obj["kind"] == "ClusterRole" and (obj["metadata"].get("labels") or {}).get(label) == "true"
-        for rule in obj["rules"]
+        for rule in cluster.request("GET", cluster.path_of("ClusterRole", None, obj["metadata"]["name"])).body["rules"]
+        or ()
     ]
     deadline = time.monotonic() + 60
     while True:
@@ -283,8 +293,8 @@ def test_rbac_reading_agrees_with_subject_access_review(
     from tests.kubernetes.real_cluster import create_ordered
 
     create_ordered(cluster, objects)
-    for name in aggregated:
-        wait_aggregated(cluster, objects, name, generator.label)
+    for name, label in aggregated:
+        wait_aggregated(cluster, objects, name, label)
     evidence = collect(cluster, tmp_path, target_id=f"rbac-{seed}")
     assert evidence.errors == {}, f"seed {seed}: {evidence.errors}"
     authorizer = Authorizer.from_evidence(evidence)
