@@ -100,6 +100,7 @@ def _items(evidence: Evidence, params: Mapping[str, Any]) -> list[Any]:
         },
     },
     description="Compare fields of evidence items with kube-bench-style operators.",
+    needs_params=("section",),
 )
 def field_check(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """Compare fields of each selected evidence item with the control's tests."""
@@ -133,9 +134,7 @@ def field_check(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Check
         message = f"no item of '{params['section']}' matches ({selector})"
         if status is Status.ERROR:
             message += ": the evidence needed to verify this control is missing"
-        yield CheckResult(
-            resource=evidence.resource("target", evidence.target), status=status, message=message, expected=expected
-        )
+        yield CheckResult(resource=evidence.target_resource(), status=status, message=message, expected=expected)
         return
 
     for index, item in enumerate(selected):

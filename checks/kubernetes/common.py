@@ -251,7 +251,16 @@ EXEMPT_PARAMS: dict[str, Any] = {
             "type": "object",
             "required": ["component", "reason"],
             "additionalProperties": False,
-            "properties": {"component": {"enum": sorted(BUILTIN_COMPONENTS)}, "reason": _REASON},
+            "properties": {
+                "component": {"enum": sorted(BUILTIN_COMPONENTS)},
+                "reason": _REASON,
+                "host_paths": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "hostPath paths (globs) the component mounts; mounting any other makes "
+                    "the exemption not apply (the object is evaluated).",
+                },
+            },
         },
     },
     "exempt_uids": {
@@ -279,9 +288,15 @@ class Skipped(NamedTuple):
     """The exemption that applied, with its written justification."""
 
 
-def _exemptions(params: Mapping[str, Any]) -> tuple[list[tuple[BuiltinIdentity, str]], dict[str, str]]:
+def _exemptions(
+    params: Mapping[str, Any],
+) -> tuple[list[tuple[BuiltinIdentity, str, list[str] | None]], dict[str, str]]:
     builtin = [
-        (BUILTIN_COMPONENTS[str(e["component"])], str(e["reason"]))
+        (
+            BUILTIN_COMPONENTS[str(e["component"])],
+            str(e["reason"]),
+            [str(p) for p in e["host_paths"]] if "host_paths" in e else None,
+        )
         for e in params.get("exempt_builtin", ())
         if str(e.get("component")) in BUILTIN_COMPONENTS
     ]
@@ -345,8 +360,8 @@ def select_workloads(evidence: Evidence, params: Mapping[str, Any]) -> tuple[lis
             elif meta.get("uid") in uids:
                 reason = f"exempted by UID {meta['uid']}: {uids[meta['uid']]}"
             elif builtin:
-                for identity, why in builtin:
-                    if identity.matches(kind, obj):
+                for identity, why, host_paths in builtin:
+                    if identity.matches(kind, obj) and _only_host_paths(kind, obj, host_paths):
                         reason = f"built-in {identity.describe()}: {why}"
                         break
             if reason:
@@ -376,6 +391,21 @@ def _idle_revision(obj: Mapping[str, Any], namespace: str, present: set[tuple[st
         ):
             return f"an old revision of Deployment {namespace}/{ref.get('name')}, scaled to zero: it runs no pod"
     return None
+
+
+def _only_host_paths(kind: str, obj: Mapping[str, Any], allowed: list[str] | None) -> bool:
+    """True when the object's hostPath volumes are all among `allowed` (globs); any when None."""
+    if allowed is None:
+        return True
+    spec: Any = obj
+    for part in POD_SPEC_PATH[kind]:
+        spec = spec.get(part) if type(spec) is dict else None
+    volumes = spec.get("volumes") if type(spec) is dict else None
+    return all(
+        matches(str((v.get("hostPath") or {}).get("path")), allowed)
+        for v in volumes or ()
+        if isinstance(v, Mapping) and "hostPath" in v
+    )
 
 
 def workloads(evidence: Evidence, exclude_namespaces: Iterable[str]) -> tuple[list[Workload], int]:

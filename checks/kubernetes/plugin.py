@@ -18,7 +18,6 @@ Options (inventory): `kubeconfig` (path), `page_size` (LIST chunk size, default 
 
 from __future__ import annotations
 
-import gc
 import os
 import re
 import time
@@ -51,9 +50,6 @@ OFFLINE_CONTROL_PLANE = (
 OFFLINE_KUBELET = "the input holds no ConfigMap kube-system/kubelet-config: the kubelet configuration is not visible"
 OFFLINE_VERSION = "offline input carries no API server version"
 
-FREEZE_THRESHOLD = 20_000
-"""Objects from which the collected evidence is moved out of the garbage collector's sight (gc.freeze)."""
-
 OPTIONS_LIVE = frozenset({"kubeconfig", "page_size", "service_account_dir"})
 """Options of a live target."""
 OPTIONS_OFFLINE = frozenset({"namespace"})
@@ -71,6 +67,10 @@ CHECKS: tuple[CheckSpec, ...] = (
     rbac.rbac_wildcards,
     rbac.rbac_dangerous,
     rbac.anonymous_bindings,
+    rbac.workload_rbac,
+    rbac.broad_group_grants,
+    rbac.dangerous_bindings,
+    rbac.rbac_aggregation,
     pods.token_automount,
     cluster.pod_security_admission,
     pods.privileged,
@@ -187,19 +187,12 @@ class KubernetesPlugin(TargetPlugin):
                 raise ConfigError(f"option '{name}' must be a non-empty string")
 
     def collect(self, target: Target, secrets: Mapping[str, Secret], timeout: float) -> Evidence:
-        """Read a cluster through the API, or read manifests / a dump from disk."""
-        collecting = gc.isenabled()
-        gc.disable()  # slimming allocates millions of acyclic objects: no cycle collection meanwhile
-        try:
-            evidence = self._collect(target, timeout)
-        finally:
-            if collecting:
-                gc.enable()
-        if sum(evidence.metadata.get("objects", {}).values()) >= FREEZE_THRESHOLD:
-            # keep the garbage collector from rescanning a large, long-lived evidence tree while the
-            # engine evaluates: without this, full collections make big scans superlinear
-            gc.freeze()
-        return evidence
+        """Read a cluster through the API, or read manifests / a dump from disk.
+
+        The garbage collector is the engine's business (it pauses it while collecting and freezes
+        large evidence): a plugin never changes process-wide state.
+        """
+        return self._collect(target, timeout)
 
     def _collect(self, target: Target, timeout: float) -> Evidence:
         mode, reference = parse_value(target.url)

@@ -1167,5 +1167,9 @@ class EvidenceBuilder:
         self.configs.setdefault(kind, []).append(found)
 
     def counts(self) -> dict[str, int]:
-        """Objects kept per section."""
-        return {name: len(items) for name, items in self.sections.items()}
+        """Objects kept per section (and control-plane configuration files, when the input had any)."""
+        counts = {name: len(items) for name, items in self.sections.items()}
+        configs = sum(len(v) for v in self.configs.values())
+        if configs:
+            counts["controlplane configuration files"] = configs
+        return counts

@@ -196,6 +196,15 @@ def role(
     }
 
 
+def aggregated_role(
+    name: str, match_labels: Mapping[str, str], rules: Sequence[Mapping[str, Any]] = ()
+) -> dict[str, Any]:
+    """An aggregated ClusterRole selecting ClusterRoles by labels (stored rules as given)."""
+    obj = role("ClusterRole", name, rules)
+    obj["aggregationRule"] = {"clusterRoleSelectors": [{"matchLabels": dict(match_labels)}]}
+    return obj
+
+
 def binding(
     kind: str, name: str, role_kind: str, role_name: str, subjects: Sequence[Mapping[str, Any]], ns: str | None = None
 ) -> dict[str, Any]:
@@ -314,6 +323,13 @@ def sample_cluster() -> list[dict[str, Any]]:
         ),
         role("ClusterRole", "ops-everything", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get"]}]),
         role("Role", "reader", [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]}], "team-a"),
+        aggregated_role("monitoring", {"example.org/aggregate-to-monitoring": "true"}),
+        role(
+            "ClusterRole",
+            "monitoring-endpoints",
+            [{"apiGroups": [""], "resources": ["endpoints", "services"], "verbs": ["get", "list", "watch"]}],
+            labels={"example.org/aggregate-to-monitoring": "true"},
+        ),
         binding(
             "ClusterRoleBinding",
             "cluster-admin",

@@ -225,7 +225,7 @@ def test_k8s_37_38_kubelet_settings(tmp_path: Path) -> None:
     assert status(tmp_path, "K8S-38", [kubelet("rotateCertificates: true\n")]) == {PASS}
     assert status(tmp_path, "K8S-38", [kubelet("rotateCertificates: false\n")]) == {FAIL}
     assert status(tmp_path, "K8S-38", [kubelet('rotateCertificates: "true"\n')]) == {ERROR}  # not a boolean
-    assert status(tmp_path, "K8S-37", []) == {NA}
+    assert status(tmp_path, "K8S-37", [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}]) == {NA}
 
 
 def test_k8s_39_kubelet_cipher_suites(tmp_path: Path) -> None:

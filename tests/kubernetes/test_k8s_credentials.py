@@ -144,6 +144,9 @@ def test_an_echoed_token_appears_in_no_artifact(echo: EchoServer, tmp_path: Path
     for name, text in artifacts.items():
         for secret in (TOKEN, PASSWORD, FILE_TOKEN, KEY_BODY):
             assert secret not in text, (name, secret)
+    # the plain-HTTP connection is reported in every report format, not only in the evidence
+    for name in ("report.json", "report.sarif", "report.junit", "report.wazuh", "report.console"):
+        assert "plain HTTP to the API server" in artifacts[name], name
 
 
 def test_insecure_skip_tls_verify_is_reported_not_hidden(tmp_path: Path) -> None:

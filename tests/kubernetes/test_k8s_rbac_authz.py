@@ -439,3 +439,53 @@ def test_subject_identities() -> None:
     assert Subject.from_mapping({"kind": "User", "name": "a", "namespace": "ns"}, "x").id == "User:a"
     assert UserInfo.of_subject(Subject("Group", "g")) == UserInfo("", ("g",))
     assert UserInfo.of_subject(Subject("User", "u")) == UserInfo("u", ("system:authenticated",))
+
+
+def test_grants_everywhere_equals_a_scan_of_every_binding() -> None:
+    """The subject index of `grants_for(..., None)` finds exactly what scanning every binding finds."""
+    import random
+
+    seed = 20261201
+    rng = random.Random(seed)
+    names = ["a", "b", "system:serviceaccount:n1:a", "system:masters"]
+    namespaces = ["n1", "n2"]
+
+    def subject() -> dict[str, str]:
+        kind = rng.choice(["User", "Group", "ServiceAccount", "Robot"])
+        out = {"kind": kind, "name": rng.choice(names[:2]) if kind == "ServiceAccount" else rng.choice(names)}
+        if kind == "ServiceAccount" and rng.random() < 0.7:
+            out["namespace"] = rng.choice(namespaces)
+        return out
+
+    def slim_binding(kind: str, i: int) -> dict[str, Any]:
+        meta: dict[str, Any] = {"name": f"b{i}"}
+        if kind == "RoleBinding":
+            meta["namespace"] = rng.choice(namespaces)
+        return {
+            "metadata": meta,
+            "roleRef": {"kind": "ClusterRole", "name": "r"},
+            "subjects": [subject() for _ in range(rng.randint(0, 3))],
+        }
+
+    sections = {
+        "clusterroles": [
+            {"metadata": {"name": "r"}, "rules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}]}
+        ],
+        "clusterrolebindings": [slim_binding("ClusterRoleBinding", i) for i in range(40)],
+        "rolebindings": [slim_binding("RoleBinding", i) for i in range(40)],
+    }
+    authz = Authorizer.from_sections(sections)
+    identities = [UserInfo(n, (g,)) for n in names for g in names] + [
+        UserInfo.service_account(ns, n) for ns in namespaces for n in names[:2]
+    ]
+    for identity in identities:
+        expected = []
+        for kind, ns, name, _, _, subjects in authz.bindings():
+            hit = next((s for s in subjects if s.applies_to(identity.name, identity.groups)), None)
+            if hit is not None:
+                expected.append((kind, ns, name, hit))
+        got = [
+            (g.binding_kind, g.binding_namespace, g.binding_name, g.subject)
+            for g in authz.grants_for(identity.name, identity.groups, None)
+        ]
+        assert got == expected, f"seed {seed}, {identity}"

@@ -322,3 +322,15 @@ def test_apparmor_fields_copied_to_annotations_by_the_api_server_keep_a_pod_its_
         "Deployment team-a/web": PASS,
         "Pod team-a/web-b": FAIL,
     }
+
+
+def test_a_built_in_component_is_exempt_for_hostpath_only_with_its_own_paths(tmp_path: Path) -> None:
+    real = kube_proxy()
+    rooted = kube_proxy()
+    rooted["spec"]["template"]["spec"]["volumes"].append({"name": "root", "hostPath": {"path": "/"}})
+    assert by_resource(run(tmp_path, "K8S-15", [real])) == {"DaemonSet kube-system/kube-proxy": NA}
+    [finding] = run(tmp_path, "K8S-15", [rooted])
+    assert finding.status is FAIL and "mounts /" in finding.message
+    assert by_resource(run(tmp_path, "K8S-25", [rooted])) == {"DaemonSet kube-system/kube-proxy": FAIL}
+    # the exemption for privileged (K8S-13) names no paths: it still applies
+    assert by_resource(run(tmp_path, "K8S-13", [rooted])) == {"DaemonSet kube-system/kube-proxy": NA}

@@ -286,7 +286,7 @@ def test_finding_for_an_unknown_target_and_control() -> None:
     assert summary["target"]["id"] == "other"
     finding = findings_of(events)[0]
     assert finding["control"] == {"id": "X-01"}
-    assert finding["severity"] == "medium"
+    assert finding["severity"] == "critical"  # the gate's rule: unknown is fail-closed critical
     assert finding["observed"] == "1"
 
 
