@@ -1,3 +1,3 @@
 """Shared pytest configuration: fixture plugins of the real test services."""
 
-pytest_plugins = ["tests.services.postgres", "tests.services.openbao"]
+pytest_plugins = ["tests.services.postgres", "tests.services.openbao", "tests.services.keycloak"]

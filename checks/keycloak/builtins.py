@@ -139,6 +139,7 @@ PRIVILEGED_CLIENT_ROLES = frozenset(
         "manage-events",
         "manage-identity-providers",
         "manage-authorization",
+        "manage-organizations",
         "impersonation",
         "create-client",
     }

@@ -95,7 +95,7 @@ class _Api:
 
     def get(self, path: str, **params: Any) -> Any:
         """GET an admin path and return its JSON; _Denied on 401/403, RequestFailed otherwise."""
-        self.connection.timeout = self.deadline.request_timeout()
+        self.connection.timeout = max(1, int(self.deadline.request_timeout()))
         self.requests += 1
         try:
             response: requests.Response = self.connection.raw_get(path, **params)
@@ -242,7 +242,7 @@ class Collector:
         """The one non-GET request: the token request. Failures end the collection."""
         what = f"requesting a token in realm '{login.realm}' for client '{login.client_id}'"
         try:
-            connection.keycloak_openid.connection.timeout = self.deadline.request_timeout()
+            connection.keycloak_openid.connection.timeout = max(1, int(self.deadline.request_timeout()))
             connection.get_token()
         except KeycloakError as exc:
             status = getattr(exc, "response_code", None)
@@ -254,7 +254,9 @@ class Collector:
                     f"check the {'client id and secret' if login.grant == 'client_credentials' else 'username and password'}",
                 ) from None
             if isinstance(status, int):
-                raise httpkit.status_failure(status, what, _oauth_error(getattr(exc, "response_body", b""))).as_collection_error(what) from None
+                raise httpkit.status_failure(
+                    status, what, _oauth_error(getattr(exc, "response_body", b""))
+                ).as_collection_error(what) from None
             cause = exc.__cause__
             if cause is not None:
                 raise httpkit.request_failure(cause, what).as_collection_error(what) from None
@@ -299,7 +301,13 @@ class Collector:
                     self.realm_errors[section][realm] = reason
                 continue
             self._realm(api, realm)
-        self.sections["scope"] = {"realms": realms, "source": "live", "auth_realm": self.auth_realm}
+        account = self.metadata.get("account") or {}
+        self.sections["scope"] = {
+            "realms": realms,
+            "source": "live",
+            "auth_realm": self.auth_realm,
+            "scanner_client": account.get("client_id") if account.get("grant") == "client_credentials" else None,
+        }
         for section in shape.PER_REALM_SECTIONS:
             by_realm, errors = self.data[section], self.realm_errors[section]
             if not by_realm and errors and len(set(errors.values())) == 1 and len(errors) == len(realms):
@@ -478,9 +486,15 @@ class Collector:
         for client, name in sorted(roles.containing(edges, privileged), key=lambda k: (k[0] or "", k[1])):
             if client is not None and client not in ids:
                 continue
-            path = f"{base}/roles/{_q(name)}" if client is None else f"{base}/clients/{_q(ids[client])}/roles/{_q(name)}"
-            users, users_complete = api.paged(f"{path}/users", self.page_size, self.max_members, briefRepresentation="true")
-            groups, groups_complete = api.paged(f"{path}/groups", self.page_size, self.max_members, briefRepresentation="true")
+            path = (
+                f"{base}/roles/{_q(name)}" if client is None else f"{base}/clients/{_q(ids[client])}/roles/{_q(name)}"
+            )
+            users, users_complete = api.paged(
+                f"{path}/users", self.page_size, self.max_members, briefRepresentation="true"
+            )
+            groups, groups_complete = api.paged(
+                f"{path}/groups", self.page_size, self.max_members, briefRepresentation="true"
+            )
             holders = {str(u.get("id")): _holder(u, None) for u in users}
             role_complete = users_complete and groups_complete
             for group in groups:
@@ -512,9 +526,13 @@ class Collector:
             return seen[group_id]
         seen[group_id] = ([], True)
         path = str(group.get("path") or group.get("name"))
-        users, complete = api.paged(f"{base}/groups/{_q(group_id)}/members", self.page_size, self.max_members, briefRepresentation="true")
+        users, complete = api.paged(
+            f"{base}/groups/{_q(group_id)}/members", self.page_size, self.max_members, briefRepresentation="true"
+        )
         members = [_holder(u, path) for u in users]
-        children, children_complete = api.paged(f"{base}/groups/{_q(group_id)}/children", self.page_size, self.max_members)
+        children, children_complete = api.paged(
+            f"{base}/groups/{_q(group_id)}/children", self.page_size, self.max_members
+        )
         complete = complete and children_complete
         for child in children:
             child_members, child_complete = self._group_members(api, base, child, seen)
@@ -528,7 +546,11 @@ class Collector:
         out: dict[str, Any] = {"count": int(count) if isinstance(count, int) else None}
         if realm == "master":
             found, complete = api.paged(
-                f"{base}/users", self.page_size, self.max_members, q="is_temporary_admin:true", briefRepresentation="false"
+                f"{base}/users",
+                self.page_size,
+                self.max_members,
+                q="is_temporary_admin:true",
+                briefRepresentation="false",
             )
             out["temporary_admins"] = sorted(
                 (
@@ -551,16 +573,27 @@ def _holder(user: Mapping[str, Any], via_group: str | None) -> dict[str, Any]:
     }
 
 
+VERSION_HIDDEN = (
+    "Keycloak returns its version (serverinfo systemInfo) only to administrators of the master realm "
+    "(realm role admin), which sovscan never asks for: the version is not verified by a view-only scan "
+    "(a realm export carries it as keycloakVersion)"
+)
+
+
 def _server_info(info: Any) -> dict[str, Any]:
-    if not isinstance(info, Mapping) or not isinstance(info.get("systemInfo"), Mapping):
-        raise httpkit.RequestFailed("GET /admin/serverinfo did not answer like Keycloak (no systemInfo)")
+    if not isinstance(info, Mapping) or not isinstance(info.get("profileInfo") or info.get("systemInfo"), Mapping):
+        raise httpkit.RequestFailed("GET /admin/serverinfo did not answer like Keycloak (no profileInfo)")
     features = info.get("features")
-    return {
-        "version": info["systemInfo"].get("version"),
+    system = info.get("systemInfo")
+    out: dict[str, Any] = {
+        "version": system.get("version") if isinstance(system, Mapping) else None,
         "features": None
         if not isinstance(features, list)
         else sorted(str(f.get("name")) for f in features if isinstance(f, Mapping) and f.get("enabled")),
     }
+    if out["version"] is None:
+        out["version_unavailable"] = VERSION_HIDDEN
+    return out
 
 
 def _oauth_error(body: Any) -> str:

@@ -114,19 +114,25 @@ def login(secrets: Mapping[str, Secret], options: Mapping[str, Any]) -> Login:
             raise CollectionError(
                 CollectionError.CREDENTIALS, "a client_secret needs the option client_id (or KEYCLOAK_CLIENT_ID)"
             )
-        return Login("client_credentials", realm, str(client_id), None, secrets["client_secret"], "credential 'client_secret'")
+        return Login(
+            "client_credentials", realm, str(client_id), None, secrets["client_secret"], "credential 'client_secret'"
+        )
     if "password" in secrets and secrets["password"].reveal():
         user = username or os.environ.get("KEYCLOAK_USER")
         if not user:
             raise CollectionError(CollectionError.CREDENTIALS, "a password needs a username (option or credential)")
-        return Login("password", realm, str(client_id or "admin-cli"), str(user), secrets["password"], "credential 'password'")
+        return Login(
+            "password", realm, str(client_id or "admin-cli"), str(user), secrets["password"], "credential 'password'"
+        )
     env_secret = os.environ.get("KEYCLOAK_CLIENT_SECRET")
     if env_secret and client_id:
         return Login("client_credentials", realm, str(client_id), None, Secret(env_secret), "KEYCLOAK_CLIENT_SECRET")
     env_password = os.environ.get("KEYCLOAK_PASSWORD")
     env_user = username or os.environ.get("KEYCLOAK_USER")
     if env_password and env_user:
-        return Login("password", realm, str(client_id or "admin-cli"), str(env_user), Secret(env_password), "KEYCLOAK_PASSWORD")
+        return Login(
+            "password", realm, str(client_id or "admin-cli"), str(env_user), Secret(env_password), "KEYCLOAK_PASSWORD"
+        )
     raise CollectionError(
         CollectionError.CREDENTIALS,
         "no Keycloak credentials: give option client_id with a credential client_secret (or "

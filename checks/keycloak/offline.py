@@ -73,7 +73,9 @@ def _flatten(flows: list[Mapping[str, Any]], top: Mapping[str, Any]) -> list[dic
         steps = sorted(flow.get("authenticationExecutions") or [], key=lambda e: int(e.get("priority") or 0))
         for index, step in enumerate(steps):
             sub = step.get("flowAlias") if step.get("authenticatorFlow") else None
-            out.append(shape.execution(step.get("requirement"), None if sub else step.get("authenticator"), sub, level, index))
+            out.append(
+                shape.execution(step.get("requirement"), None if sub else step.get("authenticator"), sub, level, index)
+            )
             if sub and sub in by_alias and sub not in seen:
                 walk(by_alias[sub], level + 1, seen | {sub})
 
@@ -153,7 +155,9 @@ class _Realm:
             self.missing("clients", "clients")
         if isinstance(rep.get("clientScopes"), list):
             self.data["client_scopes"] = {
-                "scopes": sorted((shape.client_scope(s) for s in rep["clientScopes"]), key=lambda s: str(s.get("name"))),
+                "scopes": sorted(
+                    (shape.client_scope(s) for s in rep["clientScopes"]), key=lambda s: str(s.get("name"))
+                ),
                 "default": sorted(str(s) for s in rep.get("defaultDefaultClientScopes") or []),
                 "optional": sorted(str(s) for s in rep.get("defaultOptionalClientScopes") or []),
             }
@@ -183,10 +187,15 @@ class _Realm:
         if isinstance(rep.get("components"), dict):
             pairs = _components(rep)
             self.data["components"] = [normal for _raw, normal in pairs]
-            keys = [shape.key_from_component(raw) for raw, normal in pairs if normal["providerType"] == "org.keycloak.keys.KeyProvider"]
+            keys = [
+                shape.key_from_component(raw)
+                for raw, normal in pairs
+                if normal["providerType"] == "org.keycloak.keys.KeyProvider"
+            ]
             self.data["keys"] = {
                 "keys": sorted(
-                    (k for k in keys if k is not None), key=lambda k: (str(k.get("provider_name")), str(k.get("algorithm")))
+                    (k for k in keys if k is not None),
+                    key=lambda k: (str(k.get("provider_name")), str(k.get("algorithm"))),
                 )
             }
         else:
@@ -230,7 +239,8 @@ class _Realm:
                 self.errors[section] = NO_USERS
             return
         realm = self.name
-        self.data["users"] = {"count": len(users)}
+        # as GET users/count answers: service-account users are not counted
+        self.data["users"] = {"count": len([u for u in users if not u.get("serviceAccountClientId")])}
         if realm == "master":
             self.data["users"]["temporary_admins"] = sorted(
                 (
@@ -258,9 +268,7 @@ class _Realm:
                 start = set(direct)
                 for path in paths:
                     start |= _inherited(path, groups)
-                effective = {
-                    key for key in roles.expand(self.full_graph, start) if key[0] is None or key[0] in admin
-                }
+                effective = {key for key in roles.expand(self.full_graph, start) if key[0] is None or key[0] in admin}
                 accounts.append(
                     {
                         "client_id": user.get("serviceAccountClientId"),

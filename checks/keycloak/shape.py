@@ -338,9 +338,7 @@ def client_policies(
             {
                 "name": p.get("name"),
                 "enabled": p.get("enabled", True),
-                "conditions": [
-                    str(c.get("condition")) for c in p.get("conditions") or [] if isinstance(c, Mapping)
-                ],
+                "conditions": [str(c.get("condition")) for c in p.get("conditions") or [] if isinstance(c, Mapping)],
                 "profiles": [str(x) for x in p.get("profiles") or []],
             }
             for p in policies

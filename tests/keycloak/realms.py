@@ -4,9 +4,10 @@
   client policy, no privileged service account); it also holds `sovscan-noevents`, a
   service-account client with every realm-management view role except view-events.
 - `weak`: every control fails on a named resource (wildcard redirects, implicit flow, a public
-  client without PKCE, an impostor `account-console`, a service account holding realm-admin, one
+  client without PKCE, an impostor `account-console` (made by the fixture after import), a service account holding realm-admin, one
   holding manage-users through a composite realm role, a 1024-bit RSA key, HS256, an IdP trusting
-  email without signature validation, plain-LDAP federation, manage-users in the default roles).
+  email without signature validation, plain-LDAP federation, manage-users in the default roles, and - set by the fixture after import - `offline_access` as a
+  default client scope of the realm and of client `http-app`).
 
 Every secret below is planted so the tests can grep every artifact for it.
 """
@@ -31,7 +32,14 @@ PLANTED = {
 }
 """Secret values planted in the realms; none may appear in any artifact of a scan."""
 
-VIEW_ROLES = ["view-realm", "view-clients", "view-users", "view-events", "view-identity-providers", "view-authorization"]
+VIEW_ROLES = [
+    "view-realm",
+    "view-clients",
+    "view-users",
+    "view-events",
+    "view-identity-providers",
+    "view-authorization",
+]
 
 
 def _events(enabled: bool) -> dict[str, Any]:
@@ -146,18 +154,31 @@ def hardened() -> dict[str, Any]:
         "authenticationFlows": _mfa_flow(),
         "clientPolicies": {
             "policies": [
-                {"name": "secure-redirects", "description": "", "enabled": True,
-                 "conditions": [{"condition": "any-client", "configuration": {}}],
-                 "profiles": ["sovscan-secure-redirects"]},
+                {
+                    "name": "secure-redirects",
+                    "description": "",
+                    "enabled": True,
+                    "conditions": [{"condition": "any-client", "configuration": {}}],
+                    "profiles": ["sovscan-secure-redirects"],
+                },
             ]
         },
         "clientProfiles": {
             "profiles": [
-                {"name": "sovscan-secure-redirects", "description": "",
-                 "executors": [{"executor": "secure-redirect-uris-enforcer", "configuration": {}}]},
+                {
+                    "name": "sovscan-secure-redirects",
+                    "description": "",
+                    "executors": [{"executor": "secure-redirect-uris-enforcer", "configuration": {}}],
+                },
             ]
         },
-        "roles": {"realm": [{"name": "app-user", "composite": False}]},
+        "roles": {
+            "realm": [
+                {"name": "app-user", "composite": False},
+                {"name": "offline_access"},
+                {"name": "uma_authorization"},
+            ]
+        },
         "clients": [
             {
                 "clientId": "portal",
@@ -172,7 +193,10 @@ def hardened() -> dict[str, Any]:
                 "fullScopeAllowed": False,
                 "redirectUris": ["https://portal.example.com/callback"],
                 "webOrigins": ["https://portal.example.com"],
-                "attributes": {"pkce.code.challenge.method": "S256", "post.logout.redirect.uris": "https://portal.example.com/"},
+                "attributes": {
+                    "pkce.code.challenge.method": "S256",
+                    "post.logout.redirect.uris": "https://portal.example.com/",
+                },
             },
             {
                 "clientId": "spa",
@@ -258,9 +282,11 @@ def hardened() -> dict[str, Any]:
                 },
             }
         ],
-        "components": {"org.keycloak.storage.UserStorageProvider": [
-            _ldap("corp-ldap", "ldaps://127.0.0.1:1", False, PLANTED["hardened_ldap_bind"])
-        ]},
+        "components": {
+            "org.keycloak.storage.UserStorageProvider": [
+                _ldap("corp-ldap", "ldaps://127.0.0.1:1", False, PLANTED["hardened_ldap_bind"])
+            ]
+        },
     }
 
 
@@ -292,14 +318,14 @@ def weak() -> dict[str, Any]:
         "smtpServer": {"host": "127.0.0.1", "port": "2525", "from": "sso@example.com", "auth": "true",
                        "user": "mailer", "password": PLANTED["weak_smtp_password"]},
         **_events(False),
-        "defaultDefaultClientScopes": ["profile", "email", "roles", "web-origins", "acr", "basic", "offline_access"],
-        "defaultOptionalClientScopes": ["address", "phone", "microprofile-jwt"],
         "roles": {
             "realm": [
+                {"name": "offline_access"},
+                {"name": "uma_authorization"},
                 {"name": "ops", "composite": True, "composites": {"client": {"realm-management": ["manage-users"]}}},
                 {"name": "default-roles-weak", "composite": True,
                  "composites": {"realm": ["offline_access", "uma_authorization"],
-                                "client": {"realm-management": ["manage-users"], "account": ["view-profile", "manage-account"]}}},
+                                "client": {"realm-management": ["manage-users"]}}},
             ]
         },
         "defaultRole": {"name": "default-roles-weak"},
@@ -328,22 +354,7 @@ def weak() -> dict[str, Any]:
                 "redirectUris": ["http://app.example.com/callback", "http://localhost:8080/callback",
                                  "https://app.example.com/*"],
                 "webOrigins": ["https://app.example.com"],
-                "defaultClientScopes": ["profile", "offline_access"],
                 "attributes": {"pkce.code.challenge.method": "plain", "client.secret.rotated": PLANTED["weak_legacy_secret"]},
-            },
-            {
-                "clientId": "account-console",
-                "name": "${client_account-console}",
-                "rootUrl": "${authBaseUrl}",
-                "baseUrl": "/realms/weak/account/",
-                "enabled": True,
-                "publicClient": True,
-                "standardFlowEnabled": True,
-                "directAccessGrantsEnabled": False,
-                "fullScopeAllowed": False,
-                "redirectUris": ["/realms/weak/account/*", "*"],
-                "webOrigins": [],
-                "attributes": {"post.logout.redirect.uris": "+", "pkce.code.challenge.method": "S256"},
             },
             {
                 "clientId": "robot",
@@ -406,6 +417,23 @@ def weak() -> dict[str, Any]:
         },
     }  # fmt: skip
 
+
+IMPOSTOR_ACCOUNT_CONSOLE = {
+    "clientId": "account-console",
+    "name": "${client_account-console}",
+    "rootUrl": "${authBaseUrl}",
+    "baseUrl": "/realms/weak/account/",
+    "enabled": True,
+    "publicClient": True,
+    "standardFlowEnabled": True,
+    "directAccessGrantsEnabled": False,
+    "fullScopeAllowed": False,
+    "redirectUris": ["/realms/weak/account/*", "*"],
+    "webOrigins": [],
+    "attributes": {"post.logout.redirect.uris": "+", "pkce.code.challenge.method": "S256"},
+}
+"""Created in realm weak after the built-in `account-console` is deleted (the fixture does it after
+import, since an import always creates the built-in): same clientId, name and root URL, plus `*`."""
 
 REALMS = {"hardened": hardened, "weak": weak}
 """Realm name -> builder of its import JSON."""

@@ -38,7 +38,7 @@ from typing import Any
 
 import pytest
 
-from tests.keycloak.realms import PLANTED, REALMS
+from tests.keycloak.realms import IMPOSTOR_ACCOUNT_CONSOLE, PLANTED, REALMS
 from tests.services.openbao import make_tls
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +50,9 @@ STARTUP_TIMEOUT = 420.0
 SCANNED_REALMS = ("master", "hardened", "weak")
 """Realms the `sovscan` reader is granted (by the example setup script)."""
 
-_ACCESS = re.compile(r'org\.keycloak\.http\.access-log.*?"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[0-9.]+" (?P<status>\d{3})')
+_ACCESS = re.compile(
+    r'org\.keycloak\.http\.access-log.*?"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[0-9.]+" (?P<status>\d{3})'
+)
 
 
 def _free_port() -> int:
@@ -69,9 +71,7 @@ def prepare() -> str:
     result = subprocess.run([str(PREPARE)], capture_output=True, text=True, timeout=1200, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"scripts/prepare-keycloak failed: {result.stderr.strip() or result.stdout.strip()}")
-    java = subprocess.run(
-        [str(PREPARE), "--print-java-home"], capture_output=True, text=True, timeout=60, check=False
-    )
+    java = subprocess.run([str(PREPARE), "--print-java-home"], capture_output=True, text=True, timeout=60, check=False)
     if java.returncode != 0 or not java.stdout.strip():
         raise RuntimeError(f"no Java 21+ for Keycloak: {java.stderr.strip()}")
     return java.stdout.strip()
@@ -142,7 +142,12 @@ class KeycloakServer:
     def admin_token(self) -> str:
         """An access token of the bootstrap admin (fixture use only)."""
         data = urllib.parse.urlencode(
-            {"grant_type": "password", "client_id": "admin-cli", "username": self.admin_user, "password": self.admin_password}
+            {
+                "grant_type": "password",
+                "client_id": "admin-cli",
+                "username": self.admin_user,
+                "password": self.admin_password,
+            }
         ).encode()
         with urllib.request.urlopen(  # noqa: S310 - loopback test server
             f"{self.url}/realms/master/protocol/openid-connect/token", data=data, timeout=30
@@ -157,18 +162,25 @@ class KeycloakServer:
             data=None if body is None else json.dumps(body).encode(),
             headers={"Authorization": f"Bearer {token or self.admin_token()}", "Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
-            raw = response.read()
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
+                raw = response.read()
+        except urllib.error.HTTPError as exc:
+            raise RuntimeError(f"{method} {path}: HTTP {exc.code}: {exc.read()[:500]!r}") from None
         return json.loads(raw) if raw else None
 
-    def export(self, realm: str, destination: Path, *, directory: bool = False) -> Path:
-        """`kc.sh export` of one realm (users in the realm file) beside the running server."""
-        target = ["--dir", str(destination)] if directory else ["--file", str(destination)]
-        command = [
-            str(self.home / "bin" / "kc.sh"), "--profile=dev", "export", "--realm", realm, *target,
-            "--users", "realm_file" if not directory else "same_file", f"--db-url={self.db_url}",
-        ]  # fmt: skip
-        result = subprocess.run(command, env=self.env(), capture_output=True, text=True, timeout=600, check=False)
+    def export(self, realm: str | None, destination: Path, *, directory: bool = False) -> Path:
+        """`kc.sh export` beside the running server (same dev database, H2 AUTO_SERVER mode).
+
+        A file export puts the users in the realm file (`--users realm_file`); a directory export
+        writes them to `<realm>-users-<n>.json` files (`--users different_files`).
+        """
+        target = ["--dir", str(destination), "--users", "different_files"] if directory else [
+            "--file", str(destination), "--users", "realm_file"]
+        realm_args = ["--realm", realm] if realm else []
+        command = [str(self.home / "bin" / "kc.sh"), "--profile=dev", "export", *realm_args, *target,
+                   f"--db-url={self.db_url}"]  # fmt: skip
+        result = subprocess.run(command, env=self.env(), capture_output=True, text=True, timeout=900, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"kc.sh export failed: {(result.stdout + result.stderr)[-2000:]}")
         return destination
@@ -237,6 +249,24 @@ def start_keycloak(realms: Mapping[str, Mapping[str, Any]], base: Path) -> Keycl
     return server
 
 
+def tamper_weak(server: KeycloakServer) -> None:
+    """What an import cannot express: replace weak's built-in account-console by an impostor with a
+    wildcard redirect, and make `offline_access` a default scope of the realm and of `http-app`."""
+    token = server.admin_token()
+    (builtin,) = server.admin("GET", "weak/clients?clientId=account-console", token=token)
+    # Keycloak refuses to delete a client named account-console; renamed first, it can be deleted
+    server.admin("PUT", f"weak/clients/{builtin['id']}", {**builtin, "clientId": "account-console-deleted"}, token=token)
+    server.admin("DELETE", f"weak/clients/{builtin['id']}", token=token)
+    server.admin("POST", "weak/clients", IMPOSTOR_ACCOUNT_CONSOLE, token=token)
+    scopes = server.admin("GET", "weak/client-scopes", token=token)
+    offline = next(s["id"] for s in scopes if s["name"] == "offline_access")
+    server.admin("DELETE", f"weak/default-optional-client-scopes/{offline}", token=token)
+    server.admin("PUT", f"weak/default-default-client-scopes/{offline}", token=token)
+    (app,) = server.admin("GET", "weak/clients?clientId=http-app", token=token)
+    server.admin("DELETE", f"weak/clients/{app['id']}/optional-client-scopes/{offline}", token=token)
+    server.admin("PUT", f"weak/clients/{app['id']}/default-client-scopes/{offline}", token=token)
+
+
 def apply_reader_setup(server: KeycloakServer, realms: tuple[str, ...], client_id: str = "sovscan") -> str:
     """Run examples/keycloak/setup-sovscan-reader.sh against the server; return the client secret."""
     secret = secrets.token_urlsafe(24)
@@ -267,6 +297,7 @@ def keycloak_server() -> Iterator[KeycloakServer]:
     server: KeycloakServer | None = None
     try:
         server = start_keycloak({name: build() for name, build in REALMS.items()}, base)
+        tamper_weak(server)
         server.secrets["sovscan"] = apply_reader_setup(server, SCANNED_REALMS)
         server.secrets["sovscan-noevents"] = PLANTED["noevents_secret"]
         yield server
