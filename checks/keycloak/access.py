@@ -42,6 +42,7 @@ def least_privilege(target: Target, sections: Collection[str]) -> str:
         admin_client = f"{realm}-realm" if auth_realm == "master" else "realm-management"
         realm_arg = "master" if auth_realm == "master" else auth_realm
         lines.append(
-            f"kcadm.sh add-roles -r {realm_arg} --uusername service-account-{client_id} --cclientid {admin_client} {role_args}"
+            f"kcadm.sh add-roles -r {realm_arg} --uusername service-account-{client_id} "
+            f"--cclientid {admin_client} {role_args}"
         )
     return "\n".join(lines) + "\n"

@@ -31,7 +31,10 @@ class BuiltinClient:
 
 
 BUILTIN_CLIENTS: tuple[BuiltinClient, ...] = (
-    BuiltinClient("account", "${client_account}", "${authBaseUrl}", ("/realms/{realm}/account/*",), True, False, True, False, False),
+    BuiltinClient(
+        "account", "${client_account}", "${authBaseUrl}", ("/realms/{realm}/account/*",), True, False, True, False,
+        False,
+    ),
     BuiltinClient(
         "account-console",
         "${client_account-console}",

@@ -327,9 +327,8 @@ def identity_providers(evidence: Evidence, params: Mapping[str, Any]) -> Iterabl
                     problems.append("token signatures are not validated")
                 if not truthy(config.get("pkceEnabled")) or str(config.get("pkceMethod") or "S256") != "S256":
                     problems.append("no PKCE S256")
-            elif kind == "saml":
-                if not truthy(config.get("validateSignature")):
-                    problems.append("SAML signatures are not validated")
+            elif kind == "saml" and not truthy(config.get("validateSignature")):
+                problems.append("SAML signatures are not validated")
             observed = {
                 "trustEmail": provider.get("trustEmail"),
                 **{k: config.get(k) for k in ("validateSignature", "pkceEnabled", "pkceMethod")},
@@ -353,7 +352,7 @@ def signing_keys(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Chec
             if key.get("type") not in ("RSA", "EC") or str(key.get("status")) == "DISABLED":
                 continue
             name = str(key.get("provider_name") or key.get("providerId"))
-            resource = sub_resource(evidence, realm, "key", "keys", f"{name}/{key.get('algorithm')}")
+            resource = sub_resource(evidence, realm, "key", "keys", name, str(key.get("algorithm")))
             bits = key.get("bits")
             minimum = min_rsa if key.get("type") == "RSA" else min_ec
             if not isinstance(bits, int):
@@ -466,7 +465,8 @@ def master_clients(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Ch
             yield CheckResult(
                 resource,
                 Status.FAIL,
-                f"application client '{client.get('clientId')}' in the master realm: tokens of the master realm administer every realm",
+                f"application client '{client.get('clientId')}' in the master realm: "
+                "tokens of the master realm administer every realm",
                 client.get("clientId"),
                 "only built-in clients",
             )
@@ -527,7 +527,8 @@ def secure_redirect_policy(evidence: Evidence, params: Mapping[str, Any]) -> Ite
                 yield CheckResult(
                     resource,
                     Status.ERROR,
-                    f"policies use profiles not in the input ({', '.join(sorted(set(unknown)))}; global profiles are not in a realm export)",
+                    f"policies use profiles not in the input ({', '.join(sorted(set(unknown)))}; "
+                    "global profiles are not in a realm export)",
                 )
             else:
                 yield CheckResult(
@@ -537,7 +538,7 @@ def secure_redirect_policy(evidence: Evidence, params: Mapping[str, Any]) -> Ite
 
 @check("keycloak.privileged_holders", needs=(SCOPE, "privileged_holders"), params={"max_holders": _INT})
 def privileged_holders(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
-    """Few people hold admin roles (realm-admin, manage-*, impersonation; master admin), directly or through groups or composites."""
+    """Few people hold admin roles (realm-admin, manage-*, impersonation; master admin), by any path."""
     limit = int(params.get("max_holders", 5))
     for realm, data, error in each_realm(evidence, "privileged_holders"):
         if error is not None:
@@ -580,7 +581,9 @@ def version(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResu
     info = evidence.section("server_info")
     text = info.get("version")
     if text is None:
-        yield CheckResult(resource, Status.ERROR, str(info.get("version_unavailable") or "the server version was not read"))
+        yield CheckResult(
+            resource, Status.ERROR, str(info.get("version_unavailable") or "the server version was not read")
+        )
         return
     parsed = floors.parse_version(text)
     if parsed is None:

@@ -251,7 +251,8 @@ class Collector:
                 raise CollectionError(
                     CollectionError.AUTHENTICATION,
                     f"{what}: refused (HTTP {status}{': ' + detail if detail else ''}); "
-                    f"check the {'client id and secret' if login.grant == 'client_credentials' else 'username and password'}",
+                    "check the "
+                    + ("client id and secret" if login.grant == "client_credentials" else "username and password"),
                 ) from None
             if isinstance(status, int):
                 raise httpkit.status_failure(

@@ -17,10 +17,11 @@ def realm_resource(evidence: Evidence, realm: str) -> Resource:
     return evidence.resource("realm", realm, f"realms/{quote(realm, safe='')}")
 
 
-def sub_resource(evidence: Evidence, realm: str, kind: str, collection: str, name: str) -> Resource:
-    """A named object of a realm: `.../realms/<realm>/<collection>/<name>`."""
+def sub_resource(evidence: Evidence, realm: str, kind: str, collection: str, *names: str) -> Resource:
+    """A named object of a realm: `.../realms/<realm>/<collection>/<name>[/<name>...]`, each name quoted."""
+    quoted = "/".join(quote(str(n), safe="") for n in names)
     return evidence.resource(
-        kind, f"{realm}/{name}", f"realms/{quote(realm, safe='')}/{collection}/{quote(str(name), safe='')}"
+        kind, "/".join([realm, *map(str, names)]), f"realms/{quote(realm, safe='')}/{collection}/{quoted}"
     )
 
 

@@ -146,7 +146,11 @@ CONTRACT: Mapping[str, Mapping[str, Any]] = {
     "server_info": {
         "type": "object",
         "required": ["version"],
-        "properties": {"version": {"type": ["string", "null"]}, "version_unavailable": _STR, "features": {"type": ["array", "null"], "items": _STR}},
+        "properties": {
+            "version": {"type": ["string", "null"]},
+            "version_unavailable": _STR,
+            "features": {"type": ["array", "null"], "items": _STR},
+        },
     },
     "realms": _per_realm(_REALM),
     "events_config": _per_realm(_EVENTS),

@@ -27,7 +27,7 @@ from scanner.model import Evidence
 
 NO_USERS = (
     "the export holds no users (the admin console's partial export has none; use "
-    "`kc.sh export --users realm_file` or `same_file`)"
+    "`kc.sh export --users same_file` or a directory export)"
 )
 
 

@@ -281,7 +281,7 @@ def mfa_enforced(executions: list[Mapping[str, Any]]) -> bool:
     params={"realms": _STRS, "all_realms": {"type": "boolean"}},
 )
 def browser_mfa(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
-    """The browser flow of privileged realms (master, realms with human admins, listed ones) requires a second factor."""
+    """The browser flow of privileged realms (master, realms with human admins, listed ones) needs a second factor."""
     listed = set(params.get("realms", []))
     every = bool(params.get("all_realms", False))
     settings = {realm: data for realm, data, error in each_realm(evidence, "realms") if error is None}
@@ -327,7 +327,8 @@ def browser_mfa(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Check
             yield CheckResult(
                 resource,
                 Status.FAIL,
-                f"browser flow '{alias}' lets a user sign in with a password alone (a second factor is optional or conditional)",
+                f"browser flow '{alias}' lets a user sign in with a password alone "
+                "(a second factor is optional or conditional)",
                 observed,
                 "an OTP / WebAuthn step REQUIRED after the password",
             )

@@ -4,9 +4,10 @@
   client policy, no privileged service account); it also holds `sovscan-noevents`, a
   service-account client with every realm-management view role except view-events.
 - `weak`: every control fails on a named resource (wildcard redirects, implicit flow, a public
-  client without PKCE, an impostor `account-console` (made by the fixture after import), a service account holding realm-admin, one
-  holding manage-users through a composite realm role, a 1024-bit RSA key, HS256, an IdP trusting
-  email without signature validation, plain-LDAP federation, manage-users in the default roles, and - set by the fixture after import - `offline_access` as a
+  client without PKCE, an impostor `account-console` (made by the fixture after import), a service
+  account holding realm-admin, one holding manage-users through a composite realm role, a 1024-bit
+  RSA key, HS256, an IdP trusting email without signature validation, plain-LDAP federation,
+  manage-users in the default roles, and - set by the fixture after import - `offline_access` as a
   default client scope of the realm and of client `http-app`).
 
 Every secret below is planted so the tests can grep every artifact for it.
@@ -354,7 +355,10 @@ def weak() -> dict[str, Any]:
                 "redirectUris": ["http://app.example.com/callback", "http://localhost:8080/callback",
                                  "https://app.example.com/*"],
                 "webOrigins": ["https://app.example.com"],
-                "attributes": {"pkce.code.challenge.method": "plain", "client.secret.rotated": PLANTED["weak_legacy_secret"]},
+                "attributes": {
+                    "pkce.code.challenge.method": "plain",
+                    "client.secret.rotated": PLANTED["weak_legacy_secret"],
+                },
             },
             {
                 "clientId": "robot",

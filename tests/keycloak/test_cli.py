@@ -25,7 +25,11 @@ def _inventory(server: KeycloakServer, path: Path) -> Path:
                 "id": "sso-test",
                 "kind": "keycloak",
                 "url": server.https_url,
-                "options": {"client_id": "sovscan", "ca_cert": str(server.ca), "realms": ["master", "hardened", "weak"]},
+                "options": {
+                    "client_id": "sovscan",
+                    "ca_cert": str(server.ca),
+                    "realms": ["master", "hardened", "weak"],
+                },
                 "credentials": {"client_secret": "env:SOVSCAN_TEST_KC_SECRET"},
             }
         ],
@@ -49,26 +53,58 @@ def test_scan_all_formats_and_evidence_hold_no_secret(
     args += ["-f", "console", "--full"]
     result = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert result.exit_code == 1, result.output  # the weak realm fails the gate
-    artifacts = {p.name: p.read_text(encoding="utf-8") for p in [*tmp_path.glob("out.*"), *evidence_dir.rglob("*.json")]}
+    artifacts = {
+        p.name: p.read_text(encoding="utf-8") for p in [*tmp_path.glob("out.*"), *evidence_dir.rglob("*.json")]
+    }
     artifacts["console"] = result.output
     assert {"out.json", "out.sarif", "out.junit", "out.wazuh"} <= set(artifacts)
-    values = {**PLANTED, "reader": secret, "admin": keycloak_server.admin_password, "ambient": "ambient-kc-password-" + "q" * 8}
-    leaks = {(name, artifact) for artifact, text in artifacts.items() for name, value in values.items() if value in text}
+    values = {
+        **PLANTED,
+        "reader": secret,
+        "admin": keycloak_server.admin_password,
+        "ambient": "ambient-kc-password-" + "q" * 8,
+    }
+    leaks = {
+        (name, artifact) for artifact, text in artifacts.items() for name, value in values.items() if value in text
+    }
     assert leaks == set()
     assert "KC-15" in artifacts["out.sarif"] and "KC-21" in artifacts["out.junit"]
     wazuh = [json.loads(line) for line in artifacts["out.wazuh"].splitlines() if line.strip()]
-    assert any(event.get("sovscan", {}).get("control_id", event.get("control")) == "KC-21" or "KC-21" in json.dumps(event) for event in wazuh)
-    saved = next(json.loads(text) for name, text in artifacts.items() if name.endswith(".json") and "keycloak" in text and name != "out.json")
+    assert any(
+        event.get("sovscan", {}).get("control_id", event.get("control")) == "KC-21" or "KC-21" in json.dumps(event)
+        for event in wazuh
+    )
+    saved = next(
+        json.loads(text)
+        for name, text in artifacts.items()
+        if name.endswith(".json") and "keycloak" in text and name != "out.json"
+    )
     assert saved
 
 
-def test_evidence_rescan_gives_the_same_result(keycloak_server: KeycloakServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_evidence_rescan_gives_the_same_result(
+    keycloak_server: KeycloakServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SOVSCAN_TEST_KC_SECRET", keycloak_server.secrets["sovscan"])
     inventory = _inventory(keycloak_server, tmp_path / "targets.yaml")
     evidence_dir = tmp_path / "evidence"
     runner = CliRunner()
-    first = runner.invoke(cli, ["scan", "-i", str(inventory), "--save-evidence", str(evidence_dir), "-f", f"json={tmp_path}/a.json", "--no-progress"])
-    second = runner.invoke(cli, ["scan", "--evidence", str(evidence_dir), "-f", f"json={tmp_path}/b.json", "--no-progress"])
+    first = runner.invoke(
+        cli,
+        [
+            "scan",
+            "-i",
+            str(inventory),
+            "--save-evidence",
+            str(evidence_dir),
+            "-f",
+            f"json={tmp_path}/a.json",
+            "--no-progress",
+        ],
+    )
+    second = runner.invoke(
+        cli, ["scan", "--evidence", str(evidence_dir), "-f", f"json={tmp_path}/b.json", "--no-progress"]
+    )
     assert first.exit_code == second.exit_code == 1, first.output + second.output
 
     def outcomes(path: Path) -> set[tuple[str, str, str]]:
@@ -95,9 +131,30 @@ def test_explain_every_control() -> None:
 def test_contract_rejects_a_malformed_section() -> None:
     import jsonschema
 
-    bad = {"by_realm": {"weak": [{"clientId": "x", "redirectUris": "*", "webOrigins": [], "attributes": {}, "defaultClientScopes": []}]}, "errors": {}}
+    bad = {
+        "by_realm": {
+            "weak": [
+                {"clientId": "x", "redirectUris": "*", "webOrigins": [], "attributes": {}, "defaultClientScopes": []}
+            ]
+        },
+        "errors": {},
+    }
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, CONTRACT["clients"])
-    leaked = {"by_realm": {"weak": [{"clientId": "x", "redirectUris": [], "webOrigins": [], "attributes": {}, "defaultClientScopes": [], "secret": "s"}]}, "errors": {}}
+    leaked = {
+        "by_realm": {
+            "weak": [
+                {
+                    "clientId": "x",
+                    "redirectUris": [],
+                    "webOrigins": [],
+                    "attributes": {},
+                    "defaultClientScopes": [],
+                    "secret": "s",
+                }
+            ]
+        },
+        "errors": {},
+    }
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(leaked, CONTRACT["clients"])

@@ -44,7 +44,7 @@ def _section_errors(evidence: Evidence) -> dict[str, Any]:
 
 
 def test_reader_reads_everything_with_view_roles_only(reader_scan: tuple[Evidence, list[Any]]) -> None:
-    evidence, log = reader_scan
+    evidence, _log = reader_scan
     assert evidence.errors == {}
     assert _section_errors(evidence) == {}
     assert evidence.sections["scope"]["realms"] == sorted(SCANNED_REALMS)
@@ -82,7 +82,9 @@ def test_setup_script_grants_exactly_the_view_roles(keycloak_server: KeycloakSer
     token = keycloak_server.admin_token()
     (user,) = keycloak_server.admin("GET", "master/users?username=service-account-sovscan&exact=true", token=token)
     mappings = keycloak_server.admin("GET", f"master/users/{user['id']}/role-mappings", token=token)
-    granted = {client: sorted(r["name"] for r in data["mappings"]) for client, data in mappings["clientMappings"].items()}
+    granted = {
+        client: sorted(r["name"] for r in data["mappings"]) for client, data in mappings["clientMappings"].items()
+    }
     assert granted == {f"{realm}-realm": sorted(builtins.VIEW_ROLES) for realm in SCANNED_REALMS}
     evidence, _log = reader_scan
     (mine,) = [a for a in evidence.sections["service_accounts"]["by_realm"]["master"] if a["client_id"] == "sovscan"]
@@ -162,7 +164,10 @@ def test_secrets_never_reach_evidence(reader_scan: tuple[Evidence, list[Any]], k
 def test_missing_view_events_is_error_naming_the_role(keycloak_server: KeycloakServer, evaluate: Evaluate) -> None:
     """A service account in realm hardened with every view role but view-events."""
     evidence = collect_live(
-        keycloak_server, keycloak_server.secrets["sovscan-noevents"], auth_realm="hardened", client_id="sovscan-noevents"
+        keycloak_server,
+        keycloak_server.secrets["sovscan-noevents"],
+        auth_realm="hardened",
+        client_id="sovscan-noevents",
     )
     assert evidence.sections["scope"]["realms"] == ["hardened"]
     assert "events_config" not in evidence.sections

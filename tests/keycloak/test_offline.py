@@ -35,7 +35,7 @@ def dir_export(keycloak_server: KeycloakServer, tmp_path_factory: pytest.TempPat
 
 @pytest.fixture(scope="module")
 def weak_file(keycloak_server: KeycloakServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`kc.sh export --file --realm weak --users realm_file`: one realm, users in the same file."""
+    """`kc.sh export --file --realm weak --users same_file`: one realm, users in the same file."""
     return keycloak_server.export("weak", tmp_path_factory.mktemp("kc-file") / "weak.json")
 
 

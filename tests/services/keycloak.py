@@ -172,11 +172,14 @@ class KeycloakServer:
     def export(self, realm: str | None, destination: Path, *, directory: bool = False) -> Path:
         """`kc.sh export` beside the running server (same dev database, H2 AUTO_SERVER mode).
 
-        A file export puts the users in the realm file (`--users realm_file`); a directory export
+        A file export puts the users in the realm file (`--users same_file`); a directory export
         writes them to `<realm>-users-<n>.json` files (`--users different_files`).
         """
-        target = ["--dir", str(destination), "--users", "different_files"] if directory else [
-            "--file", str(destination), "--users", "realm_file"]
+        target = (
+            ["--dir", str(destination), "--users", "different_files"]
+            if directory
+            else ["--file", str(destination), "--users", "same_file"]
+        )
         realm_args = ["--realm", realm] if realm else []
         command = [str(self.home / "bin" / "kc.sh"), "--profile=dev", "export", *realm_args, *target,
                    f"--db-url={self.db_url}"]  # fmt: skip
@@ -255,7 +258,9 @@ def tamper_weak(server: KeycloakServer) -> None:
     token = server.admin_token()
     (builtin,) = server.admin("GET", "weak/clients?clientId=account-console", token=token)
     # Keycloak refuses to delete a client named account-console; renamed first, it can be deleted
-    server.admin("PUT", f"weak/clients/{builtin['id']}", {**builtin, "clientId": "account-console-deleted"}, token=token)
+    server.admin(
+        "PUT", f"weak/clients/{builtin['id']}", {**builtin, "clientId": "account-console-deleted"}, token=token
+    )
     server.admin("DELETE", f"weak/clients/{builtin['id']}", token=token)
     server.admin("POST", "weak/clients", IMPOSTOR_ACCOUNT_CONSOLE, token=token)
     scopes = server.admin("GET", "weak/client-scopes", token=token)
