@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,7 @@ def test_only_gets_after_one_token_request_and_no_403(reader_scan: tuple[Evidenc
     refused = [entry for entry in log if entry[2] in (401, 403)]
     assert refused == []
     # no listing of all users: user endpoints are counts, role members, group members, or the attribute query
-    user_lists = [p for _m, p, _s in log if re.search(r"/users(\?|$)", p)]
+    user_lists = [p for _m, p, _s in log if re.search(r"^/admin/realms/[^/]+/users(\?|$)", p)]
     assert all("q=is_temporary_admin" in p for p in user_lists), user_lists
 
 
@@ -80,7 +81,8 @@ def test_setup_script_grants_exactly_the_view_roles(keycloak_server: KeycloakSer
     assert access.roles_for(NEEDS) == list(builtins.VIEW_ROLES)
     assert "manage-" not in re.sub(r"#.*", "", script)
     token = keycloak_server.admin_token()
-    (user,) = keycloak_server.admin("GET", "master/users?username=service-account-sovscan&exact=true", token=token)
+    (client,) = keycloak_server.admin("GET", "master/clients?clientId=sovscan", token=token)
+    user = keycloak_server.admin("GET", f"master/clients/{client['id']}/service-account-user", token=token)
     mappings = keycloak_server.admin("GET", f"master/users/{user['id']}/role-mappings", token=token)
     granted = {
         client: sorted(r["name"] for r in data["mappings"]) for client, data in mappings["clientMappings"].items()
@@ -192,13 +194,9 @@ def test_wrong_secret_is_an_authentication_error(keycloak_server: KeycloakServer
 
 
 def test_server_down_is_unreachable(keycloak_server: KeycloakServer) -> None:
-    target = PLUGIN.parse_target(f"http://127.0.0.1:{closed_port()}")
+    target = replace(PLUGIN.parse_target(f"http://127.0.0.1:{closed_port()}"), options={"client_id": "sovscan"})
     with pytest.raises(CollectionError) as caught:
-        PLUGIN.collect(
-            target.__class__(**{**target.__dict__, "options": {"client_id": "sovscan"}}),
-            {"client_secret": Secret("irrelevant-secret")},
-            10,
-        )
+        PLUGIN.collect(target, {"client_secret": Secret("irrelevant-secret")}, 10)
     assert caught.value.reason == CollectionError.UNREACHABLE
     assert "Connection refused" in caught.value.message
 
@@ -246,3 +244,35 @@ def test_evidence_save_and_reread_give_identical_findings(
     first = {(c, p): (f.status, f.message) for c, r in evaluate(evidence).items() for p, f in r.items()}
     second = {(c, p): (f.status, f.message) for c, r in evaluate(again).items() for p, f in r.items()}
     assert first == second
+
+
+def test_user_and_password_login_in_another_realm(keycloak_server: KeycloakServer) -> None:
+    """Sites without a service-account client: a user's password through admin-cli (password grant)."""
+    password = PLANTED["alice_password"]
+    target = replace(
+        PLUGIN.parse_target(keycloak_server.url), options={"auth_realm": "hardened", "username": "alice-admin"}
+    )
+    evidence = PLUGIN.collect(target, {"password": Secret(password)}, 120)
+    assert evidence.metadata["account"]["grant"] == "password"
+    assert evidence.sections["scope"]["realms"] == ["hardened"]
+    assert password not in repr(evidence.sections) + repr(evidence.metadata)
+    with pytest.raises(CollectionError) as caught:
+        PLUGIN.collect(target, {"password": Secret("wrong-" + password)}, 60)
+    assert caught.value.reason == CollectionError.AUTHENTICATION
+    assert "username and password" in caught.value.message and password not in caught.value.message
+
+
+def test_keycloak_environment_conventions(keycloak_server: KeycloakServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = keycloak_server.secrets["sovscan"]
+    monkeypatch.setenv("KEYCLOAK_CLIENT_ID", "sovscan")
+    monkeypatch.setenv("KEYCLOAK_CLIENT_SECRET", secret)
+    monkeypatch.setenv("KEYCLOAK_CA_CERT", str(keycloak_server.ca))
+    target = replace(PLUGIN.parse_target(keycloak_server.https_url), options={"realms": ["hardened"]})
+    assert {k: v.reveal() for k, v in PLUGIN.ambient_credentials(target).items()} == {"KEYCLOAK_CLIENT_SECRET": secret}
+    evidence = PLUGIN.collect(target, {}, 120)
+    assert evidence.metadata["account"]["source"] == "KEYCLOAK_CLIENT_SECRET"
+    assert evidence.metadata["ca_source"] == "KEYCLOAK_CA_CERT"
+    monkeypatch.delenv("KEYCLOAK_CLIENT_SECRET")
+    with pytest.raises(CollectionError) as caught:
+        PLUGIN.collect(target, {}, 30)
+    assert caught.value.reason == CollectionError.CREDENTIALS
