@@ -291,6 +291,11 @@ class Collector:
             raise exc.as_collection_error("reading /admin/realms") from None
         names = sorted(str(r.get("realm")) for r in visible if isinstance(r, Mapping) and r.get("realm"))
         realms = wanted if wanted is not None else names
+        if not realms:
+            raise CollectionError(
+                CollectionError.PERMISSION,
+                "the account sees no realm (GET /admin/realms is empty): it holds no realm-management view role",
+            )
         self.metadata["realms_visible"] = names
         for realm in realms:
             if realm not in names:
