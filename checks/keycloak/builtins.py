@@ -158,9 +158,9 @@ VIEW_ROLES: tuple[str, ...] = (
     "view-users",
     "view-events",
     "view-identity-providers",
-    "view-authorization",
 )
-"""The realm-management roles sovscan needs, and nothing more."""
+"""The realm-management roles sovscan needs, and nothing more (view-authorization is not needed: no
+control reads authorization-services data)."""
 
 
 def admin_clients(realm: str, client_ids: list[str]) -> list[str]:

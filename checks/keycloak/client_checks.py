@@ -237,7 +237,7 @@ def service_account_privileges(evidence: Evidence, params: Mapping[str, Any]) ->
             continue
         for account in accounts:
             resource = sub_resource(
-                evidence, realm, "service_account", "clients", f"{account.get('client_id')}/service-account"
+                evidence, realm, "service_account", "clients", str(account.get("client_id")), "service-account"
             )
             held = roles.keys_of(account.get("effective_roles"))
             bad = {key for key in held if is_privileged(realm, key[0], key[1])}
@@ -405,9 +405,20 @@ def ldap_tls(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckRes
                 )
 
 
+def _master_only(evidence: Evidence) -> Iterable[CheckResult]:
+    """NOT_APPLICABLE when the master realm is not among the scanned realms."""
+    if "master" not in set(evidence.section(SCOPE).get("realms") or []):
+        yield CheckResult(
+            evidence.resource("realm", "master", "realms/master"),
+            Status.NOT_APPLICABLE,
+            "the master realm is not among the scanned realms",
+        )
+
+
 @check("keycloak.bootstrap_admin", needs=(SCOPE, "users"))
 def bootstrap_admin(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """The temporary bootstrap admin of the master realm has been replaced and deleted."""
+    yield from _master_only(evidence)
     for realm, data, error in each_realm(evidence, "users"):
         if realm != "master":
             continue
@@ -436,6 +447,7 @@ def bootstrap_admin(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[C
 @check("keycloak.master_clients", needs=(SCOPE, "clients", "service_accounts"))
 def master_clients(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """The master realm holds only Keycloak's built-in clients (and sovscan's own read-only client)."""
+    yield from _master_only(evidence)
     scope = evidence.section(SCOPE)
     scanner_client = scope.get("scanner_client") if scope.get("auth_realm") == "master" else None
     accounts = {realm: (data, err) for realm, data, err in each_realm(evidence, "service_accounts")}
@@ -475,6 +487,7 @@ def master_clients(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Ch
 @check("keycloak.master_users", needs=(SCOPE, "users"), params={"max_users": _INT})
 def master_users(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """The master realm has no more than `max_users` human users (administrators only)."""
+    yield from _master_only(evidence)
     limit = int(params.get("max_users", 3))
     for realm, data, error in each_realm(evidence, "users"):
         if realm != "master":

@@ -283,10 +283,17 @@ class Collector:
         try:
             visible = api.get("admin/realms", briefRepresentation="true")
         except _Denied as exc:
-            raise CollectionError(
-                CollectionError.PERMISSION,
-                f"GET /admin/realms was refused (HTTP {exc.status}): the account holds no realm-management view role",
-            ) from None
+            if self.auth_realm == "master":
+                raise CollectionError(
+                    CollectionError.PERMISSION,
+                    f"GET /admin/realms was refused (HTTP {exc.status}): "
+                    "the account holds no realm-management view role",
+                ) from None
+            # an account of another realm administers only its own realm; Keycloak refuses it the realm list
+            visible = [{"realm": self.auth_realm}]
+            self.metadata["realms_listed"] = (
+                f"GET /admin/realms refused (HTTP {exc.status}): scanning the account's realm"
+            )
         except httpkit.RequestFailed as exc:
             raise exc.as_collection_error("reading /admin/realms") from None
         names = sorted(str(r.get("realm")) for r in visible if isinstance(r, Mapping) and r.get("realm"))

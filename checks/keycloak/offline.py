@@ -25,6 +25,12 @@ from scanner import __version__
 from scanner.errors import CollectionError
 from scanner.model import Evidence
 
+MASKED = "**********"
+"""How the admin console's partial export (and the admin API) shows a secret."""
+PARTIAL_USERS = (
+    "the export is the admin console's partial export (secrets masked): it holds only service-account "
+    "users, not the realm's people (use `kc.sh export`)"
+)
 NO_USERS = (
     "the export holds no users (the admin console's partial export has none; use "
     "`kc.sh export --users same_file` or a directory export)"
@@ -232,12 +238,24 @@ class _Realm:
                 full[(str(client), str(role.get("name")))] = roles.keys_of(role.get("composites"))
         self.full_graph = full
 
+    def _masked(self) -> bool:
+        """Whether secrets are masked: the admin console's partial export, not a kc.sh export."""
+        if any(c.get("secret") == MASKED for c in self.rep.get("clients") or []):
+            return True
+        if any((i.get("config") or {}).get("clientSecret") == MASKED for i in self.rep.get("identityProviders") or []):
+            return True
+        return any(
+            MASKED in (item.get("config") or {}).get("bindCredential", [])
+            for item in (self.rep.get("components") or {}).get("org.keycloak.storage.UserStorageProvider", [])
+        )
+
     def _users(self) -> None:
         users = self.rep.get("users")
         if not isinstance(users, list):
             for section in ("service_accounts", "privileged_holders", "users"):
                 self.errors[section] = NO_USERS
             return
+        partial = self._masked() and all(u.get("serviceAccountClientId") for u in users)
         realm = self.name
         # as GET users/count answers: service-account users are not counted
         self.data["users"] = {"count": len([u for u in users if not u.get("serviceAccountClientId")])}
@@ -278,6 +296,11 @@ class _Realm:
                     }
                 )
         self.data["service_accounts"] = sorted(accounts, key=lambda s: str(s.get("client_id")))
+        if partial:
+            del self.data["users"]
+            self.errors["users"] = PARTIAL_USERS
+            self.errors["privileged_holders"] = PARTIAL_USERS
+            return
         edges = roles.graph(self.data["roles"])
         privileged = {key for key in edges if builtins.is_privileged(realm, key[0], key[1])}
         entries = []

@@ -1,7 +1,7 @@
 #!/usr/bin/env sh
 # Create sovscan's read-only account in Keycloak: a confidential service-account client holding
 # ONLY realm-management view roles (view-realm, view-clients, view-users, view-events,
-# view-identity-providers, view-authorization) - no manage-* role, no realm-admin.
+# view-identity-providers) - no manage-* role, no realm-admin, not even view-authorization.
 #
 #   KEYCLOAK_URL=https://sso.example ADMIN_USER=admin ADMIN_PASSWORD=... \
 #   SOVSCAN_REALMS="master app-realm other-realm" ./setup-sovscan-reader.sh
@@ -23,7 +23,7 @@ KCADM="${KCADM:-kcadm.sh}"
 AUTH_REALM="${SOVSCAN_AUTH_REALM:-master}"
 REALMS="${SOVSCAN_REALMS:-$AUTH_REALM}"
 CLIENT_ID="${SOVSCAN_CLIENT_ID:-sovscan}"
-VIEW_ROLES="view-realm view-clients view-users view-events view-identity-providers view-authorization"
+VIEW_ROLES="view-realm view-clients view-users view-events view-identity-providers"
 
 CONFIG="$(mktemp)"
 trap 'rm -f "$CONFIG"' EXIT

@@ -39,7 +39,6 @@ VIEW_ROLES = [
     "view-users",
     "view-events",
     "view-identity-providers",
-    "view-authorization",
 ]
 
 
@@ -233,7 +232,7 @@ def hardened() -> dict[str, Any]:
                 "standardFlowEnabled": False,
                 "directAccessGrantsEnabled": False,
                 "serviceAccountsEnabled": True,
-                "fullScopeAllowed": False,
+                "fullScopeAllowed": True,  # the admin API reads roles from the token
                 "attributes": {},
             },
         ],

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from checks.keycloak.contract import CONTRACT
-from checks.keycloak.offline import NO_USERS
+from checks.keycloak.offline import NO_USERS, PARTIAL_USERS
 from checks.keycloak.plugin import PLUGIN
 from scanner.model import Evidence, Status
 from tests.keycloak.conftest import Evaluate, collect_live, statuses
@@ -69,17 +69,23 @@ def test_single_file_export_gives_the_live_findings(live: Evidence, weak_file: P
 def test_partial_export_without_users_is_error_not_pass(
     keycloak_server: KeycloakServer, live: Evidence, evaluate: Evaluate, tmp_path: Path
 ) -> None:
-    """The admin console's partial export (clients, groups and roles; no users; secrets masked)."""
+    """The admin console's partial export (clients, groups and roles; only service-account users;
+    secrets masked): the controls on people are ERROR, the service accounts are judged as live."""
     body = keycloak_server.admin("POST", "weak/partial-export?exportClients=true&exportGroupsAndRoles=true")
     path = tmp_path / "realm-export.json"
     path.write_text(json.dumps(body), encoding="utf-8")
     evidence = PLUGIN.collect(PLUGIN.parse_target(f"export:{path}"), {}, 60)
-    assert evidence.sections["users"]["errors"]["weak"] == NO_USERS
+    assert evidence.sections["users"]["errors"]["weak"] == PARTIAL_USERS
     results = evaluate(evidence)
-    for control in ("KC-21", "KC-33"):
-        assert {f.status for f in results[control].values()} == {Status.ERROR}, control
+    assert {f.status for f in results["KC-33"].values()} == {Status.ERROR}
     differences = _compare(statuses(evaluate(live), "weak"), statuses(results, "weak"))
-    assert {control for control, _path in differences} <= {"KC-06", "KC-21", "KC-33"}, differences
+    assert {control for control, _path in differences} == {"KC-06", "KC-33"}, differences
+    assert results["KC-21"]["realms/weak/clients/robot/service-account"].status is Status.FAIL
+    # a kc.sh export without any users at all: every user-based section is ERROR
+    del body["users"]
+    path.write_text(json.dumps(body), encoding="utf-8")
+    bare = PLUGIN.collect(PLUGIN.parse_target(f"export:{path}"), {}, 60)
+    assert bare.sections["service_accounts"]["errors"]["weak"] == NO_USERS
 
 
 def test_missing_section_in_an_export_is_error(weak_file: Path, tmp_path: Path, evaluate: Evaluate) -> None:

@@ -231,7 +231,7 @@ def start_keycloak(realms: Mapping[str, Mapping[str, Any]], base: Path) -> Keycl
         "--http-host=127.0.0.1", f"--http-port={server.http_port}", f"--https-port={server.https_port}",
         f"--https-certificate-file={cert}", f"--https-certificate-key-file={key}",
         f"--http-management-port={_free_port()}", "--http-access-log-enabled=true",
-        "--http-access-log-pattern=long", f"--db-url={db_url}", "--hostname-strict=false",
+f"--db-url={db_url}", "--hostname-strict=false",
     ]  # fmt: skip
     log = server.log_path.open("wb")
     server.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
