@@ -42,7 +42,7 @@ def bench_realm(clients: int, users: int) -> dict[str, Any]:
                 "clientId": f"app-{i:05d}",
                 "enabled": True,
                 "publicClient": i % 10 == 0,
-                "serviceAccountsEnabled": i % 50 == 0 and i % 10 != 0,
+                "serviceAccountsEnabled": i % 50 == 5,
                 "standardFlowEnabled": True,
                 "redirectUris": [f"https://app-{i:05d}.example.com/callback"],
                 "webOrigins": [f"https://app-{i:05d}.example.com"],

@@ -165,3 +165,20 @@ def test_inventory_schema_knows_keycloak_options() -> None:
         doc["targets"][0].update(bad)
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(doc, schema)
+
+
+def test_demo_evidence_matches_the_contract_and_holds_no_secret() -> None:
+    """examples/evidence/sso-*.json (collected from the real test server by scripts/make-demo-evidence)."""
+    from checks.keycloak.contract import CONTRACT
+    from scanner import evidence as evidence_io
+    from tests.keycloak.realms import PLANTED
+
+    (path,) = sorted((ROOT / "examples" / "evidence").glob("sso-*.json"))
+    text = path.read_text(encoding="utf-8")
+    assert not [name for name, value in PLANTED.items() if value in text]
+    evidence, _labels = evidence_io.from_document(json.loads(text), str(path))
+    assert evidence.kind == "keycloak" and evidence.uri == "keycloak://sso.example"
+    for name, schema in CONTRACT.items():
+        jsonschema.validate(evidence.sections[name], schema)
+    manifest = (ROOT / "examples" / "evidence" / "SHA256SUMS").read_text(encoding="utf-8")
+    assert path.name in manifest
