@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import quote
 
-from checks.keycloak.common import SCOPE, as_int, each_realm, realm_resource, truthy
+from checks.keycloak.common import SCOPE, as_int, client_resource, each_realm, realm_resource, truthy
 from scanner.interface import check
 from scanner.model import CheckResult, Evidence, Status
 
@@ -275,17 +276,61 @@ def mfa_enforced(executions: list[Mapping[str, Any]]) -> bool:
     return not any(password and not second for password, second in _outcomes(_tree(executions)))
 
 
+def _client_overrides(
+    evidence: Evidence,
+    realm: str,
+    flows: list[Mapping[str, Any]],
+    clients: tuple[Any, CheckResult | None] | None,
+) -> Iterable[CheckResult]:
+    """Findings for clients whose browser-flow override skips the second factor."""
+    data, error = clients if clients is not None else (None, None)
+    if error is not None or data is None:
+        reason = error.message if error is not None else "clients not read"
+        yield CheckResult(
+            evidence.resource("clients", f"{realm}/clients", f"realms/{quote(realm, safe='')}/clients"),
+            Status.ERROR,
+            f"client browser-flow overrides unknown: {reason}",
+        )
+        return
+    by_id = {str(f.get("id")): f for f in flows}
+    for client in data:
+        override = (client.get("authenticationFlowBindingOverrides") or {}).get("browser")
+        if not override:
+            continue
+        resource = client_resource(evidence, realm, client)
+        flow = by_id.get(str(override))
+        if flow is None:
+            yield CheckResult(resource, Status.ERROR, f"browser-flow override {override} is not among the flows read")
+        elif mfa_enforced(list(flow.get("executions") or [])):
+            yield CheckResult(resource, Status.PASS, f"browser-flow override '{flow.get('alias')}' requires MFA")
+        else:
+            yield CheckResult(
+                resource,
+                Status.FAIL,
+                f"the client overrides the browser flow with '{flow.get('alias')}', which lets users sign in "
+                "with a password alone",
+                flow.get("alias"),
+                "an override that requires MFA, or none",
+            )
+
+
 @check(
     "keycloak.browser_mfa",
-    needs=(SCOPE, "realms", "authentication_flows", "privileged_holders"),
+    needs=(SCOPE, "realms", "authentication_flows", "privileged_holders", "clients"),
     params={"realms": _STRS, "all_realms": {"type": "boolean"}},
 )
 def browser_mfa(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
-    """The browser flow of privileged realms (master, realms with human admins, listed ones) needs a second factor."""
+    """The browser flow of privileged realms (master, realms with human admins, listed ones) needs a second factor.
+
+    A client may override the realm's browser flow (`authenticationFlowBindingOverrides.browser`):
+    each override in a privileged realm is judged too, on the client, since it is a way around
+    the realm's MFA.
+    """
     listed = set(params.get("realms", []))
     every = bool(params.get("all_realms", False))
     settings = {realm: data for realm, data, error in each_realm(evidence, "realms") if error is None}
     holders = {realm: (data, error) for realm, data, error in each_realm(evidence, "privileged_holders")}
+    clients = {realm: (data, error) for realm, data, error in each_realm(evidence, "clients")}
     for realm, flows, error in each_realm(evidence, "authentication_flows"):
         resource = realm_resource(evidence, realm)
         if error is not None:
@@ -317,6 +362,7 @@ def browser_mfa(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Check
         if flow is None:
             yield CheckResult(resource, Status.ERROR, f"browser flow '{alias}' is not among the flows read")
             continue
+        yield from _client_overrides(evidence, realm, flows, clients.get(realm))
         ok = mfa_enforced(list(flow.get("executions") or []))
         observed = {"browserFlow": alias, "admins": humans}
         if ok:
@@ -425,10 +471,27 @@ def _lifespan(evidence: Evidence, limits: Mapping[str, int], what: str) -> Itera
     return _per_realm(evidence, "realms", judge)
 
 
-@check("keycloak.access_token_lifespan", needs=(SCOPE, "realms"), params={"max_seconds": _INT})
+@check("keycloak.access_token_lifespan", needs=(SCOPE, "realms", "clients"), params={"max_seconds": _INT})
 def access_token_lifespan(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
-    """Access tokens live at most `max_seconds`."""
-    return _lifespan(evidence, {"accessTokenLifespan": int(params.get("max_seconds", 300))}, "access-token lifespan")
+    """Access tokens live at most `max_seconds`, in the realm and in clients that override it."""
+    limit = int(params.get("max_seconds", 300))
+    yield from _lifespan(evidence, {"accessTokenLifespan": limit}, "access-token lifespan")
+    for realm, clients, error in each_realm(evidence, "clients"):
+        if error is not None:
+            yield error
+            continue
+        for client in clients:
+            value = as_int((client.get("attributes") or {}).get("access.token.lifespan"))
+            if value is None or value <= 0:
+                continue  # no override: the realm's lifespan applies
+            status = Status.PASS if value <= limit else Status.FAIL
+            yield CheckResult(
+                client_resource(evidence, realm, client),
+                status,
+                f"the client overrides the access-token lifespan with {value}s",
+                value,
+                f"<= {limit}s",
+            )
 
 
 @check("keycloak.sso_session", needs=(SCOPE, "realms"), params={"max_idle_seconds": _INT, "max_lifespan_seconds": _INT})

@@ -357,6 +357,7 @@ def weak() -> dict[str, Any]:
                 "attributes": {
                     "pkce.code.challenge.method": "plain",
                     "client.secret.rotated": PLANTED["weak_legacy_secret"],
+                    "access.token.lifespan": "7200",
                 },
             },
             {

@@ -114,6 +114,8 @@ def test_hardened_realm_passes_and_weak_fails(reader_scan: tuple[Evidence, list[
         ("KC-08", "realms/weak"),
         ("KC-09", "realms/weak"),
         ("KC-10", "realms/weak"),
+        ("KC-10", "realms/weak/clients/http-app"),
+        ("KC-06", "realms/weak/clients/http-app"),
         ("KC-11", "realms/weak"),
         ("KC-12", "realms/weak"),
         ("KC-13", "realms/weak"),

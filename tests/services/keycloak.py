@@ -254,7 +254,8 @@ f"--db-url={db_url}", "--hostname-strict=false",
 
 def tamper_weak(server: KeycloakServer) -> None:
     """What an import cannot express: replace weak's built-in account-console by an impostor with a
-    wildcard redirect, and make `offline_access` a default scope of the realm and of `http-app`."""
+    wildcard redirect, make `offline_access` a default scope of the realm and of `http-app`, and
+    give `http-app` a browser-flow override (a flow id, unknown before the import)."""
     token = server.admin_token()
     (builtin,) = server.admin("GET", "weak/clients?clientId=account-console", token=token)
     # Keycloak refuses to delete a client named account-console; renamed first, it can be deleted
@@ -270,6 +271,12 @@ def tamper_weak(server: KeycloakServer) -> None:
     (app,) = server.admin("GET", "weak/clients?clientId=http-app", token=token)
     server.admin("DELETE", f"weak/clients/{app['id']}/optional-client-scopes/{offline}", token=token)
     server.admin("PUT", f"weak/clients/{app['id']}/default-client-scopes/{offline}", token=token)
+    # http-app signs in through the built-in browser flow (2FA only if configured), bypassing the realm's binding
+    flows = server.admin("GET", "weak/authentication/flows", token=token)
+    browser = next(f["id"] for f in flows if f["alias"] == "browser")
+    (app,) = server.admin("GET", "weak/clients?clientId=http-app", token=token)
+    app["authenticationFlowBindingOverrides"] = {"browser": browser}
+    server.admin("PUT", f"weak/clients/{app['id']}", app, token=token)
 
 
 def apply_reader_setup(server: KeycloakServer, realms: tuple[str, ...], client_id: str = "sovscan") -> str:
