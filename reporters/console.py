@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from scanner.compare import changes
 from scanner.interface import Reporter, ReportOptions
 from scanner.model import BaselineState, Finding, ScanResult, Severity, Status
+from scanner.text import visible
 
 _COLORS = {
     Status.PASS: "32",
@@ -37,10 +38,10 @@ def _counts(result: ScanResult, target: str | None, color: bool) -> str:
 
 def _names(findings: list[Finding]) -> str:
     """The first resources of a group; a name shared by two resources is shown as its URI."""
-    labels = [f"{f.resource.target}:{f.resource.name}" for f in findings]
+    labels = [visible(f"{f.resource.target}:{f.resource.name}") for f in findings]
     counts = Counter(labels)
     shown = [
-        f.resource.uri if counts[label] > 1 else label
+        visible(f.resource.uri) if counts[label] > 1 else label
         for f, label in zip(findings[:_MAX_RESOURCES], labels[:_MAX_RESOURCES], strict=True)
     ]
     more = len(findings) - len(shown)
@@ -48,9 +49,8 @@ def _names(findings: list[Finding]) -> str:
 
 
 def _severity(result: ScanResult, control_id: str) -> Severity:
-    """A control's severity; medium for a control id the result does not describe."""
-    control = result.controls.get(control_id)
-    return control.severity if control is not None else Severity.MEDIUM
+    """A control's severity (the gate's rule for a control id the result does not describe)."""
+    return result.severity_of(control_id)
 
 
 class ConsoleReporter(Reporter):
@@ -65,20 +65,26 @@ class ConsoleReporter(Reporter):
         color = options.color
         lines: list[str] = []
         lines.append(
-            f"sovscan {result.tool_version} — environment {result.environment} — "
+            f"sovscan {result.tool_version} — environment {visible(result.environment)} — "
             f"{len(result.targets)} target(s), {len(result.controls)} control(s), {len(result.findings)} result(s)"
         )
+        if result.run_id:
+            lines.append(f"run {visible(result.run_id)}  started {visible(result.started_at)}")
         if result.baselines:
-            lines.append("baselines: " + ", ".join(f"{k} {v}" for k, v in sorted(result.baselines.items())))
+            lines.append("baselines: " + visible(", ".join(f"{k} {v}" for k, v in sorted(result.baselines.items()))))
         lines.append("")
         lines.append("Targets")
         for target in result.targets:
             state = _paint("NOT READ", "35", color) if target.error else f"{target.duration:.1f}s"
-            lines.append(f"  {target.id} ({target.kind}) [{state}]  {_counts(result, target.id, color)}")
+            lines.append(
+                f"  {visible(target.id)} ({visible(target.kind)}) [{state}]  {_counts(result, target.id, color)}"
+            )
             if target.error:
-                lines.append(f"      ! {target.error}")
+                lines.append(f"      ! {visible(target.error)}")
             for section, reason in sorted(target.section_errors.items()):
-                lines.append(f"      ! {section}: {reason}")
+                lines.append(f"      ! {visible(section)}: {visible(reason)}")
+            for weakness in target.insecure_transport:
+                lines.append(f"      ! {_paint('INSECURE TRANSPORT', '31', color)}: {visible(weakness)}")
 
         failing: dict[str, list[Finding]] = defaultdict(list)
         for finding in result.findings:
@@ -97,10 +103,11 @@ class ConsoleReporter(Reporter):
                     found = failing[cid]
                     new = sum(1 for f in found if f.baseline_state is BaselineState.NEW)
                     tag = f" [{new} new]" if new else ""
-                    lines.append(f"    {cid}  {control.title if control else ''}  ({len(found)}){tag}")
+                    title = visible(control.title) if control else ""
+                    lines.append(f"    {visible(cid)}  {title}  ({len(found)}){tag}")
                     lines.append(f"        {_names(found)}")
                     if len(found) == 1:
-                        lines.append(f"        {found[0].message}")
+                        lines.append(f"        {visible(found[0].message)}")
 
         errors: dict[str, list[Finding]] = defaultdict(list)
         for finding in result.findings:
@@ -114,7 +121,7 @@ class ConsoleReporter(Reporter):
                 ids = sorted({f.control_id for f in found})
                 shown = ", ".join(ids[:8]) + (f" (+{len(ids) - 8})" if len(ids) > 8 else "")
                 where = f"{len(found)} results" if len(found) > 1 else found[0].resource.uri
-                lines.append(f"  {shown} ({where}): {message}")
+                lines.append(visible(f"  {shown} ({where}): {message}"))
             if len(groups) > _MAX_ERROR_GROUPS:
                 rest = groups[_MAX_ERROR_GROUPS:]
                 count = sum(len(found) for _, found in rest)
@@ -127,7 +134,9 @@ class ConsoleReporter(Reporter):
             for finding in waived[:_MAX_WAIVED]:
                 owner = finding.waiver.owner if finding.waiver else "?"
                 expires = finding.waiver.expires if finding.waiver else "?"
-                lines.append(f"  {finding.control_id} {finding.resource.uri} (owner {owner}, expires {expires})")
+                lines.append(
+                    visible(f"  {finding.control_id} {finding.resource.uri} (owner {owner}, expires {expires})")
+                )
             if len(waived) > _MAX_WAIVED:
                 lines.append(f"  ... and {len(waived) - _MAX_WAIVED} more")
 
@@ -138,7 +147,7 @@ class ConsoleReporter(Reporter):
                     states[finding.baseline_state.value] += 1
             lines.append("")
             lines.append(
-                f"Compared with {result.compared_with}: "
+                f"Compared with {visible(result.compared_with)}: "
                 f"new {states['new']}, updated {states['updated']}, unchanged {states['unchanged']}, "
                 f"absent {len(result.absent)}"
             )
@@ -153,11 +162,11 @@ class ConsoleReporter(Reporter):
                     lines.append(f"  {label} ({len(changed_findings)}):")
                     for finding in changed_findings[:_MAX_CHANGES]:
                         was = f" (was {finding.previous_status.value})" if finding.previous_status else ""
-                        lines.append(f"    {finding.control_id} {finding.resource.uri}{was}")
+                        lines.append(visible(f"    {finding.control_id} {finding.resource.uri}{was}"))
                     if len(changed_findings) > _MAX_CHANGES:
                         lines.append(f"    ... and {len(changed_findings) - _MAX_CHANGES} more")
         for note in result.notes:
-            lines.append(f"note: {note}")
+            lines.append(f"note: {visible(note)}")
         lines.append("")
         lines.append("Total: " + _counts(result, None, color))
         return "\n".join(lines) + "\n"

@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from scanner.interface import Reporter, ReportOptions
-from scanner.model import Control, Finding, ScanResult, Status, TargetSummary
+from scanner.model import UNKNOWN_CONTROL_SEVERITY, Control, Finding, ScanResult, Status, TargetSummary
 
 SUITES_NAME = "sovscan"
 """`testsuites@name`."""
@@ -64,7 +64,7 @@ def build_tree(result: ScanResult) -> ET.Element:
     totals = {"tests": 0, "failures": 0, "errors": 0}
     for target_id in order:
         target = summaries.get(target_id) or TargetSummary(id=target_id, kind="unknown", uri="")
-        suite = _suite(target, by_target.get(target_id, []), result.controls)
+        suite = _suite(target, by_target.get(target_id, []), result.controls, result.run_id)
         root.append(suite)
         for key in totals:
             totals[key] += int(suite.get(key, "0"))
@@ -74,10 +74,12 @@ def build_tree(result: ScanResult) -> ET.Element:
     return root
 
 
-def _suite(target: TargetSummary, findings: Sequence[Finding], controls: Mapping[str, Control]) -> ET.Element:
+def _suite(
+    target: TargetSummary, findings: Sequence[Finding], controls: Mapping[str, Control], run_id: str = ""
+) -> ET.Element:
     """One testsuite: the target's properties and one testcase per finding."""
     suite = ET.Element("testsuite", {"name": _clean(target.id)})
-    suite.append(_properties(target))
+    suite.append(_properties(target, run_id))
     names = _case_names(findings)
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for finding, name in zip(findings, names, strict=True):
@@ -101,10 +103,12 @@ def _suite(target: TargetSummary, findings: Sequence[Finding], controls: Mapping
     return suite
 
 
-def _properties(target: TargetSummary) -> ET.Element:
-    """The target facts: kind, URI, collection time, errors, labels."""
+def _properties(target: TargetSummary, run_id: str = "") -> ET.Element:
+    """The target facts: kind, URI, collection time, errors, labels, and the scan's run id."""
     properties = ET.Element("properties")
     entries: list[tuple[str, str]] = [("kind", target.kind), ("uri", target.uri)]
+    if run_id:
+        entries.append(("run_id", run_id))
     if target.collected_at:
         entries.append(("collected_at", target.collected_at))
     entries.append(("reachable", "false" if target.error is not None else "true"))
@@ -112,6 +116,7 @@ def _properties(target: TargetSummary) -> ET.Element:
         entries.append(("error", target.error))
     entries.extend((f"section_error.{section}", reason) for section, reason in sorted(target.section_errors.items()))
     entries.extend((f"label.{key}", value) for key, value in sorted(target.labels.items()))
+    entries.extend((f"insecure_transport.{n}", weakness) for n, weakness in enumerate(target.insecure_transport, 1))
     for name, value in entries:
         ET.SubElement(properties, "property", {"name": _clean(name), "value": _clean(value)})
     return properties
@@ -149,7 +154,7 @@ def _case(finding: Finding, name: str, control: Control | None) -> ET.Element:
     text = _details(finding, control)
     message = _clean(finding.message)
     if finding.status is Status.FAIL:
-        severity = control.severity.value if control is not None else "unknown"
+        severity = (control.severity if control is not None else UNKNOWN_CONTROL_SEVERITY).value
         ET.SubElement(case, "failure", {"message": message, "type": severity}).text = text
     elif finding.status is Status.ERROR:
         ET.SubElement(case, "error", {"message": message, "type": "ERROR"}).text = text

@@ -54,14 +54,16 @@ import gzip
 import json
 import os
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from scanner.interface import Reporter, ReportOptions
+from reporters.sarif_reader import from_sarif
+from scanner.interface import ReadBack, Reporter, ReporterOption, ReportOptions
 from scanner.model import (
+    UNKNOWN_CONTROL_SEVERITY,
     BaselineState,
     Control,
     Finding,
@@ -139,6 +141,18 @@ class SarifReporter(Reporter):
         """Return the SARIF log as indented JSON, within GitHub's limits (see the module docstring)."""
         return _dumps(build_log(result, options))
 
+    @classmethod
+    def options(cls) -> Sequence[ReporterOption]:
+        """`--full`: passing and not-applicable results too."""
+        return (ReporterOption("--full", "full", "SARIF: include passing and not-applicable results (a full log)."),)
+
+    def read(self, document: Any, source: str) -> ReadBack | None:
+        """Read back a SARIF log written by sovscan (`--compare run.sarif`); None for other documents."""
+        if not (isinstance(document, dict) and isinstance(document.get("runs"), list)):
+            return None
+        result, complete = from_sarif(document, source)
+        return ReadBack(result, complete)
+
 
 class SarifLimitWarning(UserWarning):
     """Issued when results were left out of a SARIF log to stay within GitHub's upload limits."""
@@ -204,8 +218,7 @@ def build_log(
 
 def _priority(finding: Finding, absent: bool, result: ScanResult) -> tuple[int, int]:
     """Sort key of a result when some must be left out: failures by severity first, passes last."""
-    control = result.controls.get(finding.control_id)
-    severity = control.severity if control is not None else Severity.MEDIUM
+    severity = result.severity_of(finding.control_id)
     if absent:
         return (3, -severity.rank)
     order = {Status.FAIL: 0, Status.ERROR: 1, Status.WAIVED: 2, Status.PASS: 4, Status.NOT_APPLICABLE: 5}
@@ -305,7 +318,7 @@ def _unknown_rule(control_id: str) -> dict[str, Any]:
         "id": control_id,
         "shortDescription": {"text": control_id},
         "fullDescription": {"text": f"Control {control_id} (no definition in the scan result)."},
-        "defaultConfiguration": {"level": "warning"},
+        "defaultConfiguration": {"level": LEVEL[UNKNOWN_CONTROL_SEVERITY]},
         "properties": {"tags": ["security", "compliance"]},
     }
 
@@ -373,7 +386,7 @@ def _result(
     """The SARIF result of one finding (of this run, or an `absent` one of the previous run)."""
     control = result.controls.get(finding.control_id)
     kind = KIND[finding.status]
-    severity = control.severity if control is not None else Severity.MEDIUM
+    severity = result.severity_of(finding.control_id)
     level = LEVEL[severity] if kind == "fail" else "none"
 
     entry: dict[str, Any] = {
@@ -587,17 +600,27 @@ def _notification(
 
 
 def _run_properties(result: ScanResult, options: ReportOptions) -> dict[str, Any]:
-    """Scan facts that have no SARIF property of their own (read back by `scanner.compare.from_sarif`)."""
+    """Scan facts that have no SARIF property of their own (read back by `reporters.sarif_reader.from_sarif`)."""
     properties: dict[str, Any] = {
         "full": options.full,
         "environment": result.environment,
         "runId": result.run_id,
         "baselines": dict(result.baselines),
         "targets": [
-            {"id": t.id, "kind": t.kind, "uri": t.uri, "reachable": t.error is None, "duration": t.duration}
+            {
+                "id": t.id,
+                "kind": t.kind,
+                "uri": t.uri,
+                "reachable": t.error is None,
+                "duration": t.duration,
+                **({"insecureTransport": list(t.insecure_transport)} if t.insecure_transport else {}),
+            }
             for t in result.targets
         ],
     }
+    insecure = {t.id: list(t.insecure_transport) for t in result.targets if t.insecure_transport}
+    if insecure:
+        properties["insecureTransport"] = insecure
     if result.compared_with is not None:
         properties["comparedWith"] = result.compared_with
     return properties

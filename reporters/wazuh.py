@@ -39,8 +39,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from scanner.compare import Changes, changes, is_compared
-from scanner.interface import Reporter, ReportOptions
-from scanner.model import BaselineState, Control, Finding, ScanResult, Severity, Status, TargetSummary
+from scanner.interface import Reporter, ReporterOption, ReportOptions
+from scanner.model import (
+    UNKNOWN_CONTROL_SEVERITY,
+    BaselineState,
+    Control,
+    Finding,
+    ScanResult,
+    Severity,
+    Status,
+    TargetSummary,
+)
 
 INTEGRATION = "sovscan"
 """Value of the top-level `integration` key and name of the key the event is nested under."""
@@ -73,6 +82,17 @@ class WazuhReporter(Reporter):
     def render(self, result: ScanResult, options: ReportOptions) -> str:
         """Return the events, one JSON object per line, each line ending with a newline."""
         return "".join(encode_event(event) + "\n" for event in build_events(result, options))
+
+    @classmethod
+    def options(cls) -> Sequence[ReporterOption]:
+        """`--wazuh-changes-only`: only what changed since the compared run."""
+        return (
+            ReporterOption(
+                "--wazuh-changes-only",
+                "changes_only",
+                "Wazuh: only new, resolved and regressed findings (needs a comparison).",
+            ),
+        )
 
 
 def build_events(result: ScanResult, options: ReportOptions) -> list[dict[str, Any]]:
@@ -199,7 +219,7 @@ def _finding(
         "event": "finding",
         "mode": mode,
         "status": ABSENT_STATUS if absent else finding.status.value,
-        "severity": (control.severity if control is not None else Severity.MEDIUM).value,
+        "severity": (control.severity if control is not None else UNKNOWN_CONTROL_SEVERITY).value,
         "change": change_kind,
         "control": _control(finding.control_id, control),
         "target": {"id": resource.target, "kind": control.target if control is not None else target.kind},
@@ -265,8 +285,7 @@ def _summary(
     failing: dict[str, int] = {severity.value: 0 for severity in Severity}
     for finding in findings:
         if finding.status is Status.FAIL:
-            control = result.controls.get(finding.control_id)
-            failing[(control.severity if control is not None else Severity.MEDIUM).value] += 1
+            failing[result.severity_of(finding.control_id).value] += 1
 
     target_facts: dict[str, Any] = {
         "id": target.id,
@@ -281,6 +300,8 @@ def _summary(
         target_facts["error"] = target.error
     if target.labels:
         target_facts["labels"] = {_key(k): str(v) for k, v in target.labels.items()}
+    if target.insecure_transport:
+        target_facts["insecure_transport"] = list(target.insecure_transport)
 
     body: dict[str, Any] = {
         "event": "summary",
@@ -304,6 +325,8 @@ def _summary(
     ]
     if target.error is not None:
         sentences.append(f"Target could not be read: {target.error}.")
+    if target.insecure_transport:
+        sentences.append(f"Insecure transport: {'; '.join(target.insecure_transport)}.")
     if mode == MODE_CHANGES_UNAVAILABLE:
         sentences.append(
             "Changes only was requested but this scan was not compared with a previous run: every finding is emitted."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
@@ -19,14 +20,15 @@ from scanner import __version__, engine, lifecycle, resultio
 from scanner.baseline import BaselineLibrary
 from scanner.credentials import mask_credentials
 from scanner.errors import ConfigError, PluginError, SovscanError
-from scanner.fileio import unwritable, write_atomic
+from scanner.fileio import is_stream, unwritable, write_output
 from scanner.gate import ExitCode, evaluate_gate
-from scanner.interface import Reporter, ReportOptions, Target
+from scanner.interface import Reporter, ReporterOption, ReportOptions, Target
 from scanner.inventory import load_inventory, parse_target_option, shard
 from scanner.model import ScanResult, Severity
 from scanner.plugins import Registry, discover
 from scanner.store import open_store
 from scanner.store.history import render_history
+from scanner.text import visible
 from scanner.waivers import DEFAULT_MAX_DAYS, load_waivers, utc_today
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,7 +49,7 @@ class FiniteFloatRange(click.FloatRange):
 
 def _fail(message: str, code: ExitCode = ExitCode.CONFIG_ERROR) -> NoReturn:
     # last line of defence: a URL password or `password=` value in any message is masked
-    click.echo(f"sovscan: error: {mask_credentials(message)}", err=True)
+    click.echo(f"sovscan: error: {visible(mask_credentials(message))}", err=True)
     sys.exit(int(code))
 
 
@@ -101,7 +103,7 @@ def parse_outputs(values: Sequence[str], output: str | None, registry: Registry)
         specs[specs.index(unnamed[0])] = OutputSpec(unnamed[0].name, Path(output))
     if sum(1 for s in specs if s.path is None) > 1:
         raise ConfigError("only one output format can go to standard output; give the others a path (-f FORMAT=PATH)")
-    paths = [s.path for s in specs if s.path is not None]
+    paths = [s.path for s in specs if s.path is not None and not is_stream(s.path)]
     if len(paths) != len(set(paths)):
         raise ConfigError("two outputs are written to the same file")
     for target in paths:
@@ -124,12 +126,10 @@ def write_outputs(result: ScanResult, specs: Sequence[OutputSpec], registry: Reg
             rendered = _render(reporter, result, options)
             _echo_stdout(rendered)
         else:
-            plain = ReportOptions(
-                full=options.full, changes_only=options.changes_only, source_root=options.source_root, color=False
-            )
+            plain = dataclasses.replace(options, color=False)
             rendered = _render(reporter, result, plain)
             try:
-                write_atomic(spec.path, rendered)
+                write_output(spec.path, rendered)
             except OSError as exc:
                 raise ConfigError(
                     f"cannot write the {spec.name} report: {exc.strerror or exc}", str(spec.path)
@@ -142,7 +142,7 @@ def _render(reporter: Reporter, result: ScanResult, options: ReportOptions) -> s
         warnings.simplefilter("always")
         rendered = reporter.render(result, options)
     for warning in caught:
-        click.echo(f"sovscan: warning: {warning.message}", err=True)
+        click.echo(f"sovscan: warning: {visible(str(warning.message))}", err=True)
     return rendered
 
 
@@ -163,11 +163,11 @@ def _progress(enabled: bool) -> engine.ProgressCallback | None:
 
     def show(target_id: str, state: str, detail: str) -> None:
         if state == "start":
-            click.echo(f"  collecting {target_id} ...", err=True)
+            click.echo(f"  collecting {visible(target_id)} ...", err=True)
         elif state == "done":
-            click.echo(f"  collected  {target_id}", err=True)
+            click.echo(f"  collected  {visible(target_id)}", err=True)
         else:
-            click.echo(f"  failed     {target_id}: {detail}", err=True)
+            click.echo(f"  failed     {visible(target_id)}: {visible(detail)}", err=True)
 
     return show
 
@@ -199,6 +199,63 @@ def cli() -> None:
     """
 
 
+class ReporterOptionsCommand(click.Command):
+    """A command that also takes the options the installed reporters declare (`Reporter.options()`).
+
+    They are found when the command runs (entry points, no import-time discovery), so a
+    third-party reporter adds its own flags without editing the core; the built-in `--full`
+    (SARIF) and `--wazuh-changes-only` (Wazuh) are declared the same way. An option whose flag or
+    name is already taken is left out.
+    """
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        """The command's own options, then the reporters', then --help.
+
+        Discovered once per invocation (kept in the context), never for the life of the process:
+        the reporters installed can differ between two invocations in one process.
+        """
+        params = super().get_params(ctx)
+        help_option = self.get_help_option(ctx)
+        own = [p for p in params if p is not help_option]
+        declared: list[click.Parameter] = ctx.meta.setdefault(f"sovscan.reporter_params.{self.name}", [])
+        if not declared:
+            declared.extend(_reporter_params(own))
+        return [*own, *declared, *([help_option] if help_option is not None else [])]
+
+
+def _reporter_params(existing: Sequence[click.Parameter]) -> list[click.Parameter]:
+    taken = {p.name for p in existing} | {flag for p in existing for flag in getattr(p, "opts", [])}
+    declared: list[click.Parameter] = []
+    registry = discover()
+    for name in sorted(registry.reporters):
+        try:
+            options = list(registry.reporters[name].options())
+        except Exception:  # a broken third-party reporter must not break every command
+            options = []
+        for option in options:
+            if not isinstance(option, ReporterOption) or not option.flag.startswith("--"):
+                continue
+            if option.flag in taken or option.dest in taken or not option.dest.isidentifier():
+                continue
+            taken |= {option.flag, option.dest}
+            if option.is_flag:
+                declared.append(click.Option([option.flag, option.dest], is_flag=True, default=False, help=option.help))
+            else:
+                declared.append(click.Option([option.flag, option.dest], default=option.default, help=option.help))
+    return declared
+
+
+def report_options(values: dict[str, Any], *, color: bool) -> ReportOptions:
+    """ReportOptions from the values of the reporter-declared options."""
+    return ReportOptions(
+        full=bool(values.get("full", False)),
+        changes_only=bool(values.get("changes_only", False)),
+        source_root=os.getcwd(),
+        color=color,
+        extra=dict(values),
+    )
+
+
 def common_outputs(function: F) -> F:
     """Options shared by `scan` and `report`."""
     function = click.option(
@@ -212,14 +269,6 @@ def common_outputs(function: F) -> F:
     )(function)
     function = click.option(
         "-o", "--output", "output", metavar="PATH", help="File for the single --format given without a path."
-    )(function)
-    function = click.option(
-        "--full", is_flag=True, help="SARIF: include passing and not-applicable results (a full log)."
-    )(function)
-    function = click.option(
-        "--wazuh-changes-only",
-        is_flag=True,
-        help="Wazuh: only new, resolved and regressed findings (needs a comparison).",
     )(function)
     function = click.option(
         "--fail-on",
@@ -317,7 +366,7 @@ def lifecycle_options(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@cli.command()
+@cli.command(cls=ReporterOptionsCommand)
 @click.option(
     "-t",
     "--target",
@@ -385,16 +434,15 @@ def scan(
     progress: bool | None,
     formats: tuple[str, ...],
     output: str | None,
-    full: bool,
-    wazuh_changes_only: bool,
     fail_on: str,
     lifecycle_opts: lifecycle.LifecycleOptions,
+    **reporter_values: Any,
 ) -> None:
     """Collect evidence from targets, evaluate the baselines, and report."""
     registry = discover()
     library = BaselineLibrary(registry)
     specs = parse_outputs(formats, output, registry)
-    prepared = lifecycle.prepare(lifecycle_opts)
+    prepared = lifecycle.prepare(lifecycle_opts, list(registry.reporters.values()))
     shard_spec = _parse_shard(shard)
     if evidence_dir is not None:
         if targets or inventory:
@@ -436,7 +484,7 @@ def scan(
             environment=env_name or "default",
             progress=_progress(show),
         )
-    _finish(result, specs, registry, full, wazuh_changes_only, fail_on, prepared)
+    _finish(result, specs, registry, reporter_values, fail_on, prepared)
 
 
 def _shard(targets: Sequence[Target], spec: tuple[int, int]) -> tuple[Target, ...]:
@@ -447,21 +495,17 @@ def _finish(
     result: ScanResult,
     specs: Sequence[OutputSpec],
     registry: Registry,
-    full: bool,
-    changes_only: bool,
+    reporter_values: dict[str, Any],
     fail_on: str,
     prepared: lifecycle.Prepared,
 ) -> NoReturn:
     result = lifecycle.process(result, prepared)
-    options = ReportOptions(
-        full=full,
-        changes_only=changes_only,
-        source_root=os.getcwd(),
-        color=sys.stdout.isatty() and "NO_COLOR" not in os.environ,
-    )
+    options = report_options(reporter_values, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ)
     write_outputs(result, specs, registry, options)
     if lifecycle.record(result, prepared) is False:
-        click.echo(f"sovscan: run {result.run_id} is already in the history store; not recorded again", err=True)
+        click.echo(
+            f"sovscan: run {visible(result.run_id)} is already in the history store; not recorded again", err=True
+        )
     opts = prepared.options
     outcome = evaluate_gate(
         result,
@@ -471,11 +515,11 @@ def _finish(
         min_coverage=opts.min_coverage,
     )
     for reason in outcome.reasons:
-        click.echo(f"sovscan: {reason}", err=True)
+        click.echo(f"sovscan: {visible(reason)}", err=True)
     sys.exit(int(outcome.exit_code))
 
 
-@cli.command()
+@cli.command(cls=ReporterOptionsCommand)
 @click.option(
     "--from",
     "sources",
@@ -492,10 +536,9 @@ def report(
     sources: tuple[Path, ...],
     formats: tuple[str, ...],
     output: str | None,
-    full: bool,
-    wazuh_changes_only: bool,
     fail_on: str,
     lifecycle_opts: lifecycle.LifecycleOptions,
+    **reporter_values: Any,
 ) -> None:
     """Re-render a saved native JSON result (or merge the results of shards) without scanning again.
 
@@ -505,9 +548,9 @@ def report(
     """
     registry = discover()
     specs = parse_outputs(formats, output, registry)
-    prepared = lifecycle.prepare(lifecycle_opts)
+    prepared = lifecycle.prepare(lifecycle_opts, list(registry.reporters.values()))
     result = resultio.merge([(resultio.load(source), str(source)) for source in sources])
-    _finish(result, specs, registry, full, wazuh_changes_only, fail_on, prepared)
+    _finish(result, specs, registry, reporter_values, fail_on, prepared)
 
 
 @cli.command()
@@ -598,23 +641,23 @@ def validate(
             click.echo(f"ok  baseline {ref}: {loaded.name} {loaded.version}, {len(loaded.controls)} controls")
         except ConfigError as exc:
             problems += 1
-            click.echo(f"sovscan: error: {exc}", err=True)
+            click.echo(f"sovscan: error: {visible(mask_credentials(str(exc)))}", err=True)
     for path in inventories:
         try:
             inv = load_inventory(path, registry)
             click.echo(f"ok  inventory {path}: {len(inv.targets)} target(s)")
         except (ConfigError, PluginError) as exc:
             problems += 1
-            click.echo(f"sovscan: error: {exc}", err=True)
+            click.echo(f"sovscan: error: {visible(mask_credentials(str(exc)))}", err=True)
     for path in waiver_files:
         try:
             waiver_set = load_waivers(path, today=utc_today(), max_days=waiver_max_days)
             click.echo(f"ok  waivers {path}: {len(waiver_set.waivers)} waiver(s), at most {waiver_set.max_days} days")
         except ConfigError as exc:
             problems += 1
-            click.echo(f"sovscan: error: {exc}", err=True)
+            click.echo(f"sovscan: error: {visible(mask_credentials(str(exc)))}", err=True)
     for name, reason in sorted(registry.broken.items()):
-        click.echo(f"warning: plugin {name} is not loaded: {reason}", err=True)
+        click.echo(f"warning: plugin {name} is not loaded: {visible(reason)}", err=True)
     sys.exit(int(ExitCode.CONFIG_ERROR) if problems else 0)
 
 
@@ -662,7 +705,7 @@ def checks_list() -> None:
         needs = f"  (needs: {', '.join(spec.needs)})" if spec.needs else ""
         click.echo(f"{name:<36} {spec.description}{needs}")
     for name, reason in sorted(registry.broken.items()):
-        click.echo(f"warning: plugin {name} is not loaded: {reason}", err=True)
+        click.echo(f"warning: plugin {name} is not loaded: {visible(reason)}", err=True)
 
 
 @cli.command()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -36,12 +38,68 @@ def write_atomic(path: Path, text: str, *, private: bool = False) -> None:
         raise
 
 
+def is_stream(path: Path) -> bool:
+    """True when `path` is a character device or a FIFO: written as a stream, never replaced."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
+def replace_problem(path: Path) -> str | None:
+    """Why an output must not be written to `path` by replacing it (a symlink, a non-regular file), else None."""
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):  # nothing there to replace
+        return None
+    except OSError as exc:
+        return f"cannot inspect it: {exc.strerror or exc}"
+    if stat.S_ISLNK(mode):
+        if is_stream(path):  # e.g. /dev/stdout: written through as a stream, nothing is replaced
+            return None
+        return "is a symbolic link: sovscan does not replace it (give the real path, or - for standard output)"
+    if stat.S_ISDIR(mode):
+        return "is a directory"
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISREG(mode):
+        return None
+    return "is not a regular file, a character device or a FIFO: sovscan does not replace it"
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write a report: a character device or FIFO as a stream, a regular file atomically, nothing else.
+
+    A symlink or another non-regular file is refused (ConfigError): run as root, replacing
+    `/dev/null` or a symlink planted in a shared directory would damage the system.
+    """
+    problem = replace_problem(path)
+    if problem is not None:
+        raise ConfigError(f"cannot write the report here: {problem}", str(path))
+    if is_stream(path):
+        fd = os.open(path, os.O_WRONLY | os.O_NOCTTY)  # no O_CREAT, no O_TRUNC: nothing is created or cut
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):  # swapped since the check: refuse
+            os.close(fd)
+            raise ConfigError("cannot write the report here: it changed into a regular file meanwhile", str(path))
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        return
+    write_atomic(path, text)
+
+
 def unwritable(path: Path, *, directory: bool = False) -> str | None:
     """Why `path` cannot be written (as a file, or with `directory` as a directory to write into), else None.
 
     Checked before a scan, so a typo in an output path is a usage error rather than a scan thrown
-    away at the end.
+    away at the end. A report path that is a symlink or a special file other than a character
+    device or FIFO is refused here too.
     """
+    if not directory:
+        problem = replace_problem(path)
+        if problem is not None:
+            return problem
+        if is_stream(path):
+            return None if os.access(path, os.W_OK) else "is not writable"
     if path.exists():
         if directory and not path.is_dir():
             return "exists and is not a directory"
@@ -57,14 +115,37 @@ def unwritable(path: Path, *, directory: bool = False) -> str | None:
     return None
 
 
+class _NotJson(ValueError):
+    """NaN or Infinity: accepted by Python's json module, but not JSON."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJson(name)
+
+
+_CONSTANT = re.compile(r"(?<![\w\"])(?:NaN|-?Infinity)(?![\w\"])")
+
+
 def decode_json(raw: bytes, path: Path | str) -> Any:
-    """Parse JSON bytes read from `path`; non-UTF-8 or malformed JSON is a ConfigError naming file:line."""
+    """Parse JSON bytes read from `path`; a ConfigError naming file:line for anything that is not JSON.
+
+    Not UTF-8, malformed, NaN/Infinity (Python would accept them; no JSON reader does, and they
+    must never reach a written result), or nested deeper than the parser can follow.
+    """
     try:
-        return json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError("file is not UTF-8 text", str(path)) from None
+    try:
+        return json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"invalid JSON: {exc.msg}", f"{path}:{exc.lineno}") from None
+    except _NotJson as exc:
+        found = _CONSTANT.search(text)
+        line = text.count("\n", 0, found.start()) + 1 if found else 1
+        raise ConfigError(f"invalid JSON: {exc} is not a JSON number", f"{path}:{line}") from None
+    except RecursionError:
+        raise ConfigError("invalid JSON: nested too deeply", str(path)) from None
 
 
 def read_json(path: Path | str, what: str) -> Any:

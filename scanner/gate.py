@@ -108,8 +108,7 @@ def coverage(result: ScanResult) -> tuple[Coverage, ...]:
 
 
 def _severity(result: ScanResult, control_id: str) -> Severity:
-    control = result.controls.get(control_id)
-    return control.severity if control is not None else Severity.CRITICAL  # unknown: fail closed
+    return result.severity_of(control_id)  # unknown: fail closed, the same rule as every report
 
 
 def _listed(findings: tuple[Finding, ...], describe: bool) -> list[str]:

@@ -1,7 +1,8 @@
 """Generic checks that let a control be written in YAML alone (kube-bench-style operators).
 
 `generic.field` selects items from an evidence section, then compares fields of each item
-with operators: eq, noteq, gt, gte, lt, lte, in, notin, has, nothave, regex.
+with the operators of `scanner.operators` (eq, noteq, gt, gte, lt, lte, in, notin, has, nothave,
+subset, regex; their meaning is documented there, once).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from typing import Any
 from scanner.errors import EvidenceUnavailable
 from scanner.interface import CheckSpec, check
 from scanner.model import CheckResult, Evidence, Status
+from scanner.operators import BOOLEAN_SPELLINGS, OPERATORS, BooleanDialect, compare
 
-OPERATORS = ("eq", "noteq", "gt", "gte", "lt", "lte", "in", "notin", "has", "nothave", "regex")
+__all__ = ["CHECKS", "OPERATORS", "compare", "field_check", "get_path"]
+
 _MISSING = object()
-_TRUE = {"on", "true", "yes", "1", "enabled"}
-_FALSE = {"off", "false", "no", "0", "disabled"}
 
 _CONDITION = {
     "type": "object",
@@ -50,70 +51,6 @@ def get_path(item: Any, path: str) -> Any:
         else:
             return _MISSING
     return current
-
-
-def _as_bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    return None
-
-
-def _as_number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    try:
-        return float(str(value).strip())
-    except ValueError:
-        return None
-
-
-def _equal(observed: Any, expected: Any) -> bool:
-    if isinstance(expected, bool):
-        return _as_bool(observed) is expected
-    if isinstance(expected, int | float):
-        number = _as_number(observed)
-        return number is not None and number == float(expected)
-    if expected is None:
-        return observed is None
-    if isinstance(observed, list | dict):
-        return bool(observed == expected)
-    return str(observed) == str(expected)
-
-
-def compare(observed: Any, op: str, expected: Any) -> bool:
-    """Apply one operator. Numbers compare numerically, booleans accept on/off/true/false."""
-    if op == "eq":
-        return _equal(observed, expected)
-    if op == "noteq":
-        return not _equal(observed, expected)
-    if op in ("gt", "gte", "lt", "lte"):
-        left, right = _as_number(observed), _as_number(expected)
-        if left is None or right is None:
-            return False
-        return {"gt": left > right, "gte": left >= right, "lt": left < right, "lte": left <= right}[op]
-    if op in ("in", "notin"):
-        options = expected if isinstance(expected, list) else [expected]
-        found = any(_equal(observed, option) for option in options)
-        return found if op == "in" else not found
-    if op in ("has", "nothave"):
-        if isinstance(observed, list):
-            wanted = expected if isinstance(expected, list) else [expected]
-            found = all(any(_equal(o, w) for o in observed) for w in wanted)
-        elif isinstance(observed, Mapping):
-            found = str(expected) in observed
-        else:
-            found = str(expected) in str(observed)
-        return found if op == "has" else not found
-    if op == "regex":
-        return re.search(str(expected), "" if observed is None else str(observed)) is not None
-    raise ValueError(f"unknown operator {op!r}")
 
 
 def _describe(condition: Mapping[str, Any]) -> str:
@@ -157,8 +94,13 @@ def _items(evidence: Evidence, params: Mapping[str, Any]) -> list[Any]:
         "combine": {"enum": ["and", "or"]},
         "missing": {"enum": ["fail", "pass", "error"]},
         "empty": {"enum": ["pass", "fail", "error", "not_applicable"]},
+        "booleans": {
+            "enum": list(BOOLEAN_SPELLINGS),
+            "description": "Whose boolean spellings observed texts are read with (default generic).",
+        },
     },
     description="Compare fields of evidence items with kube-bench-style operators.",
+    needs_params=("section",),
 )
 def field_check(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """Compare fields of each selected evidence item with the control's tests."""
@@ -169,6 +111,7 @@ def field_check(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Check
     name_field = params.get("name", "name")
     kind = params.get("resource_kind", "item")
     template = params.get("resource_path", f"{kind}s/{{name}}")
+    booleans: BooleanDialect = params.get("booleans", "generic")
     expected = [_describe(t) for t in tests]
     if not combine_all and len(expected) > 1:
         expected = [" or ".join(expected)]
@@ -176,7 +119,8 @@ def field_check(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Check
     selected = []
     for item in _items(evidence, params):
         values = [get_path(item, str(w["field"])) for w in where]
-        if all(v is not _MISSING and compare(v, w["op"], w.get("value")) for v, w in zip(values, where, strict=True)):
+        pairs = zip(values, where, strict=True)
+        if all(v is not _MISSING and compare(v, w["op"], w.get("value"), booleans=booleans) for v, w in pairs):
             selected.append(item)
 
     if not selected:
@@ -190,9 +134,7 @@ def field_check(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Check
         message = f"no item of '{params['section']}' matches ({selector})"
         if status is Status.ERROR:
             message += ": the evidence needed to verify this control is missing"
-        yield CheckResult(
-            resource=evidence.resource("target", evidence.target), status=status, message=message, expected=expected
-        )
+        yield CheckResult(resource=evidence.target_resource(), status=status, message=message, expected=expected)
         return
 
     for index, item in enumerate(selected):
@@ -210,7 +152,7 @@ def field_check(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Check
                 outcomes.append(on_missing == "pass")
             else:
                 observed[str(test["field"])] = value
-                outcomes.append(compare(value, str(test["op"]), test.get("value")))
+                outcomes.append(compare(value, str(test["op"]), test.get("value"), booleans=booleans))
         if missing_fields and on_missing == "error":
             yield CheckResult(
                 resource,

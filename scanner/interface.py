@@ -29,11 +29,28 @@ class CheckSpec:
     function: CheckFunction
     """The pure check function."""
     needs: tuple[str, ...] = ()
-    """Evidence sections the check reads; a missing one makes the control ERROR with its reason."""
+    """Evidence sections the check reads; a missing one makes the control ERROR with its reason.
+
+    The check sees only these sections (and those named by `needs_params`): reading any other
+    one raises EvidenceUnavailable, so the control is ERROR naming the undeclared section."""
     params_schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "object"})
     """JSON Schema the control's `params` must satisfy (checked when the baseline is loaded)."""
     description: str = ""
     """One line on what the check verifies."""
+    needs_params: tuple[str, ...] = ()
+    """Parameters whose values name further sections the check needs (`generic.field`: `section`)."""
+    reads: tuple[str, ...] = ()
+    """Sections the check may also read but handles the absence of itself (per resource, with the
+    recorded reason from `evidence.section()`): a missing one does not make the whole control ERROR."""
+
+    def sections_needed(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """Every section the control cannot do without: `needs` plus the sections named by parameters."""
+        named = tuple(str(params[p]) for p in self.needs_params if isinstance(params.get(p), str))
+        return tuple(dict.fromkeys((*self.needs, *named)))
+
+    def sections_visible(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """Every section the check may see: the needed ones and `reads`."""
+        return tuple(dict.fromkeys((*self.sections_needed(params), *self.reads)))
 
 
 def check(
@@ -42,16 +59,29 @@ def check(
     needs: Sequence[str] = (),
     params: Mapping[str, Any] | None = None,
     description: str | None = None,
+    needs_params: Sequence[str] = (),
+    reads: Sequence[str] = (),
 ) -> Callable[[CheckFunction], CheckSpec]:
     """Decorate a pure function as a check; returns a CheckSpec (no registry, no side effect).
 
-    `params` is a JSON Schema `properties` mapping; unknown parameters are rejected.
+    `params` is a JSON Schema `properties` mapping; unknown parameters are rejected. `needs`
+    lists every evidence section the check cannot do without (it sees no other, and a missing one
+    makes the control ERROR); `reads` lists sections it reads optionally, handling their absence
+    itself; `needs_params` names the parameters whose values are further needed sections.
     """
 
     def wrap(function: CheckFunction) -> CheckSpec:
         schema: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": dict(params or {})}
         doc = description or ((function.__doc__ or "").strip().splitlines() or [""])[0]
-        return CheckSpec(name=name, function=function, needs=tuple(needs), params_schema=schema, description=doc)
+        return CheckSpec(
+            name=name,
+            function=function,
+            needs=tuple(needs),
+            params_schema=schema,
+            description=doc,
+            needs_params=tuple(needs_params),
+            reads=tuple(reads),
+        )
 
     return wrap
 
@@ -139,6 +169,25 @@ class TargetPlugin(abc.ABC):
         """Credential reference schemes this plugin provides (e.g. `bao:`)."""
         return ()
 
+    def ambient_credentials(self, target: Target) -> Mapping[str, Secret]:
+        """Every credential this kind would pick up for `target` from the environment or its files.
+
+        (PGPASSWORD, ~/.pgpass, BAO_TOKEN, ~/.vault-token, kubeconfig tokens and keys, ...). The
+        engine calls it before collecting and redacts every value exactly like `env:`/`file:`
+        references, wherever it would appear. Never raises for absent ones. Default: none.
+        """
+        return {}
+
+    def evidence_contract(self) -> Mapping[str, Mapping[str, Any]]:
+        """Section name -> JSON Schema (draft 2020-12) of that section's data.
+
+        The engine validates every present section against it after collection and after
+        `--evidence` re-reads it; a section that does not match becomes a section error
+        ("malformed evidence section ..."), so the controls that need it are ERROR. Default:
+        no contract (no validation), for plugins that do not declare one.
+        """
+        return {}
+
 
 class CredentialResolver(abc.ABC):
     """Resolves a credential reference such as `bao:kv/db#password` to a value, in memory only."""
@@ -159,13 +208,45 @@ class ReportOptions:
     """Options a reporter may honour; each reporter ignores what it does not use."""
 
     full: bool = False
-    """Include passing and not-applicable results (SARIF full log)."""
+    """Include passing and not-applicable results (SARIF full log; the `--full` flag SARIF declares)."""
     changes_only: bool = False
-    """Emit only new, resolved and regressed findings (Wazuh)."""
+    """Emit only new, resolved and regressed findings (Wazuh; the `--wazuh-changes-only` flag it declares)."""
     source_root: str | None = None
     """Directory that repository-relative paths are computed against (SARIF locations)."""
     color: bool = False
     """Use ANSI colours (console)."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Values of every reporter-declared option (`ReporterOption.dest` -> value), third-party ones included."""
+
+    def value(self, dest: str, default: Any = None) -> Any:
+        """The value of a reporter-declared option."""
+        return self.extra.get(dest, default)
+
+
+@dataclass(frozen=True)
+class ReporterOption:
+    """A command-line option a reporter declares (the CLI turns it into a flag of `scan` and `report`)."""
+
+    flag: str
+    """The long flag, e.g. `--full` or `--html-theme`."""
+    dest: str
+    """Name of the value in `ReportOptions.extra` (`full` and `changes_only` also set those fields)."""
+    help: str
+    """One line for `--help`."""
+    is_flag: bool = True
+    """A boolean switch; otherwise the option takes a text value."""
+    default: Any = None
+    """Value when not given (False for a switch)."""
+
+
+@dataclass(frozen=True)
+class ReadBack:
+    """A ScanResult rebuilt from a report, and whether the report held every finding."""
+
+    result: ScanResult
+    """The rebuilt result (controls, findings, targets as far as the format carries them)."""
+    complete: bool = True
+    """False when the report lists only some findings (a SARIF log written without --full)."""
 
 
 class Reporter(abc.ABC):
@@ -181,3 +262,16 @@ class Reporter(abc.ABC):
     @abc.abstractmethod
     def render(self, result: ScanResult, options: ReportOptions) -> str:
         """Return the whole report as text."""
+
+    @classmethod
+    def options(cls) -> Sequence[ReporterOption]:
+        """The command-line options this reporter declares (none by default)."""
+        return ()
+
+    def read(self, document: Any, source: str) -> ReadBack | None:
+        """Rebuild a result from a parsed report of this format (`--compare`), or None: not this format.
+
+        Raise ConfigError (naming `source`) for a document of this format that cannot be read.
+        Default: the format cannot be read back.
+        """
+        return None

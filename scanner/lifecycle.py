@@ -8,12 +8,14 @@ compares as WAIVED), and `record` stores it in the history.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from scanner.compare import Previous, compare, empty_previous, load_previous
 from scanner.errors import ConfigError
+from scanner.interface import Reporter
 from scanner.model import ScanResult, Status
 from scanner.store import Store, open_store
 from scanner.waivers import DEFAULT_MAX_DAYS, WaiverSet, apply_waivers, load_waivers, utc_today
@@ -60,8 +62,11 @@ class Prepared:
     """The opened, migrated store."""
 
 
-def prepare(options: LifecycleOptions) -> Prepared:
-    """Validate and load everything the options name; raise ConfigError / StoreError early."""
+def prepare(options: LifecycleOptions, readers: Sequence[Reporter] = ()) -> Prepared:
+    """Validate and load everything the options name; raise ConfigError / StoreError early.
+
+    `readers` are the reporters asked to read a `--compare` file that is not a native JSON result.
+    """
     today = options.today or utc_today()
     if options.compare == COMPARE_LAST and options.store is None:
         raise ConfigError("--compare last needs --store (the history to take the last scan from)")
@@ -70,7 +75,7 @@ def prepare(options: LifecycleOptions) -> Prepared:
         waivers = load_waivers(options.waivers, today=today, max_days=options.waiver_max_days)
     previous = None
     if options.compare is not None and options.compare != COMPARE_LAST:
-        previous = load_previous(options.compare)
+        previous = load_previous(options.compare, readers)
     store = open_store(options.store) if options.store is not None else None
     return Prepared(options=options, today=today, waivers=waivers, previous=previous, store=store)
 

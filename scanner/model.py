@@ -67,6 +67,10 @@ class BaselineState(enum.Enum):
     ABSENT = "absent"
 
 
+UNKNOWN_CONTROL_SEVERITY = Severity.CRITICAL
+"""Severity of a finding whose control the result does not describe (fail closed: the worst)."""
+
+
 @dataclass(frozen=True)
 class SourceLocation:
     """A place in a file: where a control is defined, or where an offline resource was read."""
@@ -217,6 +221,14 @@ class Evidence:
         uri = self.uri.rstrip("/") + ("/" + path.lstrip("/") if path else "")
         return Resource(target=self.target, kind=kind, name=name, uri=uri, location=location)
 
+    def target_resource(self, kind: str = "target") -> Resource:
+        """The target itself as a resource (URI = the target URI): the one helper for target-level results.
+
+        The engine's findings for a target it could not read use it too, so their fingerprints are
+        the same whether or not the target answered. `kind` only labels it (`cluster`, `server`).
+        """
+        return self.resource(kind, self.target)
+
     def section(self, name: str) -> Any:
         """Return a section's data; raise EvidenceUnavailable with the reason when it is missing."""
         if name in self.sections:
@@ -260,6 +272,22 @@ class TargetSummary:
     """Seconds the collection took."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Inventory labels (environment, owner)."""
+    insecure_transport: tuple[str, ...] = ()
+    """How the connection was weaker than verified TLS, as the collector said it (TLS verification
+    disabled by BAO_SKIP_VERIFY, sslmode=require ...): every report shows it."""
+
+
+INSECURE_TRANSPORT = "insecure_transport"
+"""`Evidence.metadata` key of the list of ways a collection's transport was not verified TLS."""
+
+
+def insecure_transport(metadata: Mapping[str, Any]) -> tuple[str, ...]:
+    """The `insecure_transport` entries of a collection's metadata, as text (a lone string counts too)."""
+    value = metadata.get(INSECURE_TRANSPORT)
+    if value is None or value == []:
+        return ()
+    items = value if isinstance(value, list | tuple) else [value]
+    return tuple(dict.fromkeys(str(item) for item in items if item is not None and str(item)))
 
 
 @dataclass(frozen=True)
@@ -290,6 +318,15 @@ class ScanResult:
     """Findings of the previous run that no longer occur (baseline state `absent`)."""
     notes: tuple[str, ...] = ()
     """Warnings for the reader (unused or expired waivers, tailoring notes)."""
+
+    def severity_of(self, control_id: str) -> Severity:
+        """A control's severity; UNKNOWN_CONTROL_SEVERITY for one the result does not describe.
+
+        The one rule the gate and every report use, so a finding is never critical to the gate
+        and medium in a report.
+        """
+        control = self.controls.get(control_id)
+        return control.severity if control is not None else UNKNOWN_CONTROL_SEVERITY
 
     def count(self, status: Status, target: str | None = None) -> int:
         """Number of findings with `status`, optionally for one target."""

@@ -182,6 +182,7 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
                 "collected_at": t.collected_at,
                 "duration": t.duration,
                 "labels": dict(t.labels),
+                "insecure_transport": list(t.insecure_transport),
             }
             for t in result.targets
         ],
@@ -217,6 +218,7 @@ def from_dict(data: Mapping[str, Any]) -> ScanResult:
                 collected_at=t.get("collected_at", ""),
                 duration=float(t.get("duration", 0.0)),
                 labels=dict(t.get("labels", {})),
+                insecure_transport=tuple(t.get("insecure_transport", ())),
             )
             for t in data["targets"]
         ),

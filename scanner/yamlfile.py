@@ -1,4 +1,9 @@
-"""Read YAML files with line numbers, so every error can name `file:line`."""
+"""Read YAML files with line numbers, so every error can name `file:line`.
+
+Hostile input is bounded: a recursive alias (`a: &a [*a]`) and a document that expands through
+aliases to more than `MAX_NODES` nodes (billion laughs) are refused before anything walks the
+data; nesting deeper than libyaml's limit, NUL bytes and every other parse error name `file:line`.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,12 @@ try:  # the C loader is much faster; fall back to pure Python where libyaml is m
     _Loader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
+
+
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+
+MAX_NODES = 1_000_000
+"""Most nodes a sovscan YAML file (baseline, inventory, waivers) may expand to through aliases."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +71,15 @@ def load_yaml(text: str, path: str) -> YamlDocument:
     """Parse one YAML document; raise ConfigError naming `path:line` when it is malformed."""
     try:
         node = yaml.compose(text, Loader=_Loader)
+        if node is not None:
+            check_node_graph(node, path)
         data = yaml.load(text, Loader=_Loader) if node is not None else None  # noqa: S506 - a SafeLoader
+    except yaml.reader.ReaderError as exc:  # a NUL byte or another character YAML does not allow
+        line = text.count("\n", 0, max(0, exc.position)) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        raise ConfigError(f"invalid YAML: character U+{code:04X} is not allowed", f"{path}:{line}") from None
+    except RecursionError:
+        raise ConfigError("invalid YAML: nested too deeply", path) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
@@ -74,8 +93,64 @@ def load_yaml(text: str, path: str) -> YamlDocument:
             raise ConfigError(f"invalid date: {exc}", f"{path}:{bad_date}") from None
         raise ConfigError(f"invalid value in YAML: {exc}", path) from None
     if node is not None:
-        _reject_duplicate_keys(node, path)
+        reject_duplicate_keys(node, path)
     return YamlDocument(path=path, data=data, node=node)
+
+
+def check_node_graph(root: yaml.Node, path: str, limit: int = MAX_NODES) -> None:
+    """Refuse recursive aliases and a document expanding (aliases followed) to more than `limit` nodes.
+
+    Iterative, so neither depth nor a cycle can exhaust the stack; stops at the budget, so an
+    alias bomb costs at most `limit` steps.
+    """
+    left = limit
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, leaving = stack.pop()
+        if leaving:
+            on_path.discard(id(node))
+            continue
+        left -= 1
+        if left < 0:
+            raise ConfigError(
+                f"invalid YAML: the document expands to more than {limit:,} nodes (an alias bomb?)",
+                f"{path}:{node.start_mark.line + 1}",
+            )
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == _FLOAT_TAG and node.value.lower().lstrip("+-") in (".inf", ".nan"):
+                raise ConfigError(
+                    f"invalid YAML: {node.value} is not a number sovscan accepts (NaN and infinities are not JSON)",
+                    f"{path}:{node.start_mark.line + 1}",
+                )
+            continue
+        if id(node) in on_path:
+            raise ConfigError(
+                "invalid YAML: a recursive alias (a node that contains itself)", f"{path}:{node.start_mark.line + 1}"
+            )
+        on_path.add(id(node))
+        stack.append((node, True))
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((part, False) for pair in node.value for part in pair)
+        else:
+            stack.extend((child, False) for child in node.value)
+
+
+def load_bounded(text: str, limit: int = MAX_NODES) -> Any:
+    """Parse YAML text read from a target (e.g. a configuration held in a ConfigMap), bounded like a file.
+
+    Raises ValueError with a one-line reason for malformed YAML, a recursive alias or an alias bomb.
+    """
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+        if node is None:
+            return None
+        check_node_graph(node, "<text>", limit)
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader
+    except ConfigError as exc:
+        raise ValueError(exc.message) from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise ValueError(f"invalid YAML: {type(exc).__name__}") from None
 
 
 def _bad_timestamp_line(root: yaml.Node | None) -> int | None:
@@ -95,17 +170,22 @@ def _bad_timestamp_line(root: yaml.Node | None) -> int | None:
     return None
 
 
-def _reject_duplicate_keys(root: yaml.Node, path: str) -> None:
-    """PyYAML keeps the last of duplicate keys silently; a baseline must not."""
+def reject_duplicate_keys(root: yaml.Node, path: str) -> None:
+    """Refuse a mapping that gives a key twice (PyYAML keeps the last one silently; sovscan must not)."""
     stack = [root]
+    visited: set[int] = set()  # a node shared through aliases is checked once (and a cycle ends)
     while stack:
         node = stack.pop()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
         if isinstance(node, yaml.MappingNode):
             seen: set[str] = set()
             for key_node, value_node in node.value:
                 if isinstance(key_node, yaml.ScalarNode):
                     if key_node.value in seen:
-                        raise ConfigError(f"duplicate key '{key_node.value}'", f"{path}:{key_node.start_mark.line + 1}")
+                        shown = key_node.value if len(key_node.value) <= 80 else key_node.value[:77] + "..."
+                        raise ConfigError(f"duplicate key '{shown}'", f"{path}:{key_node.start_mark.line + 1}")
                     seen.add(key_node.value)
                 stack.append(value_node)
         elif isinstance(node, yaml.SequenceNode):

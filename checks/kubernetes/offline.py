@@ -17,8 +17,10 @@ from typing import IO, Any
 
 import yaml
 
-from checks.kubernetes.slim import EvidenceBuilder, YamlLoader
-from scanner.errors import CollectionError
+from checks.kubernetes.slim import KEPT_ANNOTATIONS, USED_KINDS, EvidenceBuilder, YamlLoader
+from scanner.errors import CollectionError, ConfigError
+from scanner.operators import BOOLEAN_SPELLINGS
+from scanner.yamlfile import check_node_graph, reject_duplicate_keys
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 """File suffixes read from a manifest directory."""
@@ -66,32 +68,16 @@ def _add_document(builder: EvidenceBuilder, doc: Any, source: dict[str, Any]) ->
 _TAG = "tag:yaml.org,2002:"
 _STR, _INT, _BOOL, _NULL = _TAG + "str", _TAG + "int", _TAG + "bool", _TAG + "null"
 _FLOAT, _TIMESTAMP, _MERGE = _TAG + "float", _TAG + "timestamp", _TAG + "merge"
-_TRUE = frozenset({"yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "y", "Y"})
+_TRUE = BOOLEAN_SPELLINGS["yaml11"].true
+
+MAX_OBJECT_NODES = 1_000_000
+"""Most YAML nodes one object (a document or a List item) may expand to through aliases.
+
+The API server stores at most about 1.5 MB per object, far fewer nodes than this; an alias bomb
+(billion laughs) inside a Pod is refused at this budget instead of filling memory."""
 _SKIP_TOP = frozenset({"status"})
-_SKIP_META = frozenset({"managedFields", "annotations"})
-_USED_KINDS = frozenset(
-    {
-        "Namespace",
-        "Pod",
-        "ServiceAccount",
-        "Service",
-        "LimitRange",
-        "Deployment",
-        "StatefulSet",
-        "DaemonSet",
-        "ReplicaSet",
-        "Job",
-        "CronJob",
-        "Ingress",
-        "NetworkPolicy",
-        "Role",
-        "RoleBinding",
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "ValidatingWebhookConfiguration",
-        "MutatingWebhookConfiguration",
-    }
-)
+_SKIP_META = frozenset({"managedFields"})
+_USED_KINDS = USED_KINDS  # the builder's list: kinds whose bodies it reads (workloads, config files)
 
 
 class NodeConverter:
@@ -99,18 +85,48 @@ class NodeConverter:
 
     The C parser (CSafeLoader) still scans, parses and resolves tags; this replaces only the
     construction step, which is pure Python in PyYAML and the larger half of the cost. It also
-    never builds what sovscan drops: `status`, `metadata.managedFields` and annotations, and all
+    never builds what sovscan drops: `status`, `metadata.managedFields` and annotations (except
+    those of `slim.KEPT_ANNOTATIONS`), and all
     but the metadata of Secrets, unused ConfigMaps and kinds the checks do not read. Timestamps
     stay strings (JSON-safe). Mappings with merge keys (`<<`) fall back to SafeConstructor.
     """
 
     def __init__(self) -> None:
         self._fallback = yaml.constructor.SafeConstructor()
+        self._left = MAX_OBJECT_NODES
+
+    def _spend(self, node: yaml.Node) -> None:
+        """Count a container's children against the object's node budget (aliases are counted each time)."""
+        self._left -= len(node.value)
+        if self._left < 0:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"the object expands to more than {MAX_OBJECT_NODES:,} nodes (an alias bomb?)",
+                node.start_mark,
+            )
+
+    def _merged(self, node: yaml.Node) -> Any:
+        """A mapping with merge keys (`<<`), built by PyYAML once it is known to be bounded and acyclic."""
+        try:
+            check_node_graph(node, "", max(0, self._left))
+            reject_duplicate_keys(node, "")
+        except ConfigError as exc:
+            raise yaml.constructor.ConstructorError(None, None, exc.message, node.start_mark) from None
+        return self._fallback.construct_document(node)
+
+    @staticmethod
+    def _duplicate(key: Any, key_node: yaml.Node) -> yaml.MarkedYAMLError:
+        return yaml.constructor.ConstructorError(
+            None, None, f"duplicate key {str(key)[:80]!r} (the API server refuses it)", key_node.start_mark
+        )
 
     def document(self, node: yaml.Node) -> Any:
         """Convert one document (or a List item), skipping what the evidence never keeps."""
+        self._left = MAX_OBJECT_NODES
         if not isinstance(node, yaml.MappingNode):
             return self.convert(node)
+        self._spend(node)
         pairs = {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
         kind_node = pairs.get("kind")
         kind = kind_node.value if isinstance(kind_node, yaml.ScalarNode) else None
@@ -123,10 +139,12 @@ class NodeConverter:
             return out
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:
-                return self._fallback.construct_document(node)
+                return self._merged(node)
             key = self.convert(key_node)
             if key in _SKIP_TOP:
                 continue
+            if key in out:
+                raise self._duplicate(key, key_node)
             out[key] = self._metadata(value_node) if key == "metadata" else self.convert(value_node)
         return out
 
@@ -142,14 +160,31 @@ class NodeConverter:
     def _metadata(self, node: yaml.Node) -> Any:
         if not isinstance(node, yaml.MappingNode):
             return self.convert(node)
+        self._spend(node)
         out = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:
-                return self._fallback.construct_document(node)
+                return self._merged(node)
             key = self.convert(key_node)
-            if key not in _SKIP_META:
+            if key in out:
+                raise self._duplicate(key, key_node)
+            if key == "annotations":
+                kept = self._kept_annotations(value_node)
+                if kept:
+                    out[key] = kept
+            elif key not in _SKIP_META:
                 out[key] = self.convert(value_node)
         return out
+
+    def _kept_annotations(self, node: yaml.Node) -> dict[str, Any]:
+        """Only the annotations the builder keeps (`slim.KEPT_ANNOTATIONS`), never converting the others."""
+        if not isinstance(node, yaml.MappingNode):
+            return {}
+        return {
+            k.value: self.convert(v)
+            for k, v in node.value
+            if isinstance(k, yaml.ScalarNode) and k.value.startswith(KEPT_ANNOTATIONS)
+        }
 
     def convert(self, node: yaml.Node) -> Any:
         """Convert any node (recursively; a recursive alias ends in RecursionError)."""
@@ -164,10 +199,13 @@ class NodeConverter:
                 return value in _TRUE
             if tag == _NULL:
                 return None
-            if tag == _FLOAT:
+            if tag == _FLOAT:  # .inf/.nan stay floats here; the engine makes them text before any check or report
                 return self._fallback.construct_yaml_float(node)
             return value  # timestamps stay strings; unknown local tags keep their text
         convert = self.convert
+        self._left -= len(node.value)
+        if self._left < 0:
+            self._spend(node)
         if isinstance(node, yaml.SequenceNode):
             return [convert(child) for child in node.value]
         out: dict[Any, Any] = {}
@@ -175,11 +213,13 @@ class NodeConverter:
             if key_node.tag == _STR:
                 key = key_node.value
             elif key_node.tag == _MERGE:
-                return self._fallback.construct_document(node)
+                return self._merged(node)
             else:
                 key = convert(key_node)
                 if isinstance(key, list | dict):
                     raise yaml.constructor.ConstructorError(None, None, "found an unhashable key", key_node.start_mark)
+            if key in out:
+                raise self._duplicate(key, key_node)
             out[key] = convert(value_node)
         return out
 
@@ -226,6 +266,7 @@ def read_yaml_stream(builder: EvidenceBuilder, stream: IO[str], display: str) ->
     loader = FastLoader(stream)
     converter = NodeConverter()
     count = 0
+    node: Any = None
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -253,10 +294,23 @@ def read_yaml_stream(builder: EvidenceBuilder, stream: IO[str], display: str) ->
     except yaml.YAMLError as exc:
         raise CollectionError(CollectionError.PROTOCOL, f"{display}: invalid YAML: {exc}") from None
     except RecursionError:
-        raise CollectionError(CollectionError.PROTOCOL, f"{display}: recursive or too deeply nested YAML") from None
+        raise _recursion_error(node, display) from None
     finally:
         loader.dispose()
     return count
+
+
+def _recursion_error(node: yaml.Node | None, display: str) -> CollectionError:
+    """Why converting a document ran out of stack: a recursive alias (at its line), or depth."""
+    if node is not None:
+        try:
+            check_node_graph(node, display)
+        except ConfigError as exc:
+            return CollectionError(CollectionError.PROTOCOL, str(exc))
+        where = f"{display}:{node.start_mark.line + 1}"
+    else:
+        where = display
+    return CollectionError(CollectionError.PROTOCOL, f"{where}: invalid YAML: nested too deeply")
 
 
 def _list_items_node(node: yaml.Node) -> yaml.SequenceNode | None:
@@ -280,6 +334,26 @@ def _without_items(node: yaml.MappingNode) -> yaml.MappingNode:
     return yaml.MappingNode(node.tag, pairs, node.start_mark, node.end_mark)
 
 
+class _BadValue(ValueError):
+    """A JSON value Kubernetes cannot hold (NaN, Infinity) or a duplicate key in a manifest."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise _BadValue(f"{name} is not a number JSON (and so the API server) can hold")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object of a JSON manifest; a key given twice is refused, as the API server does."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _BadValue(f"duplicate key {key[:80]!r} (the API server refuses it)")
+            seen.add(key)
+    return out
+
+
 class JsonStream:
     """Incremental reader of concatenated JSON values that streams the items of top-level Lists.
 
@@ -289,7 +363,7 @@ class JsonStream:
     read-ahead chunk) is held in memory at a time.
     """
 
-    def __init__(self, stream: IO[str], display: str, chunk: int = _CHUNK) -> None:
+    def __init__(self, stream: IO[str], display: str, chunk: int = _CHUNK, *, strict_keys: bool = False) -> None:
         self._stream = stream
         self._display = display
         self._chunk = chunk
@@ -297,7 +371,9 @@ class JsonStream:
         self._pos = 0
         self._line = 1
         self._eof = False
-        self._decoder = json.JSONDecoder()
+        self._decoder = json.JSONDecoder(
+            parse_constant=_reject_constant, object_pairs_hook=_unique_keys if strict_keys else None
+        )
 
     def _fill(self, need: int = 1) -> bool:
         """Make at least `need` characters available after the position; False at end of input."""
@@ -349,6 +425,10 @@ class JsonStream:
                     raise self._error(exc.msg) from None
                 self._fill(len(self._buf) - self._pos + self._chunk)
                 continue
+            except _BadValue as exc:
+                raise self._error(str(exc)) from None
+            except RecursionError:
+                raise self._error("nested too deeply") from None
             line = self._line
             self._advance(end)
             return value, line
@@ -430,7 +510,7 @@ def read_json_stream(builder: EvidenceBuilder, stream: IO[str], display: str, do
     document and item number, as for YAML manifests; a dump's objects keep file and line only.
     """
     count = 0
-    for obj, kind_hint, line, document, item in JsonStream(stream, display).objects():
+    for obj, kind_hint, line, document, item in JsonStream(stream, display, strict_keys=documents).objects():
         count += 1
         source: dict[str, Any] = {"file": display, "line": line}
         if documents:
@@ -453,6 +533,7 @@ def read_offline(builder: EvidenceBuilder, mode: str, path: str) -> dict[str, An
     if path == "-":
         reader = read_json_stream if mode == "dump" else read_yaml_stream
         documents = reader(builder, sys.stdin, "<stdin>")
+        _require_objects(builder, "standard input", 1, documents)
         return {"files": 1, "documents": documents}
     files = manifest_files(Path(path)) if mode == "manifests" else [Path(path)]
     documents = 0
@@ -471,4 +552,21 @@ def read_offline(builder: EvidenceBuilder, mode: str, path: str) -> dict[str, An
             raise CollectionError(CollectionError.UNREACHABLE, f"cannot read {display}: {exc.strerror}") from None
         except UnicodeDecodeError:
             raise CollectionError(CollectionError.PROTOCOL, f"{display}: not UTF-8 text") from None
+    _require_objects(builder, path, len(files), documents)
     return {"files": len(files), "documents": documents}
+
+
+def objects_seen(builder: EvidenceBuilder) -> int:
+    """Kubernetes objects (mappings with a `kind`) read so far, used or not."""
+    kept = sum(builder.counts().values())
+    return kept + sum(n for kind, n in builder.ignored.items() if kind != "(no kind)")
+
+
+def _require_objects(builder: EvidenceBuilder, where: str, files: int, documents: int) -> None:
+    """An input without a single Kubernetes object is not a clean cluster (a failed `helm template`)."""
+    if objects_seen(builder) == 0:
+        raise CollectionError(
+            CollectionError.PROTOCOL,
+            f"no Kubernetes object in {where} ({files} file(s), {documents} document(s)): an empty input "
+            "is not a clean cluster (did `helm template` or `kubectl get` fail?)",
+        )

@@ -9,7 +9,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from checks.openbao.policy import SUDO, WRITE_CAPABILITIES, PolicyParseError, parse_blocks, policy_risky_grants
+from checks.openbao.acl import Sensitive, policy_reaches
+from checks.openbao.policy import SUDO, WRITE_CAPABILITIES, PolicyParseError, parse_blocks
 from checks.openbao.server_checks import server
 from checks.openbao.units import format_duration, parse_duration
 from scanner.interface import check
@@ -20,7 +21,7 @@ _STRINGS = {"type": "array", "items": {"type": "string"}}
 
 
 def _namespace(evidence: Evidence) -> str | None:
-    connection = evidence.sections.get("connection") or {}
+    connection = evidence.section("connection")
     namespace = connection.get("namespace")
     return str(namespace) if namespace else None
 
@@ -30,71 +31,104 @@ def _mount_resource(evidence: Evidence, mount: Mapping[str, Any]) -> Resource:
     return evidence.resource("auth_method", path, str(mount.get("uri_path") or f"sys/auth/{path}"))
 
 
+ALLOW_LIST_ENTRY = r"^([0-9a-f]{16}|entity:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+"""An allow-list entry: an accessor digest (`accessor_sha256`) or `entity:<entity id>` - never a name."""
+
+
+def _standing(token: Mapping[str, Any], max_ttl: float) -> str | None:
+    """Why a root token is standing (None when it expires soon enough for good)."""
+    ttl = int(token.get("ttl") or 0)
+    period = int(token.get("period") or 0)
+    explicit_max = int(token.get("explicit_max_ttl") or 0)
+    if ttl == 0:
+        return "never expires (a standing root token)"
+    if period > 0 and explicit_max == 0:
+        return (
+            f"is periodic ({format_duration(period)}) with no explicit max TTL: renewed forever, it is a standing "
+            "root token"
+        )
+    if ttl > max_ttl:
+        return f"lives {format_duration(ttl)} more (longer than {format_duration(max_ttl)})"
+    if token.get("renewable") is True and (explicit_max == 0 or explicit_max > max_ttl):
+        return (
+            "is renewable without an explicit max TTL within "
+            f"{format_duration(max_ttl)}: it can be renewed up to the token store's max TTL"
+        )
+    return None
+
+
 @check(
     "openbao.root_tokens",
     needs=("token_accessors",),
-    params={"allowed": _STRINGS, "max_ttl": _DURATION},
+    params={
+        "allowed": {"type": "array", "items": {"type": "string", "pattern": ALLOW_LIST_ENTRY}},
+        "max_ttl": _DURATION,
+    },
 )
 def root_tokens(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """No token carries the root policy, except short-lived ones or allow-listed break-glass tokens.
 
-    `allowed` matches a token's display name or its accessor digest (`accessor_sha256`);
-    `max_ttl` tolerates root tokens that expire within that time (default 1h).
+    `allowed` names tokens by identities their creator cannot choose: the accessor digest
+    (`accessor_sha256` of the evidence) or `entity:<entity id>`; display names are not accepted.
+    `max_ttl` tolerates root tokens that expire within that time (default 1h); a periodic root
+    token without an explicit max TTL is standing whatever its current TTL.
     """
     data = evidence.section("token_accessors")
     allowed = {str(a) for a in params.get("allowed", [])}
     max_ttl = parse_duration(params.get("max_ttl", "1h"))
     found_root = False
+    skipped: list[str] = []
     for token in data.get("tokens", []):
         if "root" not in (token.get("policies") or []):
             continue
         found_root = True
         name = str(token.get("display_name") or "token")
         digest = str(token.get("accessor_sha256", ""))
+        entity = str(token.get("entity_id") or "")
         resource = evidence.resource(
             "token", f"{name} ({digest})", str(token.get("uri_path") or f"auth/token/accessors/{digest}")
         )
-        ttl = int(token.get("ttl") or 0)
-        observed = {k: token.get(k) for k in ("display_name", "policies", "ttl", "expire_time", "path")}
-        if name in allowed or digest in allowed:
-            yield CheckResult(
-                resource, Status.PASS, f"root token '{name}' is an allow-listed break-glass token", observed
-            )
-        elif ttl == 0:
-            yield CheckResult(
-                resource,
-                Status.FAIL,
-                f"root token '{name}' never expires (a standing root token)",
-                observed,
-                "no root token",
-            )
-        elif ttl > max_ttl:
+        observed = {
+            k: token.get(k)
+            for k in ("display_name", "policies", "ttl", "period", "explicit_max_ttl", "expire_time", "path")
+        }
+        why = _standing(token, max_ttl)
+        expected = f"no root token living longer than {format_duration(max_ttl)}"
+        if digest in allowed or (entity and f"entity:{entity}" in allowed):
+            skipped.append(digest)
             yield CheckResult(
                 resource,
-                Status.FAIL,
-                f"root token '{name}' lives {format_duration(ttl)} more (longer than {format_duration(max_ttl)})",
+                Status.PASS,
+                f"root token '{name}' (accessor digest {digest}) is an allow-listed break-glass token"
+                + (f"; it {why}" if why else ""),
                 observed,
-                f"no root token living longer than {format_duration(max_ttl)}",
             )
+        elif why:
+            yield CheckResult(resource, Status.FAIL, f"root token '{name}' {why}", observed, expected)
         else:
             yield CheckResult(
                 resource, Status.PASS, f"root token '{name}' expires within {format_duration(max_ttl)}", observed
             )
+    summary = {"total": data.get("total"), "looked_up": data.get("looked_up"), "allow_listed": len(skipped)}
     incomplete = data.get("incomplete")
     if incomplete:
         yield CheckResult(
-            server(evidence),
-            Status.ERROR,
-            f"not every token was looked up: {incomplete}",
-            {"total": data.get("total"), "looked_up": data.get("looked_up")},
+            server(evidence), Status.ERROR, f"not every token was looked up: {incomplete}", summary, "no root token"
         )
     elif not found_root:
         yield CheckResult(
             server(evidence),
             Status.PASS,
             f"none of {data.get('looked_up', 0)} token(s) carries the root policy",
-            {"total": data.get("total"), "looked_up": data.get("looked_up")},
+            summary,
             "no root token",
+        )
+    elif skipped:
+        yield CheckResult(
+            evidence.resource("allow_list", "root-token allow-list", "auth/token/accessors/allow-list"),
+            Status.PASS,
+            f"the allow-list exempted {len(skipped)} root token(s) by accessor digest or entity: " + ", ".join(skipped),
+            summary,
         )
 
 
@@ -233,6 +267,19 @@ def _collected_at(evidence: Evidence) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+_SENSITIVE_ITEM = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["path", "capabilities"],
+    "properties": {
+        "path": {"type": "string", "minLength": 1},
+        "capabilities": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        "generic": {"type": "boolean"},
+        "why": {"type": "string"},
+    },
+}
+
+
 @check(
     "openbao.acl_policies",
     needs=("policies",),
@@ -240,22 +287,36 @@ def _collected_at(evidence: Evidence) -> datetime | None:
         "allowed_policies": _STRINGS,
         "paths": {
             "type": "array",
-            "items": {"type": "string", "pattern": r"^[^+]*$"},
-            "description": "Sensitive paths: literal paths, or literal prefixes ending in '*'.",
+            "items": {"type": "string"},
+            "description": "Broad families judged on an arbitrary path (literal paths, prefixes ending in '*').",
         },
         "capabilities": _STRINGS,
+        "sensitive": {"type": "array", "items": _SENSITIVE_ITEM},
     },
 )
 def acl_policies(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
-    """No ACL policy outside the allow-list grants write or sudo on `sys/*` or `*` (or a glob covering them).
+    """No ACL policy outside the allow-list grants a dangerous capability anywhere on a sensitive path.
 
-    Rules with an `expiration` are judged at every moment: a `deny` that lapses stops shielding
-    what lies behind it, so the grant it hides is reported (with the date it takes effect).
+    Each policy is evaluated with OpenBao's own ACL algorithm (`checks.openbao.acl`). `sensitive`
+    families are judged on every path any rule reaches inside them (a narrow `deny` shields
+    only what it really shields); `paths` (default `*`, `sys/*`) with `capabilities` are judged on
+    an arbitrary path of the family. Rules with an `expiration` are judged at every moment: a
+    `deny` that lapses stops shielding what lies behind it (reported with the date).
     """
     allowed = {str(p) for p in params.get("allowed_policies", ["root"])}
-    targets = [str(p) for p in params.get("paths", ["*", "sys/*"])]
-    risky = [str(c) for c in params.get("capabilities", [*sorted(WRITE_CAPABILITIES), SUDO])]
-    expected = f"no {'/'.join(risky)} on {', '.join(targets)}"
+    broad = [str(p) for p in params.get("paths", ["*", "sys/*"])]
+    risky = frozenset(str(c) for c in params.get("capabilities", [*sorted(WRITE_CAPABILITIES), SUDO]))
+    items = [Sensitive(path=p, capabilities=risky, generic=True, why="everything under it") for p in broad]
+    for entry in params.get("sensitive", []):
+        items.append(
+            Sensitive(
+                path=str(entry["path"]),
+                capabilities=frozenset(str(c) for c in entry["capabilities"]),
+                generic=bool(entry.get("generic", False)),
+                why=str(entry.get("why", "")),
+            )
+        )
+    expected = "; ".join(f"no {'/'.join(sorted(i.capabilities))} on {i.path}" for i in items)
     now = _collected_at(evidence)
     policies = evidence.section("policies")
     if not policies:
@@ -268,6 +329,8 @@ def acl_policies(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Chec
             expected=expected,
         )
         return
+    why = {i.path: i.why for i in items}
+    skipped: list[str] = []
     for item in policies:
         name = str(item.get("name"))
         resource = evidence.resource("policy", name, str(item.get("uri_path") or f"sys/policies/acl/{name}"))
@@ -283,33 +346,44 @@ def acl_policies(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Chec
         except PolicyParseError as exc:
             yield CheckResult(resource, Status.ERROR, f"policy '{name}' could not be parsed: {exc}", expected=expected)
             continue
-        grants = policy_risky_grants(blocks, targets, risky, now)
+        found = policy_reaches(blocks, items, now)
         observed = [
             {
-                "covers": g.target,
-                "rule": g.rule,
-                "capabilities": list(g.capabilities),
-                **({"from": g.after.isoformat()} if g.after else {}),
+                "sensitive": r.target,
+                "rule": r.rule,
+                "path": r.shown or r.path,
+                "witness": r.path,
+                "capabilities": list(r.capabilities),
+                **({"from": r.after.isoformat()} if r.after else {}),
             }
-            for g in grants
+            for r in found
         ]
-        if not grants:
+        if not found:
+            yield CheckResult(resource, Status.PASS, f"policy '{name}' reaches no sensitive path", [], expected)
+        elif name in allowed:
+            skipped.append(name)
             yield CheckResult(
                 resource,
                 Status.PASS,
-                f"policy '{name}' grants no {'/'.join(risky)} on {', '.join(targets)}",
-                [],
-                expected,
+                f"policy '{name}' is allow-listed as an admin policy ({len(found)} sensitive grant(s) exempted)",
+                observed,
             )
-        elif name in allowed:
-            yield CheckResult(resource, Status.PASS, f"policy '{name}' is allow-listed as an admin policy", observed)
         else:
             shown = "; ".join(
-                f'path "{g.rule}" grants {",".join(g.capabilities)} on {g.target}'
-                + (f" from {g.after.isoformat()} (when a rule with an expiration lapses)" if g.after else "")
-                for g in grants
+                f'path "{r.rule}" grants {",".join(r.capabilities)} on {r.shown or r.path} (in {r.target}'
+                + (f": {why[r.target]}" if why.get(r.target) else "")
+                + ")"
+                + (f" from {r.after.isoformat()} (when a rule with an expiration lapses)" if r.after else "")
+                for r in found
             )
             yield CheckResult(resource, Status.FAIL, f"policy '{name}': {shown}", observed, expected)
+    if skipped:
+        yield CheckResult(
+            evidence.resource("allow_list", "admin-policy allow-list", "sys/policies/acl-allow-list"),
+            Status.PASS,
+            f"the allow-list exempted {len(skipped)} policy(ies) that reach sensitive paths: {', '.join(skipped)}",
+            skipped,
+        )
 
 
 def _quota_covers(quota_path: str, mount_full_path: str) -> bool:
@@ -327,7 +401,7 @@ def _quota_covers(quota_path: str, mount_full_path: str) -> bool:
 
 @check(
     "openbao.login_rate_limits",
-    needs=("rate_limit_quotas", "auth_methods"),
+    needs=("rate_limit_quotas", "auth_methods", "connection"),
     params={"exclude_types": _STRINGS},
 )
 def login_rate_limits(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:

@@ -30,8 +30,10 @@ from urllib.parse import quote
 import hvac
 import requests
 
+from checks.openbao import contract
 from checks.openbao.connect import (
     TlsSettings,
+    ambient_credentials,
     as_bool,
     check_options,
     make_client,
@@ -40,6 +42,7 @@ from checks.openbao.connect import (
     token_from_conventions,
 )
 from scanner import __version__, httpkit
+from scanner import evidence as evidence_io
 from scanner.errors import CollectionError
 from scanner.interface import Secret, Target
 from scanner.model import Evidence
@@ -122,6 +125,15 @@ def _response_error(response: requests.Response) -> str:
     return httpkit.response_error_text(response).replace("1 error occurred: * ", "")
 
 
+def _checked(answer: str | None, body: Any, path: str) -> Any:
+    """`body` when it matches the contract's schema of `answer`; else a failure naming the mismatch."""
+    if answer is not None:
+        issue = contract.answer_problem(answer, body)
+        if issue:
+            raise _Failed(f"{path} answered in an unexpected shape ({issue}): nothing from it is trusted")
+    return body
+
+
 class _Api:
     """GET/LIST access to one server, with the namespace header for namespaced paths only."""
 
@@ -168,14 +180,22 @@ class _Api:
             raise _Sealed(_response_error(response))
         raise _Failed(f"{path} returned HTTP {status}: {_response_error(response)}")
 
-    def get(self, path: str, *, root: bool = False, params: Mapping[str, str] | None = None) -> Any:
-        """GET a path and return its JSON body."""
+    def get(
+        self,
+        path: str,
+        *,
+        root: bool = False,
+        params: Mapping[str, str] | None = None,
+        answer: str | None = None,
+    ) -> Any:
+        """GET a path and return its JSON body, checked against the contract's `answer` schema when given."""
         client = self.root if root else self.scoped
-        return self._json(self._send(client, "GET", path, params=params), path)
+        body = self._json(self._send(client, "GET", path, params=params), path)
+        return _checked(answer, body, path)
 
-    def data(self, path: str, *, root: bool = False) -> Any:
+    def data(self, path: str, *, root: bool = False, answer: str | None = None) -> Any:
         """GET a path and return its `data` member (or the body, for endpoints without one)."""
-        body = self.get(path, root=root)
+        body = self.get(path, root=root, answer=answer)
         if isinstance(body, dict) and isinstance(body.get("data"), dict):
             return body["data"]
         return body
@@ -192,14 +212,8 @@ class _Api:
             if _error_texts(response):
                 raise _Failed(f"{path} returned HTTP 404: {_response_error(response)}")
             return []
-        body = self._json(response, path)
-        data = body.get("data") if isinstance(body, dict) else None
-        keys = data.get("keys") if isinstance(data, dict) else None
-        if keys is None:
-            return []
-        if not isinstance(keys, list):
-            raise _Failed(f"{path} returned a list that is not a list of keys")
-        return [str(k) for k in keys]
+        body = _checked("list", self._json(response, path), path)  # a 200 without keys is not "none"
+        return [str(k) for k in body["data"]["keys"]]
 
     def status(self, path: str) -> int:
         """Unauthenticated GET without reading the body: only the status code (active probes)."""
@@ -221,7 +235,7 @@ class _Api:
         response = self._send(client, "POST", path, json_body={"accessor": accessor})
         if response.status_code == 400 and any("invalid accessor" in e for e in _error_texts(response)):
             return None  # the token expired or was revoked between LIST and lookup
-        return self._json(response, path)
+        return _checked(path, self._json(response, path), path)
 
 
 def _tls_handshake(host: str, port: int, tls: TlsSettings, deadline: _Deadline) -> dict[str, Any]:
@@ -314,6 +328,9 @@ class Collector:
                 f"TLS certificate verification was DISABLED by {tls.skip_verify_source}: "
                 "the server's identity was not verified"
             )
+        insecure = httpkit.insecure_transport(scheme, tls, "the OpenBao server")
+        if insecure:
+            self.metadata["insecure_transport"] = insecure
         if tls.ca_source:
             self.metadata["ca_source"] = tls.ca_source
 
@@ -323,6 +340,8 @@ class Collector:
 
         token, token_source = token_from_conventions(self.secrets, options)
         self.metadata["token_source"] = token_source
+        # What the server may echo back: the token in use and every credential this target could pick up.
+        hidden = [token.reveal(), *(s.reveal() for s in ambient_credentials(options).values())]
         request_timeout = self.deadline.soft_timeout()
         clients = [
             make_client(base, token, tls, self._namespace, request_timeout),
@@ -332,17 +351,22 @@ class Collector:
         api = _Api(clients[0], clients[1], clients[2], self.deadline)
         try:
             self._collect_all(api, probes)
+        except CollectionError as exc:
+            raise CollectionError(exc.reason, evidence_io.redact(exc.message, hidden)) from None
         finally:
             for client in clients:
                 client.adapter.close()
+        for name, problem in contract.section_problems(self.sections).items():
+            del self.sections[name]
+            self.errors[name] = problem
         return Evidence(
             target=target.id,
             kind="openbao",
             uri=uri,
-            sections=self.sections,
-            errors=self.errors,
+            sections=evidence_io.redact(self.sections, hidden),
+            errors=evidence_io.redact(self.errors, hidden),
             tool_version=__version__,
-            metadata=self.metadata,
+            metadata=evidence_io.redact(self.metadata, hidden),
         )
 
     def _fatal(self, exc: Exception, what: str) -> CollectionError:
@@ -361,8 +385,8 @@ class Collector:
             "performancestandbycode": "200",
         }
         try:
-            health = api.get("sys/health", root=True, params=health_params)
-            seal = api.get("sys/seal-status", root=True)
+            health = api.get("sys/health", root=True, params=health_params, answer="sys/health")
+            seal = api.get("sys/seal-status", root=True, answer="sys/seal-status")
         except (_Failed, _Denied, _Sealed) as exc:
             raise self._fatal(exc, "reading sys/health") from None
         if not isinstance(health, dict) or "initialized" not in health:
@@ -400,10 +424,12 @@ class Collector:
                     f"OpenBao is {state}: {self._endpoint(name)} cannot be read until it is "
                     f"{'initialized and ' if state == 'not initialized' else ''}unsealed"
                 )
+            # BAO-01 judges the seal state from sys/health and says the voter count could not be read
+            self.sections["raft"] = {"present": None, "unreadable": self.errors.pop("raft")}
             return
 
         try:
-            body = api.get("auth/token/lookup-self")
+            body = api.get("auth/token/lookup-self", answer="auth/token/lookup-self")
         except _Denied as exc:
             raise CollectionError(
                 CollectionError.AUTHENTICATION,
@@ -423,7 +449,10 @@ class Collector:
         self._read("secrets_engines", lambda: self._secrets_engines(api))
         self._read("policies", lambda: self._policies(api))
         self._read("audit_devices", lambda: self._audit_devices(api))
-        self._read("sanitized_config", lambda: _redact(api.data("sys/config/state/sanitized", root=True)))
+        self._read(
+            "sanitized_config",
+            lambda: _redact(api.data("sys/config/state/sanitized", root=True, answer="sys/config/state/sanitized")),
+        )
         self._read("cors", lambda: self._cors(api))
         self._read("rate_limit_quotas", lambda: self._quotas(api))
         self._read("token_accessors", lambda: self._token_accessors(api))
@@ -432,7 +461,7 @@ class Collector:
     # -- section readers -----------------------------------------------------------------
 
     def _auth_methods(self, api: _Api) -> list[dict[str, Any]]:
-        mounts = api.data("sys/auth")
+        mounts = api.data("sys/auth", answer="sys/auth")
         items: list[dict[str, Any]] = []
         for path, mount in sorted(mounts.items()):
             if not isinstance(mount, dict):
@@ -474,7 +503,7 @@ class Collector:
         return None, reason
 
     def _secrets_engines(self, api: _Api) -> list[dict[str, Any]]:
-        mounts = api.data("sys/mounts")
+        mounts = api.data("sys/mounts", answer="sys/mounts")
         return [
             {
                 "path": path,
@@ -495,7 +524,7 @@ class Collector:
         for name in sorted(api.list("sys/policies/acl")):
             item: dict[str, Any] = {"name": name, "uri_path": self._uri_path(f"sys/policies/acl/{name}")}
             try:
-                data = api.data(f"sys/policies/acl/{quote(name, safe='')}")
+                data = api.data(f"sys/policies/acl/{quote(name, safe='')}", answer="sys/policies/acl/<name>")
                 text = data.get("policy") if isinstance(data, dict) else None
                 if isinstance(text, str):
                     item["policy"] = text
@@ -509,7 +538,7 @@ class Collector:
         return items
 
     def _audit_devices(self, api: _Api) -> list[dict[str, Any]]:
-        devices = api.data("sys/audit", root=True)
+        devices = api.data("sys/audit", root=True, answer="sys/audit")
         return [
             {
                 "path": path,
@@ -524,7 +553,7 @@ class Collector:
         ]
 
     def _cors(self, api: _Api) -> dict[str, Any]:
-        data = api.data("sys/config/cors", root=True)
+        data = api.data("sys/config/cors", root=True, answer="sys/config/cors")
         return {
             "enabled": bool(data.get("enabled", False)),
             "allowed_origins": list(data.get("allowed_origins") or []),
@@ -534,7 +563,9 @@ class Collector:
     def _quotas(self, api: _Api) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         for name in sorted(api.list("sys/quotas/rate-limit", root=True)):
-            data = api.data(f"sys/quotas/rate-limit/{quote(name, safe='')}", root=True)
+            data = api.data(
+                f"sys/quotas/rate-limit/{quote(name, safe='')}", root=True, answer="sys/quotas/rate-limit/<name>"
+            )
             items.append(
                 {
                     key: data.get(key)
@@ -574,6 +605,10 @@ class Collector:
                     "path": data.get("path"),
                     "orphan": data.get("orphan"),
                     "ttl": data.get("ttl"),
+                    "period": data.get("period") or 0,
+                    "explicit_max_ttl": data.get("explicit_max_ttl") or 0,
+                    "renewable": data.get("renewable"),
+                    "entity_id": data.get("entity_id") or "",
                     "expire_time": data.get("expire_time"),
                     "creation_time": data.get("creation_time"),
                     "uri_path": f"auth/token/accessors/{_accessor_digest(accessor)}",
@@ -591,7 +626,7 @@ class Collector:
         storage = self.sections.get("seal_status", {}).get("storage_type")
         if storage != "raft":
             return {"present": False, "storage_type": storage}
-        data = api.data("sys/storage/raft/configuration", root=True)
+        data = api.data("sys/storage/raft/configuration", root=True, answer="sys/storage/raft/configuration")
         servers = (data.get("config") or {}).get("servers") or []
         return {
             "present": True,

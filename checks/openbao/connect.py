@@ -17,6 +17,7 @@ Conventions followed (the `bao` / `vault` CLI ones):
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from scanner.interface import Secret
 __all__ = [
     "OPTIONS",
     "TlsSettings",
+    "ambient_credentials",
     "as_bool",
     "check_options",
     "env_first",
@@ -115,6 +117,26 @@ def token_from_conventions(secrets: Mapping[str, Secret], options: Mapping[str, 
         "no OpenBao token: give an inventory credential 'token', option token_file, "
         "BAO_TOKEN or VAULT_TOKEN, or a ~/.vault-token file",
     )
+
+
+def ambient_credentials(options: Mapping[str, Any]) -> dict[str, Secret]:
+    """Every token this target could pick up besides the inventory: token_file, BAO_TOKEN, VAULT_TOKEN,
+    ~/.vault-token. Absent or unreadable sources are skipped (never raises)."""
+    found: dict[str, Secret] = {}
+    for name in ("BAO_TOKEN", "VAULT_TOKEN"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            found[name] = Secret(value)
+    files = [("token_file", str(options["token_file"]))] if options.get("token_file") else []
+    files.append(("~/.vault-token", str(Path.home() / ".vault-token")))
+    for label, path in files:
+        try:
+            value = Path(path).expanduser().read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+        if value:
+            found[label] = Secret(value)
+    return found
 
 
 def make_client(

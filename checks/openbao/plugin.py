@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from checks.openbao import access_checks, server_checks
+from checks.openbao import access_checks, contract, server_checks
 from checks.openbao.collect import _target_parts, collect
-from checks.openbao.connect import OPTIONS, as_bool
+from checks.openbao.connect import OPTIONS, ambient_credentials, as_bool
 from checks.openbao.resolver import BaoResolver
 from scanner.errors import ConfigError
 from scanner.interface import CheckSpec, CredentialResolver, Secret, Target, TargetPlugin
 from scanner.model import Evidence
+
+GRANTS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "auth_methods": (("sys/auth", ("read",)), ("sys/mounts/auth/*", ("read",))),
+    "secrets_engines": (("sys/mounts", ("read",)),),
+    "policies": (("sys/policies/acl", ("list",)), ("sys/policies/acl/*", ("read",))),
+    "sanitized_config": (("sys/config/state/sanitized", ("read",)),),
+    "rate_limit_quotas": (("sys/quotas/rate-limit", ("list",)), ("sys/quotas/rate-limit/*", ("read",))),
+    "raft": (("sys/storage/raft/configuration", ("read",)),),
+    "audit_devices": (("sys/audit", ("read", "sudo")),),
+    "cors": (("sys/config/cors", ("read", "sudo")),),
+    "token_accessors": (("auth/token/accessors", ("list", "sudo")), ("auth/token/lookup-accessor", ("update",))),
+}
+"""Section -> the ACL rules that read it (health, seal status, connection and probes need no token)."""
 
 
 def _query_value(key: str, value: str) -> Any:
@@ -85,6 +98,25 @@ class OpenBaoPlugin(TargetPlugin):
     def collect(self, target: Target, secrets: Mapping[str, Secret], timeout: float) -> Evidence:
         """Read the OpenBao server (read-only); see `checks.openbao.collect`."""
         return collect(target, secrets, timeout)
+
+    def evidence_contract(self) -> Mapping[str, Mapping[str, Any]]:
+        """Section name -> JSON Schema (draft 2020-12) of its data; see `checks.openbao.contract`."""
+        return contract.SECTIONS
+
+    def ambient_credentials(self, target: Target) -> Mapping[str, Secret]:
+        """Tokens this target would pick up from the environment or files (token_file, BAO_TOKEN,
+        VAULT_TOKEN, ~/.vault-token), for redaction; absent ones are skipped."""
+        return ambient_credentials(target.options)
+
+    def least_privilege(self, target: Target, sections: Collection[str]) -> str | None:
+        """The ACL policy (HCL) that lets sovscan read exactly `sections` (see examples/openbao/scanner-policy.hcl)."""
+        blocks = ['path "auth/token/lookup-self" {\n  capabilities = ["read"]\n}']
+        for section in sorted(set(sections) & set(GRANTS)):
+            for path, capabilities in GRANTS[section]:
+                shown = ", ".join(f'"{c}"' for c in capabilities)
+                blocks.append(f'path "{path}" {{\n  capabilities = [{shown}]\n}}')
+        header = f"# sovscan scanner policy for {target.id}: {', '.join(sorted(sections)) or 'no section'}\n"
+        return header + "\n".join(blocks) + "\n"
 
     def credential_resolvers(self) -> Sequence[CredentialResolver]:
         """The `bao:` credential scheme."""

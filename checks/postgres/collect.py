@@ -17,6 +17,10 @@ sections (plain JSON):
   `(disabled)` is kept, so "is it set?" can still be answered).
 - `roles`: list of pg_roles rows {rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb,
   rolcanlogin, rolreplication, rolbypassrls, rolconnlimit, rolvaliduntil, member_of}.
+- `memberships`: {server_version_num, grants: [{role, member, grantor, admin_option,
+  inherit_option, set_option}]} from pg_auth_members (inherit/set are null before 16).
+- `role_settings`: list of {role, database, settings {name: value}} from pg_db_role_setting
+  ('' = every role / every database), values redacted like pg_settings.
 - `password_hashes`: list of {rolname, hash_type} with hash_type md5 / scram-sha-256 / none /
   unknown, computed in SQL: the hash itself never leaves the server (superuser only).
 - `hba_rules`: list of pg_hba_file_rules rows {line_number, type, database, user_name,
@@ -26,9 +30,12 @@ sections (plain JSON):
   ssl, version, cipher, visible, own}]} from pg_stat_activity joined with pg_stat_ssl.
 - `archiver`: pg_stat_archiver plus the server's `now`.
 - `databases`: list of {name, owner, datallowconn, is_template, can_connect, scanned,
-  skipped, error, errors, public_schema {owner, acl} | null, secdef_functions [...],
-  extensions [...], languages [...]}; every database the role may connect to is read over
-  its own read-only session.
+  skipped, error, errors, acl, public_schema {owner, acl} | null, schemas [{name, owner,
+  acl}], secdef_functions [...], extensions [...], languages [...]}; every database the role
+  may connect to is read over its own read-only session.
+
+Every section is validated against `checks.postgres.contract` before it is returned: one that
+does not match (or whose answer had an unexpected shape) is an error, never data.
 
 A section that cannot be read is absent and `Evidence.errors[section]` says why, naming the
 privilege it needs. A target that cannot be read at all raises CollectionError with a
@@ -41,13 +48,16 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 
-from checks.postgres.target import KIND, connection_params, databases_option, target_uri
+from checks.postgres.ambient import ambient_credentials
+from checks.postgres.contract import validate_sections
+from checks.postgres.target import KIND, connection_params, databases_option, target_uri, transport_warnings
 from scanner.errors import CollectionError
 from scanner.interface import Secret, Target
 from scanner.model import Evidence
@@ -61,6 +71,13 @@ WATCHED_SETTINGS = (
     "credcheck.auth_delay_ms",
     "credcheck.max_auth_failure",
     "data_checksums",
+    "debug_print_parse",
+    "debug_print_plan",
+    "debug_print_rewritten",
+    "listen_addresses",
+    "log_destination",
+    "log_replication_commands",
+    "logging_collector",
     "log_connections",
     "log_disconnections",
     "log_line_prefix",
@@ -73,6 +90,7 @@ WATCHED_SETTINGS = (
     "ssl",
     "ssl_ciphers",
     "ssl_min_protocol_version",
+    "unix_socket_permissions",
 )
 """Settings the checks read: when one is missing from pg_settings, the collector finds out whether
 it is hidden from the scanning role (then `server.hidden_settings` names it) or does not exist."""
@@ -89,6 +107,8 @@ PRIVILEGES = {
     "connections": "SELECT on pg_stat_activity and pg_stat_ssl (other roles' sessions need pg_read_all_stats)",
     "archiver": "SELECT on pg_stat_archiver",
     "databases": "SELECT on pg_database",
+    "memberships": "SELECT on pg_auth_members",
+    "role_settings": "SELECT on pg_db_role_setting",
 }
 """Section -> the privilege that reading it needs (quoted in permission-denied reasons)."""
 
@@ -204,6 +224,18 @@ class SectionReader:
             raise
         except psycopg.Error as exc:
             self.errors[name] = section_error(name, exc, self.secrets)
+        except SHAPE_ERRORS as exc:
+            self.errors[name] = shape_error(name, exc)
+
+
+SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError)
+"""What reading an answer of an unexpected shape raises (a column missing, a value of another type)."""
+
+
+def shape_error(name: str, exc: BaseException) -> str:
+    """The reason for a section whose answer did not have the shape the collector expects."""
+    what = name.replace("_", " ")
+    return f"{CollectionError.PROTOCOL}: the answer for {what} has an unexpected shape ({type(exc).__name__})"
 
 
 def section_error(name: str, exc: BaseException, secrets: Sequence[str]) -> str:
@@ -318,6 +350,61 @@ def read_roles(conn: psycopg.Connection[dict[str, Any]]) -> list[dict[str, Any]]
     return _rows(conn, _ROLES_SQL)
 
 
+_MEMBERSHIPS_SQL = """
+SELECT r.rolname::text AS role, m.rolname::text AS member, g.rolname::text AS grantor, a.admin_option,
+       {options}
+FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member
+LEFT JOIN pg_roles g ON g.oid = a.grantor
+ORDER BY 1, 2, 3
+"""
+_OPTIONS_16 = "a.inherit_option, a.set_option"
+_OPTIONS_15 = "NULL::boolean AS inherit_option, NULL::boolean AS set_option"
+
+
+def read_memberships(conn: psycopg.Connection[dict[str, Any]]) -> dict[str, Any]:
+    """pg_auth_members with each grant's options (inherit/set from PostgreSQL 16 on; null before)."""
+    version = int(_rows(conn, "SELECT current_setting('server_version_num')::int AS v")[0]["v"])
+    sql = _MEMBERSHIPS_SQL.format(options=_OPTIONS_16 if version >= 160000 else _OPTIONS_15)
+    return {"server_version_num": version, "grants": _rows(conn, sql)}
+
+
+_ROLE_SETTINGS_SQL = """
+SELECT COALESCE(r.rolname::text, '') AS role, COALESCE(d.datname::text, '') AS database, s.setconfig AS config
+FROM pg_db_role_setting s LEFT JOIN pg_roles r ON r.oid = s.setrole LEFT JOIN pg_database d ON d.oid = s.setdatabase
+ORDER BY 2, 1
+"""
+
+
+def read_role_settings(conn: psycopg.Connection[dict[str, Any]]) -> list[dict[str, Any]]:
+    """pg_db_role_setting: per-role, per-database and per-role-in-database overrides (values redacted like settings)."""
+    items = []
+    for row in _rows(conn, _ROLE_SETTINGS_SQL):
+        settings = {}
+        for entry in row["config"] or []:
+            name, _, value = str(entry).partition("=")
+            settings[name] = redact_setting(name, value)
+        items.append({"role": row["role"], "database": row["database"], "settings": settings})
+    return items
+
+
+TABLE_ACLS_SQL = """
+SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS relkind,
+       pg_get_userbyid(c.relowner)::text AS owner, c.relacl::text[] AS acl
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_(toast|temp_)'
+ORDER BY 1, 2
+"""
+"""Tables, views and sequences with their owners and ACLs (read by the differential test; not in a scan)."""
+
+FUNCTION_ACLS_SQL = """
+SELECT p.oid::regprocedure::text AS signature, pg_get_userbyid(p.proowner)::text AS owner, p.proacl::text[] AS acl
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+ORDER BY 1
+"""
+"""Functions with owners and ACLs (read by the differential test; not in a scan)."""
+
 _HASHES_SQL = r"""
 SELECT rolname::text AS rolname,
        CASE WHEN rolpassword IS NULL THEN 'none'
@@ -401,8 +488,15 @@ def read_archiver(conn: psycopg.Connection[dict[str, Any]]) -> dict[str, Any]:
 
 _DATABASES_SQL = """
 SELECT d.datname::text AS name, pg_get_userbyid(d.datdba)::text AS owner, d.datallowconn,
-       d.datistemplate AS is_template, has_database_privilege(d.oid, 'CONNECT') AS can_connect
+       d.datistemplate AS is_template, has_database_privilege(d.oid, 'CONNECT') AS can_connect,
+       d.datacl::text[] AS acl
 FROM pg_database d ORDER BY d.datname
+"""
+
+_SCHEMAS_SQL = """
+SELECT n.nspname::text AS name, pg_get_userbyid(n.nspowner)::text AS owner, n.nspacl::text[] AS acl
+FROM pg_namespace n WHERE n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+ORDER BY 1
 """
 
 _PUBLIC_SCHEMA_SQL = """
@@ -458,6 +552,7 @@ def read_database_parts(conn: psycopg.Connection[dict[str, Any]], item: dict[str
 
     parts: dict[str, Callable[[], Any]] = {
         "public_schema": public_schema,
+        "schemas": lambda: _rows(conn, _SCHEMAS_SQL),
         "secdef_functions": lambda: [_function_item(r) for r in _rows(conn, _SECDEF_SQL)],
         "extensions": lambda: _rows(conn, _EXTENSIONS_SQL),
         "languages": lambda: _rows(conn, _LANGUAGES_SQL),
@@ -469,6 +564,8 @@ def read_database_parts(conn: psycopg.Connection[dict[str, Any]], item: dict[str
             item["errors"][part] = section_error(part, exc, secrets)
             if isinstance(exc, psycopg.OperationalError):
                 break
+        except SHAPE_ERRORS as exc:
+            item["errors"][part] = shape_error(part, exc)
 
 
 def read_databases(
@@ -515,6 +612,8 @@ def read_databases(
             item["error"] = f"{exc.reason}: {exc.message}"
         except psycopg.Error as exc:
             item["error"] = section_error("database " + name, exc, secret_values)
+        except SHAPE_ERRORS as exc:
+            item["error"] = shape_error("database " + name, exc)
     known = {item["name"] for item in items}
     for name in wanted or []:
         if name not in known:
@@ -533,8 +632,11 @@ def read_databases(
 def collect(target: Target, secrets: Mapping[str, Secret], timeout: float) -> Evidence:
     """Read one PostgreSQL server (read-only) into Evidence; see the module docstring."""
     started = time.monotonic()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     deadline = started + max(1.0, timeout)
-    secret_values = [s.reveal() for s in secrets.values()]
+    # what libpq may send by itself (PGPASSWORD, .pgpass, service file) is scrubbed like the rest
+    ambient = ambient_credentials(target)
+    secret_values = [s.reveal() for s in (*secrets.values(), *ambient.values())]
     params = connection_params(target, secrets, timeout)
     statement_ms = max(1000, int(timeout * 1000))
     metadata: dict[str, Any] = {}
@@ -544,6 +646,11 @@ def collect(target: Target, secrets: Mapping[str, Secret], timeout: float) -> Ev
         except psycopg.Error as exc:
             reason = classify_connect_error(exc)
             raise CollectionError(reason, scrub(_first_lines(str(exc)), secret_values)) from None
+        except SHAPE_ERRORS:
+            raise CollectionError(
+                CollectionError.PROTOCOL,
+                "the server's answer to SHOW default_transaction_read_only has an unexpected shape",
+            ) from None
         sections = SectionReader(conn, deadline, secret_values)
         sections.read("server", lambda: read_server(conn))
         sections.read("pg_settings", lambda: read_settings(conn))
@@ -555,6 +662,8 @@ def collect(target: Target, secrets: Mapping[str, Secret], timeout: float) -> Ev
                 sections.errors["server"] = section_error("server", exc, secret_values)
                 del sections.data["server"]
         sections.read("roles", lambda: read_roles(conn))
+        sections.read("memberships", lambda: read_memberships(conn))
+        sections.read("role_settings", lambda: read_role_settings(conn))
         sections.read("password_hashes", lambda: read_password_hashes(conn))
         sections.read("hba_rules", lambda: read_hba_rules(conn))
         sections.read("connections", lambda: read_connections(conn))
@@ -569,12 +678,20 @@ def collect(target: Target, secrets: Mapping[str, Secret], timeout: float) -> Ev
             "ssl": (server.get("connection") or {}).get("ssl"),
             "read_only": True,
         }
+    # a section that does not match the contract is an error with the reason, never data
+    for name, problem in validate_sections(sections.data).items():
+        del sections.data[name]
+        sections.errors[name] = f"{CollectionError.PROTOCOL}: {problem}"
+    warnings = transport_warnings(params)
+    if warnings:
+        metadata["insecure_transport"] = warnings
     return Evidence(
         target=target.id,
         kind=KIND,
         uri=target_uri(target),
         sections=sections.data,
         errors=sections.errors,
+        collected_at=started_at,
         duration=time.monotonic() - started,
         metadata=metadata,
     )

@@ -19,6 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from checks.postgres.common import LOOPBACK_NETWORKS, is_loopback_address, segment
+from checks.postgres.privileges import Mode
+from checks.postgres.roles import role_graph
 from scanner.errors import EvidenceUnavailable
 from scanner.interface import check
 from scanner.model import CheckResult, Evidence, Resource, Status
@@ -139,7 +141,7 @@ def _remote_rules(
 
 @check(
     "postgres.hba_methods",
-    needs=("hba_rules",),
+    needs=("hba_rules", "server"),
     params={
         "forbidden": {"type": "array", "items": {"type": "string"}, "minItems": 1},
         "include_local": {"type": "boolean"},
@@ -189,6 +191,7 @@ def _session_resource(evidence: Evidence, session: Mapping[str, Any]) -> Resourc
 
 @check(
     "postgres.remote_tls",
+    needs=("hba_rules", "connections", "server"),
     params={"exempt_loopback": {"type": "boolean"}},
 )
 def remote_tls(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
@@ -273,10 +276,14 @@ def remote_tls(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckR
 
 
 def _superusers(evidence: Evidence) -> tuple[set[str], dict[str, set[str]]]:
+    """Roles that are, or can SET ROLE to, a superuser (as PostgreSQL grants it), and group -> members."""
     roles = evidence.section("roles")
     if not isinstance(roles, list) or not roles:  # there is always at least the bootstrap superuser
         raise EvidenceUnavailable("pg_roles returned no role: the superusers were not seen")
-    supers = {str(r["rolname"]) for r in roles if r.get("rolsuper")}
+    graph = role_graph(evidence)
+    supers: set[str] = set()
+    for name in (str(r["rolname"]) for r in roles if r.get("rolsuper")):
+        supers |= graph.holders(name, Mode.SET)
     members: dict[str, set[str]] = {}
     for role in roles:
         for group in role.get("member_of") or []:
@@ -306,14 +313,14 @@ def _group_members(group: str, members: Mapping[str, set[str]]) -> set[str]:
 
 @check(
     "postgres.hba_superuser",
-    needs=("hba_rules", "roles"),
+    needs=("hba_rules", "roles", "memberships", "server"),
     params={
         "exempt_loopback": {"type": "boolean"},
         "allowed_roles": {"type": "array", "items": {"type": "string"}},
     },
 )
 def hba_superuser(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
-    """No TCP rule (except loopback) admits a superuser: user `all`, a superuser's name, or a group of one."""
+    """No TCP rule (except loopback) admits a superuser (or a role that can SET ROLE to one): `all`, a name, a group."""
     rules, several = _rules(evidence)
     supers, members = _superusers(evidence)
     allowed = {str(r) for r in params.get("allowed_roles", [])}
@@ -371,7 +378,7 @@ DEFAULT_MIN_IPV6_PREFIX = 48
 
 @check(
     "postgres.hba_ranges",
-    needs=("hba_rules",),
+    needs=("hba_rules", "server"),
     params={
         "min_ipv4_prefix": {"type": "integer", "minimum": 0, "maximum": 32},
         "min_ipv6_prefix": {"type": "integer", "minimum": 0, "maximum": 128},
@@ -419,5 +426,57 @@ def hba_ranges(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckR
         )
 
 
-CHECKS = (hba_methods, remote_tls, hba_superuser, hba_ranges)
+# -- PG-29 --------------------------------------------------------------------------------
+
+BROAD_DATABASES = frozenset({"all", "sameuser", "samerole", "samegroup"})
+"""pg_hba database keywords that do not name databases."""
+
+
+@check(
+    "postgres.hba_broad_rules",
+    needs=("hba_rules", "server"),
+    params={"include_local": {"type": "boolean"}, "exempt_loopback": {"type": "boolean"}},
+)
+def hba_broad_rules(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """No admitting pg_hba rule is for every database and every user at once (`all all`)."""
+    rules, several = _rules(evidence)
+    include_local = bool(params.get("include_local", False))
+    exempt = bool(params.get("exempt_loopback", False))
+    expected = "each admitting rule names its databases or its users"
+    bad = 0
+    for rule in rules:
+        if rule.get("error"):
+            bad += 1
+            yield _error_result(evidence, rule, several)
+            continue
+        if rule.get("auth_method") == "reject" or (rule.get("type") == "local" and not include_local):
+            continue
+        if exempt and rule.get("type") in HOST_TYPES and is_loopback_rule(rule):
+            continue
+        databases = {str(d) for d in rule.get("database") or []}
+        users = {str(u) for u in rule.get("user_name") or []}
+        if "replication" in databases and len(databases) == 1:
+            databases = set()  # the replication pseudo-database is judged by its users only
+        if databases & BROAD_DATABASES and "all" in users:
+            bad += 1
+            yield CheckResult(
+                rule_resource(evidence, rule, several),
+                Status.FAIL,
+                f"pg_hba.conf line {rule.get('line_number')} admits every user to every database "
+                f"({', '.join(sorted(databases))} / all) from {rule.get('address') or 'the local socket'}: name the "
+                "databases and roles each client needs",
+                rule_summary(rule),
+                expected,
+            )
+    if not bad:
+        yield CheckResult(
+            hba_resource(evidence),
+            Status.PASS,
+            "no admitting pg_hba rule is for all databases and all users",
+            len(rules),
+            expected,
+        )
+
+
+CHECKS = (hba_methods, remote_tls, hba_superuser, hba_ranges, hba_broad_rules)
 """The checks of this module."""

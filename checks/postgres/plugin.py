@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from importlib.resources import files
 from importlib.resources.abc import Traversable
+from typing import Any
 
 from checks.postgres import collect as collector
-from checks.postgres import databases, hba, roles, settings
+from checks.postgres import contract, databases, hba, roles, server, settings
+from checks.postgres.ambient import ambient_credentials as _ambient
+from checks.postgres.grants import least_privilege_sql
 from checks.postgres.target import KIND, connection_params, databases_option
 from checks.postgres.target import parse_target as _parse_target
 from scanner.interface import CheckSpec, Secret, Target, TargetPlugin
@@ -22,7 +25,7 @@ class PostgresPlugin(TargetPlugin):
 
     def checks(self) -> Sequence[CheckSpec]:
         """Every PostgreSQL check function."""
-        return (*settings.CHECKS, *hba.CHECKS, *roles.CHECKS, *databases.CHECKS)
+        return (*settings.CHECKS, *server.CHECKS, *hba.CHECKS, *roles.CHECKS, *databases.CHECKS)
 
     def baselines(self) -> Sequence[Traversable]:
         """The built-in baseline `baselines/postgres.yaml`."""
@@ -40,6 +43,18 @@ class PostgresPlugin(TargetPlugin):
     def collect(self, target: Target, secrets: Mapping[str, Secret], timeout: float) -> Evidence:
         """Read the server over read-only sessions (see `checks.postgres.collect`)."""
         return collector.collect(target, secrets, timeout)
+
+    def evidence_contract(self) -> Mapping[str, Mapping[str, Any]]:
+        """Section name -> JSON Schema of its data (`checks.postgres.contract`)."""
+        return contract.CONTRACT
+
+    def ambient_credentials(self, target: Target) -> Mapping[str, Secret]:
+        """PGPASSWORD, matching .pgpass entries and service-file passwords libpq would use for `target`."""
+        return _ambient(target)
+
+    def least_privilege(self, target: Target, sections: Collection[str]) -> str | None:
+        """The GRANT statements that let a dedicated login role read exactly `sections`."""
+        return least_privilege_sql(sections)
 
 
 PLUGIN = PostgresPlugin()

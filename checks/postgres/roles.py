@@ -6,10 +6,11 @@ Offending roles are reported on `/roles/NAME`; a clean result on `/roles`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from checks.postgres.common import role_resource, roles_resource, setting_resource, settings_map, unavailable_setting
+from checks.postgres.privileges import Mode, RoleGraph, grants_from_rows
 from scanner.errors import EvidenceUnavailable
 from scanner.interface import check
 from scanner.model import CheckResult, Evidence, Status
@@ -29,19 +30,6 @@ def _roles(evidence: Evidence) -> list[Mapping[str, Any]]:
     return [r for r in _all_roles(evidence) if not str(r.get("rolname", "")).startswith("pg_")]
 
 
-def granted_roles(name: str, by_name: Mapping[str, Mapping[str, Any]]) -> set[str]:
-    """Every role `name` is a member of, directly or through other roles (GRANT chains)."""
-    found: set[str] = set()
-    pending = [str(g) for g in by_name.get(name, {}).get("member_of") or []]
-    while pending:
-        group = pending.pop()
-        if group in found:
-            continue
-        found.add(group)
-        pending.extend(str(g) for g in by_name.get(group, {}).get("member_of") or [])
-    return found
-
-
 # -- PG-05 --------------------------------------------------------------------------------
 
 DEFAULT_PASSWORD_ENCRYPTION = "scram-sha-256"  # noqa: S105 (a hash algorithm, not a password)
@@ -49,7 +37,7 @@ DEFAULT_PASSWORD_ENCRYPTION = "scram-sha-256"  # noqa: S105 (a hash algorithm, n
 
 @check(
     "postgres.scram_only",
-    needs=("pg_settings",),
+    needs=("pg_settings", "password_hashes", "server"),
     params={"password_encryption": {"type": "string", "minLength": 1}},
 )
 def scram_only(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
@@ -111,21 +99,76 @@ def scram_only(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckR
 
 DEFAULT_MAX_SUPERUSERS = 1
 DEFAULT_ALLOWED_SUPERUSERS = ("postgres",)
-DEFAULT_PRIVILEGED_MEMBERSHIPS = ("pg_execute_server_program", "pg_write_server_files", "pg_read_server_files")
-_ATTRIBUTES = {
+DEFAULT_PRIVILEGED_MEMBERSHIPS = (
+    "pg_execute_server_program",
+    "pg_write_server_files",
+    "pg_read_server_files",
+    "pg_read_all_data",
+    "pg_write_all_data",
+    "pg_signal_backend",
+)
+"""Predefined roles whose powers (run programs, read/write server files, read/write every table,
+signal other sessions) need an allow-listed holder."""
+
+ATTRIBUTES: Mapping[str, tuple[str, str]] = {
     "rolcreaterole": ("allowed_createrole", "CREATEROLE"),
+    "rolcreatedb": ("allowed_createdb", "CREATEDB"),
     "rolbypassrls": ("allowed_bypassrls", "BYPASSRLS"),
     "rolreplication": ("allowed_replication", "REPLICATION"),
 }
+"""pg_roles column -> (its allow-list parameter, the attribute's name)."""
+
+
+def role_graph(evidence: Evidence) -> RoleGraph:
+    """The server's roles and memberships (sections `roles` and `memberships`) as a RoleGraph."""
+    memberships = evidence.section("memberships")
+    if not isinstance(memberships, Mapping) or not isinstance(memberships.get("grants"), list):
+        raise EvidenceUnavailable("evidence section 'memberships' is not a list of grants")
+    version = memberships.get("server_version_num")
+    if not isinstance(version, int) or version <= 0:
+        raise EvidenceUnavailable("evidence section 'memberships' does not say which server version it describes")
+    return RoleGraph(_all_roles(evidence), grants_from_rows(memberships["grants"]), version)
+
+
+def _how(chain: Sequence[str] | None, mode: Mode) -> str:
+    if chain is None or len(chain) <= 1:
+        return "itself"
+    verb = "SET ROLE" if mode is Mode.SET else "inherits"
+    return f"{verb} through {' -> '.join(chain)}"
+
+
+def capabilities(graph: RoleGraph, name: str, predefined: Iterable[str]) -> dict[str, str]:
+    """What `name` can do, capability -> how: attributes reachable by SET ROLE, predefined roles it has or can SET.
+
+    Attributes are not inherited; a member uses them by `SET ROLE` to the role that has them.
+    A predefined role's powers come with its privileges (USAGE) or with SET ROLE to it.
+    """
+    found: dict[str, str] = {}
+    settable = graph.reachable(name, Mode.SET)
+    for column, label in [("rolsuper", "SUPERUSER"), *((c, lab) for c, (_p, lab) in ATTRIBUTES.items())]:
+        holders = sorted(
+            (len(chain), role) for role, chain in settable.items() if graph.roles.get(role, {}).get(column)
+        )
+        if holders:
+            _, role = holders[0]
+            found[label] = _how(settable[role], Mode.SET)
+    usage = graph.reachable(name, Mode.USAGE)
+    for role in predefined:
+        if role in usage:
+            found[role] = _how(usage[role], Mode.USAGE)
+        elif role in settable:
+            found[role] = _how(settable[role], Mode.SET)
+    return found
 
 
 @check(
     "postgres.privileged_roles",
-    needs=("roles",),
+    needs=("roles", "memberships"),
     params={
         "max_superusers": {"type": "integer", "minimum": 0},
         "allowed_superusers": {"type": "array", "items": {"type": "string"}},
         "allowed_createrole": {"type": "array", "items": {"type": "string"}},
+        "allowed_createdb": {"type": "array", "items": {"type": "string"}},
         "allowed_bypassrls": {"type": "array", "items": {"type": "string"}},
         "allowed_replication": {"type": "array", "items": {"type": "string"}},
         "privileged_memberships": {"type": "array", "items": {"type": "string"}},
@@ -133,12 +176,21 @@ _ATTRIBUTES = {
     },
 )
 def privileged_roles(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
-    """Superusers are few and allow-listed; CREATEROLE, BYPASSRLS, REPLICATION and server-file roles too."""
+    """Superuser, CREATEROLE/CREATEDB/BYPASSRLS/REPLICATION and powerful predefined roles only where allow-listed.
+
+    Judged as PostgreSQL grants them: through membership chains, with inheritance (USAGE)
+    and SET ROLE told apart per grant (16+) or per role (15), so a role that can become a
+    superuser or use pg_read_all_data through a chain counts like one that has it itself.
+    """
     roles = _roles(evidence)
-    by_name = {str(r.get("rolname")): r for r in _all_roles(evidence)}
+    graph = role_graph(evidence)
     maximum = int(params.get("max_superusers", DEFAULT_MAX_SUPERUSERS))
-    allowed_supers = {str(r) for r in params.get("allowed_superusers", DEFAULT_ALLOWED_SUPERUSERS)}
-    memberships = {str(r) for r in params.get("privileged_memberships", DEFAULT_PRIVILEGED_MEMBERSHIPS)}
+    allowed: dict[str, set[str]] = {
+        "SUPERUSER": {str(r) for r in params.get("allowed_superusers", DEFAULT_ALLOWED_SUPERUSERS)}
+    }
+    for _column, (param, label) in ATTRIBUTES.items():
+        allowed[label] = {str(r) for r in params.get(param, [])}
+    predefined = [str(r) for r in params.get("privileged_memberships", DEFAULT_PRIVILEGED_MEMBERSHIPS)]
     allowed_members = {str(r) for r in params.get("allowed_members", [])}
     supers = sorted(str(r["rolname"]) for r in roles if r.get("rolsuper"))
     failed = 0
@@ -151,39 +203,36 @@ def privileged_roles(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[
             supers,
             f"<= {maximum} superuser(s)",
         )
+    # only roles that reach a powerful role need their chains computed (holders: a reverse walk)
+    powerful = [n for n, r in graph.roles.items() if r.get("rolsuper") or any(r.get(c) for c in ATTRIBUTES)]
+    candidates: set[str] = set()
+    for target in powerful:
+        candidates |= graph.holders(target, Mode.SET)
+    for target in predefined:
+        candidates |= graph.holders(target, Mode.SET) | graph.holders(target, Mode.USAGE)
     for role in roles:
         name = str(role["rolname"])
-        problems: list[str] = []
-        if role.get("rolsuper"):
-            if name not in allowed_supers:
-                problems.append("SUPERUSER")
-        else:
-            for column, (param, label) in _ATTRIBUTES.items():
-                if role.get(column) and name not in {str(r) for r in params.get(param, [])}:
-                    problems.append(label)
-            # Memberships count through GRANT chains; membership in a superuser role lets a role
-            # SET ROLE to it, which is superuser power without the attribute.
-            chain = granted_roles(name, by_name)
-            granted = sorted((memberships | set(supers)) & chain)
-            if granted and name not in allowed_members:
-                problems.append("member of " + ", ".join(granted))
+        if name not in candidates:
+            continue
+        found = capabilities(graph, name, predefined)
+        if "SUPERUSER" in found:  # a superuser can do everything else: judge that alone
+            found = {"SUPERUSER": found["SUPERUSER"]}
+        problems = {cap: how for cap, how in found.items() if name not in allowed.get(cap, allowed_members)}
         if problems:
             failed += 1
+            text = ", ".join(cap if how == "itself" else f"{cap} ({how})" for cap, how in problems.items())
             yield CheckResult(
                 role_resource(evidence, name),
                 Status.FAIL,
-                f"role {name} has {', '.join(problems)} without being allow-listed for it",
-                {
-                    k: role.get(k)
-                    for k in ("rolsuper", "rolcreaterole", "rolbypassrls", "rolreplication", "rolcanlogin", "member_of")
-                },
-                "no privileged attribute unless allow-listed",
+                f"role {name} has {text} without being allow-listed for it",
+                {"capabilities": problems, "member_of": role.get("member_of")},
+                "no privileged attribute or predefined role, directly or through membership, unless allow-listed",
             )
     if not failed:
         yield CheckResult(
             roles_resource(evidence),
             Status.PASS,
-            f"superusers: {', '.join(supers) or 'none'}; no other role holds an unlisted privileged attribute",
+            f"superusers: {', '.join(supers) or 'none'}; no other role holds or reaches an unlisted privilege",
             supers,
             f"<= {maximum} superuser(s), the rest allow-listed",
         )
@@ -208,7 +257,9 @@ def login_roles(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Check
     exempt = {str(r) for r in params.get("exempt_roles", DEFAULT_EXEMPT_LOGIN_ROLES)}
     need_limit = bool(params.get("require_connection_limit", True))
     need_expiry = bool(params.get("require_valid_until", False))
-    logins = [r for r in _roles(evidence) if r.get("rolcanlogin") and str(r["rolname"]) not in exempt]
+    all_logins = [r for r in _roles(evidence) if r.get("rolcanlogin")]
+    logins = [r for r in all_logins if str(r["rolname"]) not in exempt]
+    exempted = {str(r["rolname"]) for r in all_logins} & exempt
     failed = 0
     for role in logins:
         name = str(role["rolname"])
@@ -231,8 +282,9 @@ def login_roles(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Check
         yield CheckResult(
             roles_resource(evidence),
             Status.PASS,
-            f"all {len(logins)} non-exempt login role(s) are limited",
-            len(logins),
+            f"all {len(logins)} non-exempt login role(s) are limited"
+            + (f" ({skipped} exempt: {', '.join(sorted(exempted))})" if (skipped := len(exempted)) else ""),
+            {"judged": len(logins), "exempt": sorted(exempted)},
             "connection limit set",
         )
 

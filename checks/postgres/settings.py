@@ -7,6 +7,7 @@ privilege it needs, never PASS.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -17,11 +18,13 @@ from checks.postgres.common import (
     is_off,
     list_setting,
     scanned_databases,
+    segment,
     setting_resource,
     settings_map,
     to_seconds,
     unavailable_setting,
 )
+from scanner import floors
 from scanner.errors import EvidenceUnavailable
 from scanner.interface import check
 from scanner.model import CheckResult, Evidence, Status
@@ -33,25 +36,17 @@ TLS_VERSIONS = ("", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 
 DEFAULT_MIN_PROTOCOL = "TLSv1.2"
 DEFAULT_FORBIDDEN_CIPHERS = (
-    "ALL",
-    "COMPLEMENTOFALL",
-    "COMPLEMENTOFDEFAULT",
-    "MEDIUM",
-    "LOW",
-    "EXPORT",
-    "NULL",
-    "eNULL",
-    "aNULL",
-    "ADH",
-    "AECDH",
-    "RC4",
-    "DES",
-    "3DES",
-    "MD5",
-    "SEED",
-    "IDEA",
-)
-"""OpenSSL cipher-list tokens that must not be enabled (a `!` or `-` prefix disables one: fine)."""
+    "ALL", "COMPLEMENTOFALL", "COMPLEMENTOFDEFAULT", "MEDIUM", "LOW", "EXPORT", "EXP", "NULL", "eNULL", "aNULL",
+    "ADH", "AECDH", "RC4", "DES", "3DES", "MD5", "SEED", "IDEA",
+)  # fmt: skip
+"""OpenSSL cipher-list tokens that must not be enabled: a second line of defence for algorithms the local
+OpenSSL no longer knows (OpenSSL 3 has no RC4 or export suites to expand them to, an older server may)."""
+
+FORWARD_SECRET_KEX = frozenset({"kx-ecdhe", "kx-dhe", "kx-ecdhe-psk", "kx-dhe-psk", "kx-any"})
+"""OpenSSL key-exchange kinds with ephemeral keys (kx-any: TLS 1.3, always ephemeral)."""
+
+WEAK_TLS13_SUITES = frozenset({"TLS_AES_128_CCM_8_SHA256"})
+"""TLS 1.3 suites to refuse (CCM_8: a 64-bit authentication tag)."""
 
 
 def enabled_cipher_tokens(cipher_list: str) -> list[str]:
@@ -75,24 +70,66 @@ def weak_cipher_tokens(cipher_list: str, forbidden: Sequence[str]) -> list[str]:
     return sorted(set(weak))
 
 
+def suite_weaknesses(suite: Mapping[str, Any], require_forward_secrecy: bool = True) -> list[str]:
+    """Why one suite of `ssl.SSLContext.get_ciphers()` is weak (empty when it is not)."""
+    name = str(suite.get("name", ""))
+    symmetric = str(suite.get("symmetric") or "")
+    problems = []
+    if suite.get("auth") == "auth-null":
+        problems.append("anonymous (aNULL): no server authentication")
+    if not symmetric:
+        problems.append("no encryption (eNULL)")
+    if "EXP" in name.split("-"):
+        problems.append("export grade")
+    if symmetric.startswith("rc4"):
+        problems.append("RC4")
+    if "des" in symmetric:
+        problems.append("DES/3DES")
+    if suite.get("digest") == "md5":
+        problems.append("MD5")
+    if require_forward_secrecy and suite.get("kea") not in FORWARD_SECRET_KEX:
+        problems.append("no forward secrecy")
+    return problems
+
+
+def expand_ciphers(cipher_list: str) -> list[dict[str, Any]] | None:
+    """The TLS 1.2-and-older suites a cipher string enables, expanded by the real OpenSSL (Python's `ssl`).
+
+    Expanded at `@SECLEVEL=0` unless the string sets a level itself: what the string asks
+    for, whatever the security level of the server's OpenSSL configuration. None when the
+    local OpenSSL selects no suite for it.
+    """
+    text = cipher_list if "@SECLEVEL" in cipher_list.upper() else f"{cipher_list}:@SECLEVEL=0"
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.set_ciphers(text)
+    except ssl.SSLError:
+        return None
+    return [dict(s) for s in context.get_ciphers() if s.get("protocol") != "TLSv1.3"]
+
+
 @check(
     "postgres.tls_strength",
-    needs=("pg_settings",),
+    needs=("pg_settings", "server"),
     params={
         "min_protocol": {"enum": [v for v in TLS_VERSIONS if v]},
+        "require_forward_secrecy": {"type": "boolean"},
         "forbidden_cipher_tokens": {"type": "array", "items": {"type": "string"}},
     },
 )
 def tls_strength(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
-    """ssl_min_protocol_version is at least the minimum and ssl_ciphers enables no weak cipher class."""
+    """ssl_min_protocol_version is at least the minimum; the suites ssl_ciphers expands to are all strong."""
     settings = settings_map(evidence)
     minimum = str(params.get("min_protocol", DEFAULT_MIN_PROTOCOL))
+    forward = bool(params.get("require_forward_secrecy", True))
     forbidden = [str(t) for t in params.get("forbidden_cipher_tokens", DEFAULT_FORBIDDEN_CIPHERS)]
     row = settings.get("ssl_min_protocol_version")
+    tls13_only = False
     if row is None:
         yield unavailable_setting(evidence, "ssl_min_protocol_version")
     else:
         value = str(row.get("setting") or "")
+        tls13_only = value == "TLSv1.3"
         resource = setting_resource(evidence, "ssl_min_protocol_version")
         rank = TLS_VERSIONS.index(value) if value in TLS_VERSIONS else -1
         if rank < 0:
@@ -110,24 +147,88 @@ def tls_strength(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Chec
                 value,
                 f">= {minimum}",
             )
+    yield from _tls13_suites(evidence, settings)
     row = settings.get("ssl_ciphers")
     if row is None:
         yield unavailable_setting(evidence, "ssl_ciphers")
         return
     ciphers = str(row.get("setting") or "")
     resource = setting_resource(evidence, "ssl_ciphers")
-    weak = weak_cipher_tokens(ciphers, forbidden)
-    expected = f"no enabled token among {', '.join(forbidden)}"
-    if weak:
+    expected = "every suite authenticated, encrypted, without RC4/DES/3DES/MD5/export" + (
+        ", with forward secrecy (ECDHE/DHE)" if forward else ""
+    )
+    if tls13_only:
         yield CheckResult(
             resource,
-            Status.FAIL,
-            f"ssl_ciphers '{ciphers}' enables weak cipher classes: {', '.join(weak)}",
+            Status.PASS,
+            f"ssl_min_protocol_version is TLSv1.3: ssl_ciphers '{ciphers}' (TLS 1.2 and older) is never used",
             ciphers,
             expected,
         )
+        return
+    tokens = weak_cipher_tokens(ciphers, forbidden)
+    suites = expand_ciphers(ciphers)
+    if suites is None:
+        yield CheckResult(
+            resource,
+            Status.FAIL if tokens else Status.ERROR,
+            f"ssl_ciphers '{ciphers}' selects no suite in the local {ssl.OPENSSL_VERSION}, so what the server's "
+            "OpenSSL makes of it cannot be verified"
+            + (f"; it enables weak cipher classes: {', '.join(tokens)}" if tokens else ""),
+            {"ssl_ciphers": ciphers, "weak_tokens": tokens},
+            expected,
+        )
+        return
+    weak = {str(s["name"]): suite_weaknesses(s, forward) for s in suites}
+    weak = {name: problems for name, problems in weak.items() if problems}
+    observed = {"ssl_ciphers": ciphers, "suites": len(suites), "expanded_by": ssl.OPENSSL_VERSION}
+    if weak or tokens:
+        reasons = sorted({p for problems in weak.values() for p in problems})
+        shown = ", ".join(sorted(weak)[:8]) + (f" and {len(weak) - 8} more" if len(weak) > 8 else "")
+        parts = []
+        if weak:
+            parts.append(f"expands to {len(weak)} weak suite(s) ({'; '.join(reasons)}): {shown}")
+        if tokens:
+            parts.append(f"enables weak cipher classes {', '.join(tokens)}")
+        yield CheckResult(
+            resource,
+            Status.FAIL,
+            f"ssl_ciphers '{ciphers}' " + " and ".join(parts) + f"; use for example '{RECOMMENDED_CIPHERS}'",
+            {**observed, "weak_suites": dict(sorted(weak.items())), "weak_tokens": tokens},
+            expected,
+        )
     else:
-        yield CheckResult(resource, Status.PASS, f"ssl_ciphers '{ciphers}' enables no weak class", ciphers, expected)
+        yield CheckResult(
+            resource,
+            Status.PASS,
+            f"ssl_ciphers '{ciphers}' expands to {len(suites)} suite(s), all strong",
+            observed,
+            expected,
+        )
+
+
+RECOMMENDED_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL"
+"""A cipher string with forward secrecy and AEAD only (the `!aNULL` matters: DHE includes anonymous suites)."""
+
+
+def _tls13_suites(evidence: Evidence, settings: Mapping[str, Mapping[str, Any]]) -> Iterable[CheckResult]:
+    """PostgreSQL 18's ssl_tls13_ciphers (absent before 18: nothing to judge; empty: OpenSSL's defaults)."""
+    row = settings.get("ssl_tls13_ciphers")
+    if row is None:
+        return
+    value = str(row.get("setting") or "")
+    resource = setting_resource(evidence, "ssl_tls13_ciphers")
+    names = [n.strip() for n in value.replace(",", ":").split(":") if n.strip()]
+    weak = sorted(set(names) & WEAK_TLS13_SUITES)
+    expected = f"none of {', '.join(sorted(WEAK_TLS13_SUITES))}"
+    if weak:
+        yield CheckResult(
+            resource, Status.FAIL, f"ssl_tls13_ciphers enables {', '.join(weak)} (64-bit tag)", value, expected
+        )
+    else:
+        yield CheckResult(
+            resource, Status.PASS, f"ssl_tls13_ciphers '{value or '(default)'}' is strong", value, expected
+        )
 
 
 # -- PG-13 --------------------------------------------------------------------------------
@@ -152,7 +253,7 @@ def _on_result(evidence: Evidence, settings: Mapping[str, Mapping[str, Any]], na
 
 @check(
     "postgres.connection_logging",
-    needs=("pg_settings",),
+    needs=("pg_settings", "server"),
     params={
         "required_prefix_escapes": {
             "type": "array",
@@ -233,7 +334,7 @@ def _level_result(evidence: Evidence, settings: Mapping[str, Mapping[str, Any]],
 
 @check(
     "postgres.statement_logging",
-    needs=("pg_settings",),
+    needs=("pg_settings", "server"),
     params={
         "log_statement": {"type": "array", "items": {"enum": ["none", "ddl", "mod", "all"]}, "minItems": 1},
         "log_min_error_statement": {"enum": list(LOG_LEVELS)},
@@ -287,7 +388,7 @@ def pgaudit_classes(value: str) -> set[str]:
 
 @check(
     "postgres.pgaudit",
-    needs=("pg_settings",),
+    needs=("pg_settings", "server", "databases"),
     params={
         "required_classes": {"type": "array", "items": {"type": "string"}},
         "require_extension": {"type": "boolean"},
@@ -370,7 +471,7 @@ DEFAULT_DELAY_LIBRARIES = ("auth_delay", "credcheck")
 
 @check(
     "postgres.brute_force",
-    needs=("pg_settings",),
+    needs=("pg_settings", "server"),
     params={
         "max_authentication_timeout": {"type": "number", "exclusiveMinimum": 0},
         "require_delay_library": {"type": "boolean"},
@@ -490,7 +591,7 @@ def _parse_time(value: Any) -> datetime | None:
 
 @check(
     "postgres.wal_archiving",
-    needs=("pg_settings", "archiver"),
+    needs=("pg_settings", "archiver", "server"),
     params={"max_age_hours": {"type": "number", "minimum": 0}},
 )
 def wal_archiving(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
@@ -570,10 +671,15 @@ def wal_archiving(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Che
 
 # -- PG-22 --------------------------------------------------------------------------------
 
-DEFAULT_MIN_VERSION_NUM = 150000
-"""PostgreSQL 15: 14 reached end of life on 12 November 2026."""
-DEFAULT_MIN_MINOR: Mapping[str, int] = {"15": 150015, "16": 160011, "17": 170007, "18": 180001}
-"""Minimum minor release per major version (floors: the November 2025 releases); raise as new minors ship."""
+DEFAULT_VERSION_FLOOR: Mapping[str, Any] = {
+    "reviewed": "2026-05-14",
+    "review_interval_days": 120,
+    "minimum": "15",
+    "floors": {"15": "15.18", "16": "16.14", "17": "17.10", "18": "18.4"},
+}
+"""The minor-release floors: the 14 May 2026 security releases (eleven CVEs), the newest this baseline's
+authors could confirm; 14 reached end of life on 12 November 2026. Reviewed on the date given: after
+`review_interval_days` the floor itself is reported as out of date (see `scanner.floors`)."""
 
 
 def version_text(num: int) -> str:
@@ -581,45 +687,156 @@ def version_text(num: int) -> str:
     return f"{num // 10000}.{num % 10000}" if num >= 100000 else f"{num // 10000}.{num // 100 % 100}.{num % 100}"
 
 
+def version_tuple(num: int) -> tuple[int, ...]:
+    """`150018` -> (15, 18); `90624` -> (9, 6, 24)."""
+    return (num // 10000, num % 10000) if num >= 100000 else (num // 10000, num // 100 % 100, num % 100)
+
+
 @check(
     "postgres.server_version",
     needs=("server",),
-    params={
-        "min_version_num": {"type": "integer", "minimum": 0},
-        "min_minor": {"type": "object", "additionalProperties": {"type": "integer"}},
-    },
+    params={"version_floor": dict(floors.FLOOR_SCHEMA)},
 )
 def server_version(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
-    """server_version_num is a supported major version at or above the minimum minor release."""
+    """server_version_num is a supported major version at or above its minor-release floor (a dated floor)."""
     server = evidence.section("server")
-    num = int(server.get("server_version_num") or 0)
-    resource = evidence.resource("server", f"PostgreSQL {server.get('server_version', '?')}", "server")
-    minimum = int(params.get("min_version_num", DEFAULT_MIN_VERSION_NUM))
-    minors: Mapping[str, int] = params.get("min_minor", DEFAULT_MIN_MINOR)
-    major = str(num // 10000)
-    floor = max(minimum, int(minors.get(major, 0)))
-    expected = f">= {version_text(floor)}"
-    if not num:
-        yield CheckResult(resource, Status.ERROR, "server_version_num was not reported")
-    elif num < minimum:
-        yield CheckResult(
-            resource,
-            Status.FAIL,
-            f"PostgreSQL {version_text(num)} is older than the oldest supported major ({version_text(minimum)})",
-            num,
-            expected,
-        )
-    elif num < floor:
-        yield CheckResult(
-            resource,
-            Status.FAIL,
-            f"PostgreSQL {version_text(num)} misses security releases: update to {version_text(floor)} or later",
-            num,
-            expected,
-        )
+    floor = floors.floor_from_params(params.get("version_floor", DEFAULT_VERSION_FLOOR))
+    raw = server.get("server_version_num") if isinstance(server, Mapping) else None
+    num = raw if isinstance(raw, int) and not isinstance(raw, bool) else 0
+    shown = server.get("server_version", "?") if isinstance(server, Mapping) else "?"
+    resource = evidence.resource("server", f"PostgreSQL {shown}", "server")
+    expected = floor.describe()
+    if num <= 0:
+        yield CheckResult(resource, Status.ERROR, "server_version_num was not reported", raw, expected)
     else:
-        yield CheckResult(resource, Status.PASS, f"PostgreSQL {version_text(num)} is supported", num, expected)
+        judgement = floors.judge(version_tuple(num), floor)
+        message = judgement.message("PostgreSQL")
+        if judgement.verdict in (floors.Verdict.BELOW_MINIMUM, floors.Verdict.UNKNOWN_OLD_TRACK):
+            message += ": it gets no security fixes any more; plan a major upgrade (pg_upgrade)"
+        observed = {"server_version_num": num, "version": version_text(num), "verdict": judgement.verdict.value}
+        yield CheckResult(resource, Status.PASS if judgement.passes else Status.FAIL, message, observed, expected)
+    stale = floors.stale_floor_result(
+        floor,
+        evidence.collected_at,
+        evidence.resource("version_floor", "PostgreSQL version floor", "server/version-floor"),
+        what="PostgreSQL minor-release floor of this control",
+    )
+    if stale is not None:
+        yield stale
 
 
-CHECKS = (tls_strength, connection_logging, statement_logging, pgaudit, brute_force, wal_archiving, server_version)
+# -- PG-23 --------------------------------------------------------------------------------
+
+
+def _override_resource(evidence: Evidence, role: str, database: str, name: str) -> Any:
+
+    if role and database:
+        path, shown = (
+            f"databases/{segment(database)}/roles/{segment(role)}/settings/{segment(name)}",
+            f"{role}@{database}",
+        )
+    elif role:
+        path, shown = f"roles/{segment(role)}/settings/{segment(name)}", role
+    else:
+        path, shown = f"databases/{segment(database)}/settings/{segment(name)}", database
+    return evidence.resource("setting_override", f"{name} for {shown}", path)
+
+
+def override_problem(name: str, value: str, params: Mapping[str, Any]) -> str | None:
+    """Why a per-role/per-database value of a security setting weakens it, or None (also for unjudged names)."""
+    lowered = value.strip().lower()
+    if name == "pgaudit.log":
+        required = [str(c).lower() for c in params.get("required_pgaudit_classes", DEFAULT_PGAUDIT_CLASSES)]
+        missing = sorted(set(required) - pgaudit_classes(value))
+        return f"pgaudit.log = '{value}' stops auditing {', '.join(missing)}" if missing else None
+    if name == "log_statement":
+        allowed = [str(v) for v in params.get("log_statement", DEFAULT_LOG_STATEMENT)]
+        return None if lowered in allowed else f"log_statement = '{value}' stops logging schema changes"
+    if name in ("log_min_error_statement", "log_min_messages"):
+        default = DEFAULT_MIN_ERROR_STATEMENT if name == "log_min_error_statement" else DEFAULT_MIN_MESSAGES
+        most = str(params.get(name, default))
+        if lowered not in LOG_LEVELS:
+            return f"{name} = '{value}' is not a level this check knows"
+        return None if LOG_LEVELS.index(lowered) <= LOG_LEVELS.index(most) else f"{name} = '{value}' logs less"
+    if name in ("log_connections", "log_disconnections", "log_replication_commands"):
+        return f"{name} = '{value}' turns it off" if is_off(value) else None
+    if name == "password_encryption":
+        wanted = str(params.get("password_encryption", "scram-sha-256"))
+        return None if lowered == wanted else f"password_encryption = '{value}' stores new passwords as {value}"
+    if name in ("debug_print_parse", "debug_print_rewritten", "debug_print_plan"):
+        return None if is_off(value) else f"{name} = '{value}' writes query trees (with data) to the log"
+    return None
+
+
+JUDGED_OVERRIDES = (
+    "pgaudit.log", "log_statement", "log_min_error_statement", "log_min_messages", "log_connections",
+    "log_disconnections", "log_replication_commands", "password_encryption", "debug_print_parse",
+    "debug_print_rewritten", "debug_print_plan",
+)  # fmt: skip
+"""Security settings a role or database override can weaken (the others are not judged here)."""
+
+
+@check(
+    "postgres.setting_overrides",
+    needs=("role_settings",),
+    params={
+        "required_pgaudit_classes": {"type": "array", "items": {"type": "string"}},
+        "log_statement": {"type": "array", "items": {"enum": ["none", "ddl", "mod", "all"]}, "minItems": 1},
+        "log_min_error_statement": {"enum": list(LOG_LEVELS)},
+        "log_min_messages": {"enum": list(LOG_LEVELS)},
+        "password_encryption": {"type": "string", "minLength": 1},
+    },
+)
+def setting_overrides(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """No ALTER ROLE/DATABASE ... SET override (pg_db_role_setting) weakens a security setting."""
+    rows = evidence.section("role_settings")
+    if not isinstance(rows, list):
+        raise EvidenceUnavailable("evidence section 'role_settings' is not a list")
+    failed = 0
+    judged = 0
+    for row in rows:
+        role, database = str(row.get("role") or ""), str(row.get("database") or "")
+        for name, value in dict(row.get("settings") or {}).items():
+            if name not in JUDGED_OVERRIDES:
+                continue
+            judged += 1
+            problem = override_problem(name, str(value), params)
+            if problem is None:
+                continue
+            failed += 1
+            scope = (
+                f"ALTER ROLE {role} IN DATABASE {database}"
+                if role and database
+                else (f"ALTER ROLE {role}" if role else f"ALTER DATABASE {database}")
+            )
+            who = f"role {role}" if role else "every role"
+            where = f" in database {database}" if database else ""
+            yield CheckResult(
+                _override_resource(evidence, role, database, name),
+                Status.FAIL,
+                f"{scope} SET {name}: for {who}{where}, {problem} (the server-wide value does not apply to those "
+                f"sessions); {scope} RESET {name}",
+                {"role": role or None, "database": database or None, "setting": name, "value": value},
+                "no override weakens the server-wide setting",
+            )
+    if not failed:
+        yield CheckResult(
+            evidence.resource("setting_overrides", "pg_db_role_setting", "role-settings"),
+            Status.PASS,
+            f"{len(rows)} override row(s), {judged} security setting(s) overridden, none weakened",
+            judged,
+            "no override weakens the server-wide setting",
+        )
+
+
+CHECKS = (
+    tls_strength,
+    connection_logging,
+    statement_logging,
+    pgaudit,
+    brute_force,
+    wal_archiving,
+    server_version,
+    setting_overrides,
+)
 """The checks of this module."""

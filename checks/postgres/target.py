@@ -11,6 +11,16 @@ A password (or `sslpassword`) inside the value is refused with a ConfigError: a 
 in shell history, process lists, CI logs and reports. Give the password the way libpq takes
 it (PGPASSWORD, a `.pgpass` file / PGPASSFILE) or as an inventory credential named `password`.
 
+TLS is verified by default: a TCP target without `sslmode` (in its URL or options) connects
+with `sslmode=verify-full`, against `sslrootcert` when given, else libpq's
+`~/.postgresql/root.crt` when it exists, else the system CA store (`sslrootcert=system`).
+libpq's own default, `prefer`, is never used: it accepts any server, and falls back to clear
+text. The environment variable PGSSLMODE does not weaken this (sovscan always passes an
+sslmode). A weaker mode (`disable`, `allow`, `prefer`, `require`, `verify-ca`) is used only
+when written in the target, and `transport_warnings()` then says what it gives up; the
+collector puts that text into `Evidence.metadata["insecure_transport"]`. Unix-socket hosts
+(a directory path) never use TLS and need no sslmode.
+
 The Target's `url` is the base URI of every resource, `postgres://host:port`; the rest of the
 connection (user, dbname, sslmode, sslrootcert, sslcert, sslkey, ...) goes into `options`,
 where an inventory may override it. The option `databases` (a list, or a comma-separated
@@ -22,6 +32,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import ssl
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -56,6 +67,21 @@ _CREDENTIAL_HINT = (
     "do not put passwords in the target value; use PGPASSWORD, a .pgpass file (PGPASSFILE) "
     "or an inventory credential named 'password'"
 )
+
+
+DEFAULT_SSLMODE = "verify-full"
+"""sslmode of a TCP target that does not name one."""
+
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+"""libpq's sslmode values, weakest first."""
+
+_WEAK_SSLMODES: Mapping[str, str] = {
+    "disable": "TLS is disabled (sslmode=disable): the password and every answer cross the network in clear text",
+    "allow": "sslmode=allow: TLS only if the server insists; otherwise clear text, and no certificate check",
+    "prefer": "sslmode=prefer: TLS without certificate check, silently falling back to clear text",
+    "require": "sslmode=require: TLS without certificate check: any server (or attacker in the middle) is accepted",
+    "verify-ca": "sslmode=verify-ca: the certificate's CA is checked, but not that it names this host",
+}
 
 
 def _libpq_keys() -> frozenset[str]:
@@ -184,6 +210,13 @@ def connection_params(
         params["password"] = secrets["password"].reveal()
     if "sslpassword" in secrets:
         params["sslpassword"] = secrets["sslpassword"].reveal()
+    if not is_socket_host(host):
+        mode = str(params.get("sslmode", DEFAULT_SSLMODE)).strip().lower()
+        if mode not in SSLMODES:
+            raise ConfigError(f"target {target.id}: sslmode '{mode}' is not one of {', '.join(SSLMODES)}")
+        params["sslmode"] = mode
+        if mode == "verify-full" and "sslrootcert" not in params and not _default_root_cert():
+            params["sslrootcert"] = system_root_cert()
     if dbname is not None:
         params["dbname"] = dbname
     elif "dbname" not in params and "PGDATABASE" not in os.environ:
@@ -197,6 +230,37 @@ def connection_params(
     params["application_name"] = APPLICATION_NAME
     params["options"] = session_options(int(budget * 1000))
     return params
+
+
+def is_socket_host(host: str) -> bool:
+    """True for a Unix-socket directory (libpq: a host starting with `/` or `@`), where TLS does not apply."""
+    return host.startswith(("/", "@"))
+
+
+def _default_root_cert() -> bool:
+    """True when libpq would find a root certificate of its own (PGSSLROOTCERT, ~/.postgresql/root.crt)."""
+    explicit = os.environ.get("PGSSLROOTCERT")
+    if explicit:
+        return True
+    return os.path.isfile(os.path.join(os.path.expanduser("~"), ".postgresql", "root.crt"))
+
+
+def system_root_cert() -> str:
+    """`system` (libpq 16+: the system CA store), else the system CA bundle's path for an older libpq."""
+    if psycopg.pq.version() >= 160000:
+        return "system"
+    paths = ssl.get_default_verify_paths()
+    return paths.cafile or paths.openssl_cafile or "system"
+
+
+def transport_warnings(params: Mapping[str, Any]) -> list[str]:
+    """What the connection's TLS settings give up (empty for verify-full or a Unix socket)."""
+    host = str(params.get("host", ""))
+    if is_socket_host(host):
+        return []
+    mode = str(params.get("sslmode", DEFAULT_SSLMODE))
+    warning = _WEAK_SSLMODES.get(mode)
+    return [f"{warning} (chosen explicitly in the target)"] if warning else []
 
 
 def databases_option(target: Target) -> list[str] | None:

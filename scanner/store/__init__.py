@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import os
 import sqlite3
 import time
 import uuid
@@ -51,6 +52,19 @@ DEFAULT = "default"
 
 _ADVISORY_LOCK = 0x50765C41
 """PostgreSQL advisory lock key held while migrating (an arbitrary constant: 'sovscan')."""
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file 0600 (in a 0700 directory when sovscan creates it) before SQLite opens it.
+
+    The history holds every finding of every scan (the weaknesses of each system): readable by its
+    owner only, like saved evidence. SQLite gives its -wal and -shm files the database's mode.
+    """
+    if str(path) in ("", ":memory:") or path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):  # created meanwhile by a concurrent sovscan
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
 
 
 class StoreError(SovscanError):
@@ -85,7 +99,7 @@ class Store:
     def _connect(self) -> Any:
         try:
             if self.dialect is SQLITE:
-                Path(self._target).parent.mkdir(parents=True, exist_ok=True)
+                _create_private(Path(self._target))
                 conn = sqlite3.connect(self._target, timeout=60, isolation_level=None)
                 conn.execute("PRAGMA busy_timeout = 60000")
                 _wal(conn)

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from scanner.model import Status
+from scanner.text import visible
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,7 @@ def render_history(series: Sequence[Series], *, last: int, fmt: str, where: str)
     lines: list[str] = [f"history from {where}"]
     for s in series:
         lines.append("")
-        lines.append(f"{s.environment} / {s.target} / baseline {s.baseline or '(unnamed)'}")
+        lines.append(visible(f"{s.environment} / {s.target} / baseline {s.baseline or '(unnamed)'}"))
         lines.append(
             f"  {'started':<22}{'version':<10}{'pass rate':>9}{'PASS':>6}{'FAIL':>6}{'ERROR':>6}{'WAIVED':>7}"
             f"{'new':>6}{'resolved':>9}{'open':>6}"
@@ -257,8 +258,8 @@ def render_history(series: Sequence[Series], *, last: int, fmt: str, where: str)
         if s.oldest_open is not None:
             o = s.oldest_open
             lines.append(
-                f"  {s.open_failures} open failure(s); oldest: {o.control_id} on {o.resource_uri}, "
-                f"failing since {o.since} ({o.age_days:g} day(s))"
+                visible(f"  {s.open_failures} open failure(s); oldest: {o.control_id} on {o.resource_uri}, ")
+                + f"failing since {visible(str(o.since))} ({o.age_days:g} day(s))"
             )
         else:
             lines.append("  no open failures")

@@ -7,6 +7,8 @@ package would be, so the tests exercise plugin discovery too.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from importlib.resources.abc import Traversable
@@ -14,7 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from scanner.errors import CollectionError, ConfigError
-from scanner.interface import CheckSpec, Reporter, ReportOptions, Secret, Target, TargetPlugin, check
+from scanner.interface import (
+    CheckSpec,
+    Reporter,
+    ReporterOption,
+    ReportOptions,
+    Secret,
+    Target,
+    TargetPlugin,
+    check,
+)
 from scanner.model import CheckResult, Evidence, ScanResult, Status
 
 HERE = Path(__file__).parent
@@ -43,6 +54,30 @@ def nothing(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResu
     return []
 
 
+@check("demo.sneaky", needs=("settings",))
+def sneaky(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+    """A buggy check that reads a section (`users`) it does not declare in `needs`."""
+    users = evidence.section("users")
+    yield CheckResult(evidence.resource("target", evidence.target), Status.PASS, f"{len(users)} users")
+
+
+AMBIENT_VARIABLE = "DEMO_AMBIENT_TOKEN"
+"""The demo kind's ambient credential: picked up from the environment like PGPASSWORD."""
+
+CONTRACT: Mapping[str, Mapping[str, Any]] = {
+    "users": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["name", "mfa"],
+            "properties": {"name": {"type": "string"}, "mfa": {"type": "boolean"}},
+        },
+    },
+    "settings": {"type": "array", "items": {"type": "object", "required": ["name"]}},
+}
+"""The demo kind's evidence contract."""
+
+
 class DemoPlugin(TargetPlugin):
     """Target kind `demo`: VALUE is a JSON file of facts: {"sections": {...}, "errors": {...}}."""
 
@@ -51,7 +86,7 @@ class DemoPlugin(TargetPlugin):
 
     def checks(self) -> Sequence[CheckSpec]:
         """All demo checks."""
-        return (users_mfa, crash, nothing)
+        return (users_mfa, crash, nothing, sneaky)
 
     def baselines(self) -> Sequence[Traversable]:
         """The demo baseline."""
@@ -65,8 +100,21 @@ class DemoPlugin(TargetPlugin):
             raise ConfigError("demo targets are file paths")
         return Target(id=f"demo-{Path(value).stem}", kind="demo", url=value)
 
+    def ambient_credentials(self, target: Target) -> Mapping[str, Secret]:
+        """The token in DEMO_AMBIENT_TOKEN, when set (the collector "uses" it without a reference)."""
+        value = os.environ.get(AMBIENT_VARIABLE)
+        return {"token": Secret(value)} if value else {}
+
+    def evidence_contract(self) -> Mapping[str, Mapping[str, Any]]:
+        """The demo sections' schemas."""
+        return CONTRACT
+
     def collect(self, target: Target, secrets: Mapping[str, Secret], timeout: float) -> Evidence:
-        """Read the facts file; honour `sleep`, `fail` (`{password}` in it is echoed) and echo the password."""
+        """Read the facts file; honour `sleep`, `fail` (`{password}`/`{ambient}` in it are echoed), echo secrets.
+
+        `echo_ambient` echoes the ambient token into a section, a section error and the metadata;
+        `metadata` is passed through (e.g. `insecure_transport`).
+        """
         try:
             facts = json.loads(Path(target.url).read_text())
         except OSError as exc:
@@ -74,18 +122,29 @@ class DemoPlugin(TargetPlugin):
         time.sleep(float(facts.get("sleep", 0)))
         if facts.get("fail"):
             echoed = secrets["password"].reveal() if "password" in secrets else ""
-            raise CollectionError(CollectionError.AUTHENTICATION, facts["fail"].replace("{password}", echoed))
+            ambient = os.environ.get(AMBIENT_VARIABLE, "")
+            message = facts["fail"].replace("{password}", echoed).replace("{ambient}", ambient)
+            raise CollectionError(CollectionError.AUTHENTICATION, message)
         if facts.get("explode"):
             raise RuntimeError("collector bug")
         sections = dict(facts.get("sections", {}))
+        errors = dict(facts.get("errors", {}))
+        metadata = dict(facts.get("metadata", {}))
         if "password" in secrets and facts.get("echo_password"):
             sections["banner"] = f"server says: password={secrets['password'].reveal()}"
+        if facts.get("echo_ambient"):
+            ambient = os.environ.get(AMBIENT_VARIABLE, "")
+            logging.getLogger("demo.client").warning("retrying with token %s", ambient)
+            sections["banner"] = f"server says: token {ambient} accepted"
+            errors["groups"] = f"permission denied for token {ambient}"
+            metadata["account"] = f"token:{ambient}"
         return Evidence(
             target=target.id,
             kind="demo",
             uri=f"demo://{Path(target.url).stem}",
             sections=sections,
-            errors=facts.get("errors", {}),
+            errors=errors,
+            metadata=metadata,
         )
 
 
@@ -99,7 +158,18 @@ class WarningReporter(Reporter):
         import warnings
 
         warnings.warn(UserWarning("warny: 2 results left out to stay under a limit"), stacklevel=2)
-        return f"{len(result.findings)}\n"
+        prefix = str(options.value("warny_prefix") or "")
+        text = f"{prefix}{len(result.findings)}\n"
+        return text.upper() if options.value("warny_shout") else text
+
+    @classmethod
+    def options(cls) -> Sequence[ReporterOption]:
+        """A third-party reporter's own flags: declared here, no edit of the core."""
+        return (
+            ReporterOption("--warny-shout", "warny_shout", "warny: shout."),
+            ReporterOption("--warny-prefix", "warny_prefix", "warny: text before the count.", is_flag=False),
+            ReporterOption("--timeout", "timeout", "taken by scan: left out", is_flag=False),
+        )
 
 
 PLUGIN = DemoPlugin()

@@ -31,7 +31,7 @@ controls:
 """
 
 
-@check("odd.facts", params={"mode": {"type": "string"}})
+@check("odd.facts", needs=("facts",), params={"mode": {"type": "string"}})
 def odd_facts(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """Report on every fact; `mode` makes the check misbehave the way buggy checks do."""
     facts = evidence.section("facts")

@@ -29,7 +29,9 @@ from scanner.model import Evidence, Status
         (["Node", "RBAC"], "has", "RBAC", True),
         (["Node", "RBAC"], "has", ["Node", "RBAC"], True),
         (["AlwaysAllow", "RBAC"], "nothave", "AlwaysAllow", False),
-        ("%m [%p] %u@%d %h", "has", "%h", True),
+        ("%m [%p] %u@%d %h", "regex", "%h", True),  # a substring is a regex, not `has`
+        ("%m [%p] %u@%d %h", "has", "%h", False),  # `has` sees comma-separated elements
+        ("pgaudit, pg_stat_statements", "has", "pgaudit", True),
         ("%m [%p]", "nothave", "%u", True),
         ("SCRAM-SHA-256", "regex", "^SCRAM", True),
         (None, "regex", "x", False),

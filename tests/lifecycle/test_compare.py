@@ -24,6 +24,9 @@ GONE = finding("C-MED", "d", Status.FAIL, observed=1)
 OBSERVED_CHANGES = finding("C-LOW", "e", Status.FAIL, observed=["x"])
 STILL_EVALUATED = finding("C-MED", "f", Status.PASS, observed=0)  # C-MED is still evaluated on t1
 
+READERS = [SarifReporter()]
+"""The reporters asked to read back a previous run (as the CLI passes the registry's)."""
+
 
 def states(scan: ScanResult) -> dict[str, tuple[str, str | None]]:
     return {
@@ -160,7 +163,7 @@ def test_without_comparison_every_failure_is_new() -> None:
 
 def test_load_previous_native_json(tmp_path: Path) -> None:
     path = save(previous(KNOWN_FAIL), tmp_path / "prev.json")
-    loaded = load_previous(path)
+    loaded = load_previous(path, READERS)
     assert loaded.complete and loaded.result.findings == (KNOWN_FAIL,)
     assert "run-previous" in loaded.description and str(path) in loaded.description
 
@@ -170,7 +173,7 @@ def test_sarif_written_by_sovscan_round_trips_what_comparison_needs(tmp_path: Pa
     before = previous(UNCHANGED_PASS, KNOWN_FAIL, FIXED, finding("C-LOW", "err", Status.ERROR, observed={"k": [1]}))
     sarif = tmp_path / "prev.sarif"
     sarif.write_text(SarifReporter().render(before, ReportOptions(full=full)), encoding="utf-8")
-    loaded = load_previous(sarif)
+    loaded = load_previous(sarif, READERS)
     assert loaded.complete is full
     assert loaded.result.run_id == "run-previous" and loaded.result.environment == "test"
     expected = [f for f in before.findings if full or f.status is not Status.PASS]
@@ -196,7 +199,7 @@ def test_sarif_absent_results_are_not_part_of_that_run(tmp_path: Path) -> None:
     assert compared_before.absent  # GONE is written as an absent result
     sarif = tmp_path / "prev.sarif"
     sarif.write_text(SarifReporter().render(compared_before, ReportOptions(full=True)), encoding="utf-8")
-    assert [f.resource.name for f in load_previous(sarif).result.findings] == ["b"]
+    assert [f.resource.name for f in load_previous(sarif, READERS).result.findings] == ["b"]
 
 
 def test_edited_sarif_fingerprint_is_rejected(tmp_path: Path) -> None:
@@ -205,7 +208,7 @@ def test_edited_sarif_fingerprint_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "edited.sarif"
     path.write_text(json.dumps(log))
     with pytest.raises(ConfigError, match=r"fingerprint .* does not match"):
-        load_previous(path)
+        load_previous(path, READERS)
 
 
 @pytest.mark.parametrize(
@@ -224,7 +227,7 @@ def test_unusable_previous_files_are_config_errors(tmp_path: Path, content: str,
     path = tmp_path / "prev.json"
     path.write_text(content)
     with pytest.raises(ConfigError, match=message) as info:
-        load_previous(path)
+        load_previous(path, READERS)
     assert str(path) in str(info.value)
 
 

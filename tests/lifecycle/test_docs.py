@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import click
 import pytest
 import yaml
 from pytest_httpserver import HTTPServer
@@ -51,7 +52,9 @@ def test_documented_commands_use_real_options(path: Path) -> None:
     commands = list(sovscan_commands(path.read_text()))
     assert commands
     for name, arguments in commands:
-        known = {opt for param in cli.commands[name].params for opt in param.opts}
+        command = cli.commands[name]
+        params = command.get_params(click.Context(command))  # reporter-declared options included
+        known = {opt for param in params for opt in param.opts}
         plain = re.sub(r"\$\$?\([^)]*\)", "", arguments)  # $(date -u ...) is not sovscan's
         used = set(re.findall(r"(?<![\w=-])(--[a-z][a-z-]*|-[a-zA-Z])(?=[\s=]|$)", plain))
         assert used <= known, (name, sorted(used - known))

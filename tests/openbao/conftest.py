@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,8 @@ def collect() -> Collect:
 
     def run(server: BaoServer, token: str | None, timeout: float = 30.0, **options: Any) -> Evidence:
         secrets = {"token": Secret(token)} if token is not None else {}
-        return PLUGIN.collect(target_for(server, **options), secrets, timeout)
+        collected = PLUGIN.collect(target_for(server, **options), secrets, timeout)
+        return replace(collected, collected_at=datetime.now(UTC).isoformat())  # as the engine stamps it
 
     return run
 

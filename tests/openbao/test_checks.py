@@ -7,12 +7,16 @@ import json
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
+from checks.openbao.access_checks import root_tokens
 from scanner import evidence as evidence_io
 from scanner.model import Evidence, Status
 from tests.openbao.conftest import Evaluate, statuses
 
 URI = "openbao://bao.example:8200"
+COLLECTED_AT = "2026-12-01T00:00:00Z"
+"""The scan time of the hand-written evidence (within the review interval of the shipped version floor)."""
 
 GOOD: dict[str, Any] = {
     "connection": {
@@ -89,6 +93,8 @@ GOOD: dict[str, Any] = {
     ],
     "sanitized_config": {
         "raw_storage_endpoint": False,
+        "enable_ui": False,
+        "storage": {"type": "raft"},
         "listeners": [
             {"type": "tcp", "config": {"address": "0.0.0.0:8200", "tls_min_version": "tls13"}},
             {"type": "unix", "config": {"address": "/run/bao.sock"}},
@@ -102,8 +108,22 @@ GOOD: dict[str, Any] = {
         "vanished": 0,
         "incomplete": None,
         "tokens": [
-            {"accessor_sha256": "aaaa", "display_name": "approle", "policies": ["app", "default"], "ttl": 3000},
-            {"accessor_sha256": "bbbb", "display_name": "token-sovscan", "policies": ["sovscan-scanner"], "ttl": 80000},
+            {
+                "accessor_sha256": "aaaaaaaaaaaaaaaa",
+                "display_name": "approle",
+                "policies": ["app", "default"],
+                "ttl": 3000,
+                "period": 0,
+                "explicit_max_ttl": 0,
+            },
+            {
+                "accessor_sha256": "bbbbbbbbbbbbbbbb",
+                "display_name": "token-sovscan",
+                "policies": ["sovscan-scanner"],
+                "ttl": 80000,
+                "period": 0,
+                "explicit_max_ttl": 0,
+            },
         ],
     },
 }
@@ -117,7 +137,14 @@ def evidence(
     sections.update(copy.deepcopy(changes or {}))
     for name in drop:
         sections.pop(name, None)
-    built = Evidence(target="bao.example:8200", kind="openbao", uri=URI, sections=sections, errors=errors or {})
+    built = Evidence(
+        target="bao.example:8200",
+        kind="openbao",
+        uri=URI,
+        sections=sections,
+        errors=errors or {},
+        collected_at=COLLECTED_AT,
+    )
     document = json.loads(json.dumps(evidence_io.to_document(built)))
     loaded, _ = evidence_io.from_document(document, "test")
     return loaded
@@ -126,7 +153,8 @@ def evidence(
 def test_a_well_run_server_passes_everything_but_the_probes(evaluate: Evaluate) -> None:
     results = evaluate(evidence(), params={"BAO-13": {"allowed_policies": ["root", "admin"]}})
     for control, findings in results.items():
-        expected = {Status.NOT_APPLICABLE} if control in ("BAO-09", "BAO-16") else {Status.PASS}
+        # BAO-20: the Shamir seal has no recovery keys
+        expected = {Status.NOT_APPLICABLE} if control in ("BAO-09", "BAO-16", "BAO-20") else {Status.PASS}
         assert set(statuses(findings).values()) == expected, (control, statuses(findings))
 
 
@@ -164,8 +192,9 @@ def test_non_raft_storage_is_not_applicable_unless_required(evaluate: Evaluate) 
 def test_unreadable_raft_is_error_not_pass(evaluate: Evaluate) -> None:
     ev = evidence(drop=("raft",), errors={"raft": "permission denied: sys/storage/raft/configuration needs ..."})
     found = evaluate(ev, only="BAO-01")["BAO-01"]
-    assert found["sys/storage/raft/configuration"].status is Status.ERROR
-    assert "permission denied" in found["sys/storage/raft/configuration"].message
+    # the check declares the raft section it reads: without it the whole control is ERROR, with the reason
+    assert statuses(found) == {"": Status.ERROR}
+    assert "permission denied" in found[""].message
 
 
 # -- BAO-02 ---------------------------------------------------------------------------------
@@ -237,8 +266,8 @@ def test_no_listener_in_the_sanitized_config_is_error(evaluate: Evaluate, listen
 def test_unreadable_listener_config_is_error(evaluate: Evaluate) -> None:
     ev = evidence(drop=("sanitized_config",), errors={"sanitized_config": "permission denied: nope"})
     found = evaluate(ev, only="BAO-03")["BAO-03"]
-    assert found["listeners/scanned"].status is Status.PASS
-    assert found["sys/config/state/sanitized/listeners"].status is Status.ERROR
+    assert statuses(found) == {"": Status.ERROR}  # the listeners are part of the control: nothing PASSes
+    assert "permission denied: nope" in found[""].message
 
 
 # -- BAO-05 / BAO-06 ------------------------------------------------------------------------
@@ -292,28 +321,63 @@ def test_standing_root_token_fails(evaluate: Evaluate) -> None:
     assert "never expires" in found["auth/token/accessors/cafe"].message
 
 
-def test_root_token_ttl_and_allow_list(evaluate: Evaluate) -> None:
+A1, A2, A3 = "a1a1a1a1a1a1a1a1", "a2a2a2a2a2a2a2a2", "a3a3a3a3a3a3a3a3"
+
+
+def test_root_token_ttl_and_allow_list_by_identity(evaluate: Evaluate) -> None:
     ev = evidence(
         {
             "token_accessors": _tokens(
-                {"accessor_sha256": "a1", "display_name": "root", "policies": ["root"], "ttl": 600},
-                {"accessor_sha256": "a2", "display_name": "root", "policies": ["root"], "ttl": 7200},
-                {"accessor_sha256": "a3", "display_name": "token-breakglass", "policies": ["root"], "ttl": 0},
+                {"accessor_sha256": A1, "display_name": "root", "policies": ["root"], "ttl": 600},
+                {"accessor_sha256": A2, "display_name": "root", "policies": ["root"], "ttl": 7200},
+                {"accessor_sha256": A3, "display_name": "token-breakglass", "policies": ["root"], "ttl": 0},
             )
         }
     )
-    found = evaluate(ev, only="BAO-08", params={"BAO-08": {"allowed": ["token-breakglass"]}})["BAO-08"]
-    assert statuses(found) == {
-        "auth/token/accessors/a1": Status.PASS,
-        "auth/token/accessors/a2": Status.FAIL,
-        "auth/token/accessors/a3": Status.PASS,
-    }
-    by_digest = evaluate(ev, only="BAO-08", params={"BAO-08": {"allowed": ["a2"], "max_ttl": "30m"}})["BAO-08"]
+    by_digest = evaluate(ev, only="BAO-08", params={"BAO-08": {"allowed": [A2], "max_ttl": "30m"}})["BAO-08"]
     assert statuses(by_digest) == {
-        "auth/token/accessors/a1": Status.PASS,
-        "auth/token/accessors/a2": Status.PASS,
-        "auth/token/accessors/a3": Status.FAIL,
+        f"auth/token/accessors/{A1}": Status.PASS,
+        f"auth/token/accessors/{A2}": Status.PASS,
+        f"auth/token/accessors/{A3}": Status.FAIL,
+        "auth/token/accessors/allow-list": Status.PASS,
     }
+    assert "exempted 1 root token" in by_digest["auth/token/accessors/allow-list"].message
+    # a display name is the creator's choice: it exempts nothing (and a baseline cannot even say it)
+    by_name = evaluate(ev, only="BAO-08", params={"BAO-08": {"allowed": ["token-breakglass"]}})["BAO-08"]
+    assert by_name[f"auth/token/accessors/{A3}"].status is Status.FAIL
+
+
+def test_a_display_name_in_the_allow_list_is_refused_by_the_baseline() -> None:
+    validator = Draft202012Validator(dict(root_tokens.params_schema))
+    assert not list(validator.iter_errors({"allowed": [A1, "entity:0b1e9f0e-2c4a-4c39-9d6b-2f6a0f3c1d2e"]}))
+    assert list(validator.iter_errors({"allowed": ["token-breakglass"]}))
+
+
+def test_entity_allow_list(evaluate: Evaluate) -> None:
+    entity = "0b1e9f0e-2c4a-4c39-9d6b-2f6a0f3c1d2e"
+    ev = evidence(
+        {"token_accessors": _tokens({"accessor_sha256": A1, "policies": ["root"], "ttl": 0, "entity_id": entity})}
+    )
+    found = evaluate(ev, only="BAO-08", params={"BAO-08": {"allowed": [f"entity:{entity}"]}})["BAO-08"]
+    assert found[f"auth/token/accessors/{A1}"].status is Status.PASS
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ({"ttl": 1800, "period": 1800, "explicit_max_ttl": 0}, Status.FAIL),  # renewed forever
+        ({"ttl": 1800, "period": 1800, "explicit_max_ttl": 3600}, Status.PASS),
+        ({"ttl": 1800, "period": 0, "explicit_max_ttl": 0}, Status.PASS),
+        ({"ttl": 1800, "period": 0, "explicit_max_ttl": 0, "renewable": True}, Status.FAIL),  # renewed to 768h
+        ({"ttl": 1800, "period": 0, "explicit_max_ttl": 3600, "renewable": True}, Status.PASS),
+    ],
+)
+def test_a_periodic_root_token_without_explicit_max_is_standing(
+    evaluate: Evaluate, token: dict[str, Any], expected: Status
+) -> None:
+    ev = evidence({"token_accessors": _tokens({"accessor_sha256": A1, "policies": ["root"], **token})})
+    found = evaluate(ev, only="BAO-08")["BAO-08"]
+    assert found[f"auth/token/accessors/{A1}"].status is expected
 
 
 def test_incomplete_token_listing_is_error_not_pass(evaluate: Evaluate) -> None:
@@ -470,7 +534,7 @@ def test_acl_policies(evaluate: Evaluate) -> None:
         "sys/policies/acl/broken": Status.ERROR,
         "sys/policies/acl/hidden": Status.ERROR,
     }
-    assert 'path "+/*" grants update on sys/*' in found["sys/policies/acl/ops"].message
+    assert 'path "+/*" grants update on sys/<any> (in sys/*' in found["sys/policies/acl/ops"].message
     allowed = evaluate(
         evidence({"policies": policies}), only="BAO-13", params={"BAO-13": {"allowed_policies": ["admin"]}}
     )
@@ -486,7 +550,7 @@ def test_acl_policies_as_openbao_reads_them(evaluate: Evaluate) -> None:
         _policy(
             "lapsed",
             'path "s*" { capabilities = ["sudo"] }\npath "sys/*" {\n capabilities = ["deny"]\n'
-            ' expiration = "2026-01-01T00:00:00Z"\n}',
+            ' expiration = "2027-01-01T00:00:00Z"\n}',
         ),
         _policy(
             "templated",
@@ -496,7 +560,7 @@ def test_acl_policies_as_openbao_reads_them(evaluate: Evaluate) -> None:
     found = evaluate(evidence({"policies": policies}), only="BAO-13")["BAO-13"]
     assert set(statuses(found).values()) == {Status.FAIL}, statuses(found)
     assert len(found) == len(policies)
-    assert "from 2026-01-01T00:00:00+00:00" in found["sys/policies/acl/lapsed"].message
+    assert "from 2027-01-01T00:00:00+00:00" in found["sys/policies/acl/lapsed"].message
 
 
 def test_policy_without_text_or_no_policy_at_all_is_error(evaluate: Evaluate) -> None:
@@ -656,3 +720,124 @@ def test_every_control_is_error_when_its_section_is_missing(evaluate: Evaluate) 
     ):
         assert set(statuses(results[control]).values()) == {Status.ERROR}, control
         assert all(reason in f.message for f in results[control].values()), control
+
+
+# -- controls added for issue 11 ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seal", "expected"),
+    [
+        ({"type": "transit", "recovery_seal": True, "t": 3, "n": 5}, Status.PASS),
+        ({"type": "awskms", "recovery_seal": True, "t": 1, "n": 1}, Status.FAIL),
+        ({"type": "pkcs11", "recovery_seal": False, "t": 0, "n": 0}, Status.ERROR),  # not reported: not verified
+        ({"type": "shamir", "t": 3, "n": 5}, Status.NOT_APPLICABLE),
+    ],
+)
+def test_recovery_keys(evaluate: Evaluate, seal: dict[str, Any], expected: Status) -> None:
+    found = evaluate(evidence({"seal_status": {"initialized": True, "sealed": False, **seal}}), only="BAO-20")
+    assert statuses(found["BAO-20"]) == {"sys/seal-status/recovery": expected}
+
+
+def test_ui_and_storage(evaluate: Evaluate) -> None:
+    config = {**GOOD["sanitized_config"], "enable_ui": True, "storage": {"type": "inmem"}}
+    found = evaluate(evidence({"sanitized_config": config}))
+    assert statuses(found["BAO-21"]) == {"sys/config/state/sanitized/enable_ui": Status.FAIL}
+    assert statuses(found["BAO-22"]) == {"sys/config/state/sanitized/storage": Status.FAIL}
+    allowed = evaluate(evidence({"sanitized_config": config}), only="BAO-21", params={"BAO-21": {"allowed": True}})
+    assert statuses(allowed["BAO-21"]) == {"sys/config/state/sanitized/enable_ui": Status.PASS}
+    missing = {k: v for k, v in GOOD["sanitized_config"].items() if k != "enable_ui"}
+    assert statuses(evaluate(evidence({"sanitized_config": missing}), only="BAO-21")["BAO-21"]) == {
+        "sys/config/state/sanitized/enable_ui": Status.ERROR
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, Status.PASS),
+        ("10.1.2.0/24,10.1.3.4", Status.PASS),
+        (["2001:db8::/56"], Status.PASS),
+        ("0.0.0.0/0", Status.FAIL),
+        ("10.1.2.0/24, 10.0.0.0/8", Status.FAIL),
+        ("::/0", Status.FAIL),
+        ("proxy.example", Status.ERROR),
+    ],
+)
+def test_forwarded_for(evaluate: Evaluate, value: Any, expected: Status) -> None:
+    listener: dict[str, Any] = {"address": "0.0.0.0:8200"}
+    if value is not None:
+        listener["x_forwarded_for_authorized_addrs"] = value
+    config = {**GOOD["sanitized_config"], "listeners": [{"type": "tcp", "config": listener}]}
+    found = evaluate(evidence({"sanitized_config": config}), only="BAO-23")["BAO-23"]
+    assert statuses(found) == {"sys/config/state/sanitized/listeners/0/xff": expected}
+
+
+@pytest.mark.parametrize(
+    ("negotiated", "suites", "expected"),
+    [
+        ("TLS_AES_256_GCM_SHA384", None, {Status.PASS}),
+        ("ECDHE-RSA-AES128-GCM-SHA256", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", {Status.PASS}),
+        ("AES128-GCM-SHA256", None, {Status.PASS, Status.FAIL}),  # RSA key exchange: no forward secrecy
+        ("TLS_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_128_GCM_SHA256", {Status.PASS, Status.FAIL}),
+        ("TLS_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", {Status.PASS, Status.FAIL}),
+    ],
+)
+def test_cipher_suites(evaluate: Evaluate, negotiated: str, suites: str | None, expected: set[Status]) -> None:
+    listener: dict[str, Any] = {"address": "0.0.0.0:8200"}
+    if suites:
+        listener["tls_cipher_suites"] = suites
+    connection = {**GOOD["connection"], "tls": {"version": "TLSv1.3", "cipher": negotiated, "verified": True}}
+    config = {**GOOD["sanitized_config"], "listeners": [{"type": "tcp", "config": listener}]}
+    found = evaluate(evidence({"connection": connection, "sanitized_config": config}), only="BAO-24")["BAO-24"]
+    assert set(statuses(found).values()) == expected
+
+
+def test_default_policy_changes(evaluate: Evaluate) -> None:
+    from checks.openbao.defaults import DEFAULT_POLICY
+
+    def run(text: str) -> Any:
+        policies = [{"name": "default", "policy": text, "uri_path": "sys/policies/acl/default"}]
+        return evaluate(evidence({"policies": policies}), only="BAO-25")["BAO-25"]["sys/policies/acl/default/changes"]
+
+    assert run(DEFAULT_POLICY).status is Status.PASS
+    assert run('path "auth/token/lookup-self" { capabilities = ["read"] }').status is Status.PASS  # narrower
+    widened = run(DEFAULT_POLICY + '\npath "secret/*" { capabilities = ["read"] }\n')
+    assert widened.status is Status.FAIL and 'path "secret/*" read' in widened.message
+    more = run(
+        DEFAULT_POLICY.replace(
+            'path "sys/tools/hash" {\n    capabilities = ["update"]',
+            'path "sys/tools/hash" {\n    capabilities = ["update", "sudo"]',
+        )
+    )
+    assert more.status is Status.FAIL and "sudo" in more.message
+    assert (
+        evaluate(evidence({"policies": GOOD["policies"][1:]}), only="BAO-25")["BAO-25"][
+            "sys/policies/acl/default/changes"
+        ].status
+        is Status.ERROR
+    )
+
+
+def test_discard_audit_devices_do_not_count_and_accessors_must_be_hashed(evaluate: Evaluate) -> None:
+    devices = [
+        {"path": "void/", "type": "file", "options": {"file_path": "discard"}, "uri_path": "sys/audit/void"},
+        {"path": "null/", "type": "file", "options": {"file_path": "/dev/null"}, "uri_path": "sys/audit/null"},
+        {"path": "plain/", "type": "socket", "options": {"hmac_accessor": "false"}, "uri_path": "sys/audit/plain"},
+    ]
+    found = evaluate(evidence({"audit_devices": devices}))
+    assert statuses(found["BAO-05"]) == {"sys/audit": Status.PASS}  # the socket device counts
+    two = evaluate(evidence({"audit_devices": devices}), only="BAO-05", params={"BAO-05": {"min_devices": 2}})
+    assert statuses(two["BAO-05"]) == {"sys/audit": Status.FAIL}
+    assert "write nowhere" in two["BAO-05"]["sys/audit"].message
+    assert statuses(found["BAO-06"])["sys/audit/plain"] is Status.FAIL
+
+
+def test_an_old_version_floor_is_reported(evaluate: Evaluate) -> None:
+    ev = evidence()
+    stale = Evidence(**{**ev.__dict__, "collected_at": "2027-12-01T00:00:00Z"})
+    found = evaluate(stale, only="BAO-19")["BAO-19"]
+    assert (
+        found["version-floor"].status is Status.FAIL and "last reviewed on 2026-11-25" in found["version-floor"].message
+    )
+    assert statuses(evaluate(ev, only="BAO-19")["BAO-19"]) == {"": Status.PASS}

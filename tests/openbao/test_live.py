@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from checks.openbao.acl import Sensitive, policy_reaches
 from checks.openbao.collect import NEEDS
 from checks.openbao.plugin import PLUGIN
-from checks.openbao.policy import parse_blocks, parse_policy, policy_risky_grants
+from checks.openbao.policy import parse_blocks, parse_policy
 from scanner.cli import cli
 from scanner.errors import CollectionError
 from scanner.interface import Secret
@@ -42,7 +45,8 @@ def findings_text(results: dict[str, Any]) -> str:
 def dev_evidence(bao_dev: BaoServer) -> Evidence:
     assert bao_dev.root_token
     target = target_for(bao_dev, probes=True)
-    return PLUGIN.collect(target, {"token": Secret(bao_dev.root_token)}, 60)
+    collected = PLUGIN.collect(target, {"token": Secret(bao_dev.root_token)}, 60)
+    return replace(collected, collected_at=datetime.now(UTC).isoformat())  # as the engine stamps it
 
 
 def test_dev_server_fails_what_it_should(dev_evidence: Evidence, evaluate: Evaluate) -> None:
@@ -51,8 +55,8 @@ def test_dev_server_fails_what_it_should(dev_evidence: Evidence, evaluate: Evalu
     report = findings_text(results)
     expected = {
         "BAO-02": {"sys/seal-status": Status.FAIL},
-        "BAO-05": {"sys/audit": Status.FAIL},
-        "BAO-06": {"sys/audit": Status.NOT_APPLICABLE},
+        "BAO-05": {"sys/audit": Status.FAIL},  # its one device writes to `discard`
+        "BAO-06": {"sys/audit/void": Status.FAIL},  # hmac_accessor = false
         "BAO-09": {"sys/generate-root/attempt": Status.FAIL, "sys/rekey/init": Status.FAIL},
         "BAO-15": {"sys/config/state/sanitized/raw_storage_endpoint": Status.FAIL},
         "BAO-16": {"sys/metrics": Status.FAIL, "sys/pprof": Status.FAIL},
@@ -80,7 +84,17 @@ def test_dev_server_fails_what_it_should(dev_evidence: Evidence, evaluate: Evalu
     assert acl["sys/policies/acl/root"] is Status.PASS  # allow-listed
     for name in TRICKY_POLICIES:
         assert acl[f"sys/policies/acl/{name}"] is Status.FAIL, (name, report)
-    assert "from 2020-01-01T00:00:00+00:00" in results["BAO-13"]["sys/policies/acl/expired-deny"].message
+    # the deny expired in 2020, before this scan: the `s*` grant behind it is in force now
+    expired = results["BAO-13"]["sys/policies/acl/expired-deny"].message
+    assert 'path "s*" grants sudo,update on sys/<any>' in expired and " from 20" not in expired
+    assert statuses(results["BAO-21"]) == {"sys/config/state/sanitized/enable_ui": Status.FAIL}  # dev: ui on
+    assert statuses(results["BAO-22"]) == {"sys/config/state/sanitized/storage": Status.FAIL}  # dev: inmem
+    assert statuses(results["BAO-25"]) == {"sys/policies/acl/default/changes": Status.PASS}
+    assert statuses(results["BAO-20"]) == {"sys/seal-status/recovery": Status.NOT_APPLICABLE}
+    assert "write nowhere: void/ (file_path discard)" in results["BAO-05"]["sys/audit"].message
+    assert "hmac_accessor=false" in results["BAO-06"]["sys/audit/void"].message
+    xff = {path: f for path, f in results["BAO-23"].items() if f.status is Status.FAIL}
+    assert len(xff) == 1 and "0.0.0.0/0" in next(iter(xff.values())).message  # the extra listener
     assert results["BAO-03"]["listeners/scanned"].status is Status.FAIL
     root_tokens = [f for f in results["BAO-08"].values() if f.status is Status.FAIL]
     assert root_tokens and all("never expires" in f.message for f in root_tokens), report
@@ -98,8 +112,10 @@ def test_tricky_policies_really_grant_sudo_on_sys(bao_dev: BaoServer, name: str)
             assert "sudo" in answer[path], (name, path, answer)
     finally:
         bao_dev.api("POST", "auth/token/revoke-self", {}, token=token)
-    grants = policy_risky_grants(parse_blocks(TRICKY_POLICIES[name]), ["sys/*"])
-    assert [g.capabilities for g in grants] and all("sudo" in g.capabilities for g in grants)
+    grants = policy_reaches(
+        parse_blocks(TRICKY_POLICIES[name]), [Sensitive("sys/*", frozenset({"sudo"}), generic=True)]
+    )
+    assert grants and all("sudo" in g.capabilities for g in grants)
 
 
 def test_dev_evidence_holds_no_secret(dev_evidence: Evidence, bao_dev: BaoServer) -> None:
@@ -159,7 +175,8 @@ def test_namespace_token_lacks_root_namespace_access(bao_dev: BaoServer, collect
 @pytest.fixture(scope="module")
 def prod_evidence(bao_prod: BaoServer) -> Evidence:
     target = target_for(bao_prod, probes=True)
-    return PLUGIN.collect(target, {"token": Secret(bao_prod.tokens["scanner"])}, 60)
+    collected = PLUGIN.collect(target, {"token": Secret(bao_prod.tokens["scanner"])}, 60)
+    return replace(collected, collected_at=datetime.now(UTC).isoformat())  # as the engine stamps it
 
 
 def test_production_like_server_passes(prod_evidence: Evidence, evaluate: Evaluate) -> None:
@@ -167,11 +184,16 @@ def test_production_like_server_passes(prod_evidence: Evidence, evaluate: Evalua
     report = findings_text(results)
     for control, findings in results.items():
         assert set(statuses(findings).values()) <= {Status.PASS, Status.NOT_APPLICABLE}, report
-        assert Status.PASS in statuses(findings).values(), (control, report)
+        if control != "BAO-20":  # a Shamir seal has no recovery keys
+            assert Status.PASS in statuses(findings).values(), (control, report)
     assert statuses(results["BAO-05"]) == {"sys/audit": Status.PASS}
     assert statuses(results["BAO-12"]) == {"sys/auth/approle": Status.PASS}
     assert statuses(results["BAO-18"]) == {"sys/auth/approle": Status.PASS}
     assert results["BAO-03"]["listeners/scanned"].observed in ("tls12", "tls13")
+    [configured] = [f for p, f in results["BAO-24"].items() if p.endswith("/ciphers")]
+    assert configured.observed == ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"]
+    [trusted] = [f for p, f in results["BAO-23"].items() if p.endswith("/xff")]
+    assert trusted.observed == ["10.0.0.0/24", "192.0.2.10"] and trusted.status is Status.PASS
 
 
 def test_single_raft_node_fails_the_default_voter_count(prod_evidence: Evidence, evaluate: Evaluate) -> None:
@@ -389,3 +411,46 @@ def test_cli_scan_of_the_dev_server(bao_dev: BaoServer, tmp_path: Path) -> None:
     failing = {r["ruleId"] for run in log["runs"] for r in run["results"]}
     assert {"BAO-02", "BAO-05", "BAO-09", "BAO-13", "BAO-15", "BAO-16", "BAO-17"} <= failing
     assert bao_dev.root_token not in sarif.read_text() + result.output
+
+
+# -- an auto-unsealed server -----------------------------------------------------------------
+
+
+def test_recovery_keys_of_an_auto_unseal_are_judged(
+    bao_transit: BaoServer, collect: Collect, evaluate: Evaluate
+) -> None:
+    assert bao_transit.root_token
+    evidence = collect(bao_transit, bao_transit.root_token)
+    status = evidence.sections["seal_status"]
+    assert (status["type"], status["recovery_seal"], status["t"], status["n"]) == ("transit", True, 1, 1)
+    results = evaluate(evidence, only="BAO-20")
+    assert statuses(results["BAO-20"]) == {"sys/seal-status/recovery": Status.FAIL}
+    assert "threshold 1 of 1" in results["BAO-20"]["sys/seal-status/recovery"].message
+    assert statuses(evaluate(evidence, only="BAO-02")["BAO-02"]) == {"sys/seal-status": Status.PASS}
+    text = json.dumps({"s": dict(evidence.sections), "e": dict(evidence.errors), "m": dict(evidence.metadata)})
+    assert bao_transit.tokens["transit"] not in text  # the seal's token in the configuration stays out
+
+
+def test_a_periodic_root_token_is_standing_on_a_real_server(
+    bao_dev: BaoServer, collect: Collect, evaluate: Evaluate
+) -> None:
+    """OpenBao reports `period` and `explicit_max_ttl`; a periodic root token with a short TTL still fails."""
+    created = bao_dev.api("POST", "auth/token/create", {"policies": ["root"], "period": "30m"})["auth"]
+    bounded = bao_dev.api("POST", "auth/token/create", {"policies": ["root"], "ttl": "20m", "explicit_max_ttl": "30m"})[
+        "auth"
+    ]
+    try:
+        assert bao_dev.root_token
+        evidence = collect(bao_dev, bao_dev.root_token)
+        found = evaluate(evidence, only="BAO-08")["BAO-08"]
+        periodic = found[f"auth/token/accessors/{hashlib.sha256(created['accessor'].encode()).hexdigest()[:16]}"]
+        assert periodic.status is Status.FAIL and "periodic (30m) with no explicit max TTL" in periodic.message
+        short = found[f"auth/token/accessors/{hashlib.sha256(bounded['accessor'].encode()).hexdigest()[:16]}"]
+        assert short.status is Status.PASS, short.message
+        allowed = hashlib.sha256(created["accessor"].encode()).hexdigest()[:16]
+        exempt = evaluate(evidence, only="BAO-08", params={"BAO-08": {"allowed": [allowed]}})["BAO-08"]
+        assert exempt[f"auth/token/accessors/{allowed}"].status is Status.PASS
+        assert "exempted 1 root token" in exempt["auth/token/accessors/allow-list"].message
+    finally:
+        for auth in (created, bounded):
+            bao_dev.api("POST", "auth/token/revoke-accessor", {"accessor": auth["accessor"]})

@@ -6,30 +6,43 @@ from datetime import UTC, datetime
 
 import pytest
 
+from checks.openbao.acl import Acl, Reach, Sensitive, policy_reaches, witnesses
 from checks.openbao.policy import (
-    PathRule,
+    SUDO,
+    WRITE_CAPABILITIES,
     PolicyParseError,
-    RiskyGrant,
-    covers,
-    effective_rule,
-    matches,
     parse_blocks,
     parse_policy,
-    policy_risky_grants,
-    priority,
-    risky_grants,
     unknown_capabilities,
 )
 
 SENSITIVE = ["*", "sys/*"]
+RISKY = frozenset({*WRITE_CAPABILITIES, SUDO})
 
 
 def rules(text: str) -> dict[str, frozenset[str]]:
     return {r.path: r.capabilities for r in parse_policy(text)}
 
 
-def grants(text: str, targets: list[str] = SENSITIVE) -> list[tuple[str, str, tuple[str, ...]]]:
-    return [(g.target, g.rule, g.capabilities) for g in risky_grants(parse_policy(text), targets)]
+def _generic(targets: list[str], risky: frozenset[str] = RISKY) -> list[Sensitive]:
+    return [Sensitive(path=t, capabilities=risky, generic=True) for t in targets]
+
+
+def grants(
+    text: str, targets: list[str] = SENSITIVE, risky: frozenset[str] = RISKY
+) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Risky grants on an arbitrary path of each broad family."""
+    return [(r.target, r.rule, r.capabilities) for r in policy_reaches(parse_blocks(text), _generic(targets, risky))]
+
+
+def reach(text: str, target: str, risky: set[str]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Risky grants on any path of a sensitive family."""
+    found = policy_reaches(parse_blocks(text), [Sensitive(path=target, capabilities=frozenset(risky))])
+    return [(r.rule, r.path, r.capabilities) for r in found]
+
+
+def caps(text: str, path: str) -> list[str]:
+    return Acl.build([parse_blocks(text)]).capabilities(path)
 
 
 # -- parsing ----------------------------------------------------------------------------
@@ -105,80 +118,55 @@ def test_unknown_capabilities_are_reported() -> None:
     assert unknown_capabilities(parsed) == {"x": ["wrte"]}
 
 
-# -- matching ---------------------------------------------------------------------------
+# -- evaluation (the differential test proves these against the real server) -----------------
 
 
 @pytest.mark.parametrize(
     ("pattern", "path", "expected"),
     [
-        ("sys/audit", "sys/audit", True),
-        ("sys/audit", "sys/audit/file", False),
-        ("sys/*", "sys/audit", True),
-        ("sys/*", "sys/", True),
-        ("sys/*", "sysx", False),
-        ("s*", "sys/policies/acl/x", True),
-        ("*", "anything/at/all", True),
-        ("secret/+/config", "secret/team-a/config", True),
-        ("secret/+/config", "secret/team-a/b/config", False),
-        ("secret/+/config", "secret/team-a/configx", False),
-        ("+/*", "sys/audit", True),
-        ("+/*", "sys", False),
-        ("secret/+/a*", "secret/x/abc/d", True),
-        ("sys/a*", "sys/b", False),
-        ("sys*audit", "sys/audit", False),  # a '*' that is not last is literal
+        ("sys/audit", "sys/audit", ["read"]),
+        ("sys/audit", "sys/audit/file", ["deny"]),
+        ("sys/*", "sys/audit", ["read"]),
+        ("sys/*", "sys/", ["read"]),
+        ("sys/*", "sysx", ["deny"]),
+        ("s*", "sys/policies/acl/x", ["read"]),
+        ("*", "anything/at/all", ["read"]),
+        ("secret/+/config", "secret/team-a/config", ["read"]),
+        ("secret/+/config", "secret/team-a/b/config", ["deny"]),
+        ("secret/+/config", "secret/team-a/configx", ["deny"]),
+        ("+/*", "sys/audit", ["read"]),
+        ("+/*", "sys", ["deny"]),
+        ("secret/+/a*", "secret/x/abc/d", ["read"]),
+        ("sys/a*", "sys/b", ["deny"]),
+        ("sys*audit", "sys/audit", ["deny"]),  # a '*' that is not last is literal
+        ("a", "a/", ["read"]),  # LIST (and sys/capabilities) take the exact rule for a trailing '/'
     ],
 )
-def test_matches(pattern: str, path: str, expected: bool) -> None:
-    assert matches(pattern, path) is expected
+def test_matching(pattern: str, path: str, expected: list[str]) -> None:
+    assert caps(f'path "{pattern}" {{ capabilities = ["read"] }}', path) == expected
 
 
-@pytest.mark.parametrize(
-    ("pattern", "target", "expected"),
-    [
-        ("*", "sys/*", True),
-        ("*", "*", True),
-        ("sys/*", "sys/*", True),
-        ("sys*", "sys/*", True),
-        ("s*", "sys/*", True),
-        ("+/*", "sys/*", True),
-        ("+/*", "*", False),
-        ("s*", "*", False),
-        ("sys/*", "*", False),
-        ("sys/a*", "sys/*", False),
-        ("sys/+", "sys/*", False),
-        ("sys/+/*", "sys/*", False),
-        ("sys", "sys/*", False),
-        ("sys/audit", "sys/audit", True),
-        ("sys/+", "sys/audit", True),
-        ("{{identity.entity.name}}/*", "sys/*", True),  # a template segment may expand to "sys"
-    ],
-)
-def test_covers(pattern: str, target: str, expected: bool) -> None:
-    assert covers(pattern, target) is expected
+def test_the_most_specific_rule_decides_and_capabilities_do_not_add_up() -> None:
+    text = 'path "*" { capabilities = ["update"] }\npath "sys/*" { capabilities = ["read"] }'
+    assert caps(text, "sys/x") == ["read"]
+    assert caps(text, "auth/x") == ["update"]
 
 
-def test_priority_follows_openbao_ordering() -> None:
-    ordered = ["*", "s*", "+/*", "sys/*", "sys/+/acl", "sys/policies/*", "sys/policies/+", "sys/policies/acl/admin"]
-    # lower priority first: an earlier first wildcard loses, then prefix loses to non-prefix, then more
-    # `+` segments lose, then the shorter pattern; an exact path wins over every glob
-    assert sorted(ordered, key=priority) == [
-        "+/*",
-        "*",
-        "s*",
-        "sys/*",
-        "sys/+/acl",
-        "sys/policies/*",
-        "sys/policies/+",
-        "sys/policies/acl/admin",
-    ]
+def test_same_path_rules_merge_across_policies_and_deny_wins() -> None:
+    one, two = (
+        parse_blocks('path "a/*" { capabilities = ["read"] }'),
+        parse_blocks('path "a/*" { capabilities = ["list"] }'),
+    )
+    assert Acl.build([one, two]).capabilities("a/b") == ["list", "read"]
+    deny = parse_blocks('path "a/*" { capabilities = ["deny"] }')
+    assert Acl.build([one, deny, two]).capabilities("a/b") == ["deny"]
 
 
-def test_effective_rule_is_the_most_specific_covering_rule() -> None:
-    parsed = [PathRule("*", frozenset({"update"})), PathRule("sys/*", frozenset({"deny"}))]
-    rule = effective_rule(parsed, "sys/*")
-    assert rule is not None and rule.path == "sys/*"
-    assert effective_rule(parsed, "auth/*") is not None
-    assert effective_rule([PathRule("secret/*", frozenset({"read"}))], "sys/*") is None
+def test_witnesses_fill_wildcards_with_a_segment_no_rule_names() -> None:
+    assert witnesses("sys/policies/acl/*", "sys/*")[0] == "sys/policies/acl/~sovscan"
+    assert witnesses("auth/+/role/*", "auth/approle/*")[0] == "auth/approle/role/~sovscan"
+    assert witnesses("sys/seal", "sys/+") == ["sys/seal"]
+    assert witnesses("sys/seal", "secret/*") == []
 
 
 # -- risky grants -----------------------------------------------------------------------
@@ -242,15 +230,14 @@ def test_custom_targets_and_capabilities() -> None:
     text = 'path "sys/policies/*" { capabilities = ["update"] }'
     assert grants(text) == []
     assert grants(text, ["sys/policies/acl/*"]) == [("sys/policies/acl/*", "sys/policies/*", ("update",))]
-    parsed = parse_policy('path "*" { capabilities = ["read"] }')
-    assert [g.capabilities for g in risky_grants(parsed, ["*"], ["read"])] == [("read",)]
+    assert [g[2] for g in grants('path "*" { capabilities = ["read"] }', ["*"], frozenset({"read"}))] == [("read",)]
 
 
 # -- OpenBao's own reading of policies (HCL v1, leading '/', expirations, templates) ------------
 
 
-def blocks_grants(text: str, targets: list[str] = SENSITIVE, now: datetime | None = None) -> list[RiskyGrant]:
-    return policy_risky_grants(parse_blocks(text), targets, now=now)
+def blocks_grants(text: str, targets: list[str] = SENSITIVE, now: datetime | None = None) -> list[Reach]:
+    return policy_reaches(parse_blocks(text), _generic(targets), now=now)
 
 
 def test_a_repeated_capabilities_attribute_adds_up() -> None:
@@ -345,8 +332,9 @@ def test_a_templated_deny_does_not_shield_but_a_templated_grant_counts() -> None
     assert [g.rule for g in blocks_grants(grant, ["sys/*"])] == ["{{identity.entity.name}}/*"]
 
 
-def test_priority_of_plus_characters_follows_openbao() -> None:
-    # OpenBao ranks a `+` rule by the position of its first '+' character
-    assert priority("sys/+foo*") < priority("sys/x*")
-    assert priority("sys/+/x") > priority("sys/*")
-    assert priority("sys/audit") > priority("sys/audit*")
+def test_the_witness_fill_is_a_character_the_policy_does_not_use() -> None:
+    plain = Acl.build([parse_blocks('path "sys/*" { capabilities = ["update"] }')])
+    assert plain.fresh() == "~sovscan"
+    crowded = "".join(chr(c) for c in [*b"~!^`|$", *range(0x4E00, 0x5100)])
+    acl = Acl.build([parse_blocks(f'path "x/{crowded}*" {{ capabilities = ["deny"] }}')])
+    assert acl.fresh()[0] not in crowded

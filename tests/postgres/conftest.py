@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from scanner import engine
+from checks.postgres.settings import DEFAULT_VERSION_FLOOR
+from scanner import engine, floors
 from scanner import evidence as evidence_io
 from scanner.baseline import BaselineLibrary
 from scanner.model import Control, Evidence, Finding, Status
@@ -80,6 +81,14 @@ def evaluate(registry: Registry, controls: dict[str, Control]) -> Evaluate:
         return results
 
     return run
+
+
+def expected_version_statuses(evidence: Evidence) -> dict[str, Status]:
+    """PG-22 on a current server: PASS, plus FAIL on the floor when the shipped floor is out of date at the scan."""
+    floor = floors.floor_from_params(DEFAULT_VERSION_FLOOR)
+    when = floors.scan_date(evidence.collected_at)
+    assert when is not None, "the collector records when it collected"
+    return {"server": Status.PASS} | ({"server/version-floor": Status.FAIL} if floor.is_stale(when) else {})
 
 
 def statuses(findings: Mapping[str, Finding]) -> dict[str, Status]:

@@ -24,7 +24,8 @@ ANY_V4 = "0.0.0.0"  # noqa: S104 (an address in a pg_hba rule, not a bind)
 
 ALL_IDS = {
     "PG-01", "PG-02", "PG-03", "PG-04", "PG-05", "PG-06", "PG-07", "PG-09", "PG-10", "PG-11",
-    "PG-12", "PG-13", "PG-14", "PG-15", "PG-17", "PG-19", "PG-20", "PG-21", "PG-22",
+    "PG-12", "PG-13", "PG-14", "PG-15", "PG-17", "PG-19", "PG-20", "PG-21", "PG-22", "PG-23",
+    "PG-24", "PG-25", "PG-26", "PG-27", "PG-28", "PG-29", "PG-30",
 }  # fmt: skip
 
 
@@ -74,6 +75,18 @@ WEAK_EXPECTED: dict[str, dict[str, Status]] = {
     "PG-20": {"settings/archive_mode": FAIL, "settings/archive_command": FAIL, "archiver": FAIL},
     "PG-21": {"settings/data_checksums": FAIL},
     "PG-22": {"server": PASS},
+    "PG-23": {"role-settings": PASS},
+    "PG-24": {"settings/listen_addresses": FAIL},
+    "PG-25": {"settings/log_destination": FAIL},
+    "PG-26": {"settings/log_replication_commands": FAIL},
+    "PG-27": {
+        "settings/debug_print_parse": PASS,
+        "settings/debug_print_rewritten": PASS,
+        "settings/debug_print_plan": FAIL,
+    },
+    "PG-28": {"settings/unix_socket_permissions": FAIL},
+    "PG-29": {"hba/line/3": FAIL},
+    "PG-30": {"databases/appdb": FAIL, "databases/postgres": PASS, "databases/template1": PASS},
 }
 
 
@@ -106,7 +119,8 @@ def test_missing_section_is_error_with_the_recorded_privilege(evaluate: Evaluate
         [finding] = results[control_id].values()
         assert finding.status is ERROR
         assert "needs superuser" in finding.message
-    assert statuses(results["PG-03"]) == {"hba": ERROR, "connections": PASS}
+    [finding] = results["PG-03"].values()  # PG-03 reads the rules too: it declares them, and is ERROR
+    assert finding.status is ERROR and "needs superuser" in finding.message
 
 
 def test_hidden_settings_are_error_naming_pg_read_all_settings(evaluate: Evaluate) -> None:
@@ -143,17 +157,44 @@ def test_target_error_makes_every_control_error(evaluate: Evaluate) -> None:
 @pytest.mark.parametrize(
     ("ciphers", "expected"),
     [
-        ("HIGH:MEDIUM:+3DES:!aNULL", FAIL),
-        ("HIGH:!aNULL:!MD5", PASS),
-        ("HIGH:!MEDIUM:-3DES:!aNULL:@STRENGTH", PASS),
+        ("HIGH:MEDIUM:+3DES:!aNULL", FAIL),  # the PostgreSQL default
+        ("HIGH:!aNULL:!MD5", FAIL),  # includes AES256-GCM-SHA384: RSA key exchange, no forward secrecy
+        ("HIGH:!aNULL:!MD5:!3DES:!RC4", FAIL),  # the old remediation text: the same
+        ("AES", FAIL),  # expands to ADH-AES256-GCM-SHA384 and friends (anonymous)
+        ("DHE:AES", FAIL),  # DHE includes the anonymous DHE suites
+        ("ECDHE:!aNULL:!eNULL", PASS),
+        ("ECDHE:!aNULL", FAIL),  # ECDHE-RSA-NULL-SHA and friends: no encryption
+        ("ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL:@STRENGTH", PASS),
         ("ALL", FAIL),
-        ("ECDHE+AESGCM:RC4-SHA", FAIL),
+        ("ECDHE+AESGCM:RC4-SHA", FAIL),  # RC4 unknown to OpenSSL 3: the token decides
+        ("RC4", FAIL),  # selects nothing locally; the token decides
+        ("CAMELLIA256-SHA256:!CAMELLIA", ERROR),  # selects nothing, no weak token: cannot be verified
     ],
 )
 def test_tls_ciphers(evaluate: Evaluate, ciphers: str, expected: Status) -> None:
     document = load_document("good.json")
     setting(document, "ssl_ciphers", ciphers)
     assert run(evaluate, document, "PG-02")["settings/ssl_ciphers"] is expected
+
+
+def test_tls_cipher_findings_name_the_weak_suites(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    setting(document, "ssl_ciphers", "DHE:AES")
+    finding = evaluate(to_evidence(document), only="PG-02")["PG-02"]["settings/ssl_ciphers"]
+    assert "anonymous" in finding.message
+    assert any(name.startswith("ADH-") for name in finding.observed["weak_suites"])
+    assert "ECDHE+AESGCM" in finding.message  # the remediation offered has forward secrecy
+
+
+def test_tls13_minimum_makes_ssl_ciphers_moot_and_tls13_suites_are_judged(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    setting(document, "ssl_ciphers", "ALL")
+    setting(document, "ssl_min_protocol_version", "TLSv1.3")
+    assert run(evaluate, document, "PG-02")["settings/ssl_ciphers"] is PASS
+    setting(document, "ssl_tls13_ciphers", "TLS_AES_256_GCM_SHA384:TLS_AES_128_CCM_8_SHA256")
+    assert run(evaluate, document, "PG-02")["settings/ssl_tls13_ciphers"] is FAIL
+    setting(document, "ssl_tls13_ciphers", "TLS_AES_256_GCM_SHA384")
+    assert run(evaluate, document, "PG-02")["settings/ssl_tls13_ciphers"] is PASS
 
 
 @pytest.mark.parametrize(
@@ -266,8 +307,8 @@ def test_scram_only_without_pg_authid(evaluate: Evaluate) -> None:
     del document["sections"]["password_hashes"]
     document["errors"]["password_hashes"] = "permission denied: reading password hashes needs superuser"
     findings = evaluate(to_evidence(document), only="PG-05")["PG-05"]
-    assert statuses(findings) == {"settings/password_encryption": PASS, "roles": ERROR}
-    assert "needs superuser" in findings["roles"].message
+    [finding] = findings.values()  # password_hashes is a declared need: the control is ERROR as a whole
+    assert finding.status is ERROR and "needs superuser" in finding.message
 
 
 def test_empty_role_and_session_lists_are_error_not_pass(evaluate: Evaluate) -> None:
@@ -293,9 +334,10 @@ def test_scram_only_unknown_hash_fails(evaluate: Evaluate) -> None:
 
 
 def _host_rule(line: int, users: list[str], address: str | None = "10.1.2.0", netmask: str | None = "255.255.255.0",
-               method: str = "scram-sha-256", kind: str = "hostssl") -> dict[str, Any]:  # fmt: skip
-    return {"line_number": line, "type": kind, "database": ["appdb"], "user_name": users, "address": address,
-            "netmask": netmask, "auth_method": method, "options": None, "error": None}  # fmt: skip
+               method: str = "scram-sha-256", kind: str = "hostssl",
+               database: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
+    return {"line_number": line, "type": kind, "database": database or ["appdb"], "user_name": users,
+            "address": address, "netmask": netmask, "auth_method": method, "options": None, "error": None}  # fmt: skip
 
 
 def test_hba_superuser_via_group_and_allow_list(evaluate: Evaluate) -> None:
@@ -380,12 +422,26 @@ def _role(name: str, **attrs: Any) -> dict[str, Any]:
     return role
 
 
+def add_roles(document: dict[str, Any], *roles: dict[str, Any], **options: bool | None) -> None:
+    """Add roles and their `member_of` grants (pg_auth_members rows; options inherit/set as given)."""
+    sections = document["sections"]
+    for role in roles:
+        sections["roles"].append(role)
+        for group in role["member_of"]:
+            sections["memberships"]["grants"].append(
+                {"role": group, "member": role["rolname"], "grantor": "postgres", "admin_option": False,
+                 "inherit_option": options.get("inherit"), "set_option": options.get("set")}
+            )  # fmt: skip
+
+
 def test_privileged_roles_allow_lists(evaluate: Evaluate) -> None:
     document = load_document("good.json")
-    roles = document["sections"]["roles"]
-    roles.append(_role("replicator", rolreplication=True))
-    roles.append(_role("loader", member_of=["pg_write_server_files"]))
-    roles.append(_role("pg_fake_predefined", rolcreaterole=True))
+    add_roles(
+        document,
+        _role("replicator", rolreplication=True),
+        _role("loader", member_of=["pg_write_server_files"]),
+        _role("pg_fake_predefined", rolcreaterole=True),
+    )
     assert run(evaluate, document, "PG-09") == {"roles/replicator": FAIL, "roles/loader": FAIL}
     result = run(evaluate, document, "PG-09", allowed_replication=["replicator"], allowed_members=["loader"])
     assert result == {"roles": PASS}
@@ -393,11 +449,13 @@ def test_privileged_roles_allow_lists(evaluate: Evaluate) -> None:
 
 def test_privileged_memberships_count_through_grant_chains(evaluate: Evaluate) -> None:
     document = load_document("good.json")
-    roles = document["sections"]["roles"]
-    roles.append(_role("file_ops", rolcanlogin=False, member_of=["pg_execute_server_program"]))
-    roles.append(_role("deployer", member_of=["file_ops"]))  # gets the program role through file_ops
-    roles.append(_role("dba_group", rolcanlogin=False, member_of=["postgres"]))
-    roles.append(_role("alice", member_of=["dba_group"]))  # can SET ROLE postgres: a superuser in effect
+    add_roles(
+        document,
+        _role("file_ops", rolcanlogin=False, member_of=["pg_execute_server_program"]),
+        _role("deployer", member_of=["file_ops"]),  # gets the program role through file_ops
+        _role("dba_group", rolcanlogin=False, member_of=["postgres"]),
+        _role("alice", member_of=["dba_group"]),  # can SET ROLE postgres: a superuser in effect
+    )
     found = evaluate(to_evidence(document), only="PG-09")["PG-09"]
     assert statuses(found) == {
         "roles/file_ops": FAIL,
@@ -409,9 +467,46 @@ def test_privileged_memberships_count_through_grant_chains(evaluate: Evaluate) -
     assert "postgres" in found["roles/alice"].message
 
 
+def test_createdb_and_data_roles_through_chains(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    add_roles(
+        document,
+        _role("creators", rolcanlogin=False, rolcreatedb=True),
+        _role("readers", rolcanlogin=False, member_of=["pg_read_all_data"]),
+        _role("bob", member_of=["creators", "readers"]),
+        _role("killer", member_of=["pg_signal_backend"]),
+    )
+    found = evaluate(to_evidence(document), only="PG-09")["PG-09"]
+    assert statuses(found) == {
+        "roles/creators": FAIL,
+        "roles/readers": FAIL,
+        "roles/bob": FAIL,
+        "roles/killer": FAIL,
+    }
+    assert "CREATEDB (SET ROLE through bob -> creators)" in found["roles/bob"].message
+    assert "pg_read_all_data (inherits through bob -> readers -> pg_read_all_data)" in found["roles/bob"].message
+
+
+def test_postgres_15_noinherit_member_can_still_set_role(evaluate: Evaluate) -> None:
+    document = load_document("good.json")  # a 15 server: grants have no inherit/set options
+    add_roles(document, _role("carol", rolinherit=False, member_of=["pg_read_server_files"]))
+    found = evaluate(to_evidence(document), only="PG-09")["PG-09"]
+    assert "pg_read_server_files (SET ROLE through carol -> pg_read_server_files)" in found["roles/carol"].message
+
+
+def test_postgres_16_grant_options_decide(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    document["sections"]["memberships"]["server_version_num"] = 160004
+    add_roles(document, _role("inert", member_of=["pg_write_all_data"]), inherit=False, set=False)
+    assert run(evaluate, document, "PG-09") == {"roles": PASS}  # a membership that confers nothing
+    add_roles(document, _role("setter", member_of=["pg_write_all_data"]), inherit=False, set=True)
+    add_roles(document, _role("heir", member_of=["pg_write_all_data"]), inherit=True, set=False)
+    assert run(evaluate, document, "PG-09") == {"roles/setter": FAIL, "roles/heir": FAIL}
+
+
 def test_privileged_roles_superuser_count(evaluate: Evaluate) -> None:
     document = load_document("good.json")
-    document["sections"]["roles"].append(_role("second", rolsuper=True))
+    add_roles(document, _role("second", rolsuper=True))
     result = run(evaluate, document, "PG-09", allowed_superusers=["postgres", "second"])
     assert result == {"roles": FAIL}
     result = run(evaluate, document, "PG-09", allowed_superusers=["postgres", "second"], max_superusers=2)
@@ -497,6 +592,148 @@ def test_secdef_extension_functions_and_allow_list(evaluate: Evaluate) -> None:
     result = run(evaluate, document, "PG-12", ignore_extension_functions=False, allowed_functions=["appdb/public.*"])
     assert result["databases/appdb/functions/ext.f()"] is FAIL
     assert "databases/appdb/functions/public.g(text)" not in result
+
+
+def _definer(search_path: str | None, owner: str = "postgres") -> dict[str, Any]:
+    return {"schema": "public", "name": "h", "args": "", "signature": "public.h()", "owner": owner,
+            "language": "sql", "search_path": search_path, "config_keys": ["search_path"] if search_path else [],
+            "extension": None}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("search_path", "expected", "reason"),
+    [
+        ("pg_catalog, pg_temp", PASS, ""),
+        ("pg_catalog", FAIL, "pg_temp is not listed"),
+        ("pg_temp, pg_catalog", FAIL, "pg_temp is not last"),
+        ('"$user", pg_catalog, pg_temp', FAIL, "'$user'"),
+        # public of appdb belongs to pg_database_owner: appdb's owner app_user may create there
+        ("public, pg_temp", FAIL, "schema public is writable by app_user"),
+        ("nowhere, pg_temp", FAIL, "schema nowhere does not exist"),
+        ("owned, pg_temp", PASS, ""),  # a schema only the function's owner can write
+        ("shared, pg_temp", FAIL, "schema shared is writable by PUBLIC"),
+        ("grouped, pg_temp", FAIL, "writable by app_user, sovscan_monitor"),  # CREATE to pg_monitor's members
+    ],
+)
+def test_secdef_search_path_must_be_owner_only_with_pg_temp_last(
+    evaluate: Evaluate, search_path: str, expected: Status, reason: str
+) -> None:
+    document = load_document("good.json")
+    appdb = database(document, "appdb")
+    appdb["secdef_functions"] = [_definer(search_path)]
+    appdb["schemas"] += [
+        {"name": "owned", "owner": "postgres", "acl": None},
+        {"name": "shared", "owner": "postgres", "acl": ["postgres=UC/postgres", "=UC/postgres"]},
+        {"name": "grouped", "owner": "postgres", "acl": ["postgres=UC/postgres", "pg_monitor=C/postgres",
+                                                         "app_user=C/postgres"]},
+    ]  # fmt: skip
+    findings = evaluate(to_evidence(document), only="PG-12")["PG-12"]
+    if expected is PASS:
+        assert findings["databases/appdb/functions"].status is PASS
+    else:
+        finding = findings["databases/appdb/functions/public.h()"]
+        assert finding.status is FAIL and reason in finding.message, finding.message
+
+
+# -- PG-23 ----------------------------------------------------------------------------------
+
+
+def test_role_and_database_overrides_that_weaken_settings_fail(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    document["sections"]["role_settings"] = [
+        {"role": "app_user", "database": "", "settings": {"pgaudit.log": "none", "search_path": "app"}},
+        {"role": "", "database": "appdb", "settings": {"log_statement": "none", "log_connections": "on"}},
+        {"role": "app_user", "database": "appdb", "settings": {"log_min_messages": "panic"}},
+        {"role": "sovscan_monitor", "database": "", "settings": {"pgaudit.log": "all, -read"}},
+        {"role": "", "database": "postgres", "settings": {"debug_print_plan": "on", "password_encryption": "md5"}},
+    ]
+    findings = evaluate(to_evidence(document), only="PG-23")["PG-23"]
+    assert statuses(findings) == {
+        "roles/app_user/settings/pgaudit.log": FAIL,
+        "databases/appdb/settings/log_statement": FAIL,
+        "databases/appdb/roles/app_user/settings/log_min_messages": FAIL,
+        "databases/postgres/settings/debug_print_plan": FAIL,
+        "databases/postgres/settings/password_encryption": FAIL,
+    }
+    assert "ALTER ROLE app_user SET pgaudit.log" in findings["roles/app_user/settings/pgaudit.log"].message
+    document["sections"]["role_settings"] = [{"role": "app_user", "database": "", "settings": {"pgaudit.log": "all"}}]
+    assert run(evaluate, document, "PG-23") == {"role-settings": PASS}
+
+
+# -- PG-24 ... PG-29 ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("localhost", PASS), ("", PASS), ("127.0.0.1, 10.1.2.3", PASS), ("*", FAIL), ("localhost,::", FAIL)],
+)
+def test_listen_addresses(evaluate: Evaluate, value: str, expected: Status) -> None:
+    document = load_document("good.json")
+    setting(document, "listen_addresses", value)
+    assert run(evaluate, document, "PG-24") == {"settings/listen_addresses": expected}
+
+
+@pytest.mark.parametrize(
+    ("destination", "collector", "expected"),
+    [
+        ("stderr", "on", PASS),
+        ("syslog", "off", PASS),
+        ("stderr", "off", FAIL),
+        ("csvlog", "off", FAIL),
+        ("", "on", FAIL),
+    ],
+)
+def test_log_destination(evaluate: Evaluate, destination: str, collector: str, expected: Status) -> None:
+    document = load_document("good.json")
+    setting(document, "log_destination", destination)
+    setting(document, "logging_collector", collector)
+    assert run(evaluate, document, "PG-25") == {"settings/log_destination": expected}
+    if expected is FAIL and destination:
+        assert run(evaluate, document, "PG-25", accept_stderr_without_collector=True) == {
+            "settings/log_destination": PASS
+        }
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("511", FAIL), ("0777", FAIL), ("504", PASS), ("0700", PASS), ("x", ERROR)]
+)
+def test_unix_socket_permissions(evaluate: Evaluate, value: str, expected: Status) -> None:
+    document = load_document("good.json")
+    setting(document, "unix_socket_permissions", value)
+    assert run(evaluate, document, "PG-28") == {"settings/unix_socket_permissions": expected}
+
+
+def test_hidden_new_settings_are_error(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    setting(document, "log_replication_commands", None)
+    document["sections"]["server"]["hidden_settings"] = ["log_replication_commands"]
+    findings = evaluate(to_evidence(document), only="PG-26")["PG-26"]
+    assert statuses(findings) == {"settings/log_replication_commands": ERROR}
+
+
+def test_broad_hba_rules(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    rules = document["sections"]["hba_rules"]
+    rules.append(_host_rule(30, ["all"], "10.1.2.0", "255.255.255.0", database=["all"]))
+    rules.append(_host_rule(31, ["all"], "10.1.3.0", "255.255.255.0", database=["replication"]))
+    rules.append(_host_rule(32, ["app_user"], "10.1.4.0", "255.255.255.0", database=["all"]))
+    rules.append(_host_rule(33, ["all"], "10.1.5.0", "255.255.255.0", database=["samerole"]))
+    assert run(evaluate, document, "PG-29") == {"hba/line/30": FAIL, "hba/line/33": FAIL}
+
+
+def test_database_create_privilege(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    appdb = database(document, "appdb")
+    appdb["acl"] = ["app_user=CTc/app_user", "sovscan_monitor=c/app_user", "pg_monitor=C/app_user"]
+    findings = evaluate(to_evidence(document), only="PG-30")["PG-30"]
+    assert findings["databases/appdb"].status is FAIL
+    assert "sovscan_monitor may CREATE" in findings["databases/appdb"].message  # through pg_monitor
+    assert run(evaluate, document, "PG-30", allowed_creators=["sovscan_monitor"])["databases/appdb"] is PASS
+    appdb["acl"] = None  # the default: PUBLIC has TEMPORARY and CONNECT only
+    assert run(evaluate, document, "PG-30")["databases/appdb"] is PASS
+    assert run(evaluate, document, "PG-30", forbid_public_temporary=True)["databases/appdb"] is FAIL
+    del appdb["acl"]
+    assert run(evaluate, document, "PG-30")["databases/appdb"] is ERROR
 
 
 def test_untrusted_language_and_approved_extension(evaluate: Evaluate) -> None:
@@ -681,12 +918,27 @@ def test_archive_library_instead_of_command(evaluate: Evaluate) -> None:
 
 @pytest.mark.parametrize(
     ("num", "expected"),
-    [(140020, FAIL), (150014, FAIL), (150015, PASS), (170007, PASS), (160010, FAIL), (190000, PASS), (0, ERROR)],
+    [(140023, FAIL), (150017, FAIL), (150018, PASS), (170010, PASS), (160013, FAIL), (190000, PASS), (0, ERROR)],
 )
 def test_server_version(evaluate: Evaluate, num: int, expected: Status) -> None:
     document = load_document("good.json")
     document["sections"]["server"]["server_version_num"] = num
-    assert run(evaluate, document, "PG-22")["server"] is expected
+    assert run(evaluate, document, "PG-22") == {"server": expected}
+
+
+def test_an_out_of_date_version_floor_is_reported_on_its_own_resource(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    document["collected_at"] = "2026-09-11T00:00:00Z"  # 120 days after the review: still current
+    assert run(evaluate, document, "PG-22") == {"server": PASS}
+    document["collected_at"] = "2026-09-12T00:00:00Z"  # 121 days
+    findings = evaluate(to_evidence(document), only="PG-22")["PG-22"]
+    assert statuses(findings) == {"server": PASS, "server/version-floor": FAIL}
+    assert "2026-05-14" in findings["server/version-floor"].message
+    # a profile that reviewed the floor (and raised it) makes the finding go away
+    reviewed = {**setting_checks.DEFAULT_VERSION_FLOOR, "reviewed": "2026-09-01"}
+    assert run(evaluate, document, "PG-22", version_floor=reviewed) == {"server": PASS}
+    document["collected_at"] = ""  # no scan date: the floor's age cannot be vouched for
+    assert run(evaluate, document, "PG-22")["server/version-floor"] is ERROR
 
 
 def test_version_text() -> None:
@@ -702,6 +954,7 @@ def test_baseline_params_equal_the_code_defaults(controls: dict[str, Control]) -
     defaults: dict[str, dict[str, Any]] = {
         "PG-02": {
             "min_protocol": setting_checks.DEFAULT_MIN_PROTOCOL,
+            "require_forward_secrecy": True,
             "forbidden_cipher_tokens": list(setting_checks.DEFAULT_FORBIDDEN_CIPHERS),
         },
         "PG-04": {"forbidden": list(hba_checks.DEFAULT_FORBIDDEN_METHODS), "include_local": True},
@@ -733,9 +986,10 @@ def test_baseline_params_equal_the_code_defaults(controls: dict[str, Control]) -
             "risky_extensions": list(db_checks.DEFAULT_RISKY_EXTENSIONS),
         },
         "PG-20": {"max_age_hours": setting_checks.DEFAULT_ARCHIVE_MAX_AGE_HOURS},
-        "PG-22": {
-            "min_version_num": setting_checks.DEFAULT_MIN_VERSION_NUM,
-            "min_minor": dict(setting_checks.DEFAULT_MIN_MINOR),
+        "PG-22": {"version_floor": dict(setting_checks.DEFAULT_VERSION_FLOOR)},
+        "PG-23": {
+            "required_pgaudit_classes": list(setting_checks.DEFAULT_PGAUDIT_CLASSES),
+            "log_statement": list(setting_checks.DEFAULT_LOG_STATEMENT),
         },
     }
     for control_id, expected in defaults.items():
@@ -766,3 +1020,35 @@ def test_baseline_file_header() -> None:
         "version": "1.0.0",
         "target": "postgres",
     }
+
+
+def test_exemptions_say_how_many_objects_they_skipped(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    functions = database(document, "appdb")["secdef_functions"]
+    functions.append({**_definer(None), "signature": "ext.f()", "extension": "someext"})
+    functions.append({**_definer(None), "signature": "public.legacy()"})
+    findings = evaluate(to_evidence(document), only="PG-12", allowed_functions=["appdb/public.legacy()"])["PG-12"]
+    passed = findings["databases/appdb/functions"]
+    assert passed.status is PASS
+    assert "not judged: 1 of extensions, 1 allow-listed" in passed.message
+    assert passed.observed == {"judged": 1, "skipped_extension": 1, "skipped_allowed": 1}
+    found = evaluate(to_evidence(document), only="PG-10")["PG-10"]
+    assert "1 exempt: postgres" in found["roles"].message
+
+
+def test_hba_superuser_counts_roles_that_can_become_superuser(evaluate: Evaluate) -> None:
+    document = load_document("good.json")
+    add_roles(
+        document, _role("ops_group", rolcanlogin=False, member_of=["postgres"]), _role("ops", member_of=["ops_group"])
+    )
+    document["sections"]["hba_rules"].append(_host_rule(41, ["ops"]))
+    findings = evaluate(to_evidence(document), only="PG-06")["PG-06"]
+    assert statuses(findings) == {"hba/line/41": FAIL}
+    assert "ops" in findings["hba/line/41"].message
+    document["sections"]["memberships"]["server_version_num"] = 160004  # on 16+ a grant WITH SET FALSE
+    for grant in document["sections"]["memberships"]["grants"]:
+        if grant["member"] == "ops_group":
+            grant.update(inherit_option=True, set_option=False)
+        elif grant["member"] == "ops":
+            grant.update(inherit_option=True, set_option=True)
+    assert run(evaluate, document, "PG-06") == {"hba": PASS}  # ops cannot SET ROLE postgres

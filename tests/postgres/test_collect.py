@@ -8,7 +8,7 @@ import os
 import secrets
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -23,11 +23,14 @@ from checks.postgres.target import connection_params
 from scanner.errors import CollectionError
 from scanner.interface import Secret, Target
 from scanner.model import Evidence, Status
-from tests.postgres.conftest import Evaluate, statuses
+from tests.postgres.conftest import Evaluate, expected_version_statuses, statuses
 from tests.services.postgres import APP, APPDB, MONITOR, NOBODY, SUPERUSER, WEAK_APP, ClusterSpec, PgCluster
 
 PASS, FAIL, ERROR = Status.PASS, Status.FAIL, Status.ERROR
-SECTIONS = {"server", "pg_settings", "roles", "password_hashes", "hba_rules", "connections", "archiver", "databases"}
+SECTIONS = {
+    "server", "pg_settings", "roles", "memberships", "role_settings", "password_hashes", "hba_rules", "connections",
+    "archiver", "databases",
+}  # fmt: skip
 
 
 def scan(cluster: PgCluster, user: str = SUPERUSER, timeout: float = 20, **options: Any) -> Evidence:
@@ -140,6 +143,7 @@ def test_sessions_are_read_only(pg_hardened: PgCluster) -> None:
 def test_hardened_cluster_passes_all_but_pgaudit(hardened_su: Evidence, evaluate: Evaluate) -> None:
     results = evaluate(hardened_su)
     assert statuses(results.pop("PG-15")) == {"settings/shared_preload_libraries": FAIL}
+    assert statuses(results.pop("PG-22")) == expected_version_statuses(hardened_su)
     for control_id, findings in results.items():
         bad = {p: (f.status, f.message) for p, f in findings.items() if f.status is not PASS}
         assert findings and not bad, (control_id, bad)
@@ -176,6 +180,13 @@ def test_weak_cluster_fails_each_weakness_on_its_resource(pg_weak: PgCluster, ev
     assert results["PG-19"]["databases/appdb/extensions/dblink"] is FAIL
     assert results["PG-20"] == {"settings/archive_mode": FAIL, "settings/archive_command": FAIL, "archiver": FAIL}
     assert results["PG-21"] == {"settings/data_checksums": FAIL}
+    assert results["PG-25"] == {"settings/log_destination": FAIL}  # stderr, no logging collector
+    assert results["PG-26"] == {"settings/log_replication_commands": FAIL}
+    assert results["PG-27"]["settings/debug_print_plan"] is FAIL
+    assert results["PG-28"] == {"settings/unix_socket_permissions": FAIL}  # the default 0777
+    assert results["PG-29"] == {"hba/line/3": FAIL}
+    assert results["PG-30"]["databases/appdb"] is FAIL
+    assert results["PG-24"] == {"settings/listen_addresses": PASS}  # 127.0.0.1: the tests bind loopback only
     live = evaluate(evidence, only="PG-03", exempt_loopback=False)["PG-03"]
     assert live[f"connections/{WEAK_APP}@127.0.0.1"].status is FAIL
     assert live["hba/line/2"].status is FAIL
@@ -195,10 +206,12 @@ def test_pg_monitor_role_errors_where_superuser_is_needed(pg_hardened: PgCluster
     for control_id in ("PG-04", "PG-06", "PG-07"):
         [finding] = results[control_id].values()
         assert finding.status is ERROR and "pg_hba_file_rules" in finding.message, control_id
-    assert statuses(results["PG-05"]) == {"settings/password_encryption": PASS, "roles": ERROR}
-    assert statuses(results["PG-03"]) == {"hba": ERROR, "connections": PASS}
-    for control_id in ("PG-01", "PG-02", "PG-09", "PG-11", "PG-13", "PG-14", "PG-17", "PG-20", "PG-21", "PG-22"):
+    for control_id in ("PG-03", "PG-05"):  # they read a section the role may not: ERROR as a whole
+        [finding] = results[control_id].values()
+        assert finding.status is ERROR and "superuser" in finding.message, control_id
+    for control_id in ("PG-01", "PG-02", "PG-09", "PG-11", "PG-13", "PG-14", "PG-17", "PG-20", "PG-21"):
         assert {f.status for f in results[control_id].values()} == {PASS}, control_id
+    assert results["PG-22"]["server"].status is PASS
 
 
 def test_unprivileged_role_never_passes_what_it_cannot_see(pg_hardened: PgCluster, evaluate: Evaluate) -> None:
@@ -211,7 +224,7 @@ def test_unprivileged_role_never_passes_what_it_cannot_see(pg_hardened: PgCluste
     assert results["PG-02"] == {"settings/ssl_min_protocol_version": ERROR, "settings/ssl_ciphers": ERROR}
     assert results["PG-15"] == {"settings/shared_preload_libraries": ERROR}
     assert results["PG-17"]["settings/shared_preload_libraries"] is ERROR
-    assert results["PG-03"] == {"hba": ERROR, "connections": ERROR}
+    assert list(results["PG-03"].values()) == [ERROR]
     for control_id in ("PG-11", "PG-12", "PG-19"):
         assert results[control_id]["databases/appdb"] is ERROR, control_id
         assert results[control_id]  # the other databases are still judged
@@ -441,3 +454,120 @@ def test_pgaudit_passes_when_loaded(pg_factory: Any, evaluate: Evaluate) -> None
     cluster.execute("CREATE EXTENSION pgaudit", "template1")
     found = statuses(evaluate(scan(cluster), only="PG-15")["PG-15"])
     assert found and set(found.values()) == {PASS}
+
+
+# -- settings as they apply, privileges as they are granted ---------------------------------
+
+
+def test_role_and_database_overrides_are_read_and_judged(pg_hardened: PgCluster, evaluate: Evaluate) -> None:
+    setup = (
+        f"ALTER ROLE {APP} SET log_statement = 'none'",
+        f"ALTER DATABASE {APPDB} SET log_min_messages = 'panic'",
+        f"ALTER ROLE {APP} IN DATABASE {APPDB} SET pgaudit.log = 'none'",
+    )
+    undo = (
+        f"ALTER ROLE {APP} RESET log_statement",
+        f"ALTER DATABASE {APPDB} RESET log_min_messages",
+        f"ALTER ROLE {APP} IN DATABASE {APPDB} RESET pgaudit.log",
+    )
+    pg_hardened.execute("; ".join(setup))
+    try:
+        evidence = scan(pg_hardened, MONITOR)  # pg_db_role_setting needs no superuser
+    finally:
+        pg_hardened.execute("; ".join(undo))
+    results = evaluate(evidence)
+    assert statuses(results["PG-14"])["settings/log_statement"] is PASS  # the scanner's own session: fine
+    assert statuses(results["PG-23"]) == {
+        f"roles/{APP}/settings/log_statement": FAIL,
+        f"databases/{APPDB}/settings/log_min_messages": FAIL,
+        f"databases/{APPDB}/roles/{APP}/settings/pgaudit.log": FAIL,
+    }
+    assert statuses(evaluate(scan(pg_hardened, MONITOR), only="PG-23")["PG-23"]) == {"role-settings": PASS}
+
+
+def test_privileges_reached_through_membership_chains_fail(pg_hardened: PgCluster, evaluate: Evaluate) -> None:
+    setup = (
+        "CREATE ROLE chain_readers NOLOGIN",
+        "GRANT pg_read_all_data TO chain_readers",
+        "CREATE ROLE chain_creators NOLOGIN CREATEDB",
+        "CREATE ROLE chain_user LOGIN NOINHERIT CONNECTION LIMIT 1",
+        "GRANT chain_readers, chain_creators TO chain_user",
+    )
+    pg_hardened.execute("; ".join(setup))
+    try:
+        evidence = scan(pg_hardened, MONITOR)
+    finally:
+        pg_hardened.execute("DROP ROLE chain_user; DROP ROLE chain_readers; DROP ROLE chain_creators")
+    findings = evaluate(evidence, only="PG-09")["PG-09"]
+    assert statuses(findings) == {"roles/chain_readers": FAIL, "roles/chain_creators": FAIL, "roles/chain_user": FAIL}
+    message = findings["roles/chain_user"].message
+    # NOINHERIT on 15: no inherited privileges, but SET ROLE still reaches both
+    assert "CREATEDB (SET ROLE through chain_user -> chain_creators)" in message
+    assert "pg_read_all_data (SET ROLE through chain_user -> chain_readers -> pg_read_all_data)" in message
+
+
+def test_an_explicit_weak_sslmode_is_reported_in_metadata(pg_weak: PgCluster, hardened_su: Evidence) -> None:
+    evidence = scan(pg_weak)  # the weak cluster's url says sslmode=disable
+    [warning] = evidence.metadata["insecure_transport"]
+    assert "sslmode=disable" in warning
+    assert "insecure_transport" not in hardened_su.metadata  # verify-full with the cluster's CA
+
+
+def test_the_least_privilege_grants_read_every_section_but_password_hashes(pg_hardened: PgCluster) -> None:
+    sections = SECTIONS - {"password_hashes"}
+    sql = PLUGIN.least_privilege(PLUGIN.parse_target(pg_hardened.url()), sections)
+    assert sql is not None
+    grants = [
+        line.split("--")[0].replace(" sovscan;", f" {NOBODY};") for line in sql.splitlines() if line.startswith("GRANT")
+    ]
+    revokes = [g.replace("GRANT", "REVOKE", 1).replace(f" TO {NOBODY}", f" FROM {NOBODY}") for g in grants]
+    pg_hardened.execute("; ".join([*grants, f"GRANT CONNECT ON DATABASE {APPDB} TO {NOBODY}"]))
+    try:
+        evidence = scan(pg_hardened, NOBODY)
+    finally:
+        pg_hardened.execute("; ".join([*revokes, f"REVOKE CONNECT ON DATABASE {APPDB} FROM {NOBODY}"]))
+    assert set(evidence.errors) == {"password_hashes"}, evidence.errors
+    assert evidence.sections["server"]["hidden_settings"] == []
+    assert evidence.sections["server"]["hba_file_modified_at"] is not None
+    assert all(d["scanned"] for d in evidence.sections["databases"] if not d["skipped"])
+    shipped = (Path(__file__).parents[2] / "examples" / "postgres" / "scanner-role.sql").read_text()
+    assert sql in shipped  # the example file is what the plugin says
+
+
+# -- a newer server: PostgreSQL 18 -----------------------------------------------------------------
+
+LATEST = ClusterSpec(
+    name="latest",
+    passwords=(SUPERUSER,),
+    settings={"log_connections": "receipt,authentication", "password_encryption": "scram-sha-256"},
+    hba=("{admin}", f"host all {SUPERUSER} 127.0.0.1/32 scram-sha-256"),
+    setup=(
+        (
+            "postgres",
+            "CREATE ROLE latest_group NOLOGIN CREATEDB; CREATE ROLE latest_user LOGIN CONNECTION LIMIT 1;"
+            "GRANT latest_group TO latest_user WITH INHERIT FALSE, SET FALSE;"
+            "GRANT pg_read_all_data TO latest_user WITH INHERIT TRUE, SET FALSE;",
+        ),
+    ),
+)
+
+
+def test_postgresql_18_is_read_and_judged_by_its_own_rules(
+    pg_latest_factory: Callable[[ClusterSpec], PgCluster], evaluate: Evaluate
+) -> None:
+    cluster = pg_latest_factory(LATEST)
+    target = PLUGIN.parse_target(cluster.url(SUPERUSER, sslmode="disable"))
+    evidence = PLUGIN.collect(target, {"password": Secret(cluster.password(SUPERUSER))}, 20)
+    assert evidence.sections["server"]["server_version_num"] >= 180000
+    assert not any("malformed" in reason or "unexpected shape" in reason for reason in evidence.errors.values())
+    grants = {(g["role"], g["member"]): g for g in evidence.sections["memberships"]["grants"]}
+    assert grants[("latest_group", "latest_user")]["set_option"] is False
+    assert grants[("pg_read_all_data", "latest_user")]["inherit_option"] is True
+    results = evaluate(evidence)
+    crashed = [(cid, f.message) for cid, fs in results.items() for f in fs.values() if "failed:" in f.message]
+    assert not crashed
+    pg09 = results["PG-09"]
+    # CREATEDB is not reachable (no SET on the grant); pg_read_all_data is (inherited)
+    assert "CREATEDB" not in pg09["roles/latest_user"].message
+    assert "pg_read_all_data (inherits through latest_user -> pg_read_all_data)" in pg09["roles/latest_user"].message
+    assert statuses(results["PG-13"])["settings/log_connections"] is PASS  # 18's list form

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from checks.postgres.plugin import PLUGIN
-from checks.postgres.target import connection_params, databases_option, session_options, target_uri
+from checks.postgres.target import (
+    connection_params,
+    databases_option,
+    session_options,
+    target_uri,
+    transport_warnings,
+)
 from scanner.errors import ConfigError
 from scanner.interface import Secret, Target
 
@@ -191,8 +199,38 @@ def test_target_uri_normalises_any_url_form() -> None:
 def test_plugin_shape() -> None:
     names = [spec.name for spec in PLUGIN.checks()]
     assert PLUGIN.kind == "postgres"
-    assert len(names) == len(set(names)) == 17
+    assert len(names) == len(set(names)) == 25
     assert all(name.startswith("postgres.") for name in names)
     [baseline] = PLUGIN.baselines()
     assert baseline.name == "postgres.yaml"
     assert baseline.read_text(encoding="utf-8").startswith("apiVersion: sovscan/v1")
+
+
+# -- TLS verified by default -------------------------------------------------------------------
+
+
+def test_no_sslmode_means_verify_full_never_prefer(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    monkeypatch.setenv("PGSSLMODE", "disable")  # the environment does not weaken it
+    monkeypatch.delenv("PGSSLROOTCERT", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.postgresql/root.crt
+    params = connection_params(PLUGIN.parse_target("db.example:5432"), {}, 10)
+    assert params["sslmode"] == "verify-full"
+    assert params["sslrootcert"] == "system"
+    assert transport_warnings(params) == []
+    given = PLUGIN.parse_target("postgresql://s@db.example/postgres?sslrootcert=/etc/ca.pem")
+    assert connection_params(given, {}, 10)["sslrootcert"] == "/etc/ca.pem"
+
+
+@pytest.mark.parametrize("mode", ["disable", "allow", "prefer", "require", "verify-ca"])
+def test_weaker_modes_only_when_explicit_and_then_reported(mode: str) -> None:
+    params = connection_params(PLUGIN.parse_target(f"host=db.example sslmode={mode}"), {}, 10)
+    assert params["sslmode"] == mode
+    [warning] = transport_warnings(params)
+    assert f"sslmode={mode}" in warning and "explicitly" in warning
+
+
+def test_unknown_sslmode_is_refused_and_sockets_need_none() -> None:
+    with pytest.raises(ConfigError, match="sslmode 'sometimes'"):
+        connection_params(PLUGIN.parse_target("host=db.example sslmode=sometimes"), {}, 10)
+    params = connection_params(PLUGIN.parse_target("host=/run/postgresql"), {}, 10)
+    assert "sslmode" not in params and transport_warnings(params) == []

@@ -24,7 +24,7 @@ from reporters.sarif import (
     build_log,
     repo_relative,
 )
-from scanner.compare import from_sarif
+from reporters.sarif_reader import from_sarif
 from scanner.interface import ReportOptions
 from scanner.model import Control, Finding, Resource, ScanResult, Severity, SourceLocation, Status, TargetSummary
 from tests.reporters.reporter_fixtures import PG, build_scan_result, scan_with
@@ -344,7 +344,7 @@ def test_source_location_line_zero_is_clamped(validator: jsonschema.Draft4Valida
 
 @pytest.mark.parametrize("full", [False, True])
 def test_log_reads_back_as_a_previous_run(full: bool) -> None:
-    # `sovscan scan --compare run.sarif` reads this log with scanner.compare.from_sarif.
+    # `sovscan scan --compare run.sarif` reads this log with reporters.sarif_reader.from_sarif (SarifReporter.read).
     result = build_scan_result()
     log = render(result, full=full)
     previous, complete = from_sarif(log, "run.sarif")

@@ -9,17 +9,19 @@ write to the servers they start; the collector under test never does.
 Fixtures (session scope; enabled by `pytest_plugins = [..., "tests.services.openbao"]`):
 
 - `bao_dev`: `bao server -dev` (in-memory storage, root token in use) plus a second plain-HTTP
-  listener with unauthenticated metrics, pprof, generate-root and rekey, and
-  `raw_storage_endpoint = true`. Set up to fail: userpass enabled without lockout, a KV v1
-  mount `legacy/` (holding `legacy/db`), an `admin` policy with sudo on `*`, an `ops` policy with
-  update on `+/*`, the policies of `TRICKY_POLICIES` (sudo on `sys/*` written in ways a naive
-  reader misses), an approle mount `approle-zero/` whose lockout threshold is tuned to 0 (which
-  OpenBao reads as "not set on the mount"), CORS `*`, no audit device, 768h TTLs, a 1-of-1
-  Shamir seal; a nested KV v2
-  mount `team/kv/` (holding `team/kv/db`); namespace `team-a` with its own userpass mount and a
-  namespace-only token (`server.tokens["team-a"]`). Scan `server.url` (the extra listener).
+  listener with unauthenticated metrics, pprof, generate-root and rekey and
+  `x_forwarded_for_authorized_addrs = "0.0.0.0/0"`, `raw_storage_endpoint = true`, and one file
+  audit device that writes to `discard` with `hmac_accessor = false`. Set up to fail: userpass
+  enabled without lockout, a KV v1 mount `legacy/` (holding `legacy/db`), an `admin` policy with
+  sudo on `*`, an `ops` policy with update on `+/*`, the policies of `TRICKY_POLICIES` (sudo on
+  `sys/*` written in ways a naive reader misses), an approle mount `approle-zero/` whose lockout
+  threshold is tuned to 0 (which OpenBao reads as "not set on the mount"), CORS `*`, 768h TTLs, a
+  1-of-1 Shamir seal; a nested KV v2 mount `team/kv/` (holding `team/kv/db`); namespace `team-a`
+  with its own userpass mount and a namespace-only token (`server.tokens["team-a"]`). Scan
+  `server.url` (the extra listener).
 - `bao_prod`: production-like: TLS listener with a certificate from a CA the fixture makes
-  (`openssl`, SAN IP:127.0.0.1), integrated storage (raft, one node: OpenBao 2.x has no
+  (`openssl`, SAN IP:127.0.0.1) offering two ECDHE-GCM cipher suites and trusting X-Forwarded-For
+  from a /24 and one address, integrated storage (raft, one node: OpenBao 2.x has no
   `file` storage), a file audit device declared in the config, 1h/24h TTLs, initialised with
   5 shares / threshold 3 and unsealed, approle with lockout and a login rate-limit quota,
   KV v2 at `secret/`, and the root token revoked. Tokens (`server.tokens`): `scanner`
@@ -28,6 +30,9 @@ Fixtures (session scope; enabled by `pytest_plugins = [..., "tests.services.open
   `secret/data/*`, for tests that store credentials) and `audited` (the scanner policy, kept
   for the one test that reads the scanner's requests back from the audit log).
 - `bao_sealed`: like `bao_prod` but initialised and left sealed.
+- `bao_transit`: like `bao_prod` (without its setup) but auto-unsealed by the transit engine of
+  `bao_dev` (mount `transit/`, key `autounseal`), initialised with 1-of-1 recovery keys; its root
+  token is kept (`server.root_token`) and the transit token is `server.tokens["transit"]`.
 """
 
 from __future__ import annotations
@@ -269,10 +274,17 @@ def start_dev(bao: str) -> BaoServer:
         (server.base / "extra.hcl").write_text(
             f"""
 raw_storage_endpoint = true
+audit "file" "void" {{
+  options {{
+    file_path = "discard"
+    hmac_accessor = "false"
+  }}
+}}
 listener "tcp" {{
   address = "127.0.0.1:{extra_port}"
   cluster_address = "127.0.0.1:{extra_port + 1}"
   tls_disable = true
+  x_forwarded_for_authorized_addrs = "0.0.0.0/0"
   disable_unauthed_generate_root_endpoints = false
   disable_unauthed_rekey_endpoints = false
   telemetry {{
@@ -383,6 +395,8 @@ listener "tcp" {{
   tls_cert_file = "{cert}"
   tls_key_file = "{key}"
   tls_min_version = "tls12"
+  tls_cipher_suites = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"
+  x_forwarded_for_authorized_addrs = "10.0.0.0/24, 192.0.2.10"
 }}
 audit "file" "file" {{
   description = "sovscan test audit log"
@@ -419,6 +433,47 @@ def start_prodlike(bao: str, name: str, *, unseal: bool) -> BaoServer:
             server.api("PUT", "sys/unseal", {"key": key_share}, token="")
         server.wait_active()
         _setup_prod(server)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def start_autounseal(bao: str, provider: BaoServer) -> BaoServer:
+    """A server auto-unsealed by the transit engine of `provider`, with 1-of-1 recovery keys (weak on purpose)."""
+    assert provider.root_token
+    provider.api("POST", "sys/mounts/transit", {"type": "transit"})
+    provider.api("POST", "transit/keys/autounseal", {})
+    unseal_policy = (
+        'path "transit/encrypt/autounseal" { capabilities = ["update"] }\n'
+        'path "transit/decrypt/autounseal" { capabilities = ["update"] }\n'
+    )
+    provider.api("PUT", "sys/policies/acl/autounseal", {"policy": unseal_policy})
+    transit_token = provider.create_token(["autounseal"], display_name="autounseal", ttl="24h")
+    server = BaoServer(name="transit", base=Path(tempfile.mkdtemp(prefix="sovscan-bao-transit-")))
+    try:
+        port = free_port_pair()
+        ca, cert, key = make_tls(server.base)
+        server.ca_file = ca
+        config = _prod_config(server, port, cert, key)
+        config.write_text(
+            config.read_text()
+            + f"""
+seal "transit" {{
+  address = "{provider.url}"
+  token = "{transit_token}"
+  key_name = "autounseal"
+  mount_path = "transit/"
+}}
+"""
+        )
+        server.tokens["transit"] = transit_token
+        server.start([bao, "server", f"-config={config}"], clean_env(server.base))
+        server.url = f"https://127.0.0.1:{port}"
+        server.wait_ready()
+        init = server.api("PUT", "sys/init", {"recovery_shares": 1, "recovery_threshold": 1}, token="")
+        server.root_token = init["root_token"]
+        server.wait_active()
     except BaseException:
         server.stop()
         raise
@@ -482,6 +537,16 @@ def bao_prod() -> Iterator[BaoServer]:
 def bao_sealed() -> Iterator[BaoServer]:
     """A production-like server, initialised and sealed."""
     server = start_prodlike(_require_bao(), "sealed", unseal=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def bao_transit(bao_dev: BaoServer) -> Iterator[BaoServer]:
+    """A production-like server auto-unsealed by the dev server's transit engine, recovery keys 1 of 1."""
+    server = start_autounseal(_require_bao(), bao_dev)
     try:
         yield server
     finally:

