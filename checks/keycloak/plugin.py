@@ -19,7 +19,6 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 from checks.keycloak import access, client_checks, connect, contract, realm_checks
 from checks.keycloak.collect import collect, keycloak_uri
@@ -70,38 +69,20 @@ class KeycloakPlugin(TargetPlugin):
         ):
             path = Path(raw.removeprefix(EXPORT_PREFIX)).expanduser()
             return Target(id=path.name or str(path), kind=self.kind, url=f"{EXPORT_PREFIX}{path}")
-        if "://" not in raw:
-            raw = "https://" + raw
-        split = urlsplit(raw)
-        scheme = split.scheme.lower()
-        if scheme not in ("http", "https"):
-            raise ConfigError(f"a Keycloak URL must start with https:// (or http://), got '{split.scheme}://'")
-        if split.username or split.password:
-            raise ConfigError(
-                "do not put credentials in the Keycloak URL; use inventory credentials or KEYCLOAK_* variables"
-            )
-        try:
-            port = split.port
-        except ValueError:
-            raise ConfigError(f"bad port in '{value}'") from None
-        host = split.hostname
-        if not host:
-            raise ConfigError(f"no host in '{value}'")
-        prefix = split.path.rstrip("/")
-        if prefix.startswith(("/admin", "/realms")):
-            raise ConfigError(f"give the Keycloak base URL, not an API path (got '{split.path}')")
-        options: dict[str, Any] = {}
-        for key, item in parse_qsl(split.query, keep_blank_values=True):
-            if key in connect.CREDENTIALS:
-                raise ConfigError(
-                    f"do not put '{key}' in the URL; use an inventory credential or a KEYCLOAK_* variable"
-                )
-            if key not in connect.OPTIONS:
-                raise ConfigError(f"unknown Keycloak option '{key}' (known: {', '.join(sorted(connect.OPTIONS))})")
-            options[key] = httpkit.as_bool(item, f"option {key}") if key == "tls_skip_verify" else item
-        connect.check_options(options)
-        shown = httpkit.url_host(host) + (f":{port}" if port else "")
-        return Target(id=shown + prefix, kind=self.kind, url=f"{scheme}://{shown}{prefix}", options=options)
+        url = httpkit.parse_server_url(
+            raw,
+            kind="a Keycloak",
+            example="https://sso.example, or export:PATH",
+            known_options=connect.OPTIONS,
+            credential_options=connect.CREDENTIALS,
+            credentials_hint="use inventory credentials or KEYCLOAK_* variables",
+            convert=lambda key, item: httpkit.as_bool(item, f"option {key}") if key == "tls_skip_verify" else item,
+        )
+        if url.path.startswith(("/admin", "/realms")):
+            raise ConfigError(f"give the Keycloak base URL, not an API path (got '{url.path}')")
+        connect.check_options(url.options)
+        shown = url.host + (f":{url.port}" if url.port else "")
+        return Target(id=shown + url.path, kind=self.kind, url=f"{url.scheme}://{shown}{url.path}", options=url.options)
 
     def validate_target(self, target: Target) -> None:
         """Reject unknown options and credential names."""
