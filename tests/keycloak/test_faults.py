@@ -64,3 +64,17 @@ def test_no_control_passes_on_a_broken_server(fault: str, token_ok: bool, tmp_pa
         assert methods == {"GET"}  # the fault was met on the admin API, not only at the token
     for text in (done.stdout, done.stderr, out.read_text()):
         assert SECRET not in text
+
+
+@pytest.mark.parametrize("status", [400, 401, 500])
+def test_a_server_echoing_the_secret_in_its_error_puts_it_nowhere(status: int, tmp_path: Path) -> None:
+    """A token endpoint that repeats the client secret it received (KEYCLOAK_CLIENT_SECRET, an ambient
+    credential) in its error: the secret is redacted from every output."""
+    echo = {"error": "invalid_client", "error_description": f"client secret '{SECRET}' is not valid"}
+    out = tmp_path / "result.json"
+    with fault_server("403", routes={TOKEN: (status, echo)}) as server:
+        done = _scan(server.url, out)
+    assert done.returncode == 3, done.stderr
+    for text in (done.stdout, done.stderr, out.read_text()):
+        assert SECRET not in text
+    assert "ERROR" in {f["status"] for f in json.loads(out.read_text())["findings"]}
