@@ -58,7 +58,12 @@ class RequirementStatus(enum.Enum):
         return self in _AUTOMATED
 
 
-_AUTOMATED = {RequirementStatus.MET, RequirementStatus.VIOLATED, RequirementStatus.NOT_VERIFIED, RequirementStatus.WAIVED}
+_AUTOMATED = {
+    RequirementStatus.MET,
+    RequirementStatus.VIOLATED,
+    RequirementStatus.NOT_VERIFIED,
+    RequirementStatus.WAIVED,
+}
 
 STATUS_ORDER = (
     RequirementStatus.VIOLATED,
@@ -419,7 +424,7 @@ def result_from_dict(data: Mapping[str, Any]) -> FrameworkResult:
 
 _PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9.()_-]*|[0-9]+\([0-9a-z()]+")
 _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
-_CONTROL_ID = re.compile(r"^[A-Z][A-Z0-9]*-[0-9]+[A-Za-z0-9-]*$")
+_CONTROL_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Za-z0-9]+)+$")
 
 
 @dataclass(frozen=True)
@@ -534,3 +539,78 @@ def dump_catalogue(framework: Framework) -> str:
         if requirement.manual:
             lines.append(f"    manual: {scalar(requirement.manual)}")
     return "\n".join(lines) + "\n"
+
+
+def reconcile(framework: Framework, controls: Mapping[str, Mapping[str, Sequence[str]]]) -> Framework:
+    """Return the catalogue changed so that `drift(framework, controls)` is empty where it can be.
+
+    A missing mapping is added (to the cited requirement, or to the family's module-level entry —
+    the requirement whose id is the family id, created when absent); a mapping no reference backs
+    is removed (a requirement left with neither controls nor manual text gets a manual note).
+    Unknown references are left for a person: they are typos or a requirement to add by hand.
+    """
+    problems = drift(framework, controls)
+    requirements = list(framework.requirements)
+
+    def index_of(requirement_id: str) -> int | None:
+        return next((i for i, r in enumerate(requirements) if r.id == requirement_id), None)
+
+    for item in problems:
+        if item.problem == "missing-mapping":
+            target = item.reference
+            index = index_of(target)
+            if index is None:  # a family cited as a whole, with no module-level entry yet
+                family = framework.family(target)
+                last = max((i for i, r in enumerate(requirements) if r.family == target), default=len(requirements) - 1)
+                requirements.insert(
+                    last + 1,
+                    Requirement(
+                        id=target,
+                        title=f"{family.title}: the module as a whole (controls that cite the module, not one requirement)",
+                        family=target,
+                    ),
+                )
+                index = last + 1
+            current = requirements[index]
+            if item.control_id not in current.controls:
+                requirements[index] = replace_requirement(current, (*current.controls, item.control_id))
+        elif item.problem == "unreferenced-mapping":
+            index = index_of(item.reference)
+            if index is not None:
+                current = requirements[index]
+                kept = tuple(c for c in current.controls if c != item.control_id)
+                requirements[index] = replace_requirement(current, kept)
+    return Framework(
+        name=framework.name,
+        edition=framework.edition,
+        title=framework.title,
+        families=framework.families,
+        requirements=tuple(requirements),
+        reference_key=framework.reference_key,
+        url=framework.url,
+        notes=framework.notes,
+        external_references=framework.external_references,
+        source=framework.source,
+    )
+
+
+def replace_requirement(requirement: Requirement, controls: tuple[str, ...]) -> Requirement:
+    """The requirement with another control list (sorted by prefix and number); never left empty-handed."""
+    ordered = tuple(sorted(dict.fromkeys(controls), key=_control_sort_key))
+    manual = requirement.manual
+    if not ordered and not manual:
+        manual = f"No sovscan control maps here any more; check by hand: {requirement.title}."
+    return Requirement(
+        id=requirement.id,
+        title=requirement.title,
+        family=requirement.family,
+        controls=ordered,
+        manual=manual,
+        line=requirement.line,
+    )
+
+
+def _control_sort_key(control_id: str) -> tuple[str, int, str]:
+    prefix, _, rest = control_id.partition("-")
+    digits = re.match(r"\d+", rest)
+    return (prefix, int(digits.group()) if digits else 0, rest)
