@@ -423,6 +423,7 @@ def result_from_dict(data: Mapping[str, Any]) -> FrameworkResult:
 # --- drift between control references and catalogues ------------------------------------------
 
 _PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9.()_-]*|[0-9]+\([0-9a-z()]+")
+MODULE_LEVEL = "controls that cite the module, not one requirement"
 _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 _CONTROL_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Za-z0-9]+)+$")
 
@@ -566,7 +567,7 @@ def reconcile(framework: Framework, controls: Mapping[str, Mapping[str, Sequence
                     last + 1,
                     Requirement(
                         id=target,
-                        title=f"{family.title}: the module as a whole (controls that cite the module, not one requirement)",
+                        title=f"{family.title}: the module as a whole ({MODULE_LEVEL})",
                         family=target,
                     ),
                 )
