@@ -513,12 +513,6 @@ def _finish(
     # re-rendered result keeps the frameworks it was written with unless others are asked for
     refs = list(framework_refs) or [f.name for f in result.frameworks]
     result = dataclasses.replace(result, frameworks=frameworks.evaluate_all(refs, result))
-    options = report_options(reporter_values, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ)
-    write_outputs(result, specs, registry, options)
-    if lifecycle.record(result, prepared) is False:
-        click.echo(
-            f"sovscan: run {visible(result.run_id)} is already in the history store; not recorded again", err=True
-        )
     opts = prepared.options
     outcome = evaluate_gate(
         result,
@@ -527,6 +521,24 @@ def _finish(
         allow_new_errors=opts.allow_new_errors,
         min_coverage=opts.min_coverage,
     )
+    history: tuple[Any, ...] = ()
+    if prepared.store is not None and any(s.name == "html" for s in specs):
+        history = tuple(prepared.store.history(environment=result.environment, targets=[t.id for t in result.targets]))
+    verdict = (
+        "PASS" if outcome.exit_code == ExitCode.CLEAN else f"{outcome.exit_code.name} (exit {int(outcome.exit_code)})"
+    )
+    if outcome.reasons:
+        verdict += ": " + outcome.reasons[0].rstrip(":")
+    options = dataclasses.replace(
+        report_options(reporter_values, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ),
+        history=history,
+        verdict=verdict,
+    )
+    write_outputs(result, specs, registry, options)
+    if lifecycle.record(result, prepared) is False:
+        click.echo(
+            f"sovscan: run {visible(result.run_id)} is already in the history store; not recorded again", err=True
+        )
     for reason in outcome.reasons:
         click.echo(f"sovscan: {visible(reason)}", err=True)
     sys.exit(int(outcome.exit_code))
