@@ -92,6 +92,7 @@ svg .new{fill:var(--fail)}svg .resolved{fill:var(--pass)}
 .legend i{display:inline-block;width:10px;height:10px;margin-right:4px}
 .legend i.pass{background:var(--pass)}.legend i.fail{background:var(--fail)}.legend i.error{background:var(--error)}
 .legend i.waived{background:var(--waived)}.legend i.na{background:var(--na)}.legend i.manual{background:var(--manual)}
+.legend i.line{background:#1a73e8}.legend i.new{background:var(--fail)}.legend i.resolved{background:var(--pass)}
 .filters{display:flex;gap:10px;flex-wrap:wrap;align-items:center;margin:8px 0;padding:8px;background:var(--soft);
 border:1px solid var(--line);border-radius:6px}
 .filters label{white-space:nowrap}
@@ -502,7 +503,7 @@ def _trend_chart(points: Sequence[tuple[str, float | None, int, int]]) -> str:
     if len(coords) > 1:
         out.append(f'<polyline class="line" points="{" ".join(coords)}"></polyline>')
     out.append("</svg>")
-    return _legend((("pass", "pass rate (line)"), ("fail", "new failures"), ("waived", "resolved"))) + "".join(out)
+    return _legend((("line", "pass rate (line)"), ("new", "new failures"), ("resolved", "resolved"))) + "".join(out)
 
 
 # --- sections ------------------------------------------------------------------------------------
