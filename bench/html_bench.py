@@ -15,10 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reporters.html import HtmlReporter, statistics  # noqa: E402
-from scanner.interface import ReportOptions  # noqa: E402
-from scanner.model import Control, Finding, Resource, ScanResult, Severity, Status, TargetSummary  # noqa: E402
-from tests.compliance.browser import chromium, open_page  # noqa: E402
+from reporters.html import HtmlReporter, statistics
+from scanner.interface import ReportOptions
+from scanner.model import Control, Finding, Resource, ScanResult, Severity, Status, TargetSummary
+from tests.compliance.browser import chromium, open_page
 
 
 def result(n: int) -> ScanResult:

@@ -77,7 +77,7 @@ def test_filters_and_search_change_what_is_shown(browser: webdriver.Chrome, demo
     open_page(browser, demo_report)
     rows = lambda: browser.find_elements(By.CSS_SELECTOR, "#findings-body tr")  # noqa: E731
     info = browser.find_element(By.ID, "page-info")
-    assert info.text.startswith("1–100 of 222 shown")  # FAIL, ERROR, WAIVED by default
+    assert info.text.startswith("1\u2013100 of 222 shown")  # FAIL, ERROR, WAIVED by default
     assert {r.get_attribute("data-status") for r in rows()} == {"FAIL"}
     browser.find_element(By.CSS_SELECTOR, "input[data-status-filter][value=PASS]").click()
     assert " of 562 shown" in info.text
@@ -91,7 +91,7 @@ def test_filters_and_search_change_what_is_shown(browser: webdriver.Chrome, demo
     search.clear()
     browser.execute_script("arguments[0].value='';arguments[0].dispatchEvent(new Event('input'))", search)
     browser.find_element(By.ID, "page-next").click()
-    assert info.text.startswith("101–200 of 562")
+    assert info.text.startswith("101\u2013200 of 562")
     # the framework table's status filter hides the other requirements
     table = browser.find_element(By.ID, "req-bsi-grundschutz")
     before = len([r for r in table.find_elements(By.CSS_SELECTOR, "tbody tr") if r.is_displayed()])
