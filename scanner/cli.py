@@ -786,6 +786,65 @@ def explain(control_id: str, baselines: tuple[str, ...]) -> None:
     raise ConfigError(f"no control '{control_id}' in baseline(s) {', '.join(baselines or library.builtin_names())}")
 
 
+@cli.command()
+@click.option(
+    "-t", "--target", "targets", multiple=True, metavar="KIND=VALUE", help="A target, repeatable (as for scan)."
+)
+@click.option(
+    "-i",
+    "--inventory",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Inventory file (YAML) listing targets and credential references.",
+)
+@click.option(
+    "-b",
+    "--baseline",
+    "baselines",
+    multiple=True,
+    metavar="NAME|PATH",
+    help="Baseline or profile whose enabled controls decide what must be readable (default: each kind's).",
+)
+@click.option(
+    "--timeout",
+    type=FiniteFloatRange(min=0.1),
+    default=engine.DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Collection timeout per target, in seconds.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
+)
+@handle_errors
+def doctor(
+    targets: tuple[str, ...], inventory: Path | None, baselines: tuple[str, ...], timeout: float, fmt: str
+) -> None:
+    """Check sovscan's permissions on each target and print the least-privilege grants it needs.
+
+    Connects with the configured credentials and reads exactly what a scan reads (nothing is
+    written), then says which evidence sections could not be read, which controls would be ERROR
+    with these credentials, and the grants (SQL, HCL, ClusterRole, ...) that let sovscan read
+    what its enabled controls need. Exit 0 when everything is readable, 3 when something is not.
+    """
+    from scanner import doctor as doctor_mod
+
+    registry = discover()
+    library = BaselineLibrary(registry)
+    all_targets: list[Target] = []
+    settings: dict[str, Any] = {}
+    if inventory is not None:
+        inv = load_inventory(inventory, registry)
+        all_targets.extend(inv.targets)
+        settings = dict(inv.credential_settings)
+    all_targets.extend(parse_target_option(value, registry) for value in targets)
+    if not all_targets:
+        raise ConfigError("no targets: give --target KIND=VALUE or --inventory FILE")
+    found = doctor_mod.diagnose(all_targets, registry, library, baseline_refs=baselines, timeout=timeout,
+                                credential_settings=settings)  # fmt: skip
+    text = doctor_mod.render_json(found) if fmt == "json" else doctor_mod.render_text(found)
+    click.echo(mask_credentials(text), nl=False)
+    sys.exit(0 if all(d.complete for d in found) else int(ExitCode.INCOMPLETE))
+
+
 @cli.group("frameworks")
 def frameworks_group() -> None:
     """List and show framework catalogues (BSI IT-Grundschutz, NIS2, BSI C5, ISO/IEC 27001)."""
