@@ -75,8 +75,9 @@ def diagnose(
         needed: dict[str, None] = {}
         for control in enabled:
             spec = registry.checks.get(control.check)
-            if spec is not None:
-                needed.update(dict.fromkeys(spec.needs))
+            if spec is not None:  # generic checks name their section in params: ask the spec
+                needed.update(dict.fromkeys(spec.sections_needed(control.params)))
+                needed.update(dict.fromkeys(spec.sections_visible(control.params)))
         errors: dict[str, str] = {}
         for finding in result.findings:
             if finding.resource.target == target.id and finding.status is Status.ERROR:

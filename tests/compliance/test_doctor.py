@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.services.openbao import BaoServer
 from tests.services.postgres import APPDB, NOBODY, PgCluster
 
 SOVSCAN = Path(sys.executable).parent / "sovscan"
@@ -72,3 +73,27 @@ def test_postgres_grants_make_the_next_scan_free_of_permission_errors(pg_hardene
     assert set(fixed["error_controls"]) == {f["control_id"] for f in errors}
     assert len(fixed["read_sections"]) > len(report["read_sections"])
     assert pg_hardened.password(NOBODY) not in before.stdout + after.stdout + scan.stdout + scan.stderr
+
+
+def test_openbao_policy_makes_the_next_scan_free_of_permission_errors(bao_dev: BaoServer, tmp_path: Path) -> None:
+    nobody = bao_dev.create_token(["default"], display_name="doctor-nobody")
+    target = f"openbao={bao_dev.url}"
+    before = run("doctor", "--target", target, "--format", "json", env={"BAO_TOKEN": nobody})
+    assert before.returncode == 3, before.stdout + before.stderr
+    (report,) = json.loads(before.stdout)
+    assert report["unreadable_sections"] and report["error_controls"]
+    policy = report["least_privilege"]
+    assert 'path "sys/' in policy
+    # apply: the printed HCL becomes a policy, given to a token that otherwise has only `default`
+    bao_dev.api("PUT", "sys/policies/acl/sovscan-doctor", {"policy": policy})
+    granted = bao_dev.create_token(["default", "sovscan-doctor"], display_name="doctor-granted")
+    after = run("doctor", "--target", target, "--format", "json", env={"BAO_TOKEN": granted})
+    (fixed,) = json.loads(after.stdout)
+    scan = run("scan", "--no-progress", "--target", target, "-f", f"json={tmp_path / 'after.json'}",
+               "--fail-on", "none", env={"BAO_TOKEN": granted})  # fmt: skip
+    errors = [(f["control_id"], f["message"]) for f in findings(tmp_path / "after.json") if f["status"] == "ERROR"]
+    assert errors == [], errors
+    assert fixed["error_controls"] == {} and after.returncode == 0, after.stdout
+    assert set(fixed["needed_sections"]) - set(fixed["read_sections"]) <= set(fixed["unreadable_sections"]) == set()
+    for secret in (nobody, granted):
+        assert secret not in before.stdout + after.stdout + scan.stdout + scan.stderr
