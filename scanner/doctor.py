@@ -112,7 +112,8 @@ def render_text(diagnoses: Sequence[Diagnosis]) -> str:
         else:
             lines.append(f"  read {len(d.read)} evidence section(s): {', '.join(d.read) or 'none'}")
             for section, reason in d.unreadable.items():
-                lines.append(f"  could not read {section}: {reason}")
+                unneeded = "" if section in d.needed else " (no enabled control needs it)"
+                lines.append(f"  could not read {section}{unneeded}: {reason}")
         if d.target_error:
             lines.append(f"  all {d.enabled_controls} enabled control(s) would be ERROR: the target was not read")
         elif d.error_controls:
