@@ -191,3 +191,17 @@ def test_raw_page_has_no_external_reference_and_no_injected_markup() -> None:
     assert not [t for t in tags if re.search(r"\s(src|style|href|on[a-z]+)=", t) and not t.startswith('<a href="#')]
     assert "url(" not in text and "@import" not in text
     assert HOSTILE not in text  # every occurrence is escaped (as &lt;script&gt; or \\u003cscript\\u003e)
+
+
+def test_waivers_unread_sections_and_notes_are_listed() -> None:
+    from scanner.model import Waiver
+
+    base = hostile_result()
+    waiver = Waiver("EVIL-1", "demo://t/*", "accepted until the migration", "ops@example.org", "2026-06-30", "SEC-42")
+    waived = dataclasses.replace(base.findings[0], status=Status.WAIVED, waiver=waiver)
+    text = HtmlReporter().render(dataclasses.replace(base, findings=(waived,)), ReportOptions())
+    waivers = text[text.index('id="waivers"') : text.index('id="unread"')]
+    for value in ("ops@example.org", "2026-06-30", "SEC-42", "accepted until the migration"):
+        assert value in waivers
+    unread = text[text.index('id="unread"') :]
+    assert "sec&lt;i&gt;" in unread and "denied &lt;script&gt;" in unread
