@@ -208,16 +208,21 @@ class ReporterOptionsCommand(click.Command):
     name is already taken is left out.
     """
 
-    _reporter_params: list[click.Parameter] | None = None
+    _reporter_params: dict[tuple[str, ...], list[click.Parameter]] | None = None
 
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
         """The command's own options, then the reporters', then --help."""
         params = super().get_params(ctx)
         help_option = self.get_help_option(ctx)
         own = [p for p in params if p is not help_option]
+        # cached per set of installed reporters: a process whose entry points change (a plugin
+        # installed while it runs, a test that adds one) must not keep the first set's flags
+        key = tuple(sorted(discover().reporters))
         if self._reporter_params is None:
-            self._reporter_params = _reporter_params(own)
-        return [*own, *self._reporter_params, *([help_option] if help_option is not None else [])]
+            self._reporter_params = {}
+        if key not in self._reporter_params:
+            self._reporter_params[key] = _reporter_params(own)
+        return [*own, *self._reporter_params[key], *([help_option] if help_option is not None else [])]
 
 
 def _reporter_params(existing: Sequence[click.Parameter]) -> list[click.Parameter]:
