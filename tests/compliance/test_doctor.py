@@ -54,11 +54,42 @@ def test_postgres_grants_make_the_next_scan_free_of_permission_errors(pg_hardene
     assert scan.returncode == 3
     erroring = {f["control_id"] for f in findings(tmp_path / "before.json") if f["status"] == "ERROR"}
     assert erroring == set(report["error_controls"])
-    # apply the printed grants to the unprivileged account (it exists already: skip CREATE ROLE)
-    for statement in grants.splitlines():
-        statement = statement.split("--", 1)[0].strip()
-        if statement and not statement.upper().startswith("CREATE ROLE"):
-            pg_hardened.execute(re.sub(r"\bsovscan\b", NOBODY, statement))
+    # apply the printed grants to the unprivileged account (it exists already: skip CREATE ROLE); the
+    # cluster is shared by the session, so every grant is taken back at the end
+    applied: list[str] = []
+    try:
+        for statement in grants.splitlines():
+            statement = statement.split("--", 1)[0].strip()
+            if statement and not statement.upper().startswith("CREATE ROLE"):
+                statement = re.sub(r"\bsovscan\b", NOBODY, statement)
+                pg_hardened.execute(statement)
+                applied.append(statement)
+        check_after_grants(pg_hardened, inventory, env, grants, report, before, tmp_path)
+    finally:
+        for statement in reversed(applied):
+            pg_hardened.execute(undo(statement))
+    assert pg_hardened.execute(f"SELECT pg_has_role('{NOBODY}', 'pg_monitor', 'member')") == [(False,)]
+
+
+def undo(statement: str) -> str:
+    """The statement that takes a GRANT or an ALTER ROLE ... SET back."""
+    grant = re.fullmatch(r"GRANT (.+) TO (\S+);", statement)
+    if grant:
+        return f"REVOKE {grant.group(1)} FROM {grant.group(2)};"
+    setting = re.fullmatch(r"ALTER ROLE (\S+) SET (\w+) = .+;", statement)
+    assert setting, statement
+    return f"ALTER ROLE {setting.group(1)} RESET {setting.group(2)};"
+
+
+def check_after_grants(
+    pg_hardened: PgCluster,
+    inventory: Path,
+    env: dict[str, str],
+    grants: str,
+    report: dict[str, Any],
+    before: subprocess.CompletedProcess[str],
+    tmp_path: Path,
+) -> None:
     after = run("doctor", "--inventory", str(inventory), "--format", "json", env=env)
     (fixed,) = json.loads(after.stdout)
     scan = run("scan", "--no-progress", "--inventory", str(inventory), "-f", f"json={tmp_path / 'after.json'}",
@@ -84,16 +115,22 @@ def test_openbao_policy_makes_the_next_scan_free_of_permission_errors(bao_dev: B
     assert report["unreadable_sections"] and report["error_controls"]
     policy = report["least_privilege"]
     assert 'path "sys/' in policy
-    # apply: the printed HCL becomes a policy, given to a token that otherwise has only `default`
+    # apply: the printed HCL becomes a policy, given to a token that otherwise has only `default`; the dev
+    # server is shared by the session, so the policy and the tokens are removed at the end
     bao_dev.api("PUT", "sys/policies/acl/sovscan-doctor", {"policy": policy})
     granted = bao_dev.create_token(["default", "sovscan-doctor"], display_name="doctor-granted")
-    after = run("doctor", "--target", target, "--format", "json", env={"BAO_TOKEN": granted})
-    (fixed,) = json.loads(after.stdout)
-    scan = run("scan", "--no-progress", "--target", target, "-f", f"json={tmp_path / 'after.json'}",
-               "--fail-on", "none", env={"BAO_TOKEN": granted})  # fmt: skip
-    errors = [(f["control_id"], f["message"]) for f in findings(tmp_path / "after.json") if f["status"] == "ERROR"]
-    assert errors == [], errors
-    assert fixed["error_controls"] == {} and after.returncode == 0, after.stdout
-    assert set(fixed["needed_sections"]) - set(fixed["read_sections"]) <= set(fixed["unreadable_sections"]) == set()
-    for secret in (nobody, granted):
-        assert secret not in before.stdout + after.stdout + scan.stdout + scan.stderr
+    try:
+        after = run("doctor", "--target", target, "--format", "json", env={"BAO_TOKEN": granted})
+        (fixed,) = json.loads(after.stdout)
+        scan = run("scan", "--no-progress", "--target", target, "-f", f"json={tmp_path / 'after.json'}",
+                   "--fail-on", "none", env={"BAO_TOKEN": granted})  # fmt: skip
+        errors = [(f["control_id"], f["message"]) for f in findings(tmp_path / "after.json") if f["status"] == "ERROR"]
+        assert errors == [], errors
+        assert fixed["error_controls"] == {} and after.returncode == 0, after.stdout
+        assert not set(fixed["needed_sections"]) & set(fixed["unreadable_sections"])
+        for secret in (nobody, granted):
+            assert secret not in before.stdout + after.stdout + scan.stdout + scan.stderr
+    finally:
+        for token in (nobody, granted):
+            bao_dev.api("POST", "auth/token/revoke", {"token": token})
+        bao_dev.api("DELETE", "sys/policies/acl/sovscan-doctor")
