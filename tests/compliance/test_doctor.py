@@ -3,14 +3,17 @@ the grants it prints to an unprivileged account makes the next scan free of perm
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from tests.services.minio import MinioServer
 from tests.services.openbao import BaoServer
 from tests.services.postgres import APPDB, NOBODY, PgCluster
 
@@ -18,7 +21,7 @@ SOVSCAN = Path(sys.executable).parent / "sovscan"
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "BAO_", "VAULT_"))}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "BAO_", "VAULT_", "AWS_", "MINIO_"))}
     base["PGPASSFILE"] = "/nonexistent/pgpass"
     return subprocess.run([str(SOVSCAN), *args], capture_output=True, text=True, env={**base, **(env or {})},
                           timeout=180, check=False)  # fmt: skip
@@ -134,3 +137,37 @@ def test_openbao_policy_makes_the_next_scan_free_of_permission_errors(bao_dev: B
         for token in (nobody, granted):
             bao_dev.api("POST", "auth/token/revoke", {"token": token})
         bao_dev.api("DELETE", "sys/policies/acl/sovscan-doctor")
+
+
+def test_minio_policy_makes_the_next_scan_free_of_permission_errors(minio_weak: MinioServer, tmp_path: Path) -> None:
+    admin = minio_weak.admin()
+    user, secret = "doctor-nobody", "doctor-" + secrets.token_urlsafe(18)
+    admin.user_add(user, secret)  # no policy: MinIO denies it everything
+    env = {"AWS_ACCESS_KEY_ID": user, "AWS_SECRET_ACCESS_KEY": secret}
+    target = f"s3={minio_weak.url}"
+    try:
+        before = run("doctor", "--target", target, "--format", "json", env=env)
+        assert before.returncode == 3, before.stdout + before.stderr
+        (report,) = json.loads(before.stdout)
+        # without any policy even the bucket list is refused: the whole target is unreadable
+        assert report["target_error"] and "permission denied" in report["target_error"] and report["error_controls"]
+        policy = json.loads(report["least_privilege"])
+        # apply: the printed policy JSON, attached to the user
+        admin.policy_add("sovscan-doctor", policy=policy)
+        admin.attach_policy(["sovscan-doctor"], user=user)
+        after = run("doctor", "--target", target, "--format", "json", env=env)
+        (fixed,) = json.loads(after.stdout)
+        scan = run("scan", "--no-progress", "--target", target, "-f", f"json={tmp_path / 'after.json'}",
+                   "--fail-on", "none", env=env)  # fmt: skip
+        errors = [(f["control_id"], f["message"]) for f in findings(tmp_path / "after.json") if f["status"] == "ERROR"]
+        assert [e for e in errors if "permission denied" in e[1] or "AccessDenied" in e[1]] == [], errors
+        assert not set(fixed["needed_sections"]) & {
+            s for s, reason in fixed["unreadable_sections"].items() if "permission denied" in reason
+        }, fixed["unreadable_sections"]
+        assert secret not in before.stdout + after.stdout + scan.stdout + scan.stderr
+    finally:
+        with contextlib.suppress(Exception):
+            admin.detach_policy(["sovscan-doctor"], user=user)
+        admin.user_remove(user)
+        with contextlib.suppress(Exception):
+            admin.policy_remove("sovscan-doctor")
