@@ -2,7 +2,7 @@
 
 The authorising server here is the suite's HTTP stand-in (tests/services/kubeapi.py) with RBAC rule
 evaluation, spoken to by the real `kubernetes` client: the real kube-apiserver fixture
-(tests/services/kubeapi_real.py) lives on the `kapi` branch, not yet merged into main.
+(tests/services/kubeapi_real.py) is used by test_doctor_kube_real.py; this file covers the RBAC-evaluating stand-in.
 """
 
 from __future__ import annotations

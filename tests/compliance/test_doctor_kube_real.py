@@ -1,11 +1,7 @@
-"""NOT COLLECTED YET: `sovscan doctor` for Kubernetes against the real kube-apiserver fixture.
+"""`sovscan doctor` for Kubernetes against the real control plane of tests/services/kubeapi_real.py.
 
-The fixture (tests/services/kubeapi_real.py, `kube_cluster`) is on the `kapi` branch, which is not
-in main while this was written, so this file is named so that pytest does not collect it and has
-never run. After merging `kapi`: add "tests.services.kubeapi_real" to `pytest_plugins` in
-tests/conftest.py if the kapi branch does not, rename this file to test_doctor_kube_real.py, and
-run it: an account with no RBAC binding gets the ClusterRole doctor prints, and the next scan must
-have no ERROR from a forbidden read.
+A ServiceAccount with no RBAC binding gets the ClusterRole (and binding) doctor prints; the next
+doctor run and scan must have no ERROR from a forbidden read.
 """
 
 from __future__ import annotations
@@ -20,7 +16,9 @@ from scanner import doctor, engine
 from scanner.baseline import BaselineLibrary
 from scanner.model import Status
 from scanner.plugins import discover
-from tests.services.kubeapi_real import KubeCluster
+from tests.services.kubeapi_real import KubeCluster, kube_cluster
+
+__all__ = ["kube_cluster"]  # the session fixture (one control plane per test directory that imports it)
 
 
 def test_printed_clusterrole_on_a_real_apiserver(kube_cluster: KubeCluster, tmp_path: Path) -> None:
@@ -49,4 +47,7 @@ def test_printed_clusterrole_on_a_real_apiserver(kube_cluster: KubeCluster, tmp_
     (after,) = doctor.diagnose([target], registry, library)
     result = engine.run_scan([target], registry, library)
     assert not set(after.unreadable) & set(after.needed), after.unreadable
-    assert [f for f in result.findings if f.status is Status.ERROR and "forbidden" in f.message] == []
+    errors = [(f.control_id, f.message) for f in result.findings if f.status is Status.ERROR]
+    assert errors == [], errors
+    assert after.error_controls == {} and after.complete
+    assert before.error_controls and any("forbidden" in m for m in before.error_controls.values())
