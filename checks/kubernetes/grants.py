@@ -1,8 +1,8 @@
 """Least-privilege RBAC for sovscan's Kubernetes account (for `sovscan doctor`, HELPERS interface 4).
 
-The ClusterRole grants `get`/`list` on exactly the kinds whose evidence sections are asked for
-(checks/kubernetes/kinds.py), `get` on the one ConfigMap the collector reads by name, and
-`/version`; never Secrets, never a write verb, never `watch`. With every section it equals the
+The ClusterRole grants `list` (the collector only LISTs) on exactly the kinds whose evidence
+sections are asked for (checks/kubernetes/kinds.py), `get` on the one ConfigMap the collector
+reads by name, and the version URL; never Secrets, never a write verb, never `watch`. With every section it equals the
 ClusterRole of examples/kubernetes/rbac.yaml.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from checks.kubernetes.kinds import KINDS, KUBELET_CONFIGMAP, NON_RESOURCE_URLS
+from checks.kubernetes.kinds import KINDS, NAMED_GETS, NON_RESOURCE_URLS
 
 ROLE = "sovscan-reader"
 """Name of the generated ClusterRole and ClusterRoleBinding."""
@@ -42,13 +42,14 @@ def least_privilege_yaml(sections: Collection[str]) -> str:
     for group, resources in by_group.items():
         lines.append(f'  - apiGroups: ["{group}"]')
         lines.append(f"    resources: [{', '.join(resources)}]")
-        lines.append("    verbs: [get, list]")
+        lines.append("    verbs: [list]")
     if "kubeletconfig" in sections:
         lines.append("  # the kubelet configuration kubeadm keeps in kube-system (no other ConfigMap)")
-        lines.append('  - apiGroups: [""]')
-        lines.append("    resources: [configmaps]")
-        lines.append(f"    resourceNames: [{KUBELET_CONFIGMAP[1]}]")
-        lines.append("    verbs: [get]")
+        for group, resource, name in NAMED_GETS:
+            lines.append(f'  - apiGroups: ["{group}"]')
+            lines.append(f"    resources: [{resource}]")
+            lines.append(f"    resourceNames: [{name}]")
+            lines.append("    verbs: [get]")
     lines.append(f"  - nonResourceURLs: [{', '.join(NON_RESOURCE_URLS)}]")
     lines.append("    verbs: [get]")
     namespace, name = SERVICE_ACCOUNT

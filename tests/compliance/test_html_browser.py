@@ -60,7 +60,7 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ],
         catch_exceptions=False,
     )
-    assert run.exit_code == 0, run.output
+    assert run.exit_code in (0, 3), run.output  # 3: the demo evidence has ERRORs (S3 config not read)
     return out
 
 
@@ -99,8 +99,14 @@ def test_filters_and_search_change_what_is_shown(browser: webdriver.Chrome, demo
     browser.find_element(By.CSS_SELECTOR, "input[data-status-filter][value=PASS]").click()
     assert f" of {with_pass} shown" in info.text
     browser.find_element(By.CSS_SELECTOR, "input[data-status-filter][value=FAIL]").click()
+    assert f" of {with_pass - summary['FAIL']} shown" in info.text
+    shown = {r.get_attribute("data-status") for r in rows()}  # ERROR sorts before PASS
+    assert "FAIL" not in shown and shown <= {"ERROR", "WAIVED", "PASS"}
+    for status in ("ERROR", "WAIVED"):
+        browser.find_element(By.CSS_SELECTOR, f"input[data-status-filter][value={status}]").click()
     assert {r.get_attribute("data-status") for r in rows()} == {"PASS"}
-    browser.find_element(By.CSS_SELECTOR, "input[data-status-filter][value=FAIL]").click()
+    for status in ("FAIL", "ERROR", "WAIVED"):
+        browser.find_element(By.CSS_SELECTOR, f"input[data-status-filter][value={status}]").click()
     search = browser.find_element(By.ID, "f-search")
     search.send_keys("pg_hba.conf line 3")
     texts = [r.text for r in rows()]
@@ -169,7 +175,7 @@ def test_a_hundred_thousand_findings_render_one_page(browser: webdriver.Chrome, 
 def test_sovscan_writes_html_with_the_reporter_entry_point(tmp_path: Path, sovscan: Invoke) -> None:
     out = tmp_path / "r.html"
     run = sovscan("scan", "--evidence", DEMO_EVIDENCE, "-f", f"html={out}", "--fail-on", "none")
-    assert run.exit_code == 0, run.output
+    assert run.exit_code in (0, 3), run.output  # 3: the demo evidence has ERRORs (S3 config not read)
     text = out.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and "Content-Security-Policy" in text
 
