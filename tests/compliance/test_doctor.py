@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.services.keycloak import KeycloakServer
 from tests.services.minio import MinioServer
 from tests.services.openbao import BaoServer
 from tests.services.postgres import APPDB, NOBODY, PgCluster
@@ -171,3 +172,60 @@ def test_minio_policy_makes_the_next_scan_free_of_permission_errors(minio_weak: 
         admin.user_remove(user)
         with contextlib.suppress(Exception):
             admin.policy_remove("sovscan-doctor")
+
+
+def test_keycloak_roles_make_the_next_scan_free_of_permission_errors(
+    keycloak_server: KeycloakServer, tmp_path: Path
+) -> None:
+    client_id, secret = "sovscan-doctor", "doctor-" + secrets.token_urlsafe(18)
+    keycloak_server.admin(
+        "POST",
+        "/admin/realms/master/clients",
+        {"clientId": client_id, "secret": secret, "publicClient": False, "serviceAccountsEnabled": True,
+         "standardFlowEnabled": False, "directAccessGrantsEnabled": False},
+    )  # fmt: skip
+    inventory = tmp_path / "targets.yaml"
+    inventory.write_text(
+        "apiVersion: sovscan/v1\nkind: Inventory\ntargets:\n"
+        f"  - id: sso\n    kind: keycloak\n    url: {keycloak_server.https_url}\n"
+        f"    options: {{client_id: {client_id}, ca_cert: {keycloak_server.ca}, realms: [hardened]}}\n"
+        "    credentials: {client_secret: env:KC_SECRET}\n"
+    )
+    env = {"KC_SECRET": secret}
+    config = tmp_path / "kcadm.config"
+    kcadm = [str(keycloak_server.home / "bin" / "kcadm.sh")]
+    try:
+        before = run("doctor", "--inventory", str(inventory), "--format", "json", env=env)
+        assert before.returncode == 3, before.stdout + before.stderr
+        (report,) = json.loads(before.stdout)
+        assert (report["target_error"] or report["unreadable_sections"]) and report["error_controls"]
+        grants = report["least_privilege"]
+        # apply: run the printed kcadm.sh commands as the admin (the client exists already: skip its creation)
+        login = [*kcadm, "config", "credentials", "--server", keycloak_server.url, "--realm", "master",
+                 "--user", keycloak_server.admin_user, "--password", keycloak_server.admin_password,
+                 "--config", str(config)]  # fmt: skip
+        subprocess.run(login, env=keycloak_server.env(), check=True, capture_output=True, timeout=300)
+        commands = [line.split() for line in grants.splitlines() if line.startswith("kcadm.sh add-roles")]
+        assert commands
+        for command in commands:
+            subprocess.run([*kcadm, *command[1:], "--config", str(config)], env=keycloak_server.env(), check=True,
+                           capture_output=True, timeout=300)  # fmt: skip
+        after = run("doctor", "--inventory", str(inventory), "--format", "json", env=env)
+        (fixed,) = json.loads(after.stdout)
+        scan = run("scan", "--no-progress", "--inventory", str(inventory), "-f", f"json={tmp_path / 'after.json'}",
+                   "--fail-on", "none", env=env)  # fmt: skip
+        denied = [
+            (f["control_id"], f["message"])
+            for f in findings(tmp_path / "after.json")
+            if f["status"] == "ERROR" and ("permission denied" in f["message"] or "403" in f["message"])
+        ]
+        assert denied == [], denied
+        assert fixed["target_error"] is None
+        assert not set(fixed["needed_sections"]) & {
+            s for s, reason in fixed["unreadable_sections"].items() if "permission denied" in reason
+        }, fixed["unreadable_sections"]
+        assert secret not in before.stdout + after.stdout + scan.stdout + scan.stderr
+    finally:
+        found = keycloak_server.admin("GET", f"/admin/realms/master/clients?clientId={client_id}")
+        for client in found or []:
+            keycloak_server.admin("DELETE", f"/admin/realms/master/clients/{client['id']}")
