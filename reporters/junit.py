@@ -13,6 +13,9 @@ against the Jenkins xunit-plugin `junit-10.xsd` (tests/reporters/data/junit-10.x
 - Each testsuite carries tests/failures/errors/skipped counts, `time` (the target's collection
   duration) and the target facts as properties; an unreachable target with no findings gets one
   `error` testcase so it cannot pass silently.
+- With `--framework`, one more testsuite per requirement family (`bsi-grundschutz APP.4.3 ...`)
+  holds one testcase per requirement: violated → failure, not verified → error, waived, manual
+  and not covered → skipped with the reason.
 
 Built with the standard library (`xml.etree.ElementTree`): no runtime dependency, and only the
 attributes the XSD allows are written. Characters XML 1.0 cannot carry are replaced by `\\xNN`.
@@ -28,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from scanner.frameworks import Family, FrameworkResult, RequirementResult, RequirementStatus
 from scanner.interface import Reporter, ReportOptions
 from scanner.model import UNKNOWN_CONTROL_SEVERITY, Control, Finding, ScanResult, Status, TargetSummary
 
@@ -68,10 +72,60 @@ def build_tree(result: ScanResult) -> ET.Element:
         root.append(suite)
         for key in totals:
             totals[key] += int(suite.get(key, "0"))
+    for framework in result.frameworks:
+        for family in framework.families:
+            members = [r for r in framework.requirements if r.family == family.id]
+            if members:
+                suite = _requirement_suite(framework, family, members)
+                root.append(suite)
+                for key in totals:
+                    totals[key] += int(suite.get(key, "0"))
     for key, value in totals.items():
         root.set(key, str(value))
     root.set("time", _seconds(_scan_seconds(result)))
     return root
+
+
+def _requirement_suite(framework: FrameworkResult, family: Family, members: Sequence[RequirementResult]) -> ET.Element:
+    """With `--framework`: one testsuite per requirement family (a BSI module, a NIS2 article point),
+    one testcase per requirement. Violated is a failure, not verified an error; waived, manual and
+    not covered are skipped with the reason, so a CI dashboard shows the auditor's view beside the
+    per-target suites."""
+    suite = ET.Element("testsuite", {"name": _clean(f"{framework.name} {family.id} {family.title}")})
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for requirement in members:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {
+                "name": _clean(f"{requirement.id} {requirement.title}"),
+                "classname": _clean(f"{framework.name}.{family.id}"),
+                "time": "0",
+            },
+        )
+        counts["tests"] += 1
+        evaluated = ", ".join(requirement.controls) or "none"
+        text = _clean(f"status: {requirement.status.value}\ncontrols evaluated: {evaluated}")
+        if requirement.status is RequirementStatus.VIOLATED:
+            counts["failures"] += 1
+            message = f"violated: {', '.join(requirement.failed)} failed"
+            ET.SubElement(case, "failure", {"message": _clean(message), "type": "violated"}).text = text
+        elif requirement.status is RequirementStatus.NOT_VERIFIED:
+            counts["errors"] += 1
+            message = f"not verified: {', '.join(requirement.errors)} could not be evaluated"
+            ET.SubElement(case, "error", {"message": _clean(message), "type": "not verified"}).text = text
+        elif requirement.status is not RequirementStatus.MET:
+            counts["skipped"] += 1
+            reason = requirement.manual if requirement.status is RequirementStatus.MANUAL else requirement.status.value
+            ET.SubElement(
+                case,
+                "skipped",
+                {"message": _clean(reason or requirement.status.value), "type": requirement.status.value},
+            ).text = text
+    for key, value in counts.items():
+        suite.set(key, str(value))
+    suite.set("time", "0")
+    return suite
 
 
 def _suite(

@@ -61,6 +61,7 @@ from typing import Any
 from urllib.parse import quote
 
 from reporters.sarif_reader import from_sarif
+from scanner.frameworks import RequirementStatus, requirements_by_control
 from scanner.interface import ReadBack, Reporter, ReporterOption, ReportOptions
 from scanner.model import (
     UNKNOWN_CONTROL_SEVERITY,
@@ -267,21 +268,29 @@ def _rules(result: ScanResult, root: Path) -> tuple[list[dict[str, Any]], dict[s
     ids.update(f.control_id for f in result.absent)
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
+    requirements = requirements_by_control(result.frameworks)
     for control_id in sorted(ids):
         control = result.controls.get(control_id)
         index[control_id] = len(rules)
-        rules.append(_rule(control, root) if control is not None else _unknown_rule(control_id))
+        rules.append(
+            _rule(control, root, requirements.get(control_id, [])) if control is not None else _unknown_rule(control_id)
+        )
     return rules, index
 
 
-def _rule(control: Control, root: Path) -> dict[str, Any]:
-    """The reportingDescriptor of one control, with everything GitHub shows for a rule."""
+def _rule(control: Control, root: Path, requirements: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+    """The reportingDescriptor of one control, with everything GitHub shows for a rule.
+
+    With `--framework`, the framework requirements the control gives evidence for come first among
+    the framework tags (`bsi-grundschutz/APP.4.3.A3`) and all of them are in `properties.requirements`.
+    """
     tags = _unique(
         [
             "security",
             "compliance",
             control.target,
             *control.tags,
+            *(f"{framework}/{ident}" for framework, ident in requirements),
             *(f"external/{framework}/{ident}" for framework, idents in control.references.items() for ident in idents),
         ]
     )[:MAX_TAGS]
@@ -296,6 +305,11 @@ def _rule(control: Control, root: Path) -> dict[str, Any]:
         properties["baseline"] = control.baseline
     if control.references:
         properties["references"] = {k: list(v) for k, v in control.references.items()}
+    if requirements:
+        grouped: dict[str, list[str]] = {}
+        for framework, ident in requirements:
+            grouped.setdefault(framework, []).append(ident)
+        properties["requirements"] = grouped
     if control.params:
         properties["params"] = dict(control.params)
     if control.disabled is not None:
@@ -623,6 +637,16 @@ def _run_properties(result: ScanResult, options: ReportOptions) -> dict[str, Any
         properties["insecureTransport"] = insecure
     if result.compared_with is not None:
         properties["comparedWith"] = result.compared_with
+    if result.frameworks:
+        properties["frameworks"] = [
+            {
+                "name": f.name,
+                "edition": f.edition,
+                "coverage": round(f.coverage, 4),
+                "byStatus": {s.value: f.count(s) for s in RequirementStatus},
+            }
+            for f in result.frameworks
+        ]
     return properties
 
 

@@ -16,7 +16,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from scanner import __version__, engine, lifecycle, resultio
+from scanner import __version__, engine, frameworks, lifecycle, resultio
 from scanner.baseline import BaselineLibrary
 from scanner.credentials import mask_credentials
 from scanner.errors import ConfigError, PluginError, SovscanError
@@ -277,6 +277,15 @@ def common_outputs(function: F) -> F:
         show_default=True,
         help="Gate: exit 1 if any FAIL has this severity or worse; 'none' never fails on findings.",
     )(function)
+    function = click.option(
+        "--framework",
+        "framework_refs",
+        multiple=True,
+        metavar="NAME|PATH",
+        help="Add the per-requirement view of a framework catalogue (repeatable): "
+        + ", ".join(frameworks.builtin_names())
+        + " (see `sovscan frameworks list`).",
+    )(function)
     return function
 
 
@@ -435,10 +444,12 @@ def scan(
     formats: tuple[str, ...],
     output: str | None,
     fail_on: str,
+    framework_refs: tuple[str, ...],
     lifecycle_opts: lifecycle.LifecycleOptions,
     **reporter_values: Any,
 ) -> None:
     """Collect evidence from targets, evaluate the baselines, and report."""
+    frameworks.load_frameworks(framework_refs)  # a bad name fails before any target is contacted
     registry = discover()
     library = BaselineLibrary(registry)
     specs = parse_outputs(formats, output, registry)
@@ -484,7 +495,7 @@ def scan(
             environment=env_name or "default",
             progress=_progress(show),
         )
-    _finish(result, specs, registry, reporter_values, fail_on, prepared)
+    _finish(result, specs, registry, reporter_values, fail_on, prepared, framework_refs)
 
 
 def _shard(targets: Sequence[Target], spec: tuple[int, int]) -> tuple[Target, ...]:
@@ -498,14 +509,13 @@ def _finish(
     reporter_values: dict[str, Any],
     fail_on: str,
     prepared: lifecycle.Prepared,
+    framework_refs: Sequence[str] = (),
 ) -> NoReturn:
     result = lifecycle.process(result, prepared)
-    options = report_options(reporter_values, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ)
-    write_outputs(result, specs, registry, options)
-    if lifecycle.record(result, prepared) is False:
-        click.echo(
-            f"sovscan: run {visible(result.run_id)} is already in the history store; not recorded again", err=True
-        )
+    # the per-requirement view is computed after waivers, so a waived failure counts as waived; a
+    # re-rendered result keeps the frameworks it was written with unless others are asked for
+    refs = list(framework_refs) or [f.name for f in result.frameworks]
+    result = dataclasses.replace(result, frameworks=frameworks.evaluate_all(refs, result))
     opts = prepared.options
     outcome = evaluate_gate(
         result,
@@ -514,6 +524,24 @@ def _finish(
         allow_new_errors=opts.allow_new_errors,
         min_coverage=opts.min_coverage,
     )
+    history: tuple[Any, ...] = ()
+    if prepared.store is not None and any(s.name == "html" for s in specs):
+        history = tuple(prepared.store.history(environment=result.environment, targets=[t.id for t in result.targets]))
+    verdict = (
+        "PASS" if outcome.exit_code == ExitCode.CLEAN else f"{outcome.exit_code.name} (exit {int(outcome.exit_code)})"
+    )
+    if outcome.reasons:
+        verdict += ": " + outcome.reasons[0].rstrip(":")
+    options = dataclasses.replace(
+        report_options(reporter_values, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ),
+        history=history,
+        verdict=verdict,
+    )
+    write_outputs(result, specs, registry, options)
+    if lifecycle.record(result, prepared) is False:
+        click.echo(
+            f"sovscan: run {visible(result.run_id)} is already in the history store; not recorded again", err=True
+        )
     for reason in outcome.reasons:
         click.echo(f"sovscan: {visible(reason)}", err=True)
     sys.exit(int(outcome.exit_code))
@@ -537,6 +565,7 @@ def report(
     formats: tuple[str, ...],
     output: str | None,
     fail_on: str,
+    framework_refs: tuple[str, ...],
     lifecycle_opts: lifecycle.LifecycleOptions,
     **reporter_values: Any,
 ) -> None:
@@ -549,8 +578,9 @@ def report(
     registry = discover()
     specs = parse_outputs(formats, output, registry)
     prepared = lifecycle.prepare(lifecycle_opts, list(registry.reporters.values()))
+    frameworks.load_frameworks(framework_refs)
     result = resultio.merge([(resultio.load(source), str(source)) for source in sources])
-    _finish(result, specs, registry, reporter_values, fail_on, prepared)
+    _finish(result, specs, registry, reporter_values, fail_on, prepared, framework_refs)
 
 
 @cli.command()
@@ -744,10 +774,128 @@ def explain(control_id: str, baselines: tuple[str, ...]) -> None:
                     click.echo("\nReferences:")
                     for framework, ids in control.references.items():
                         click.echo(f"  {framework}: {', '.join(ids)}")
+                mapped = [
+                    (fw.name, r.id)
+                    for fw in frameworks.load_frameworks(frameworks.builtin_names())
+                    for r in fw.requirements_for(control.id)
+                ]
+                if mapped:
+                    click.echo("\nFramework catalogues (baselines/frameworks/):")
+                    for name in dict.fromkeys(n for n, _ in mapped):
+                        click.echo(f"  {name}: {', '.join(r for n, r in mapped if n == name)}")
                 if control.disabled:
                     click.echo(f"\nDisabled: {control.disabled}")
                 return
     raise ConfigError(f"no control '{control_id}' in baseline(s) {', '.join(baselines or library.builtin_names())}")
+
+
+@cli.command()
+@click.option(
+    "-t", "--target", "targets", multiple=True, metavar="KIND=VALUE", help="A target, repeatable (as for scan)."
+)
+@click.option(
+    "-i",
+    "--inventory",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Inventory file (YAML) listing targets and credential references.",
+)
+@click.option(
+    "-b",
+    "--baseline",
+    "baselines",
+    multiple=True,
+    metavar="NAME|PATH",
+    help="Baseline or profile whose enabled controls decide what must be readable (default: each kind's).",
+)
+@click.option(
+    "--timeout",
+    type=FiniteFloatRange(min=0.1),
+    default=engine.DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Collection timeout per target, in seconds.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
+)
+@handle_errors
+def doctor(
+    targets: tuple[str, ...], inventory: Path | None, baselines: tuple[str, ...], timeout: float, fmt: str
+) -> None:
+    """Check sovscan's permissions on each target and print the least-privilege grants it needs.
+
+    Connects with the configured credentials and reads exactly what a scan reads (nothing is
+    written), then says which evidence sections could not be read, which controls would be ERROR
+    with these credentials, and the grants (SQL, HCL, ClusterRole, ...) that let sovscan read
+    what its enabled controls need. Exit 0 when everything is readable, 3 when something is not.
+    """
+    from scanner import doctor as doctor_mod
+
+    registry = discover()
+    library = BaselineLibrary(registry)
+    all_targets: list[Target] = []
+    settings: dict[str, Any] = {}
+    if inventory is not None:
+        inv = load_inventory(inventory, registry)
+        all_targets.extend(inv.targets)
+        settings = dict(inv.credential_settings)
+    all_targets.extend(parse_target_option(value, registry) for value in targets)
+    if not all_targets:
+        raise ConfigError("no targets: give --target KIND=VALUE or --inventory FILE")
+    found = doctor_mod.diagnose(all_targets, registry, library, baseline_refs=baselines, timeout=timeout,
+                                credential_settings=settings)  # fmt: skip
+    text = doctor_mod.render_json(found) if fmt == "json" else doctor_mod.render_text(found)
+    click.echo(mask_credentials(text), nl=False)
+    sys.exit(0 if all(d.complete for d in found) else int(ExitCode.INCOMPLETE))
+
+
+@cli.group("frameworks")
+def frameworks_group() -> None:
+    """List and show framework catalogues (BSI IT-Grundschutz, NIS2, BSI C5, ISO/IEC 27001)."""
+
+
+@frameworks_group.command("list")
+@handle_errors
+def frameworks_list() -> None:
+    """List the shipped framework catalogues with their catalogue coverage."""
+    for name in frameworks.builtin_names():
+        fw = frameworks.load_framework(name)
+        mapped = sum(1 for r in fw.requirements if r.controls)
+        click.echo(
+            f"{name:<16} {fw.edition:<20} {len(fw.requirements):>3} requirements, {mapped:>3} with controls "
+            f"({fw.catalogue_coverage():.0%})  {fw.title}"
+        )
+
+
+@frameworks_group.command("show")
+@click.argument("ref", metavar="NAME|PATH")
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A native JSON result: show each requirement's status in that scan.",
+)
+@handle_errors
+def frameworks_show(ref: str, source: Path | None) -> None:
+    """Show a catalogue's requirements: mapped controls or the manual check; with --from, each one's status."""
+    fw = frameworks.load_framework(ref)
+    click.echo(f"{fw.name} {fw.edition} — {fw.title} ({fw.source})")
+    if fw.notes:
+        click.echo(f"  {fw.notes}")
+    statuses: dict[str, frameworks.RequirementResult] = {}
+    if source is not None:
+        view = frameworks.evaluate(fw, resultio.load(source))
+        statuses = {r.id: r for r in view.requirements}
+        counts = ", ".join(f"{view.count(s)} {s.value}" for s in frameworks.STATUS_ORDER)
+        click.echo(f"  scan {source}: coverage {view.coverage:.0%} ({counts})")
+    for family in fw.families:
+        click.echo(f"\n{family.id}  {family.title}")
+        for req in (r for r in fw.requirements if r.family == family.id):
+            state = f"[{statuses[req.id].status.value}] " if req.id in statuses else ""
+            click.echo(f"  {req.id:<14} {state}{req.title}")
+            if req.controls:
+                click.echo(f"  {'':<14}   controls: {', '.join(req.controls)}")
+            if req.manual:
+                click.echo(f"  {'':<14}   manual: {req.manual}")
 
 
 def main() -> None:

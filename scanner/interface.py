@@ -217,6 +217,10 @@ class ReportOptions:
     """Use ANSI colours (console)."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Values of every reporter-declared option (`ReporterOption.dest` -> value), third-party ones included."""
+    history: tuple[Any, ...] = ()
+    """Trend series from the history store (`scanner.store.history.Series`), when `--store` is given (HTML)."""
+    verdict: str | None = None
+    """The gate's verdict in words (e.g. `FAIL: 3 failures at or above high`), for reports that show it (HTML)."""
 
     def value(self, dest: str, default: Any = None) -> Any:
         """The value of a reporter-declared option."""

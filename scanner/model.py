@@ -10,9 +10,12 @@ import enum
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanner.errors import EvidenceUnavailable
+
+if TYPE_CHECKING:
+    from scanner.frameworks import FrameworkResult
 
 
 class Severity(enum.Enum):
@@ -318,6 +321,8 @@ class ScanResult:
     """Findings of the previous run that no longer occur (baseline state `absent`)."""
     notes: tuple[str, ...] = ()
     """Warnings for the reader (unused or expired waivers, tailoring notes)."""
+    frameworks: tuple[FrameworkResult, ...] = ()
+    """Per-requirement views of the framework catalogues asked for (`--framework`)."""
 
     def severity_of(self, control_id: str) -> Severity:
         """A control's severity; UNKNOWN_CONTROL_SEVERITY for one the result does not describe.

@@ -14,6 +14,7 @@ from typing import Any
 
 import jsonschema
 
+from scanner import frameworks
 from scanner.baseline import schema
 from scanner.errors import ConfigError
 from scanner.fileio import read_json
@@ -191,6 +192,7 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
         "absent": [finding_to_dict(f) for f in result.absent],
         "notes": list(result.notes),
         "summary": _summary(result),
+        **({"frameworks": [frameworks.result_to_dict(f) for f in result.frameworks]} if result.frameworks else {}),
     }
 
 
@@ -228,6 +230,7 @@ def from_dict(data: Mapping[str, Any]) -> ScanResult:
         compared_with=run.get("compared_with"),
         absent=tuple(finding_from_dict(f) for f in data.get("absent", [])),
         notes=tuple(data.get("notes", [])),
+        frameworks=tuple(frameworks.result_from_dict(f) for f in data.get("frameworks", [])),
     )
 
 
@@ -328,4 +331,5 @@ def merge(results: Sequence[tuple[ScanResult, str]]) -> ScanResult:
         compared_with="; ".join(dict.fromkeys(compared)) if compared else None,
         absent=tuple(f for r, _ in results for f in r.absent),
         notes=tuple(dict.fromkeys(notes)),
+        frameworks=tuple({f.name: f for r, _ in results for f in r.frameworks}.values()),
     )

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -36,6 +36,7 @@ from checks.kubernetes.collect import (
     make_api_client,
 )
 from checks.kubernetes.contract import CONTRACT
+from checks.kubernetes.grants import least_privilege_yaml
 from checks.kubernetes.kinds import KINDS
 from checks.kubernetes.offline import MANIFEST_SUFFIXES, read_offline
 from checks.kubernetes.slim import EvidenceBuilder
@@ -185,6 +186,10 @@ class KubernetesPlugin(TargetPlugin):
                     raise ConfigError("option 'page_size' must be a positive integer")
             elif not isinstance(value, str) or not value:
                 raise ConfigError(f"option '{name}' must be a non-empty string")
+
+    def least_privilege(self, target: Target, sections: Collection[str]) -> str | None:
+        """The ClusterRole (and its binding) that lets sovscan read exactly `sections` (checks/kubernetes/grants.py)."""
+        return least_privilege_yaml(sections)
 
     def collect(self, target: Target, secrets: Mapping[str, Secret], timeout: float) -> Evidence:
         """Read a cluster through the API, or read manifests / a dump from disk.

@@ -36,11 +36,20 @@ _BY_SECTION = {
 }
 
 
-def least_privilege_sql(sections: Collection[str]) -> str:
-    """The SQL that lets role `sovscan` read `sections` (and nothing it does not need)."""
+def least_privilege_sql(sections: Collection[str], databases: Collection[str] | None = None) -> str:
+    """The SQL that lets role `sovscan` read `sections` (and nothing it does not need).
+
+    With `databases` (the target's `databases` option), CONNECT is granted on exactly those
+    instead of the commented template line.
+    """
     lines = list(_BASE)
     for name, statements in _BY_SECTION.items():
         if name in sections:
-            lines.extend(statements)
+            if name == "databases" and databases:
+                lines.extend(
+                    f'GRANT CONNECT ON DATABASE "{d.replace(chr(34), chr(34) * 2)}" TO {ROLE};' for d in databases
+                )
+            else:
+                lines.extend(statements)
     lines.append(f"ALTER ROLE {ROLE} SET default_transaction_read_only = on;")
     return "\n".join(lines) + "\n"

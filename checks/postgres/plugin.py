@@ -54,7 +54,7 @@ class PostgresPlugin(TargetPlugin):
 
     def least_privilege(self, target: Target, sections: Collection[str]) -> str | None:
         """The GRANT statements that let a dedicated login role read exactly `sections`."""
-        return least_privilege_sql(sections)
+        return least_privilege_sql(sections, databases_option(target))
 
 
 PLUGIN = PostgresPlugin()
