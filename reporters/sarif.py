@@ -50,17 +50,19 @@ schema test checks the result.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import os
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
 from reporters.sarif_reader import from_sarif
+from scanner import jsonout
 from scanner.interface import ReadBack, Reporter, ReporterOption, ReportOptions
 from scanner.model import (
     UNKNOWN_CONTROL_SEVERITY,
@@ -139,7 +141,11 @@ class SarifReporter(Reporter):
 
     def render(self, result: ScanResult, options: ReportOptions) -> str:
         """Return the SARIF log as indented JSON, within GitHub's limits (see the module docstring)."""
-        return _dumps(build_log(result, options))
+        return _encoded(result, options)[1].decode()
+
+    def chunks(self, result: ScanResult, options: ReportOptions) -> Iterator[bytes]:
+        """The same text, encoded once (the size limits need the whole log's size anyway)."""
+        yield _encoded(result, options)[1]
 
     @classmethod
     def options(cls) -> Sequence[ReporterOption]:
@@ -160,7 +166,12 @@ class SarifLimitWarning(UserWarning):
 
 def _dumps(log: Mapping[str, Any]) -> str:
     """The text `render` writes."""
-    return json.dumps(log, indent=2, ensure_ascii=False, default=str) + "\n"
+    return _encode_log(log).decode()
+
+
+def _encode_log(log: Mapping[str, Any]) -> bytes:
+    """The UTF-8 text `render` writes: two-space indented, by the C-speed encoder."""
+    return jsonout.dumps(log, indent=True) + b"\n"
 
 
 def build_log(
@@ -171,6 +182,18 @@ def build_log(
     max_gzip_bytes: int = MAX_GZIP_BYTES,
 ) -> dict[str, Any]:
     """Build the SARIF log (a JSON-ready dict) for `result`, keeping it within the given limits."""
+    return _encoded(result, options, max_results=max_results, max_gzip_bytes=max_gzip_bytes)[0]
+
+
+def _encoded(
+    result: ScanResult,
+    options: ReportOptions,
+    *,
+    max_results: int = MAX_RESULTS,
+    max_gzip_bytes: int = MAX_GZIP_BYTES,
+) -> tuple[dict[str, Any], bytes]:
+    """The SARIF log and its text, encoded once: the last size check's text is the one written."""
+    _resolved.cache_clear()  # file system state is read afresh for every log
     root = _root(options)
     rules, rule_index = _rules(result, root)
     compared = _compared(result)
@@ -203,7 +226,7 @@ def build_log(
     while True:
         if keep < len(results):
             _omit(run, [results[i] for i in sorted(ranked[:keep])], results, options)
-        text = _dumps(log).encode()
+        text = _encode_log(log)
         if len(text) <= max_gzip_bytes or keep == 0:
             break
         size = len(gzip.compress(text, compresslevel=6))
@@ -213,7 +236,7 @@ def build_log(
     for note in run["invocations"][0].get("toolExecutionNotifications", []):
         if note["descriptor"]["id"] == "results-omitted":
             warnings.warn(SarifLimitWarning(f"sarif: {note['message']['text']}"), stacklevel=2)
-    return log
+    return log, text
 
 
 def _priority(finding: Finding, absent: bool, result: ScanResult) -> tuple[int, int]:
@@ -466,13 +489,23 @@ def _resource_file(finding: Finding, root: Path) -> SourceLocation | None:
     location = finding.resource.location
     if location is None:
         return None
-    given = Path(location.path)
-    absolute = (given if given.is_absolute() else Path.cwd() / given).resolve()
+    absolute = _resolved(location.path, os.getcwd())
     try:
-        absolute.relative_to(root.resolve())
+        absolute.relative_to(_resolved(str(root), os.getcwd()))
     except ValueError:
         return None
     return location
+
+
+@functools.lru_cache(maxsize=65_536)
+def _resolved(path: str, cwd: str) -> Path:
+    """`path` made absolute against `cwd` and resolved; cached within one log (emptied as each log starts).
+
+    Thousands of findings name the same few files: resolving each time (a `realpath`, one `lstat`
+    per path component) was the largest cost of a SARIF log after JSON encoding.
+    """
+    given = Path(path)
+    return (given if given.is_absolute() else Path(cwd) / given).resolve()
 
 
 def _location(finding: Finding, control: Control | None, root: Path) -> dict[str, Any]:
@@ -643,7 +676,7 @@ def repo_relative(path: str, root: Path) -> str:
     - A relative path that does not climb out: kept as given. Anything else: the file name.
     """
     given = Path(path)
-    absolute = (given if given.is_absolute() else Path.cwd() / given).resolve()
+    absolute = _resolved(path, os.getcwd())
     try:
         return absolute.relative_to(root).as_posix()
     except ValueError:

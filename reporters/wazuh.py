@@ -38,6 +38,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from scanner import jsonout
 from scanner.compare import Changes, changes, is_compared
 from scanner.interface import Reporter, ReporterOption, ReportOptions
 from scanner.model import (
@@ -81,7 +82,18 @@ class WazuhReporter(Reporter):
 
     def render(self, result: ScanResult, options: ReportOptions) -> str:
         """Return the events, one JSON object per line, each line ending with a newline."""
-        return "".join(encode_event(event) + "\n" for event in build_events(result, options))
+        return b"".join(self.chunks(result, options)).decode()
+
+    def chunks(self, result: ScanResult, options: ReportOptions) -> Iterator[bytes]:
+        """The same lines, encoded in batches as they are produced."""
+        batch: list[str] = []
+        for event in build_events(result, options):
+            batch.append(encode_event(event) + "\n")
+            if len(batch) >= 512:
+                yield "".join(batch).encode()
+                batch.clear()
+        if batch:
+            yield "".join(batch).encode()
 
     @classmethod
     def options(cls) -> Sequence[ReporterOption]:
@@ -364,6 +376,9 @@ def encode_event(event: dict[str, Any]) -> str:
             truncated.append(name)
         body["truncated"] = truncated
 
+    line = _dump(event)
+    if len(line.encode()) <= MAX_VALUE_BYTES:  # no value can be longer (in UTF-8) than its line: done
+        return line
     for path, value in list(_strings(body)):
         if len(value.encode()) > MAX_VALUE_BYTES:
             cut(path, value, MAX_VALUE_BYTES)
@@ -392,7 +407,7 @@ def encode_event(event: dict[str, Any]) -> str:
 
 def _dump(event: Mapping[str, Any]) -> str:
     """Compact JSON on one line; U+2028/U+2029 escaped so no reader splits the line on them."""
-    text = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
+    text = jsonout.dumps(event).decode()
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 

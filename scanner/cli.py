@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import math
@@ -9,7 +10,7 @@ import os
 import sys
 import traceback
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -127,23 +128,31 @@ def write_outputs(result: ScanResult, specs: Sequence[OutputSpec], registry: Reg
             _echo_stdout(rendered)
         else:
             plain = dataclasses.replace(options, color=False)
-            rendered = _render(reporter, result, plain)
             try:
-                write_output(spec.path, rendered)
+                with _reporter_warnings():
+                    write_output(spec.path, reporter.chunks(result, plain))
             except OSError as exc:
                 raise ConfigError(
                     f"cannot write the {spec.name} report: {exc.strerror or exc}", str(spec.path)
                 ) from None
 
 
-def _render(reporter: Reporter, result: ScanResult, options: ReportOptions) -> str:
-    """Render one report; warnings a reporter issues (e.g. SARIF size limits) become one stderr line each."""
+@contextlib.contextmanager
+def _reporter_warnings() -> Iterator[None]:
+    """Warnings a reporter issues inside (e.g. SARIF size limits) become one stderr line each."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        rendered = reporter.render(result, options)
-    for warning in caught:
-        click.echo(f"sovscan: warning: {visible(str(warning.message))}", err=True)
-    return rendered
+        try:
+            yield
+        finally:
+            for warning in caught:
+                click.echo(f"sovscan: warning: {visible(str(warning.message))}", err=True)
+
+
+def _render(reporter: Reporter, result: ScanResult, options: ReportOptions) -> str:
+    """Render one report (to standard output), its warnings on stderr."""
+    with _reporter_warnings():
+        return reporter.render(result, options)
 
 
 def _echo_stdout(text: str) -> None:
