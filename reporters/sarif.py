@@ -193,7 +193,8 @@ def _encoded(
     max_gzip_bytes: int = MAX_GZIP_BYTES,
 ) -> tuple[dict[str, Any], bytes]:
     """The SARIF log and its text, encoded once: the last size check's text is the one written."""
-    _resolved.cache_clear()  # file system state is read afresh for every log
+    for cached in (_resolved, _inside, _repo_relative):  # file system state is read afresh for every log
+        cached.cache_clear()
     root = _root(options)
     rules, rule_index = _rules(result, root)
     compared = _compared(result)
@@ -489,12 +490,17 @@ def _resource_file(finding: Finding, root: Path) -> SourceLocation | None:
     location = finding.resource.location
     if location is None:
         return None
-    absolute = _resolved(location.path, os.getcwd())
+    return location if _inside(location.path, root, os.getcwd()) else None
+
+
+@functools.lru_cache(maxsize=65_536)
+def _inside(path: str, root: Path, cwd: str) -> bool:
+    """Whether `path` (relative to `cwd`) lies under `root`, symbolic links resolved; cached like `_resolved`."""
     try:
-        absolute.relative_to(_resolved(str(root), os.getcwd()))
+        _resolved(path, cwd).relative_to(_resolved(str(root), cwd))
     except ValueError:
-        return None
-    return location
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -668,6 +674,12 @@ def _root(options: ReportOptions) -> Path:
 
 
 def repo_relative(path: str, root: Path) -> str:
+    """`_repo_relative`, cached within one log (thousands of results name the same few files)."""
+    return _repo_relative(path, root, os.getcwd())
+
+
+@functools.lru_cache(maxsize=65_536)
+def _repo_relative(path: str, root: Path, cwd: str) -> str:
     """Return a stable, repository-relative POSIX path for `path`.
 
     - A file under `root` (given absolute, or relative to the working directory): relative to `root`.
@@ -676,7 +688,7 @@ def repo_relative(path: str, root: Path) -> str:
     - A relative path that does not climb out: kept as given. Anything else: the file name.
     """
     given = Path(path)
-    absolute = _resolved(path, os.getcwd())
+    absolute = _resolved(path, cwd)
     try:
         return absolute.relative_to(root).as_posix()
     except ValueError:

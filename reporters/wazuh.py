@@ -32,6 +32,7 @@ emitted (`mode: full`).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import defaultdict
@@ -445,6 +446,7 @@ def _text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
+@functools.lru_cache(maxsize=16_384)
 def _key(key: str) -> str:
     """Make an object key safe for Wazuh's dotted field names (no dots, spaces or other punctuation)."""
     return _UNSAFE_KEY.sub("_", str(key)) or "_"
