@@ -421,6 +421,12 @@ def lifecycle_options(function: F) -> F:
     show_default=True,
     help="Targets collected at the same time.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=256),
+    default=None,
+    help="Worker processes for CPU-bound targets (manifest files, dumps) [default: the number of CPUs].",
+)
 @click.option("--environment", metavar="NAME", help="Name of the scanned environment (SARIF category).")
 @click.option("--shard", metavar="INDEX/COUNT", help="Scan only shard INDEX (0-based) of COUNT of the targets.")
 @click.option("--progress/--no-progress", default=None, help="Show collection progress (default: on a terminal).")
@@ -435,6 +441,7 @@ def scan(
     save_dir: Path | None,
     timeout: float,
     concurrency: int,
+    workers: int | None,
     environment: str | None,
     shard: str | None,
     progress: bool | None,
@@ -485,6 +492,7 @@ def scan(
             baseline_refs=baselines,
             timeout=timeout,
             concurrency=concurrency,
+            workers=workers,
             credential_settings=settings,
             save_evidence=save_dir,
             environment=env_name or "default",
