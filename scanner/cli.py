@@ -465,7 +465,12 @@ def scan(
         if shard_spec is not None:
             raise ConfigError("--shard selects live targets; it cannot be combined with --evidence")
         result = engine.run_offline(
-            evidence_dir, registry, library, baseline_refs=baselines, environment=environment or "default"
+            evidence_dir,
+            registry,
+            library,
+            baseline_refs=baselines,
+            environment=environment or "default",
+            workers=workers,
         )
     else:
         all_targets: list[Target] = []

@@ -742,15 +742,57 @@ def run_offline(
     *,
     baseline_refs: Sequence[str] = (),
     environment: str = "default",
+    workers: int | None = None,
 ) -> ScanResult:
-    """Evaluate saved evidence with no network access (in the order it was scanned, see `load_directory`)."""
+    """Evaluate saved evidence with no network access (in the order it was scanned, see `load_directory`).
+
+    With more than one target and `workers` > 1 (default: the CPU count), each target's evidence
+    is checked against its contract and evaluated in a worker process, `workers` at a time.
+    """
     saved = evidence_io.load_directory(evidence_dir)
     targets = [Target(id=ev.target, kind=ev.kind, url=ev.uri, labels=labels) for ev, labels in saved.items]
     plan = make_plan(targets, library, baseline_refs)
     started = now_iso()
-    checked = {ev.target: _recheck(ev, registry) for ev, _ in saved.items}
+    count = default_workers() if workers is None else max(1, workers)
+    if count > 1 and len(targets) > 1 and available():
+        checked: Mapping[str, Evidence] = _recheck_in_workers(plan, [ev for ev, _ in saved.items], registry, count)
+    else:
+        checked = {ev.target: _recheck(ev, registry) for ev, _ in saved.items}
     result = build_result(plan, checked, registry, started=started, environment=environment)
     return replace(result, notes=(*result.notes, *saved.notes))
+
+
+def _recheck_and_evaluate(evidence: Evidence, plan: Plan, registry: Registry) -> tuple[Evidence, list[Finding]]:
+    """In a worker process: the contract check and the evaluation of one target's saved evidence.
+
+    Only the evidence without its sections goes back (the summary needs its errors and metadata).
+    """
+    checked = _recheck(evidence, registry)
+    findings = [f for control in plan.controls[evidence.target] for f in evaluate_control(control, checked, registry)]
+    return replace(checked, sections={}), findings
+
+
+def _recheck_in_workers(plan: Plan, saved: Sequence[Evidence], registry: Registry, workers: int) -> Collected:
+    """`_recheck` and evaluation of every target, `workers` processes at a time; a failed worker is redone here."""
+    evidence: dict[str, Evidence] = {}
+    findings: dict[str, list[Finding]] = {}
+    waiting = list(saved)
+    running: list[tuple[Evidence, WorkerProcess]] = []
+    with paused_gc():
+        while waiting or running:
+            while waiting and len(running) < workers:
+                ev = waiting.pop(0)
+                running.append((ev, WorkerProcess(_recheck_and_evaluate, ev, plan, registry, name=f"eval-{ev.target}")))
+            for item in list(running):
+                ev, worker = item
+                if not worker.wait(0.05):
+                    continue
+                running.remove(item)
+                try:
+                    evidence[ev.target], findings[ev.target] = worker.result()
+                except WorkerFailed:  # evaluated here instead: the same findings, only slower
+                    evidence[ev.target] = _recheck(ev, registry)
+    return Collected({ev.target: evidence[ev.target] for ev in saved}, findings)
 
 
 def _recheck(evidence: Evidence, registry: Registry) -> Evidence:

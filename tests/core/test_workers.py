@@ -90,6 +90,13 @@ def test_saved_evidence_is_the_same_with_workers(tmp_path: Path) -> None:
         return [(d["target"], d["sections"], d["errors"]) for d in docs]
 
     assert sections(tmp_path / "ev1") == sections(tmp_path / "ev2")
+    # re-evaluating saved evidence (`--evidence`) in worker processes gives the same findings, in order
+    offline = {n: engine.run_offline(tmp_path / "ev1", registry, library, workers=n) for n in (1, 2)}
+    assert len(offline[1].findings) > 20
+    assert _comparable(offline[1]) == _comparable(offline[2])
+    assert [(t.id, t.error, t.section_errors) for t in offline[1].targets] == [
+        (t.id, t.error, t.section_errors) for t in offline[2].targets
+    ]
 
 
 def test_a_hung_worker_is_killed_at_its_timeout_without_holding_the_others(tmp_path: Path) -> None:
