@@ -88,7 +88,7 @@ class WazuhReporter(Reporter):
     def chunks(self, result: ScanResult, options: ReportOptions) -> Iterator[bytes]:
         """The same lines, encoded in batches as they are produced."""
         batch: list[str] = []
-        for event in build_events(result, options):
+        for event in iter_events(result, options):
             batch.append(encode_event(event) + "\n")
             if len(batch) >= 512:
                 yield "".join(batch).encode()
@@ -110,6 +110,11 @@ class WazuhReporter(Reporter):
 
 def build_events(result: ScanResult, options: ReportOptions) -> list[dict[str, Any]]:
     """Build every event for `result`, grouped by target: its summary, then its findings."""
+    return list(iter_events(result, options))
+
+
+def iter_events(result: ScanResult, options: ReportOptions) -> Iterator[dict[str, Any]]:
+    """The events of `build_events`, one target's at a time (a report is written as they come)."""
     compared = is_compared(result)
     if not options.changes_only:
         mode = MODE_FULL
@@ -129,7 +134,6 @@ def build_events(result: ScanResult, options: ReportOptions) -> list[dict[str, A
     summaries = {t.id: t for t in result.targets}
     order = [t.id for t in result.targets] + sorted((set(current) | set(gone)) - set(summaries))
 
-    events: list[dict[str, Any]] = []
     for target_id in order:
         target = summaries.get(target_id) or TargetSummary(id=target_id, kind="unknown", uri="")
         labelled = [(f, classify(f, absent=False), False) for f in current[target_id]]
@@ -140,9 +144,9 @@ def build_events(result: ScanResult, options: ReportOptions) -> list[dict[str, A
             _finding(f, result.controls.get(f.control_id), target, scan, mode, label, absent)
             for f, label, absent in labelled
         ]
-        events.append(_summary(target, current[target_id], result, scan, mode, classify, len(findings)))
-        events.extend(findings)
-    return events
+        yield _summary(target, current[target_id], result, scan, mode, classify, len(findings))
+        yield from findings
+        del findings
 
 
 class Classifier:
