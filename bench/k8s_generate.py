@@ -40,6 +40,7 @@ class Cluster:
         self.rng = random.Random(seed)
         self.noisy = noisy
         self.uid = 0
+        self.uids: dict[tuple[str, str | None, str], str] = {}
 
     def _uid(self) -> str:
         self.uid += 1
@@ -51,10 +52,14 @@ class Cluster:
         namespace: str | None,
         labels: dict[str, str] | None = None,
         owner: tuple[str, str, str] | None = None,
+        kind: str = "",
     ) -> dict[str, Any]:
+        uid = self._uid()
+        if kind:
+            self.uids[(kind, namespace, name)] = uid
         m: dict[str, Any] = {
             "name": name,
-            "uid": self._uid(),
+            "uid": uid,
             "resourceVersion": str(self.rng.randint(1000, 9_999_999)),
             "creationTimestamp": "2026-10-01T08:15:00Z",
             "labels": labels or {},
@@ -68,7 +73,8 @@ class Cluster:
                     "apiVersion": api,
                     "kind": kind,
                     "name": owner_name,
-                    "uid": self._uid(),
+                    # the owner's real UID (as the API server has it); a random one for a Node
+                    "uid": self.uids.get((kind, namespace, owner_name)) or self._uid(),
                     "controller": True,
                     "blockOwnerDeletion": True,
                 }
@@ -193,7 +199,7 @@ class Cluster:
         if self.noisy:
             spec.setdefault("volumes", []).append(
                 {
-                    "name": "kube-api-access",
+                    "name": f"kube-api-access-{self.uid % 0xFFFFF:05x}",
                     "projected": {
                         "defaultMode": 420,
                         "sources": [
@@ -263,7 +269,7 @@ class Cluster:
         obj = {
             "apiVersion": api,
             "kind": kind,
-            "metadata": self.meta(name, namespace, {"app": name}, owner),
+            "metadata": self.meta(name, namespace, {"app": name}, owner, kind),
             "spec": body,
         }
         if self.noisy:

@@ -217,16 +217,19 @@ class ReporterOptionsCommand(click.Command):
     name is already taken is left out.
     """
 
-    _reporter_params: list[click.Parameter] | None = None
-
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
-        """The command's own options, then the reporters', then --help."""
+        """The command's own options, then the reporters', then --help.
+
+        Discovered once per invocation (kept in the context), never for the life of the process:
+        the reporters installed can differ between two invocations in one process.
+        """
         params = super().get_params(ctx)
         help_option = self.get_help_option(ctx)
         own = [p for p in params if p is not help_option]
-        if self._reporter_params is None:
-            self._reporter_params = _reporter_params(own)
-        return [*own, *self._reporter_params, *([help_option] if help_option is not None else [])]
+        declared: list[click.Parameter] = ctx.meta.setdefault(f"sovscan.reporter_params.{self.name}", [])
+        if not declared:
+            declared.extend(_reporter_params(own))
+        return [*own, *declared, *([help_option] if help_option is not None else [])]
 
 
 def _reporter_params(existing: Sequence[click.Parameter]) -> list[click.Parameter]:

@@ -41,24 +41,23 @@ import requests
 import urllib3.exceptions
 
 from scanner.errors import CollectionError, ConfigError
+from scanner.operators import parse_bool
 
 REQUEST_TIMEOUT = 10.0
 """Default upper bound of one HTTP request, in seconds (the target's deadline may shorten it)."""
 
-_TRUE = {"1", "true", "t", "yes", "y", "on"}
-_FALSE = {"0", "false", "f", "no", "n", "off", ""}
-
 
 def as_bool(value: Any, what: str) -> bool:
-    """Interpret an option or environment value as a boolean; raise ConfigError when it is not one."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
+    """Interpret an option or environment value as a boolean; raise ConfigError when it is not one.
+
+    An empty text (a variable set to nothing) is false; other spellings are scanner.operators'.
+    """
+    if isinstance(value, str) and not value.strip():
         return False
-    raise ConfigError(f"{what} must be true or false, got {value!r}")
+    parsed = parse_bool(value, "generic")
+    if parsed is None:
+        raise ConfigError(f"{what} must be true or false, got {value!r}")
+    return parsed
 
 
 def env_first(*names: str) -> tuple[str, str] | None:

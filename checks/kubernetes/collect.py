@@ -12,6 +12,8 @@ unreachable server is a CollectionError for the whole target.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import importlib
 import json
 import os
@@ -24,6 +26,8 @@ from typing import Any
 from checks.kubernetes.kinds import KINDS, KUBELET_CONFIGMAP, KindInfo
 from checks.kubernetes.slim import EvidenceBuilder
 from scanner.errors import CollectionError
+from scanner.interface import Secret
+from scanner.yamlfile import load_bounded
 
 DEFAULT_PAGE_SIZE = 500
 """Objects per LIST page (kubectl's default chunk size)."""
@@ -131,6 +135,14 @@ def make_api_client(mode: str, context: str, options: Mapping[str, Any]) -> tupl
         raise CollectionError(CollectionError.CREDENTIALS, f"cannot read client configuration: {exc}") from None
     configuration.retries = 1
     meta["server"] = configuration.host
+    insecure = []
+    if not configuration.verify_ssl:
+        where = f"context {meta.get('context')}" if mode != "in-cluster" else "the in-cluster configuration"
+        insecure.append(f"TLS verification disabled by kubeconfig insecure-skip-tls-verify ({where})")
+    if str(configuration.host or "").startswith("http://"):
+        insecure.append(f"plain HTTP to the API server ({configuration.host}): credentials and evidence unencrypted")
+    if insecure:
+        meta["insecure_transport"] = insecure
     return client.ApiClient(configuration), meta
 
 
@@ -237,15 +249,11 @@ class LiveCollector:
                         del builder.controlplane[key][length:]
                     continue
                 pages += 1
-                if not isinstance(body, dict):
-                    raise _SectionFailed(f"{CollectionError.PROTOCOL}: {what} did not return a List object")
-                items = body.get("items") or []
+                items, token = _list_page(body, what)
                 add = builder.add
                 kind = info.kind
                 for item in items:
                     add(item, kind)
-                metadata = body.get("metadata") or {}
-                token = metadata.get("continue") if isinstance(metadata, dict) else None
                 if not token:
                     break
         except _Forbidden:
@@ -306,7 +314,42 @@ class LiveCollector:
             self.errors["controlplane"] = self.errors["pods"]
         else:
             sections["controlplane"] = builder.controlplane_section(MANAGED_CONTROL_PLANE)
+        sections["inputs"] = {"invalid": [], "unevaluated_kinds": {}}  # a LIST returns only its kind
         return sections
+
+
+def _list_page(body: Any, what: str) -> tuple[list[dict[str, Any]], str | None]:
+    """The items and continue token of one LIST page; `_SectionFailed` for anything else.
+
+    A List always carries `items` (an empty list when there are none) and `metadata`; an answer
+    without them, with items that are not objects with metadata, or that says more items remain
+    (`remainingItemCount`) without a `continue` token to fetch them, is not a (complete) list:
+    reading it as "no objects" would make privileged pods vanish.
+    """
+    if not isinstance(body, dict):
+        raise _SectionFailed(f"{CollectionError.PROTOCOL}: {what} did not return a List object")
+    items = body.get("items")
+    if not isinstance(items, list):
+        shown = "no 'items'" if items is None else f"'items' of type {type(items).__name__}"
+        raise _SectionFailed(f"{CollectionError.PROTOCOL}: {what} returned a List with {shown}")
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("metadata"), dict):
+            raise _SectionFailed(f"{CollectionError.PROTOCOL}: {what}: item {index} is not an object with metadata")
+    metadata = body.get("metadata")
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict):
+        raise _SectionFailed(f"{CollectionError.PROTOCOL}: {what} returned List metadata that is not an object")
+    token = metadata.get("continue")
+    if token is not None and not isinstance(token, str):
+        raise _SectionFailed(f"{CollectionError.PROTOCOL}: {what} returned a continue token that is not a string")
+    remaining = metadata.get("remainingItemCount")
+    if not token and isinstance(remaining, int) and not isinstance(remaining, bool) and remaining > 0:
+        raise _SectionFailed(
+            f"{CollectionError.PROTOCOL}: {what} is truncated: the server says {remaining} more items remain "
+            "but gave no continue token"
+        )
+    return items, token or None
 
 
 def _status_message(body: Any) -> str:
@@ -329,3 +372,94 @@ def _network_error(exc: Any, what: str) -> CollectionError:
     if isinstance(exc, TimeoutError):
         return CollectionError(CollectionError.TIMEOUT, f"{what}: the API server did not answer in time")
     return CollectionError(CollectionError.UNREACHABLE, f"{what}: {type(exc).__name__}: {exc}")
+
+
+_USER_SECRETS = ("token", "password", "client-key-data")
+_USER_SECRET_FILES = ("tokenFile", "client-key")
+_PROVIDER_SECRETS = ("id-token", "refresh-token", "client-secret", "access-token")
+
+
+def _read_secret_file(path: str, base: str) -> str | None:
+    full = path if os.path.isabs(path) else os.path.join(base, path)
+    try:
+        with open(os.path.expanduser(full), encoding="utf-8", errors="replace") as handle:
+            text = handle.read(1 << 20).strip()
+    except OSError:
+        return None
+    return text or None
+
+
+def ambient_credentials(mode: str, options: Mapping[str, Any]) -> dict[str, Secret]:
+    """The credentials a live Kubernetes target would use, for redaction; never raises.
+
+    In-cluster: the mounted service-account token. A kubeconfig context: every `token`,
+    `password`, `client-key-data` (its base64 text and the decoded key), `tokenFile` and
+    `client-key` file content, and auth-provider tokens of every user of every kubeconfig file
+    (a server that echoes a credential must never put any of them into a report).
+    """
+    found: dict[str, Secret] = {}
+
+    def add(name: str, value: Any) -> None:
+        if isinstance(value, str) and len(value.strip()) >= 4:
+            found[name] = Secret(value.strip())
+
+    if mode == "in-cluster":
+        directory = str(options.get("service_account_dir", SERVICE_ACCOUNT_DIR))
+        token = _read_secret_file(os.path.join(directory, "token"), directory)
+        add("in-cluster service-account token", token)
+        return found
+    kubeconfig = str(options.get("kubeconfig") or os.environ.get("KUBECONFIG") or "~/.kube/config")
+    for path in (os.path.expanduser(p) for p in kubeconfig.split(os.pathsep) if p):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                data = load_bounded(handle.read(4 << 20))
+        except (OSError, ValueError):
+            continue
+        users = data.get("users") if isinstance(data, dict) else None
+        base = os.path.dirname(path)
+        for entry in users if isinstance(users, list) else ():
+            user = entry.get("user") if isinstance(entry, dict) else None
+            if not isinstance(user, dict):
+                continue
+            label = f"kubeconfig {path} user {entry.get('name')}"
+            for key in _USER_SECRETS:
+                add(f"{label} {key}", user.get(key))
+            key_data = user.get("client-key-data")
+            if isinstance(key_data, str):
+                with contextlib.suppress(ValueError):
+                    pem = base64.b64decode(key_data, validate=False).decode("utf-8", "replace")
+                    add(f"{label} client key", pem)
+                    for number, line in enumerate(pem.splitlines()):
+                        if len(line) >= 16 and not line.startswith("-----"):
+                            add(f"{label} client key line {number}", line)
+            for key in _USER_SECRET_FILES:
+                if isinstance(user.get(key), str):
+                    add(f"{label} {key} content", _read_secret_file(user[key], base))
+            provider = user.get("auth-provider")
+            config = provider.get("config") if isinstance(provider, dict) else None
+            for key in _PROVIDER_SECRETS:
+                if isinstance(config, dict):
+                    add(f"{label} auth-provider {key}", config.get(key))
+    return found
+
+
+def client_credentials(api_client: Any) -> list[str]:
+    """The credential values a configured client actually sends (bearer token, basic-auth password).
+
+    These include tokens that exist only at run time (an exec credential plugin's output), which
+    `ambient_credentials` cannot know beforehand; the collector scrubs them from its messages.
+    """
+    configuration = getattr(api_client, "configuration", None)
+    found: list[str] = []
+    keys = getattr(configuration, "api_key", None) or {}
+    for value in keys.values() if isinstance(keys, dict) else ():
+        if isinstance(value, str) and value.strip():
+            text = value.strip()
+            found.append(text)
+            scheme, _, token = text.partition(" ")
+            if token and scheme.lower() in ("bearer", "basic"):
+                found.append(token.strip())
+    password = getattr(configuration, "password", None)
+    if isinstance(password, str) and len(password) >= 4:
+        found.append(password)
+    return found

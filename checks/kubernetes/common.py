@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
@@ -17,7 +18,10 @@ from checks.kubernetes.kinds import BY_KIND, POD_SPEC_PATH, WORKLOAD_KINDS, WORK
 from scanner.model import CheckResult, Evidence, Resource, SourceLocation, Status
 
 SYSTEM_NAMESPACES: tuple[str, ...] = ("kube-system", "kube-public", "kube-node-lease")
-"""Namespaces excluded from workload and namespace controls unless a control's params say otherwise."""
+"""The namespaces the API server itself creates (unique names: nobody else can create them).
+
+Namespace-level controls may exclude them by name; workload controls never exclude a namespace
+by default (a workload in kube-system is evaluated unless it is exactly a built-in component)."""
 
 CONTAINER_TYPES: tuple[str, ...] = ("containers", "initContainers", "ephemeralContainers")
 """Every list of containers a pod spec may hold."""
@@ -138,14 +142,36 @@ class Workload(NamedTuple):
 
     @property
     def label(self) -> str:
-        """`Kind namespace/name`, for messages."""
+        """`Kind namespace/name`, for messages (with why an owned object is evaluated as itself)."""
         suffix = " (ephemeral containers of a controller's pod)" if self.debug else ""
+        note = self.obj.get("owner_note")
+        if note:
+            suffix += f" (evaluated as itself: {note})"
         return f"{self.kind} {self.namespace}/{self.name}{suffix}"
 
+    @property
+    def pod_metadata(self) -> Mapping[str, Any]:
+        """The metadata of the pods it runs (the template's for controllers): AppArmor annotations."""
+        if self.kind == "Pod":
+            return self.obj.get("metadata") or _NO_SPEC
+        node: Any = self.obj
+        for part in (*POD_SPEC_PATH[self.kind][:-1], "metadata"):
+            node = node.get(part) if type(node) is dict else None
+        return node if type(node) is dict else _NO_SPEC
+
     def incomplete(self) -> str | None:
-        """Why the pod spec cannot be judged (no containers: a patch, a fragment), or None."""
+        """Why the pod spec cannot be judged (invalid input, no containers: a patch), or None."""
+        invalid = self.obj.get("invalid")
+        if invalid:
+            shown = "; ".join(str(i) for i in invalid[:5]) + ("; ..." if len(invalid) > 5 else "")
+            return f"{self.label} is invalid input that the API server rejects: {shown}"
         if self.debug or self.spec.get("containers"):
             return None
+        if self.obj.get("owned"):
+            return (
+                f"{self.label} was left to its controller's verdict ({self.obj.get('owner', 'its owner')}), "
+                "which is not in the evidence: its settings cannot be judged"
+            )
         return (
             f"{self.label} has no pod spec with containers in the evidence (a kustomize patch, a fragment "
             "or an object whose template was not read): its settings cannot be judged"
@@ -155,15 +181,138 @@ class Workload(NamedTuple):
 _NO_SPEC: Mapping[str, Any] = {}
 
 
-def workloads(evidence: Evidence, exclude_namespaces: Iterable[str]) -> tuple[list[Workload], int]:
-    """The workloads to evaluate, and how many were skipped for their namespace.
+@dataclass(frozen=True)
+class BuiltinIdentity:
+    """The exact identity of an object Kubernetes (kubeadm) itself creates: kind, namespace, name, labels.
 
-    Objects owned by a workload that is itself in the evidence (a Deployment's ReplicaSets and
-    their pods, a CronJob's Jobs and their pods, a DaemonSet's pods) are not evaluated: their
-    owner's template is. Objects whose owner is not in the evidence (a pod of a custom
-    controller, a static pod) are evaluated as themselves. A controller's pod that runs
-    ephemeral containers (`kubectl debug`, never part of a template) is returned as a `debug`
-    workload holding only those containers and the pod-level securityContext.
+    Static pods of the control plane are mirror pods: named `<component>-<node>`, controlled by
+    their Node (an ownerReference of kind Node, `controller: true`, whose name is the suffix) and
+    labelled `component=<component>, tier=control-plane`.
+    """
+
+    kind: str
+    """Object kind."""
+    namespace: str
+    """Namespace."""
+    labels: Mapping[str, str]
+    """Labels the object must carry with exactly these values."""
+    name: str = ""
+    """Exact name (controllers)."""
+    mirror_of: str = ""
+    """For a static (mirror) pod: the component; its name is `<component>-<node>`."""
+
+    def matches(self, kind: str, obj: Mapping[str, Any]) -> bool:
+        """True when `obj` (slim, of `kind`) is exactly this built-in object."""
+        meta = obj.get("metadata") or {}
+        if kind != self.kind or meta.get("namespace") != self.namespace:
+            return False
+        labels = meta.get("labels") or {}
+        if any(labels.get(k) != v for k, v in self.labels.items()):
+            return False
+        if self.mirror_of:
+            refs = [r for r in meta.get("ownerReferences") or () if r.get("controller")]
+            return (
+                len(refs) == 1
+                and refs[0].get("kind") == "Node"
+                and meta.get("name") == f"{self.mirror_of}-{refs[0].get('name')}"
+            )
+        return bool(meta.get("name") == self.name)
+
+    def describe(self) -> str:
+        """E.g. `DaemonSet kube-system/kube-proxy with labels k8s-app=kube-proxy`."""
+        labels = ",".join(f"{k}={v}" for k, v in self.labels.items())
+        if self.mirror_of:
+            return f"static pod {self.namespace}/{self.mirror_of}-<node> (mirror pod of its Node, labels {labels})"
+        return f"{self.kind} {self.namespace}/{self.name} with labels {labels}"
+
+
+def _static(component: str) -> BuiltinIdentity:
+    return BuiltinIdentity("Pod", "kube-system", {"component": component, "tier": "control-plane"}, mirror_of=component)
+
+
+BUILTIN_COMPONENTS: dict[str, BuiltinIdentity] = {
+    "kube-apiserver": _static("kube-apiserver"),
+    "kube-controller-manager": _static("kube-controller-manager"),
+    "kube-scheduler": _static("kube-scheduler"),
+    "etcd": _static("etcd"),
+    "kube-proxy": BuiltinIdentity("DaemonSet", "kube-system", {"k8s-app": "kube-proxy"}, name="kube-proxy"),
+    "coredns": BuiltinIdentity("Deployment", "kube-system", {"k8s-app": "kube-dns"}, name="coredns"),
+}
+"""The built-in components kubeadm creates, by the name a baseline uses in `exempt_builtin`."""
+
+_REASON = {"type": "string", "minLength": 1, "description": "Why the exemption is legitimate (shown in the report)."}
+
+EXEMPT_PARAMS: dict[str, Any] = {
+    "exclude_namespaces": EXCLUDE_NAMESPACES_PARAM,
+    "exempt_builtin": {
+        "type": "array",
+        "description": "Built-in components (exact kind, namespace, name and labels) the control does not evaluate.",
+        "items": {
+            "type": "object",
+            "required": ["component", "reason"],
+            "additionalProperties": False,
+            "properties": {
+                "component": {"enum": sorted(BUILTIN_COMPONENTS)},
+                "reason": _REASON,
+                "host_paths": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "hostPath paths (globs) the component mounts; mounting any other makes "
+                    "the exemption not apply (the object is evaluated).",
+                },
+            },
+        },
+    },
+    "exempt_uids": {
+        "type": "array",
+        "description": "Objects (by metadata.uid, which nobody chooses) the control does not evaluate.",
+        "items": {
+            "type": "object",
+            "required": ["uid", "reason"],
+            "additionalProperties": False,
+            "properties": {"uid": {"type": "string", "minLength": 1}, "reason": _REASON},
+        },
+    },
+}
+"""JSON Schema of the exemption parameters of every workload control."""
+
+
+class Skipped(NamedTuple):
+    """A workload an exemption took out of a control's scope, and why."""
+
+    kind: str
+    """Its kind."""
+    obj: Mapping[str, Any]
+    """The slim object."""
+    reason: str
+    """The exemption that applied, with its written justification."""
+
+
+def _exemptions(
+    params: Mapping[str, Any],
+) -> tuple[list[tuple[BuiltinIdentity, str, list[str] | None]], dict[str, str]]:
+    builtin = [
+        (
+            BUILTIN_COMPONENTS[str(e["component"])],
+            str(e["reason"]),
+            [str(p) for p in e["host_paths"]] if "host_paths" in e else None,
+        )
+        for e in params.get("exempt_builtin", ())
+        if str(e.get("component")) in BUILTIN_COMPONENTS
+    ]
+    uids = {str(e["uid"]): str(e["reason"]) for e in params.get("exempt_uids", ())}
+    return builtin, uids
+
+
+def select_workloads(evidence: Evidence, params: Mapping[str, Any]) -> tuple[list[Workload], list[Skipped]]:
+    """The workloads a control evaluates, and those its exemptions skipped (each with the reason).
+
+    Objects whose controller (matched by UID, see `slim.EvidenceBuilder._judge_owner`) is in the
+    evidence and which run exactly its template are `owned` and left to the controller's verdict;
+    every other object is evaluated as itself, whatever its ownerReferences say. A controller's
+    pod running ephemeral containers (`kubectl debug`) is returned as a `debug` workload.
+    Exemptions: `exempt_builtin` (exact identities of built-in components), `exempt_uids`, and
+    `exclude_namespaces` (namespace names, globs).
     """
     sections = {kind: evidence.section(BY_KIND[kind].section) for kind in WORKLOAD_KINDS}
     present: set[tuple[str, str, str]] = set()
@@ -173,47 +322,109 @@ def workloads(evidence: Evidence, exclude_namespaces: Iterable[str]) -> tuple[li
         add = present.add
         for obj in objects:
             meta = obj["metadata"]
-            add((kind, meta.get("namespace", "default"), meta["name"]))
-    excluded = list(exclude_namespaces)
+            uid = meta.get("uid")
+            if uid:
+                add((kind, meta.get("namespace", "default"), uid))
+    builtin, uids = _exemptions(params)
+    excluded = list(params.get("exclude_namespaces", ()))
     exact = {p for p in excluded if not any(c in p for c in "*?[")}
     globs = [p for p in excluded if p not in exact]
     verdicts: dict[str, bool] = {}
     found: list[Workload] = []
+    skipped: list[Skipped] = []
     append = found.append
-    skipped = 0
     for kind in WORKLOAD_KINDS:
         path = POD_SPEC_PATH[kind]
         for obj in sections[kind]:
             meta = obj["metadata"]
             namespace = meta.get("namespace", "default")
-            owners = meta.get("ownerReferences")
-            if owners:
-                owned = False
-                for ref in owners:
-                    if (ref["kind"], namespace, ref["name"]) in present:
+            owned = False
+            if obj.get("owned"):
+                for ref in meta.get("ownerReferences") or ():
+                    if ref.get("controller") and (ref.get("kind"), namespace, ref.get("uid")) in present:
                         owned = True
                         break
-                if owned:
-                    debug_spec = obj.get("spec") if kind == "Pod" else None
-                    if type(debug_spec) is not dict or not debug_spec.get("ephemeralContainers"):
-                        continue
-                    out = verdicts.get(namespace)
-                    if out is None:
-                        out = verdicts[namespace] = namespace in exact or matches(namespace, globs)
-                    if not out:
-                        append(Workload(kind, obj, debug_spec, True))
-                    continue
             out = verdicts.get(namespace)
             if out is None:
                 out = verdicts[namespace] = namespace in exact or matches(namespace, globs)
+            if owned:
+                debug_spec = obj.get("spec") if kind == "Pod" else None
+                if type(debug_spec) is dict and debug_spec.get("ephemeralContainers") and not out:
+                    append(Workload(kind, obj, debug_spec, True))
+                continue
+            reason = None
             if out:
-                skipped += 1
+                reason = f"namespace {namespace} is excluded by the control's exclude_namespaces"
+            elif kind == "ReplicaSet" and not obj.get("invalid"):
+                reason = _idle_revision(obj, namespace, present)
+            elif meta.get("uid") in uids:
+                reason = f"exempted by UID {meta['uid']}: {uids[meta['uid']]}"
+            elif builtin:
+                for identity, why, host_paths in builtin:
+                    if identity.matches(kind, obj) and _only_host_paths(kind, obj, host_paths):
+                        reason = f"built-in {identity.describe()}: {why}"
+                        break
+            if reason:
+                skipped.append(Skipped(kind, obj, reason))
                 continue
             spec: Any = obj
             for part in path:
                 spec = spec.get(part) if type(spec) is dict else None
             append(Workload(kind, obj, spec if type(spec) is dict else _NO_SPEC))
     return found, skipped
+
+
+def _idle_revision(obj: Mapping[str, Any], namespace: str, present: set[tuple[str, str, str]]) -> str | None:
+    """Why a ReplicaSet is skipped: an old revision (scaled to zero) of a Deployment in the evidence, or None.
+
+    It runs nothing; the pods it may still have are evaluated as themselves (the builder never
+    leaves a pod to a ReplicaSet scaled to zero).
+    """
+    spec = obj.get("spec")
+    if type(spec) is not dict or spec.get("replicas") != 0:
+        return None
+    for ref in obj["metadata"].get("ownerReferences") or ():
+        if (
+            ref.get("controller")
+            and ref.get("kind") == "Deployment"
+            and ("Deployment", namespace, ref.get("uid")) in present
+        ):
+            return f"an old revision of Deployment {namespace}/{ref.get('name')}, scaled to zero: it runs no pod"
+    return None
+
+
+def _only_host_paths(kind: str, obj: Mapping[str, Any], allowed: list[str] | None) -> bool:
+    """True when the object's hostPath volumes are all among `allowed` (globs); any when None."""
+    if allowed is None:
+        return True
+    spec: Any = obj
+    for part in POD_SPEC_PATH[kind]:
+        spec = spec.get(part) if type(spec) is dict else None
+    volumes = spec.get("volumes") if type(spec) is dict else None
+    return all(
+        matches(str((v.get("hostPath") or {}).get("path")), allowed)
+        for v in volumes or ()
+        if isinstance(v, Mapping) and "hostPath" in v
+    )
+
+
+def workloads(evidence: Evidence, exclude_namespaces: Iterable[str]) -> tuple[list[Workload], int]:
+    """The workloads to evaluate, and how many were skipped for their namespace (see `select_workloads`)."""
+    found, skipped = select_workloads(evidence, {"exclude_namespaces": list(exclude_namespaces)})
+    return found, len(skipped)
+
+
+def skipped_results(evidence: Evidence, skipped: Iterable[Skipped]) -> list[CheckResult]:
+    """One NOT_APPLICABLE result per exempted object, naming the exemption: nothing disappears silently."""
+    return [
+        CheckResult(
+            object_resource(evidence, s.kind, s.obj),
+            Status.NOT_APPLICABLE,
+            f"{s.kind} {s.obj['metadata'].get('namespace', '')}/{s.obj['metadata'].get('name', '')} "
+            f"not evaluated: {s.reason}",
+        )
+        for s in skipped
+    ]
 
 
 def containers(
@@ -235,10 +446,11 @@ def evaluate_workloads(
 ) -> list[CheckResult]:
     """Run `evaluate` (which returns the problems found) on every workload in scope.
 
-    One result per workload: FAIL naming every problem, or PASS with `passed`. When no workload
-    is in scope the target gets NOT_APPLICABLE saying why.
+    One result per workload: FAIL naming every problem, PASS with `passed`, ERROR for invalid
+    input or a spec that cannot be judged; NOT_APPLICABLE for each object an exemption skipped.
+    When nothing is in scope the target gets NOT_APPLICABLE saying why.
     """
-    found, skipped = workloads(evidence, params.get("exclude_namespaces", SYSTEM_NAMESPACES))
+    found, skipped = select_workloads(evidence, params)
     results: list[CheckResult] = []
     for workload in found:
         resource = object_resource(evidence, workload.kind, workload.obj)
@@ -252,14 +464,9 @@ def evaluate_workloads(
             results.append(CheckResult(resource, Status.FAIL, message, observed=problems, expected=expected))
         else:
             results.append(CheckResult(resource, Status.PASS, passed, expected=expected))
+    results.extend(skipped_results(evidence, skipped))
     if not results:
-        results.append(
-            CheckResult(
-                target_resource(evidence),
-                Status.NOT_APPLICABLE,
-                f"no workloads in scope ({skipped} in excluded namespaces)",
-            )
-        )
+        results.append(CheckResult(target_resource(evidence), Status.NOT_APPLICABLE, "no workloads in scope"))
     return results
 
 

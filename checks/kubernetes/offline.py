@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import yaml
 
-from checks.kubernetes.slim import EvidenceBuilder, YamlLoader
+from checks.kubernetes.slim import KEPT_ANNOTATIONS, USED_KINDS, EvidenceBuilder, YamlLoader
 from scanner.errors import CollectionError, ConfigError
 from scanner.operators import BOOLEAN_SPELLINGS
 from scanner.yamlfile import check_node_graph, reject_duplicate_keys
@@ -77,30 +77,8 @@ MAX_OBJECT_NODES = 1_000_000
 The API server stores at most about 1.5 MB per object, far fewer nodes than this; an alias bomb
 (billion laughs) inside a Pod is refused at this budget instead of filling memory."""
 _SKIP_TOP = frozenset({"status"})
-_SKIP_META = frozenset({"managedFields", "annotations"})
-_USED_KINDS = frozenset(
-    {
-        "Namespace",
-        "Pod",
-        "ServiceAccount",
-        "Service",
-        "LimitRange",
-        "Deployment",
-        "StatefulSet",
-        "DaemonSet",
-        "ReplicaSet",
-        "Job",
-        "CronJob",
-        "Ingress",
-        "NetworkPolicy",
-        "Role",
-        "RoleBinding",
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "ValidatingWebhookConfiguration",
-        "MutatingWebhookConfiguration",
-    }
-)
+_SKIP_META = frozenset({"managedFields"})
+_USED_KINDS = USED_KINDS  # the builder's list: kinds whose bodies it reads (workloads, config files)
 
 
 class NodeConverter:
@@ -108,7 +86,8 @@ class NodeConverter:
 
     The C parser (CSafeLoader) still scans, parses and resolves tags; this replaces only the
     construction step, which is pure Python in PyYAML and the larger half of the cost. It also
-    never builds what sovscan drops: `status`, `metadata.managedFields` and annotations, and all
+    never builds what sovscan drops: `status`, `metadata.managedFields` and annotations (except
+    those of `slim.KEPT_ANNOTATIONS`), and all
     but the metadata of Secrets, unused ConfigMaps and kinds the checks do not read. Timestamps
     stay strings (JSON-safe). Mappings with merge keys (`<<`) fall back to SafeConstructor.
     """
@@ -188,11 +167,25 @@ class NodeConverter:
             if key_node.tag == _MERGE:
                 return self._merged(node)
             key = self.convert(key_node)
-            if key not in _SKIP_META:
-                if key in out:
-                    raise self._duplicate(key, key_node)
+            if key in out:
+                raise self._duplicate(key, key_node)
+            if key == "annotations":
+                kept = self._kept_annotations(value_node)
+                if kept:
+                    out[key] = kept
+            elif key not in _SKIP_META:
                 out[key] = self.convert(value_node)
         return out
+
+    def _kept_annotations(self, node: yaml.Node) -> dict[str, Any]:
+        """Only the annotations the builder keeps (`slim.KEPT_ANNOTATIONS`), never converting the others."""
+        if not isinstance(node, yaml.MappingNode):
+            return {}
+        return {
+            k.value: self.convert(v)
+            for k, v in node.value
+            if isinstance(k, yaml.ScalarNode) and k.value.startswith(KEPT_ANNOTATIONS)
+        }
 
     def convert(self, node: yaml.Node) -> Any:
         """Convert any node (recursively; a recursive alias ends in RecursionError)."""

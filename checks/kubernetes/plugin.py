@@ -28,11 +28,18 @@ from pathlib import Path
 from typing import Any
 
 from checks.kubernetes import cluster, controlplane, pods, rbac
-from checks.kubernetes.collect import DEFAULT_PAGE_SIZE, LiveCollector, make_api_client
+from checks.kubernetes.collect import (
+    DEFAULT_PAGE_SIZE,
+    LiveCollector,
+    ambient_credentials,
+    client_credentials,
+    make_api_client,
+)
+from checks.kubernetes.contract import CONTRACT
 from checks.kubernetes.kinds import KINDS
 from checks.kubernetes.offline import MANIFEST_SUFFIXES, read_offline
 from checks.kubernetes.slim import EvidenceBuilder
-from scanner.errors import ConfigError
+from scanner.errors import CollectionError, ConfigError
 from scanner.interface import CheckSpec, Secret, Target, TargetPlugin
 from scanner.model import Evidence
 
@@ -52,6 +59,10 @@ CHECKS: tuple[CheckSpec, ...] = (
     controlplane.component_flags,
     controlplane.kubelet_config,
     controlplane.version_supported,
+    controlplane.audit_policy,
+    controlplane.encryption_config,
+    controlplane.kubelet_setting,
+    controlplane.kubelet_tls_ciphers,
     rbac.admin_bindings,
     rbac.rbac_wildcards,
     rbac.rbac_dangerous,
@@ -73,6 +84,9 @@ CHECKS: tuple[CheckSpec, ...] = (
     pods.secret_env,
     pods.image_provenance,
     cluster.ingress_tls,
+    cluster.input_objects,
+    pods.pod_security_standard,
+    pods.capability_added,
 )
 """Every Kubernetes check."""
 
@@ -96,6 +110,18 @@ def parse_value(value: str) -> tuple[str, str]:
     return "context", text
 
 
+def scrub(text: str, credentials: Sequence[str]) -> str:
+    """`text` with every credential value replaced by `[REDACTED]` (a server may echo what it received).
+
+    The engine redacts registered credentials everywhere as well; the collector does it for its own
+    messages first, so no error text it builds ever holds one.
+    """
+    for value in sorted(credentials, key=len, reverse=True):
+        if value:
+            text = text.replace(value, "[REDACTED]")
+    return text
+
+
 def _safe_id(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "cluster"
 
@@ -109,6 +135,18 @@ class KubernetesPlugin(TargetPlugin):
     def checks(self) -> Sequence[CheckSpec]:
         """All Kubernetes checks."""
         return CHECKS
+
+    def evidence_contract(self) -> Mapping[str, Mapping[str, Any]]:
+        """Section name -> JSON Schema of its data (see `checks.kubernetes.contract`)."""
+        return CONTRACT
+
+    def ambient_credentials(self, target: Target) -> Mapping[str, Secret]:
+        """Every credential the client would pick up for `target`: kubeconfig tokens, passwords and
+        client keys (inline or in files, of every user of the kubeconfig), the in-cluster token."""
+        mode, _ = parse_value(target.url)
+        if mode in ("manifests", "dump"):
+            return {}
+        return ambient_credentials(mode, dict(target.options))
 
     def baselines(self) -> Sequence[Traversable]:
         """The built-in `kubernetes` baseline."""
@@ -167,7 +205,10 @@ class KubernetesPlugin(TargetPlugin):
     def _collect(self, target: Target, timeout: float) -> Evidence:
         mode, reference = parse_value(target.url)
         options = dict(target.options)
-        builder = EvidenceBuilder(default_namespace=str(options.get("namespace", "default")))
+        builder = EvidenceBuilder(
+            default_namespace=str(options.get("namespace", "default")),
+            mirror_pods_only=mode not in ("manifests",),  # a live cluster or its dump shows mirror pods
+        )
         started = time.monotonic()
         metadata: dict[str, Any] = {"mode": mode}
         errors: dict[str, str] = {}
@@ -177,19 +218,25 @@ class KubernetesPlugin(TargetPlugin):
             builder.finish()
             builder.add_implicit_namespaces()
             sections: dict[str, Any] = {info.section: builder.sections[info.section] for info in KINDS}
-            sections["controlplane"] = builder.controlplane_section(OFFLINE_CONTROL_PLANE)
+            sections["controlplane"] = builder.controlplane_section(OFFLINE_CONTROL_PLANE, offline=True)
+            sections["inputs"] = builder.inputs_section()
             sections["kubeletconfig"] = builder.kubelet or {"found": False, "reason": OFFLINE_KUBELET}
             sections["version"] = {"gitVersion": None, "reason": OFFLINE_VERSION}
             metadata["ignored_kinds"] = dict(sorted(builder.ignored.items()))
         else:
-            api_client, client_meta = make_api_client(mode, reference, options)
-            metadata.update(client_meta)
+            credentials = [s.reveal() for s in ambient_credentials(mode, options).values()]
             try:
-                collector = LiveCollector(api_client, timeout, int(options.get("page_size", DEFAULT_PAGE_SIZE)))
-                sections = collector.collect(builder)
-            finally:
-                api_client.close()
-            errors = collector.errors
+                api_client, client_meta = make_api_client(mode, reference, options)
+                metadata.update(client_meta)
+                credentials += client_credentials(api_client)  # e.g. a token an exec plugin produced
+                try:
+                    collector = LiveCollector(api_client, timeout, int(options.get("page_size", DEFAULT_PAGE_SIZE)))
+                    sections = collector.collect(builder)
+                finally:
+                    api_client.close()
+            except CollectionError as exc:
+                raise CollectionError(exc.reason, scrub(exc.message, credentials)) from None
+            errors = {k: scrub(v, credentials) for k, v in collector.errors.items()}
             metadata.update(
                 requests=collector.stats.requests, bytes=collector.stats.bytes, pages=dict(collector.stats.pages)
             )

@@ -12,21 +12,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from checks.kubernetes.common import (
-    EXCLUDE_NAMESPACES_PARAM,
-    SYSTEM_NAMESPACES,
+    EXEMPT_PARAMS,
     WORKLOAD_NEEDS,
     Workload,
     containers,
     evaluate_workloads,
     matches,
     object_resource,
+    select_workloads,
+    skipped_results,
     target_resource,
-    workloads,
 )
+from checks.kubernetes.slim import APPARMOR_ANNOTATION
 from scanner.interface import check
 from scanner.model import CheckResult, Evidence, Status
 
-_NS = {"exclude_namespaces": EXCLUDE_NAMESPACES_PARAM}
+_NS = EXEMPT_PARAMS
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 
 
@@ -316,15 +317,19 @@ def token_automount(evidence: Evidence, params: Mapping[str, Any]) -> list[Check
 
     Workloads with a dedicated service account are assumed to need its token.
     """
-    excluded = list(params.get("exclude_namespaces", SYSTEM_NAMESPACES))
+    excluded = list(params.get("exclude_namespaces", ()))
     default_accounts: dict[str, Mapping[str, Any]] = {}
     results: list[CheckResult] = []
     for account in evidence.section("serviceaccounts"):
         meta = account["metadata"]
-        if meta["name"] != "default" or matches(str(meta.get("namespace")), excluded):
+        if meta["name"] != "default":
             continue
         default_accounts[str(meta.get("namespace"))] = account
         resource = object_resource(evidence, "ServiceAccount", account)
+        if matches(str(meta.get("namespace")), excluded):
+            message = f"ServiceAccount {resource.name} not evaluated: its namespace is excluded by exclude_namespaces"
+            results.append(CheckResult(resource, Status.NOT_APPLICABLE, message))
+            continue
         automount = account.get("automountServiceAccountToken")
         if automount is False:
             results.append(CheckResult(resource, Status.PASS, "automountServiceAccountToken: false", False, False))
@@ -332,7 +337,8 @@ def token_automount(evidence: Evidence, params: Mapping[str, Any]) -> list[Check
             shown = "true" if automount is True else "unset (default true)"
             message = f"ServiceAccount {resource.name} automounts its token ({shown})"
             results.append(CheckResult(resource, Status.FAIL, message, automount, False))
-    found, _ = workloads(evidence, excluded)
+    found, skipped = select_workloads(evidence, params)
+    results.extend(skipped_results(evidence, skipped))
     for w in found:
         if w.debug:  # the owning controller's template is evaluated
             continue
@@ -359,3 +365,244 @@ def token_automount(evidence: Evidence, params: Mapping[str, Any]) -> list[Check
         message = "no default service account and no workload in scope"
         return [CheckResult(target_resource(evidence), Status.NOT_APPLICABLE, message)]
     return results
+
+
+# -- Pod Security Standards ----------------------------------------------------------------------
+
+PSS_LEVELS: tuple[str, ...] = ("privileged", "baseline", "restricted")
+"""Pod Security Standards levels, least to most restrictive."""
+
+BASELINE_CAPABILITIES = frozenset(
+    {
+        "AUDIT_WRITE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "MKNOD",
+        "NET_BIND_SERVICE",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYS_CHROOT",
+    }
+)
+"""Capabilities `baseline` lets a container add (the container runtime's default set), spelled exactly."""
+
+SAFE_SYSCTLS = frozenset(
+    {
+        "kernel.shm_rmid_forced",
+        "net.ipv4.ip_local_port_range",
+        "net.ipv4.ip_unprivileged_port_start",
+        "net.ipv4.tcp_syncookies",
+        "net.ipv4.ping_group_range",
+        "net.ipv4.ip_local_reserved_ports",
+        "net.ipv4.tcp_keepalive_time",
+        "net.ipv4.tcp_fin_timeout",
+        "net.ipv4.tcp_keepalive_intvl",
+        "net.ipv4.tcp_keepalive_probes",
+        "net.ipv4.tcp_rmem",
+        "net.ipv4.tcp_wmem",
+    }
+)
+"""The sysctls `baseline` allows (Kubernetes 1.32+)."""
+
+SELINUX_TYPES = frozenset({"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"})
+"""SELinux types `baseline` allows (1.31+); user and role must stay unset."""
+
+RESTRICTED_VOLUMES = frozenset(
+    {
+        "configMap",
+        "csi",
+        "downwardAPI",
+        "emptyDir",
+        "ephemeral",
+        "image",
+        "persistentVolumeClaim",
+        "projected",
+        "secret",
+    }
+)
+"""Volume sources `restricted` allows."""
+
+_ALL_CONTAINERS = ("initContainers", "containers", "ephemeralContainers")
+
+
+def _map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else _EMPTY
+
+
+def _named(ctype: str, c: Mapping[str, Any]) -> str:
+    return f"{ctype[:-1]} '{c.get('name', '')}'"
+
+
+def pss_violations(pod_spec: Mapping[str, Any], metadata: Mapping[str, Any], level: str) -> list[str]:
+    """What keeps a pod from Pod Security Standard `level` (privileged, baseline, restricted), as the
+    Pod Security admission plugin of Kubernetes 1.35 judges it; an empty list when it complies.
+
+    `pod_spec` is a pod spec (a full one as sent to the API server, or sovscan's slim one: same
+    field names), `metadata` the pod's (or template's) metadata, for the AppArmor annotations.
+    Capability names are compared exactly as the admission plugin does (`ALL`, not `all`).
+    """
+    if level not in PSS_LEVELS:
+        raise ValueError(f"unknown Pod Security level {level!r}")
+    if level == "privileged":
+        return []
+    spec = _map(pod_spec)
+    pod_sc = _map(spec.get("securityContext"))
+    every = [(t, _map(c)) for t in _ALL_CONTAINERS for c in spec.get(t) or ()]
+    out: list[str] = []
+    # baseline
+    if _map(pod_sc.get("windowsOptions")).get("hostProcess") is True:
+        out.append("hostProcess: the pod sets windowsOptions.hostProcess true")
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        if spec.get(key) is True:
+            out.append(f"host namespaces: {key} is true")
+    for ctype, c in every:
+        sc = _map(c.get("securityContext"))
+        name = _named(ctype, c)
+        if _map(sc.get("windowsOptions")).get("hostProcess") is True:
+            out.append(f"hostProcess: {name} sets windowsOptions.hostProcess true")
+        if sc.get("privileged") is True:
+            out.append(f"privileged: {name} is privileged")
+        added = [str(a) for a in _map(sc.get("capabilities")).get("add") or ()]
+        extra = [a for a in added if a not in BASELINE_CAPABILITIES]
+        if extra:
+            out.append(f"capabilities: {name} adds {', '.join(extra)}")
+        for port in c.get("ports") or ():
+            if _map(port).get("hostPort"):
+                out.append(f"host ports: {name} binds hostPort {_map(port).get('hostPort')}")
+        for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+            for action in ("httpGet", "tcpSocket"):
+                if _map(_map(c.get(probe)).get(action)).get("host"):
+                    out.append(f"host probes: {name} {probe}.{action}.host is set")
+        for hook in ("postStart", "preStop"):
+            for action in ("httpGet", "tcpSocket"):
+                if _map(_map(_map(c.get("lifecycle")).get(hook)).get(action)).get("host"):
+                    out.append(f"host lifecycle hooks: {name} lifecycle.{hook}.{action}.host is set")
+        if _map(sc.get("appArmorProfile")).get("type") not in (None, "RuntimeDefault", "Localhost"):
+            out.append(f"AppArmor: {name} appArmorProfile is {_map(sc.get('appArmorProfile')).get('type')}")
+        out.extend(_selinux(_map(sc.get("seLinuxOptions")), name))
+        proc = sc.get("procMount")
+        if proc not in (None, "Default") and (level == "restricted" or spec.get("hostUsers") is not False):
+            out.append(f"procMount: {name} sets procMount {proc}")
+        if _map(sc.get("seccompProfile")).get("type") == "Unconfined":
+            out.append(f"seccomp: {name} seccompProfile is Unconfined")
+    for volume in spec.get("volumes") or ():
+        if _map(volume).get("hostPath") is not None:
+            out.append(f"hostPath volumes: volume '{_map(volume).get('name')}' is a hostPath")
+    for key, value in _map(metadata.get("annotations")).items():
+        if str(key).startswith(APPARMOR_ANNOTATION) and not (
+            value == "runtime/default" or str(value).startswith("localhost/")
+        ):
+            out.append(f"AppArmor: annotation {key} is {value!r}")
+    if _map(pod_sc.get("appArmorProfile")).get("type") not in (None, "RuntimeDefault", "Localhost"):
+        out.append(f"AppArmor: the pod appArmorProfile is {_map(pod_sc.get('appArmorProfile')).get('type')}")
+    out.extend(_selinux(_map(pod_sc.get("seLinuxOptions")), "the pod"))
+    if _map(pod_sc.get("seccompProfile")).get("type") == "Unconfined":
+        out.append("seccomp: the pod seccompProfile is Unconfined")
+    for sysctl in pod_sc.get("sysctls") or ():
+        name = str(_map(sysctl).get("name"))
+        if name not in SAFE_SYSCTLS:
+            out.append(f"sysctls: {name} is not a safe sysctl")
+    if level == "baseline":
+        return out
+    # restricted
+    windows = _map(spec.get("os")).get("name") == "windows"
+    for volume in spec.get("volumes") or ():
+        sources = [k for k in _map(volume) if k != "name"]
+        bad = [k for k in sources if k not in RESTRICTED_VOLUMES and k != "hostPath"]  # hostPath: see above
+        if bad or not sources:
+            out.append(f"volume types: volume '{_map(volume).get('name')}' uses {', '.join(bad) or 'no known source'}")
+    pod_non_root = pod_sc.get("runAsNonRoot")
+    if pod_non_root is False:
+        out.append("runAsNonRoot: the pod sets runAsNonRoot false")
+    if pod_sc.get("runAsUser") == 0:
+        out.append("runAsUser: the pod sets runAsUser 0")
+    pod_seccomp = _map(pod_sc.get("seccompProfile")).get("type")
+    for ctype, c in every:
+        sc = _map(c.get("securityContext"))
+        name = _named(ctype, c)
+        if not windows and sc.get("allowPrivilegeEscalation") is not False:
+            out.append(f"allowPrivilegeEscalation: {name} does not set allowPrivilegeEscalation false")
+        non_root = sc.get("runAsNonRoot")
+        if non_root is False:
+            out.append(f"runAsNonRoot: {name} sets runAsNonRoot false")
+        elif non_root is None and pod_non_root is not True:
+            out.append(f"runAsNonRoot: neither the pod nor {name} sets runAsNonRoot true")
+        if sc.get("runAsUser") == 0:
+            out.append(f"runAsUser: {name} sets runAsUser 0")
+        if not windows:
+            seccomp = _map(sc.get("seccompProfile")).get("type")
+            if seccomp is None and pod_seccomp not in ("RuntimeDefault", "Localhost"):
+                out.append(f"seccomp: neither the pod nor {name} sets seccompProfile RuntimeDefault or Localhost")
+            elif seccomp is not None and seccomp not in ("RuntimeDefault", "Localhost", "Unconfined"):
+                out.append(f"seccomp: {name} seccompProfile is {seccomp}")
+            caps = _map(sc.get("capabilities"))
+            if "ALL" not in [str(d) for d in caps.get("drop") or ()]:
+                out.append(f"capabilities: {name} does not drop ALL")
+            extra = [str(a) for a in caps.get("add") or () if str(a) != "NET_BIND_SERVICE"]
+            if extra:
+                out.append(f"capabilities: {name} adds {', '.join(extra)} (restricted allows only NET_BIND_SERVICE)")
+    if not windows and pod_seccomp not in (None, "RuntimeDefault", "Localhost", "Unconfined"):
+        out.append(f"seccomp: the pod seccompProfile is {pod_seccomp}")
+    return list(dict.fromkeys(out))
+
+
+def _selinux(options: Mapping[str, Any], who: str) -> list[str]:
+    out = []
+    if options.get("type") is not None and str(options["type"]) not in SELINUX_TYPES:
+        out.append(f"SELinux: {who} seLinuxOptions.type is {options['type']}")
+    for key in ("user", "role"):
+        if options.get(key):
+            out.append(f"SELinux: {who} sets seLinuxOptions.{key}")
+    return out
+
+
+@check(
+    "kubernetes.pod_security_standard",
+    needs=WORKLOAD_NEEDS,
+    params={**_NS, "level": {"enum": ["baseline", "restricted"], "description": "The Pod Security Standard level."}},
+)
+def pod_security_standard(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckResult]:
+    """Every workload's pods meet a Pod Security Standard level, every field of it (see `pss_violations`)."""
+    level = str(params.get("level", "restricted"))
+
+    def evaluate(w: Workload) -> list[str]:
+        return pss_violations(w.spec, w.pod_metadata, level)
+
+    return evaluate_workloads(
+        evidence, params, evaluate, expected=f"Pod Security Standard '{level}'", passed=f"meets '{level}'"
+    )
+
+
+@check(
+    "kubernetes.capability_added",
+    needs=WORKLOAD_NEEDS,
+    params={**_NS, "capabilities": {**_STRINGS, "minItems": 1, "description": "Capabilities no container may add."}},
+)
+def capability_added(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckResult]:
+    """No container adds one of the named capabilities (SYS_ADMIN: nearly root on the node), or is privileged."""
+    forbidden = {_cap(c) for c in params.get("capabilities", ["SYS_ADMIN"])}
+
+    def evaluate(w: Workload) -> list[str]:
+        problems = []
+        for label, c in containers(w.spec):
+            sc = _sc(c)
+            added = {_cap(a) for a in (sc.get("capabilities") or {}).get("add") or ()}
+            hit = sorted(added & forbidden | (forbidden if "ALL" in added else set()))
+            if hit:
+                problems.append(f"{label} adds {', '.join(hit)}")
+            elif sc.get("privileged") is True:
+                problems.append(f"{label} is privileged (every capability, {', '.join(sorted(forbidden))} included)")
+        return problems
+
+    return evaluate_workloads(
+        evidence,
+        params,
+        evaluate,
+        expected=f"no container adds {', '.join(sorted(forbidden))}",
+        passed=f"no {', '.join(sorted(forbidden))}",
+    )

@@ -29,6 +29,7 @@ from checks.kubernetes.kinds import (
     OWNED_KINDS,
     POD_SPEC_PATH,
 )
+from scanner.yamlfile import load_bounded
 
 try:  # the C loader is much faster; fall back to pure Python where libyaml is missing
     YamlLoader: Any = yaml.CSafeLoader
@@ -37,13 +38,30 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 
 _intern = sys.intern
 
-_POD_SC_KEYS = ("runAsNonRoot", "runAsUser", "runAsGroup")
-_CONTAINER_SC_KEYS = ("privileged", "allowPrivilegeEscalation", "runAsNonRoot", "runAsUser", "readOnlyRootFilesystem")
 _POD_FLAGS = ("hostNetwork", "hostPID", "hostIPC", "automountServiceAccountToken")
+_BOOL_SC_KEYS = frozenset({"privileged", "allowPrivilegeEscalation", "runAsNonRoot", "readOnlyRootFilesystem"})
+_INT_SC_KEYS = frozenset({"runAsUser", "runAsGroup"})
 _CONTAINER_TYPES = ("containers", "initContainers", "ephemeralContainers")
+_PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 _SECRETISH_FLAG = re.compile(r"password|secret|token", re.IGNORECASE)
 _PATHISH_FLAG = re.compile(r"(file|dir|path|ttl|mode|lookup|audiences)$", re.IGNORECASE)
 _OLD_GROUPS = {"extensions"}
+APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
+"""Prefix of the (deprecated) per-container AppArmor annotations Pod Security still judges."""
+
+CONFIG_KINDS: dict[str, str] = {
+    "EncryptionConfiguration": "apiserver.config.k8s.io",
+    "AuthorizationConfiguration": "apiserver.config.k8s.io",
+    "AuthenticationConfiguration": "apiserver.config.k8s.io",
+    "Policy": "audit.k8s.io",
+}
+"""Control-plane configuration files (kind -> API group) read from offline input when present."""
+
+USED_KINDS: frozenset[str] = frozenset({k.kind for k in KINDS} | set(CONFIG_KINDS))
+"""Every kind whose content the builder reads (an offline reader must not drop their bodies)."""
+
+KEPT_ANNOTATIONS: tuple[str, ...] = ("container.apparmor.security.beta.kubernetes.io/",)
+"""Prefixes of the annotations the builder keeps (an offline reader must not drop them)."""
 
 KUBELET_KEYS: tuple[tuple[str, ...], ...] = (
     ("authentication", "anonymous", "enabled"),
@@ -74,6 +92,62 @@ def _json_scalar(value: Any) -> Any:
     return str(value)
 
 
+class _Problems:
+    """Collects fields whose type the API server would reject (`"true"` for a boolean, ...).
+
+    A field is named by `where` and `key` (joined only when it is recorded: slimming runs on
+    every object, a problem rarely).
+    """
+
+    __slots__ = ("items",)
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def _add(self, where: str, key: str, value: Any, wanted: str) -> None:
+        self.items.append(f"{where}.{key if key else ''}".rstrip(".") + f" is {_shown(value)}, not {wanted}")
+
+    def boolean(self, value: Any, where: str, key: str = "") -> Any:
+        """`value` when it is a JSON boolean; otherwise record it and keep its JSON form."""
+        if value is True or value is False:
+            return value
+        self._add(where, key, value, "a boolean")
+        return _json_scalar(value)
+
+    def integer(self, value: Any, where: str, key: str = "") -> Any:
+        """`value` when it is a JSON integer; otherwise record it and keep its JSON form."""
+        if type(value) is int:
+            return value
+        self._add(where, key, value, "an integer")
+        return _json_scalar(value)
+
+    def string(self, value: Any, where: str, key: str = "") -> str:
+        """`value` when it is a string; otherwise record it and keep its text."""
+        if type(value) is str:
+            return value
+        self._add(where, key, value, "a string")
+        return _str(value)
+
+    def mapping(self, value: Any, where: str, key: str = "") -> dict[str, Any] | None:
+        """`value` when it is a mapping (None when absent); otherwise record it."""
+        if value is None or type(value) is dict:
+            return value
+        self._add(where, key, value, "an object")
+        return None
+
+    def sequence(self, value: Any, where: str, key: str = "") -> list[Any] | None:
+        """`value` when it is a list (None when absent); otherwise record it."""
+        if value is None or type(value) is list:
+            return value
+        self._add(where, key, value, "a list")
+        return None
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else type(value).__name__
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _owner_refs(refs: Any) -> list[dict[str, Any]] | None:
     if not refs or not isinstance(refs, list):
         return None
@@ -81,58 +155,135 @@ def _owner_refs(refs: Any) -> list[dict[str, Any]] | None:
     for ref in refs:
         if isinstance(ref, dict):
             item: dict[str, Any] = {"kind": _intern(_str(ref.get("kind"))), "name": _str(ref.get("name"))}
-            if ref.get("controller"):
+            if isinstance(ref.get("uid"), str) and ref["uid"]:
+                item["uid"] = ref["uid"]
+            if ref.get("controller") is True:
                 item["controller"] = True
             out.append(item)
     return out or None
 
 
 def _labels(labels: Any) -> dict[str, str]:
-    if not isinstance(labels, dict):
+    if not labels or type(labels) is not dict:
         return {}
+    out = dict(labels)
+    if all(type(v) is str for v in out.values()) and all(type(k) is str for k in out):
+        return out
     return {_str(k): _str(v) for k, v in labels.items()}
 
 
-def _security_context(sc: Any, keys: tuple[str, ...]) -> dict[str, Any] | None:
-    if not isinstance(sc, dict) or not sc:
+def _annotations(annotations: Any) -> dict[str, str] | None:
+    """The annotations Pod Security judges (AppArmor per container); nothing else is kept."""
+    if not isinstance(annotations, dict):
+        return None
+    kept = {_str(k): _str(v) for k, v in annotations.items() if _str(k).startswith(APPARMOR_ANNOTATION)}
+    return kept or None
+
+
+def _profile(value: Any, path: str, key: str, problems: _Problems) -> dict[str, Any] | None:
+    """A seccompProfile / appArmorProfile: its type (and localhost profile name)."""
+    profile = problems.mapping(value, path, key)
+    if not profile:
         return None
     out: dict[str, Any] = {}
-    for key in keys:
-        value = sc.get(key)
-        if value is not None:
-            out[key] = _json_scalar(value)
-    caps = sc.get("capabilities")
-    if isinstance(caps, dict):
-        slim_caps = {}
-        for key in ("add", "drop"):
-            values = caps.get(key)
-            if isinstance(values, list):
-                slim_caps[key] = [_intern(_str(v)) for v in values]
-        if slim_caps:
-            out["capabilities"] = slim_caps
-    seccomp = sc.get("seccompProfile")
-    if isinstance(seccomp, dict) and seccomp.get("type") is not None:
-        out["seccompProfile"] = {"type": _intern(_str(seccomp.get("type")))}
+    if profile.get("type") is not None:
+        out["type"] = _intern(problems.string(profile["type"], path, f"{key}.type"))
+    if profile.get("localhostProfile") is not None:
+        out["localhostProfile"] = _str(profile["localhostProfile"])
     return out or None
 
 
-def slim_container(container: Any) -> dict[str, Any]:
-    """Keep a container's name, image, security context, host ports, limits and secret references."""
+def _security_context(sc: Any, path: str, problems: _Problems, pod: bool) -> dict[str, Any] | None:
+    if not sc:
+        return None
+    sc = problems.mapping(sc, path)
+    if not sc:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in sc.items():
+        if value is None:
+            continue
+        if key in _BOOL_SC_KEYS and (not pod or key == "runAsNonRoot"):
+            out[key] = problems.boolean(value, path, key)
+        elif key in _INT_SC_KEYS:
+            out[key] = problems.integer(value, path, key)
+        elif key == "procMount" and not pod:
+            out[key] = _intern(problems.string(value, path, key))
+        elif key == "capabilities" and not pod:
+            caps = problems.mapping(value, path, key)
+            if caps:
+                slim_caps = {}
+                for name in ("add", "drop"):
+                    values = problems.sequence(caps.get(name), path, f"capabilities.{name}")
+                    if values is not None:
+                        slim_caps[name] = [_intern(_str(v)) for v in values]
+                if slim_caps:
+                    out[key] = slim_caps
+        elif key == "sysctls" and pod:
+            sysctls = problems.sequence(value, path, key)
+            if sysctls:
+                out[key] = [{"name": _str(s.get("name"))} for s in sysctls if isinstance(s, dict)]
+        elif key in ("seccompProfile", "appArmorProfile"):
+            profile = _profile(value, path, key, problems)
+            if profile:
+                out[key] = profile
+        elif key == "seLinuxOptions":
+            selinux = problems.mapping(value, path, key)
+            if selinux:
+                kept = {k: _str(selinux[k]) for k in ("type", "user", "role", "level") if selinux.get(k) is not None}
+                if kept:
+                    out[key] = kept
+        elif key == "windowsOptions":
+            windows = problems.mapping(value, path, key)
+            if windows and windows.get("hostProcess") is not None:
+                out[key] = {"hostProcess": problems.boolean(windows["hostProcess"], path, f"{key}.hostProcess")}
+    return out or None
+
+
+def _handler_host(handler: Any) -> dict[str, Any] | None:
+    """Of a probe or lifecycle handler, only the `host` of httpGet / tcpSocket (Pod Security judges it)."""
+    if not isinstance(handler, dict):
+        return None
+    out: dict[str, Any] = {}
+    for key in ("httpGet", "tcpSocket"):
+        action = handler.get(key)
+        if isinstance(action, dict) and action.get("host"):
+            out[key] = {"host": _str(action["host"])}
+    return out or None
+
+
+def slim_container(container: Any, path: str = "container", problems: _Problems | None = None) -> dict[str, Any]:
+    """Keep a container's name, image, security context, host ports, probe hosts, limits and secret references."""
+    problems = problems if problems is not None else _Problems()
     if not isinstance(container, dict):
+        problems.items.append(f"{path} is {_shown(container)}, not an object")
         return {"name": "", "image": ""}
     out: dict[str, Any] = {"name": _str(container.get("name")), "image": _str(container.get("image"))}
-    sc = _security_context(container.get("securityContext"), _CONTAINER_SC_KEYS)
+    raw_sc = container.get("securityContext")
+    sc = _security_context(raw_sc, path + ".securityContext", problems, pod=False) if raw_sc else None
     if sc:
         out["securityContext"] = sc
-    ports = container.get("ports")
-    if ports and isinstance(ports, list):
+    ports = problems.sequence(container.get("ports"), path, "ports")
+    if ports:
         host_ports = [
-            {"containerPort": _json_scalar(p.get("containerPort")), "hostPort": _json_scalar(p.get("hostPort"))}
-            for p in ports
+            {
+                "containerPort": _json_scalar(p.get("containerPort")),
+                "hostPort": problems.integer(p.get("hostPort"), f"{path}.ports[{i}].hostPort"),
+            }
+            for i, p in enumerate(ports)
             if isinstance(p, dict) and p.get("hostPort")
         ]
         if host_ports:
             out["ports"] = host_ports
+    for probe in _PROBES:
+        host = _handler_host(container.get(probe))
+        if host:
+            out[probe] = host
+    lifecycle = container.get("lifecycle")
+    if isinstance(lifecycle, dict):
+        hooks = {k: h for k in ("postStart", "preStop") if (h := _handler_host(lifecycle.get(k)))}
+        if hooks:
+            out["lifecycle"] = hooks
     resources = container.get("resources")
     if isinstance(resources, dict):
         limits = resources.get("limits")
@@ -169,35 +320,159 @@ def slim_container(container: Any) -> dict[str, Any]:
     return out
 
 
-def slim_pod_spec(spec: Any) -> dict[str, Any]:
-    """Keep the pod-level settings the checks read, and every kind of container."""
+def _slim_volume(volume: dict[str, Any]) -> dict[str, Any]:
+    """A volume's name and source type(s): a hostPath keeps its path, other sources an empty object."""
+    out: dict[str, Any] = {"name": _str(volume.get("name"))}
+    for key, value in volume.items():
+        if key == "name" or value is None:
+            continue
+        if key == "hostPath" and isinstance(value, dict):
+            out[key] = {"path": _str(value.get("path"))}
+        else:
+            out[_intern(_str(key))] = {}
+    return out
+
+
+def slim_pod_spec(spec: Any, path: str = "spec", problems: _Problems | None = None) -> dict[str, Any]:
+    """Keep the pod-level settings the checks read (Pod Security fields included), and every container.
+
+    Fields of the wrong type (a string `"true"` where Kubernetes wants a boolean) are kept as
+    they are and recorded in `problems`: the API server rejects such an object, so the checks
+    report it instead of reading it as false.
+    """
+    problems = problems if problems is not None else _Problems()
+    if spec is not None and not isinstance(spec, dict):
+        problems.items.append(f"{path} is {_shown(spec)}, not an object")
     if not isinstance(spec, dict):
         return {}
     out: dict[str, Any] = {}
     for key in _POD_FLAGS:
         value = spec.get(key)
         if value is not None:
-            out[key] = _json_scalar(value)
+            out[key] = problems.boolean(value, path, key)
     account = spec.get("serviceAccountName") or spec.get("serviceAccount")
     if account:
         out["serviceAccountName"] = _intern(_str(account))
-    sc = _security_context(spec.get("securityContext"), _POD_SC_KEYS)
+    if spec.get("hostUsers") is not None:
+        out["hostUsers"] = problems.boolean(spec["hostUsers"], path, "hostUsers")
+    os_spec = spec.get("os")
+    if isinstance(os_spec, dict) and os_spec.get("name") is not None:
+        out["os"] = {"name": _str(os_spec["name"])}
+    sc = _security_context(spec.get("securityContext"), path + ".securityContext", problems, pod=True)
     if sc:
         out["securityContext"] = sc
-    volumes = spec.get("volumes")
-    if volumes and isinstance(volumes, list):
-        host_paths = [
-            {"name": _str(v.get("name")), "hostPath": {"path": _str(v["hostPath"].get("path"))}}
-            for v in volumes
-            if isinstance(v, dict) and isinstance(v.get("hostPath"), dict)
-        ]
-        if host_paths:
-            out["volumes"] = host_paths
+    volumes = problems.sequence(spec.get("volumes"), path, "volumes")
+    if volumes:
+        out["volumes"] = [_slim_volume(v) for v in volumes if isinstance(v, dict)]
     for ctype in _CONTAINER_TYPES:
-        containers = spec.get(ctype)
-        if containers and isinstance(containers, list):
-            out[ctype] = [slim_container(c) for c in containers]
+        containers = problems.sequence(spec.get(ctype), path, ctype)
+        if containers:
+            out[ctype] = [slim_container(c, f"{path}.{ctype}[{i}]", problems) for i, c in enumerate(containers)]
     return out
+
+
+_SA_VOLUME = re.compile(r"^kube-api-access-[a-z0-9]{5}$")
+
+
+def _comparable(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A slim pod spec without what admission and controllers legitimately add to a pod.
+
+    The ServiceAccount admission plugin adds `serviceAccountName: default` and a projected
+    `kube-api-access-xxxxx` volume, a StatefulSet adds persistentVolumeClaim volumes (both volume
+    types every Pod Security level allows); ephemeral containers are compared separately.
+    """
+    out = {k: v for k, v in spec.items() if k not in ("ephemeralContainers", "serviceAccountName", "volumes")}
+    out["serviceAccountName"] = spec.get("serviceAccountName") or "default"
+    volumes = []
+    for volume in spec.get("volumes") or ():
+        kinds = set(volume) - {"name"}
+        if kinds == {"persistentVolumeClaim"} or (kinds == {"projected"} and _SA_VOLUME.match(str(volume["name"]))):
+            continue
+        volumes.append(volume)
+    out["volumes"] = sorted(volumes, key=lambda v: str(v.get("name")))
+    return out
+
+
+def same_pod_spec(pod: Mapping[str, Any], template: Mapping[str, Any]) -> bool:
+    """True when a pod's slim spec is its owner's template, up to what admission adds (see `_comparable`).
+
+    A pod's containers may carry limits its template lacks (LimitRanger adds defaults), never
+    other values: a limit the template sets must be the pod's.
+    """
+    mine, theirs = _comparable(pod), _comparable(template)
+    for ctype in ("containers", "initContainers"):
+        ours, base = mine.get(ctype) or [], theirs.get(ctype) or []
+        if len(ours) != len(base):
+            return False
+        adjusted = []
+        for container, reference in zip(ours, base, strict=True):
+            limits = (container.get("resources") or {}).get("limits")
+            wanted = (reference.get("resources") or {}).get("limits") or {}
+            if limits is not None:
+                kept = {k: v for k, v in limits.items() if k in wanted}
+                container = {k: v for k, v in container.items() if k != "resources"}
+                if kept:
+                    container["resources"] = {"limits": kept}
+            adjusted.append(container)
+        if adjusted:
+            mine[ctype] = adjusted
+    return mine == theirs
+
+
+def _apparmor_effective(spec: Mapping[str, Any], annotations: Mapping[str, str] | None) -> dict[str, str]:
+    """Container name -> its AppArmor profile as the kubelet applies it (field, else pod field, else annotation)."""
+    pod = ((spec.get("securityContext") or {}).get("appArmorProfile") or {}).get("type")
+    out = {}
+    for ctype in ("initContainers", "containers"):
+        for c in spec.get(ctype) or ():
+            own = ((c.get("securityContext") or {}).get("appArmorProfile") or {}).get("type")
+            annotation = (annotations or {}).get(APPARMOR_ANNOTATION + str(c.get("name")))
+            shown = (
+                own
+                or pod
+                or {"runtime/default": "RuntimeDefault", "unconfined": "Unconfined"}.get(
+                    str(annotation), "Localhost" if str(annotation).startswith("localhost/") else ""
+                )
+            )
+            if shown:
+                out[str(c.get("name"))] = str(shown)
+    return out
+
+
+def _without_apparmor(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The slim spec without appArmorProfile fields (compared through `_apparmor_effective`)."""
+    out = dict(spec)
+    if "appArmorProfile" in (spec.get("securityContext") or {}):
+        out["securityContext"] = {k: v for k, v in spec["securityContext"].items() if k != "appArmorProfile"}
+    for ctype in ("initContainers", "containers"):
+        if any("appArmorProfile" in (c.get("securityContext") or {}) for c in spec.get(ctype) or ()):
+            out[ctype] = [
+                {**c, "securityContext": {k: v for k, v in c["securityContext"].items() if k != "appArmorProfile"}}
+                if "appArmorProfile" in (c.get("securityContext") or {})
+                else c
+                for c in spec[ctype]
+            ]
+    return out
+
+
+def _same_pod(
+    spec: Mapping[str, Any],
+    annotations: Mapping[str, str] | None,
+    template: Mapping[str, Any],
+    template_annotations: Mapping[str, str] | None,
+) -> bool:
+    """A pod runs its template: same spec (`same_pod_spec`) and the same AppArmor profiles.
+
+    The API server copies AppArmor fields into annotations on pods (and annotations into fields),
+    never on templates: the profiles are compared as the kubelet applies them, not as written.
+    """
+    if (annotations or None) == (template_annotations or None) and not (
+        _apparmor_effective(spec, None) or _apparmor_effective(template, None)
+    ):
+        return same_pod_spec(spec, template)
+    if _apparmor_effective(spec, annotations) != _apparmor_effective(template, template_annotations):
+        return False
+    return same_pod_spec(_without_apparmor(spec), _without_apparmor(template))
 
 
 def debug_spec(spec: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -208,7 +483,7 @@ def debug_spec(spec: Mapping[str, Any]) -> dict[str, Any] | None:
     """
     if not spec.get("ephemeralContainers"):
         return None
-    return {k: spec[k] for k in ("securityContext", "ephemeralContainers") if k in spec}
+    return {k: spec[k] for k in ("securityContext", "ephemeralContainers", "os") if k in spec}
 
 
 def parse_flags(argv: Any) -> dict[str, str]:
@@ -241,7 +516,7 @@ def parse_flags(argv: Any) -> dict[str, str]:
 
 def parse_kubelet_config(text: Any) -> dict[str, Any]:
     """Extract the settings of `KUBELET_KEYS` from a KubeletConfiguration document (YAML text)."""
-    data = yaml.load(_str(text), Loader=YamlLoader)  # noqa: S506 - a SafeLoader
+    data = load_bounded(_str(text))  # text from the cluster: aliases bounded like any file
     if not isinstance(data, dict):
         raise ValueError("the 'kubelet' key does not hold a KubeletConfiguration mapping")
     config: dict[str, Any] = {}
@@ -252,6 +527,35 @@ def parse_kubelet_config(text: Any) -> dict[str, Any]:
         if node is not None:
             config[".".join(path)] = [_json_scalar(v) for v in node] if isinstance(node, list) else _json_scalar(node)
     return config
+
+
+def _selector(value: Any, path: str, problems: _Problems) -> dict[str, Any] | None:
+    """A label selector (matchLabels, matchExpressions), its types checked; None when it is invalid."""
+    before = len(problems.items)
+    selector = problems.mapping(value, path)
+    if selector is None:
+        return None
+    out: dict[str, Any] = {}
+    labels = problems.mapping(selector.get("matchLabels"), path + ".matchLabels")
+    if labels:
+        out["matchLabels"] = {_str(k): problems.string(v, f"{path}.matchLabels.{k}") for k, v in labels.items()}
+    expressions = problems.sequence(selector.get("matchExpressions"), path + ".matchExpressions")
+    if expressions:
+        kept = []
+        for i, expr in enumerate(expressions):
+            expr = problems.mapping(expr, f"{path}.matchExpressions[{i}]")
+            if expr is None:
+                continue
+            values = problems.sequence(expr.get("values"), f"{path}.matchExpressions[{i}].values") or []
+            kept.append(
+                {
+                    "key": _str(expr.get("key")),
+                    "operator": _str(expr.get("operator")),
+                    "values": [_str(v) for v in values],
+                }
+            )
+        out["matchExpressions"] = kept
+    return None if len(problems.items) > before else out
 
 
 def _set_path(root: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
@@ -336,9 +640,12 @@ def _aggregation_rule(rule: Any) -> dict[str, Any]:
 class EvidenceBuilder:
     """Accumulates slim objects per evidence section, from any input."""
 
-    def __init__(self, default_namespace: str = "default") -> None:
+    def __init__(self, default_namespace: str = "default", mirror_pods_only: bool = False) -> None:
         self.default_namespace = default_namespace
         """Namespace given to namespaced objects that name none (offline manifests)."""
+        self.mirror_pods_only = mirror_pods_only
+        """Read control-plane flags only from mirror pods (controlled by their Node), as a live API
+        server shows static pods; any pod someone created with the right name or labels is not one."""
         self.sections: dict[str, list[dict[str, Any]]] = {k.section: [] for k in KINDS}
         """Section name -> slim objects."""
         self.controlplane: dict[str, list[dict[str, Any]]] = {c: [] for c in CONTROL_PLANE_COMPONENTS.values()}
@@ -346,7 +653,14 @@ class EvidenceBuilder:
         self.kubelet: dict[str, Any] | None = None
         """The kubelet configuration, when the kubelet-config ConfigMap was seen."""
         self._source: dict[str, Any] | None = None
-        self._controllers: set[tuple[str, str, str]] = set()
+        self._templates: dict[str, tuple[str, str, str, dict[str, Any], dict[str, str] | None]] = {}
+        """uid -> (kind, namespace, name, slim pod spec, template AppArmor annotations) of every controller."""
+        self._idle: set[str] = set()
+        """UIDs of ReplicaSets scaled to zero: their pods (still terminating) are evaluated as themselves."""
+        self.configs: dict[str, list[dict[str, Any]]] = {}
+        """Control-plane configuration files found in offline input, by kind (see `CONFIG_KINDS`)."""
+        self.problems: list[dict[str, Any]] = []
+        """Objects of the input that cannot be understood (a kind that is not a string, no kind)."""
         self.ignored: Counter[str] = Counter()
         """Kinds seen but not used (ConfigMaps, Secrets, custom resources), by count."""
         self._slimmers = {
@@ -379,11 +693,21 @@ class EvidenceBuilder:
         """
         if not isinstance(obj, dict):
             return False
-        kind = kind or _str(obj.get("kind"))
+        raw_kind = obj.get("kind")
+        if kind is None and raw_kind is not None and not isinstance(raw_kind, str):
+            self.problems.append({"source": source or {}, "problem": f"kind is {_shown(raw_kind)}, not a string"})
+            self.ignored["(kind not a string)"] += 1
+            return False
+        kind = kind or _str(raw_kind)
+        if kind in CONFIG_KINDS and _str(obj.get("apiVersion")).partition("/")[0] == CONFIG_KINDS[kind]:
+            self._config_file(obj, kind, source)
+            return True
         slimmer = self._slimmers.get(kind)
         if slimmer is None or not self._group_ok(kind, obj):
             if kind == "ConfigMap":
                 self._config_map(obj, source)
+            if not kind:
+                self.problems.append({"source": source or {}, "problem": "the object names no kind"})
             self.ignored[kind or "(no kind)"] += 1
             return False
         self._source = source
@@ -409,6 +733,8 @@ class EvidenceBuilder:
         out: dict[str, Any] = {"name": _str(meta.get("name"))}
         if BY_KIND[kind].namespaced:
             out["namespace"] = _intern(_str(meta.get("namespace") or self.default_namespace))
+        if isinstance(meta.get("uid"), str) and meta["uid"]:
+            out["uid"] = meta["uid"]
         owners = _owner_refs(meta.get("ownerReferences"))
         if owners:
             out["ownerReferences"] = owners
@@ -419,29 +745,79 @@ class EvidenceBuilder:
     def _namespace(self, obj: Mapping[str, Any], kind: str) -> dict[str, Any]:
         return {"metadata": self._meta(obj, kind, labels=True)}
 
-    def _owned(self, meta: dict[str, Any]) -> bool:
-        """True when an owner of the object is a controller already in the evidence."""
-        owners = meta.get("ownerReferences")
-        if owners:
-            namespace = meta.get("namespace")
-            for ref in owners:
-                if (ref["kind"], namespace, ref["name"]) in self._controllers:
-                    return True
-        return False
+    def _judge_owner(self, slim: dict[str, Any], kind: str, final: bool = False) -> None:
+        """Mark `slim` (a Pod, ReplicaSet or Job) `owned` when its controller, matched by UID, is in
+        the evidence and its pod spec is the controller's template; otherwise say why it is evaluated.
+
+        An ownerReference is data its author writes: a name proves nothing, and even a UID only
+        proves that the owner exists. Only an object that runs exactly its owner's template is left
+        to the owner's verdict; a pod whose spec differs (a forged reference, an old ReplicaSet,
+        an injected sidecar) is evaluated as itself. `final` (after all input was read) records an
+        owner that never appeared.
+        """
+        meta = slim["metadata"]
+        controller = next((r for r in meta.get("ownerReferences") or () if r.get("controller")), None)
+        if controller is None or "owned" in slim or "owner_note" in slim:
+            return
+        uid = controller.get("uid")
+        found = self._templates.get(uid) if uid else None
+        if found is None:
+            if final and controller["kind"] not in POD_SPEC_PATH:
+                slim["owner_note"] = f"its controller is a {controller['kind']}, which carries no pod template"
+            elif final:
+                shown = f"{controller['kind']} {controller['name']}"
+                slim["owner_note"] = (
+                    f"its controller {shown} is not in the evidence (matched by UID)"
+                    if uid
+                    else f"its ownerReference to {shown} carries no UID"
+                )
+            return
+        owner_kind, namespace, name, template, annotations = found
+        if uid in self._idle:
+            slim["owner_note"] = f"its controller {owner_kind} {namespace}/{name} is scaled to zero"
+            return
+        if owner_kind != controller["kind"] or namespace != meta.get("namespace"):
+            slim["owner_note"] = (
+                f"its ownerReference UID belongs to {owner_kind} {namespace}/{name}, "
+                "not to the kind or namespace the reference names"
+            )
+            return
+        path = POD_SPEC_PATH[kind]
+        spec = _get_path(slim, path) or {}
+        mine = (
+            slim["metadata"].get("annotations")
+            if kind == "Pod"
+            else _get_path(slim, (*path[:-1], "metadata", "annotations"))
+        )
+        if slim.get("invalid") or not _same_pod(spec, mine, template, annotations):
+            slim["owner_note"] = (
+                f"its pod spec differs from the template of its controller {owner_kind} {namespace}/{name}"
+            )
+            return
+        slim["owned"] = True
+        slim["owner"] = f"{owner_kind} {namespace}/{name}"
+        if kind == "Pod":
+            debug = debug_spec(slim.pop("spec", {}))
+            if debug:
+                slim["spec"] = debug
+        else:
+            slim.pop("spec", None)
 
     def _pod(self, obj: Mapping[str, Any], kind: str) -> dict[str, Any]:
-        meta = self._meta(obj, kind)
+        meta = self._meta(obj, kind, labels=True)
+        raw_meta = obj.get("metadata")
+        annotations = _annotations(raw_meta.get("annotations")) if isinstance(raw_meta, dict) else None
+        if annotations:
+            meta["annotations"] = annotations
         spec = obj.get("spec")
         if meta.get("namespace") == "kube-system":
             self._control_plane(obj, meta, spec)
-        if self._owned(meta):
-            owned: dict[str, Any] = {"metadata": meta, "owned": True}
-            if isinstance(spec, dict) and spec.get("ephemeralContainers"):
-                debug = debug_spec(slim_pod_spec(spec))
-                if debug:
-                    owned["spec"] = debug
-            return owned
-        return {"metadata": meta, "spec": slim_pod_spec(spec)}
+        problems = _Problems()
+        slim: dict[str, Any] = {"metadata": meta, "spec": slim_pod_spec(spec, "spec", problems)}
+        if problems.items:
+            slim["invalid"] = problems.items
+        self._judge_owner(slim, kind)
+        return slim
 
     def _control_plane(self, obj: Mapping[str, Any], meta: dict[str, Any], spec: Any) -> None:
         raw_meta = obj.get("metadata")
@@ -451,6 +827,10 @@ class EvidenceBuilder:
             component = next((c for c in CONTROL_PLANE_COMPONENTS if meta["name"].startswith(c + "-")), "")
         if not component:
             return
+        controllers = [r for r in meta.get("ownerReferences") or () if r.get("controller")]
+        mirror = len(controllers) == 1 and controllers[0].get("kind") == "Node"
+        if (controllers and not mirror) or (self.mirror_pods_only and not mirror):
+            return  # not a static pod: evaluated as a workload, never read as the control plane
         containers = spec.get("containers") if isinstance(spec, dict) else None
         first = containers[0] if isinstance(containers, list) and containers else {}
         argv = list(first.get("command") or []) + list(first.get("args") or []) if isinstance(first, dict) else []
@@ -497,31 +877,40 @@ class EvidenceBuilder:
         return {"metadata": self._meta(obj, kind), "spec": {"limits": slim}}
 
     def _workload(self, obj: Mapping[str, Any], kind: str) -> dict[str, Any]:
-        meta = self._meta(obj, kind)
-        self._controllers.add((kind, meta["namespace"], meta["name"]))
-        if kind in OWNED_KINDS and self._owned(meta):
-            return {"metadata": meta, "owned": True}
+        meta = self._meta(obj, kind, labels=True)
         path = POD_SPEC_PATH[kind]
+        problems = _Problems()
+        template_meta = _get_path(obj, (*path[:-1], "metadata"))
+        annotations = _annotations(template_meta.get("annotations")) if isinstance(template_meta, dict) else None
+        spec = slim_pod_spec(_get_path(obj, path), ".".join(path), problems)
         out: dict[str, Any] = {"metadata": meta}
-        _set_path(out, path, slim_pod_spec(_get_path(obj, path)))
+        _set_path(out, path, spec)
+        if annotations:
+            _set_path(out, (*path[:-1], "metadata", "annotations"), annotations)
+        if problems.items:
+            out["invalid"] = problems.items
+        replicas = _get_path(obj, ("spec", "replicas"))
+        if kind == "ReplicaSet" and type(replicas) is int:
+            out["spec"]["replicas"] = replicas
+        if "uid" in meta:
+            self._templates[meta["uid"]] = (kind, meta["namespace"], meta["name"], spec, annotations)
+            if kind == "ReplicaSet" and replicas == 0:
+                self._idle.add(meta["uid"])
+        if kind in OWNED_KINDS:
+            self._judge_owner(out, kind)
         return out
 
     def finish(self) -> None:
-        """Drop the pod specs of objects whose owning controller is in the evidence.
+        """Judge the owners of objects read before their controller (offline input in any order).
 
-        The checks evaluate a controller's template, never the pods, ReplicaSets or Jobs it
-        created; objects read before their owner (offline input in any order) lose their spec
-        here. They keep their metadata (owner references) and are marked `owned: true`; a pod
-        keeps its ephemeral containers (see `debug_spec`).
+        Pods, ReplicaSets and Jobs that run exactly the template of a controller in the evidence
+        (matched by UID) lose their spec and are marked `owned: true` (a pod keeps its ephemeral
+        containers, see `debug_spec`); every other one keeps its spec and an `owner_note` saying
+        why it is evaluated as itself.
         """
         for kind in OWNED_KINDS:
             for obj in self.sections[BY_KIND[kind].section]:
-                if "owned" not in obj and self._owned(obj["metadata"]):
-                    spec = obj.pop("spec", None)
-                    obj["owned"] = True
-                    debug = debug_spec(spec) if kind == "Pod" and isinstance(spec, dict) else None
-                    if debug:
-                        obj["spec"] = debug
+                self._judge_owner(obj, kind, final=True)
 
     def _ingress(self, obj: Mapping[str, Any], kind: str) -> dict[str, Any]:
         spec = obj.get("spec")
@@ -551,15 +940,42 @@ class EvidenceBuilder:
         return {"metadata": self._meta(obj, kind), "spec": slim}
 
     def _network_policy(self, obj: Mapping[str, Any], kind: str) -> dict[str, Any]:
-        spec = obj.get("spec")
-        spec = spec if isinstance(spec, dict) else {}
-        slim: dict[str, Any] = {"podSelector": spec.get("podSelector") or {}}
-        if isinstance(spec.get("policyTypes"), list):
-            slim["policyTypes"] = [_str(t) for t in spec["policyTypes"]]
-        for key in ("ingress", "egress"):
-            if isinstance(spec.get(key), list):
-                slim[key] = spec[key]
-        return {"metadata": self._meta(obj, kind), "spec": slim}
+        problems = _Problems()
+        spec = problems.mapping(obj.get("spec"), "spec") or {}
+        selector = _selector(spec.get("podSelector"), "spec.podSelector", problems)
+        slim: dict[str, Any] = {"podSelector": selector if selector is not None else {}}
+        types = problems.sequence(spec.get("policyTypes"), "spec.policyTypes")
+        if types is not None:
+            slim["policyTypes"] = [problems.string(t, "spec.policyTypes[]") for t in types]
+        for key, peers in (("ingress", "from"), ("egress", "to")):
+            rules = problems.sequence(spec.get(key), f"spec.{key}")
+            if rules is None:
+                continue
+            kept: list[dict[str, Any]] = []
+            for i, raw_rule in enumerate(rules):
+                where = f"spec.{key}[{i}]"
+                rule = problems.mapping(raw_rule, where)
+                if rule is None:
+                    kept.append({})
+                    continue
+                entry: dict[str, Any] = {}
+                for field in (peers, "ports"):
+                    values = problems.sequence(rule.get(field), f"{where}.{field}")
+                    if values:
+                        entry[field] = [
+                            v if isinstance(v, dict) else problems.mapping(v, f"{where}.{field}[]") or {}
+                            for v in values
+                        ]
+                for j, peer in enumerate(entry.get(peers) or ()):
+                    for sel in ("podSelector", "namespaceSelector"):
+                        if sel in peer:
+                            _selector(peer[sel], f"{where}.{peers}[{j}].{sel}", problems)
+                kept.append(entry)
+            slim[key] = kept
+        out: dict[str, Any] = {"metadata": self._meta(obj, kind), "spec": slim}
+        if problems.items:
+            out["invalid"] = problems.items
+        return out
 
     def _role(self, obj: Mapping[str, Any], kind: str) -> dict[str, Any]:
         """A Role or ClusterRole: metadata with labels and uid, every rule, the aggregation rule.
@@ -604,8 +1020,38 @@ class EvidenceBuilder:
         raw = obj.get("webhooks")
         if isinstance(raw, list):
             for hook in raw:
-                if isinstance(hook, dict):
-                    hooks.append({"name": _str(hook.get("name")), "failurePolicy": _str(hook.get("failurePolicy"))})
+                if not isinstance(hook, dict):
+                    continue
+                entry: dict[str, Any] = {
+                    "name": _str(hook.get("name")),
+                    "failurePolicy": _str(hook.get("failurePolicy")),
+                }
+                client = hook.get("clientConfig")
+                service = client.get("service") if isinstance(client, dict) else None
+                if isinstance(service, dict):
+                    entry["service"] = {
+                        k: _str(service.get(k)) for k in ("namespace", "name", "path") if service.get(k) is not None
+                    }
+                elif isinstance(client, dict) and client.get("url"):
+                    entry["url"] = True
+                rules = hook.get("rules")
+                if isinstance(rules, list):
+                    entry["rules"] = [
+                        {
+                            k: [_str(v) for v in r[k]]
+                            for k in ("apiGroups", "apiVersions", "operations", "resources")
+                            if isinstance(r.get(k), list)
+                        }
+                        | ({"scope": _str(r["scope"])} if r.get("scope") else {})
+                        for r in rules
+                        if isinstance(r, dict)
+                    ]
+                for sel in ("namespaceSelector", "objectSelector"):
+                    if hook.get(sel) is not None:
+                        entry[sel] = _selector(hook[sel], sel, _Problems()) or {"invalid": True}
+                if isinstance(hook.get("matchConditions"), list) and hook["matchConditions"]:
+                    entry["matchConditions"] = len(hook["matchConditions"])
+                hooks.append(entry)
         return {"metadata": self._meta(obj, kind, labels=True), "webhooks": hooks}
 
     def _config_map(self, obj: Mapping[str, Any], source: dict[str, Any] | None) -> None:
@@ -641,14 +1087,90 @@ class EvidenceBuilder:
         for name in sorted(used - declared):
             self.sections["namespaces"].append({"metadata": {"name": name, "labels": {}}, "implicit": True})
 
-    def controlplane_section(self, missing_reason: str) -> dict[str, Any]:
-        """The `controlplane` section: static pods per component, and whether the API server is visible."""
+    def controlplane_section(self, missing_reason: str, offline: bool = False) -> dict[str, Any]:
+        """The `controlplane` section: static pods per component, whether the API server is visible,
+        and (offline) the configuration files the input holds."""
         visible = bool(self.controlplane["apiserver"])
         section: dict[str, Any] = {"visible": visible, **self.controlplane}
+        section["configs"] = {k: list(v) for k, v in self.configs.items()} if offline else {}
+        section["configs_visible"] = offline
         if not visible:
             section["reason"] = missing_reason
         return section
 
+    def inputs_section(self) -> dict[str, Any]:
+        """The `inputs` section (offline): objects not understood, and kinds read but not evaluated."""
+        return {"invalid": list(self.problems), "unevaluated_kinds": dict(sorted(self.ignored.items()))}
+
+    def _config_file(self, obj: Mapping[str, Any], kind: str, source: dict[str, Any] | None) -> None:
+        """Keep what the checks judge of a control-plane configuration file (never key material)."""
+        data: dict[str, Any] = {}
+        if kind == "EncryptionConfiguration":
+            resources = []
+            for entry in obj.get("resources") or ():
+                if not isinstance(entry, dict):
+                    continue
+                providers = []
+                for provider in entry.get("providers") or ():
+                    if isinstance(provider, dict) and provider:
+                        name = _str(next(iter(provider)))
+                        detail = provider[next(iter(provider))]
+                        kept = (
+                            {"apiVersion": _str(detail.get("apiVersion", "v1"))}
+                            if name == "kms" and isinstance(detail, dict)
+                            else {}
+                        )
+                        providers.append({name: kept})
+                resources.append({"resources": [_str(r) for r in entry.get("resources") or ()], "providers": providers})
+            data["resources"] = resources
+        elif kind == "Policy":
+            rules = []
+            for rule in obj.get("rules") or ():
+                if not isinstance(rule, dict):
+                    continue
+                slim_rule: dict[str, Any] = {"level": _str(rule.get("level"))}
+                for key in ("users", "userGroups", "verbs", "namespaces", "nonResourceURLs"):
+                    if isinstance(rule.get(key), list) and rule[key]:
+                        slim_rule[key] = [_str(v) for v in rule[key]]
+                if isinstance(rule.get("resources"), list):
+                    slim_rule["resources"] = [
+                        {
+                            "group": _str(r.get("group")),
+                            **{
+                                k: [_str(v) for v in r[k]]
+                                for k in ("resources", "resourceNames")
+                                if isinstance(r.get(k), list) and r[k]
+                            },
+                        }
+                        for r in rule["resources"]
+                        if isinstance(r, dict)
+                    ]
+                rules.append(slim_rule)
+            data["rules"] = rules
+        elif kind == "AuthorizationConfiguration":
+            data["authorizers"] = [
+                {"type": _str(a.get("type")), "name": _str(a.get("name"))}
+                for a in obj.get("authorizers") or ()
+                if isinstance(a, dict)
+            ]
+        else:
+            anonymous = obj.get("anonymous")
+            if isinstance(anonymous, dict):
+                data["anonymous"] = {
+                    "enabled": _json_scalar(anonymous.get("enabled")),
+                    "conditions": [
+                        {"path": _str(c.get("path"))} for c in anonymous.get("conditions") or () if isinstance(c, dict)
+                    ],
+                }
+        found: dict[str, Any] = {"kind": kind, "data": data}
+        if source is not None:
+            found["source"] = source
+        self.configs.setdefault(kind, []).append(found)
+
     def counts(self) -> dict[str, int]:
-        """Objects kept per section."""
-        return {name: len(items) for name, items in self.sections.items()}
+        """Objects kept per section (and control-plane configuration files, when the input had any)."""
+        counts = {name: len(items) for name, items in self.sections.items()}
+        configs = sum(len(v) for v in self.configs.values())
+        if configs:
+            counts["controlplane configuration files"] = configs
+        return counts

@@ -15,6 +15,7 @@ from checks.openbao.units import parse_version, version_at_least
 from scanner import floors
 from scanner.interface import check
 from scanner.model import CheckResult, Evidence, Resource, Status
+from scanner.operators import parse_bool
 
 PROBE_DISABLED = "active probe not enabled"
 _TLS_ORDER = {"tls10": 10, "tls11": 11, "tls12": 12, "tls13": 13}
@@ -23,13 +24,11 @@ _NEGOTIATED = {"TLSv1": "tls10", "TLSv1.1": "tls11", "TLSv1.2": "tls12", "TLSv1.
 
 def server(evidence: Evidence) -> Resource:
     """The target-level resource (the OpenBao server)."""
-    return evidence.resource("server", evidence.target)
+    return evidence.target_resource("server")
 
 
 def _truthy(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
+    return parse_bool(value, "generic") is True
 
 
 @check(

@@ -12,21 +12,15 @@ from urllib.parse import quote
 
 from scanner.errors import EvidenceUnavailable
 from scanner.model import CheckResult, Evidence, Resource, Status
+from scanner.operators import parse_bool
 
 _SAFE = "()+,;=:@!$'*"
-_TRUE = {"on", "true", "yes", "1"}
-_FALSE = {"off", "false", "no", "0", ""}
 _UNIT_SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def segment(name: str) -> str:
     """Percent-encode one path segment of a resource URI (keeps `public.f(integer)` readable)."""
     return quote(name, safe=_SAFE)
-
-
-def target_resource(evidence: Evidence) -> Resource:
-    """The target itself (used when no finer resource applies)."""
-    return evidence.resource("target", evidence.target)
 
 
 def setting_resource(evidence: Evidence, name: str) -> Resource:
@@ -88,17 +82,15 @@ def unavailable_setting(evidence: Evidence, name: str) -> CheckResult:
 
 
 def is_on(value: Any) -> bool:
-    """True for PostgreSQL boolean spellings of on (on, true, yes, 1)."""
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in _TRUE
+    """True for what PostgreSQL reads as on (on, true, yes, 1 and their unique prefixes)."""
+    return parse_bool(value, "postgres") is True
 
 
 def is_off(value: Any) -> bool:
-    """True for PostgreSQL boolean spellings of off (off, false, no, 0, empty)."""
-    if isinstance(value, bool):
-        return not value
-    return str(value).strip().lower() in _FALSE
+    """True for what PostgreSQL reads as off (off, false, no, 0, prefixes), and for an empty list setting."""
+    if isinstance(value, str) and not value.strip():
+        return True  # PostgreSQL 18's log_connections = '' logs nothing
+    return parse_bool(value, "postgres") is False
 
 
 def to_seconds(setting: Any, unit: Any) -> float | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -70,10 +71,11 @@ def meta(name: str, namespace: str | None = "team-a", **extra: Any) -> dict[str,
     return m
 
 
-def owner(kind: str, name: str) -> list[dict[str, Any]]:
-    """ownerReferences naming a controller."""
+def owner(kind: str, name: str, ns: str | None = "team-a") -> list[dict[str, Any]]:
+    """ownerReferences naming a controller, with the UID `meta` gives it (`ns` None for a Node)."""
     api = {"ReplicaSet": "apps/v1", "Deployment": "apps/v1", "Job": "batch/v1", "CronJob": "batch/v1"}.get(kind, "v1")
-    return [{"apiVersion": api, "kind": kind, "name": name, "uid": f"uid-{name}", "controller": True}]
+    uid = f"uid-{None if kind == 'Node' else ns}-{name}"
+    return [{"apiVersion": api, "kind": kind, "name": name, "uid": uid, "controller": True}]
 
 
 def namespace(name: str, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -119,9 +121,9 @@ def deployment_family(name: str, spec: Mapping[str, Any], ns: str = "team-a") ->
     rs_name = f"{name}-5d4f8"
     return [
         workload("Deployment", name, spec, ns),
-        workload("ReplicaSet", rs_name, spec, ns, owner("Deployment", name)),
-        pod(f"{rs_name}-a1", spec, ns, owner("ReplicaSet", rs_name)),
-        pod(f"{rs_name}-b2", spec, ns, owner("ReplicaSet", rs_name)),
+        workload("ReplicaSet", rs_name, spec, ns, owner("Deployment", name, ns)),
+        pod(f"{rs_name}-a1", spec, ns, owner("ReplicaSet", rs_name, ns)),
+        pod(f"{rs_name}-b2", spec, ns, owner("ReplicaSet", rs_name, ns)),
     ]
 
 
@@ -271,7 +273,7 @@ def sample_cluster() -> list[dict[str, Any]]:
         workload("StatefulSet", "db", good_spec(), "team-a"),
         pod("db-0", good_spec(), "team-a", owner("StatefulSet", "db")),
         workload("DaemonSet", "agent", good_spec(hostPID=True), "team-b"),
-        pod("agent-x1", good_spec(hostPID=True), "team-b", owner("DaemonSet", "agent")),
+        pod("agent-x1", good_spec(hostPID=True), "team-b", owner("DaemonSet", "agent", "team-b")),
         workload("CronJob", "nightly", cron_bad, "team-a"),
         workload("Job", "nightly-290000", cron_bad, "team-a", owner("CronJob", "nightly")),
         pod("nightly-290000-q", cron_bad, "team-a", owner("Job", "nightly-290000")),
@@ -386,7 +388,17 @@ def baseline_controls() -> dict[str, Control]:
 def evaluate(evidence: Evidence, controls: Mapping[str, Control] | None = None) -> dict[str, list[Finding]]:
     """Evaluate every (given) control on the evidence through the real engine; findings by control id."""
     chosen = controls if controls is not None else baseline_controls()
+    evidence = scanned(evidence)
     return {cid: evaluate_control(control, evidence, registry()) for cid, control in chosen.items()}
+
+
+SCAN_TIME = "2026-12-01T12:00:00+00:00"
+"""The scan time the tests give evidence collected without the engine (dated floors are judged against it)."""
+
+
+def scanned(evidence: Evidence, at: str = SCAN_TIME) -> Evidence:
+    """The evidence with a collection time, as the engine stamps it (never the test machine's clock)."""
+    return evidence if evidence.collected_at else dataclasses.replace(evidence, collected_at=at)
 
 
 def write_manifests(path: Path, objects: Sequence[Mapping[str, Any]]) -> Path:
@@ -395,3 +407,30 @@ def write_manifests(path: Path, objects: Sequence[Mapping[str, Any]]) -> Path:
 
     path.write_text(yaml.safe_dump_all(list(objects), sort_keys=False), encoding="utf-8")
     return path
+
+
+def offline_findings(
+    path: Path, control_id: str, objects: Sequence[Any], dump: bool = False, **params: Any
+) -> list[Finding]:
+    """Write `objects` to `path` (multi-document YAML, or a JSON List dump), collect it offline with
+    the plugin, evaluate one control of the built-in baseline (params overridden) through the engine."""
+    import json
+
+    from checks.kubernetes.plugin import PLUGIN
+    from scanner.interface import Target
+
+    if dump:
+        path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)}), encoding="utf-8")
+    else:
+        write_manifests(path, objects)
+    target = PLUGIN.parse_target(f"{'dump' if dump else 'manifests'}:{path}")
+    evidence = scanned(PLUGIN.collect(Target(id="t", kind=target.kind, url=target.url), {}, 30.0))
+    control = baseline_controls()[control_id]
+    if params:
+        control = dataclasses.replace(control, params={**control.params, **params})
+    return evaluate_control(control, evidence, registry())
+
+
+def by_resource(found: Sequence[Finding]) -> dict[str, Any]:
+    """`Kind ns/name` -> status."""
+    return {f"{f.resource.kind} {f.resource.name}": f.status for f in found}

@@ -32,6 +32,7 @@ from tests.kubernetes.k8s_objects import (
     pod,
     registry,
     role,
+    scanned,
     service_account,
     static_pod,
     workload,
@@ -46,7 +47,7 @@ def findings(tmp_path: Path, control_id: str, objects: Sequence[Mapping[str, Any
     """Write the objects as manifests, collect them offline, evaluate one control (params overridden)."""
     path = write_manifests(tmp_path / f"case{next(_counter)}.yaml", objects)
     target = PLUGIN.parse_target(f"manifests:{path}")
-    evidence = PLUGIN.collect(Target(id="t", kind=target.kind, url=target.url), {}, 30.0)
+    evidence = scanned(PLUGIN.collect(Target(id="t", kind=target.kind, url=target.url), {}, 30.0))
     control = baseline_controls()[control_id]
     if params:
         control = replace(control, params={**control.params, **params})
@@ -60,7 +61,8 @@ def statuses(tmp_path: Path, control_id: str, objects: Sequence[Mapping[str, Any
 
 def test_baseline_covers_every_control_with_references() -> None:
     controls = baseline_controls()
-    numbered = [f"K8S-{n:02d}" for n in range(1, 25)] + [f"K8S-{n}" for n in range(45, 49)]  # 45-59: RBAC
+    # 25-44: non-RBAC controls of issue 11; 45-59: RBAC
+    numbered = [f"K8S-{n:02d}" for n in range(1, 43)] + [f"K8S-{n}" for n in range(45, 49)]
     assert set(numbered) <= set(controls) and all(c.startswith("K8S-") for c in controls)
     for control in controls.values():
         assert control.target == "kubernetes" and control.check.startswith("kubernetes.")
@@ -326,6 +328,7 @@ def test_k8s_11_token_automount(tmp_path: Path) -> None:
     assert statuses(tmp_path, "K8S-11", objects) == {
         "ServiceAccount a/default": PASS,
         "ServiceAccount b/default": FAIL,
+        "ServiceAccount kube-system/default": FAIL,  # no namespace is exempt (CIS 5.1.5 covers all)
         "Deployment b/uses-default": FAIL,
         "Deployment a/default-off": PASS,
         "Deployment b/pod-off": PASS,
@@ -342,20 +345,71 @@ def test_k8s_12_pod_security_admission(tmp_path: Path) -> None:
         namespace("warn-only", {"pod-security.kubernetes.io/warn": "restricted"}),
     ]
     assert statuses(tmp_path, "K8S-12", objects) == {
+        "Namespace kube-system": NA,  # excluded by name (the API server's own namespace), and reported
         "Namespace strict": PASS,
         "Namespace base": PASS,
         "Namespace open": FAIL,
         "Namespace warn-only": FAIL,
     }
     assert statuses(tmp_path, "K8S-12", objects, min_level="restricted")["Namespace base"] is FAIL
-    kyverno = {
+    with_engine = statuses(tmp_path, "K8S-12", [*objects, kyverno_webhook()])
+    assert with_engine["Namespace warn-only"] is PASS and with_engine["Namespace open"] is FAIL
+
+
+def kyverno_webhook(name: str = "kyverno-resource-validating-webhook-cfg", **hook: Any) -> dict[str, Any]:
+    """Kyverno's validating webhook configuration as Kyverno installs it with a pod policy."""
+    webhook = {
+        "name": "validate.kyverno.svc-fail",
+        "failurePolicy": "Fail",
+        "clientConfig": {"service": {"namespace": "kyverno", "name": "kyverno-svc", "path": "/validate/fail"}},
+        "rules": [
+            {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["pods"]}
+        ],
+        "namespaceSelector": {
+            "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kyverno"]}]
+        },
+        "sideEffects": "NoneOnDryRun",
+        "admissionReviewVersions": ["v1"],
+    }
+    webhook.update(hook)
+    return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingWebhookConfiguration",
-        "metadata": meta("kyverno-resource-validating-webhook-cfg", None),
-        "webhooks": [],
+        "metadata": meta(name, None),
+        "webhooks": [webhook],
     }
-    with_engine = statuses(tmp_path, "K8S-12", [*objects, kyverno])
-    assert with_engine["Namespace warn-only"] is PASS and with_engine["Namespace open"] is FAIL
+
+
+def test_k8s_12_only_a_recognised_fail_closed_engine_counts(tmp_path: Path) -> None:
+    """Sidestep: any webhook, of any name, used to count as Pod Security enforcement."""
+    objects = [namespace("app"), namespace("kyverno")]
+    assert statuses(tmp_path, "K8S-12", [*objects, kyverno_webhook()]) == {
+        "Namespace app": PASS,
+        "Namespace kyverno": FAIL,
+    }
+    forged = [
+        kyverno_webhook(name="system:backdoor"),  # not Kyverno's configuration
+        kyverno_webhook(clientConfig={"service": {"namespace": "default", "name": "kyverno-svc"}}),  # not its service
+        kyverno_webhook(failurePolicy="Ignore"),  # fails open
+        kyverno_webhook(
+            rules=[
+                {"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["deployments"]}
+            ]
+        ),
+        kyverno_webhook(objectSelector={"matchLabels": {"checked": "yes"}}),  # pods opt out by a label
+        kyverno_webhook(namespaceSelector={"matchLabels": {"policed": "yes"}}),  # does not select 'app'
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingWebhookConfiguration",
+            "metadata": meta("gatekeeper-validating-webhook-configuration", None),
+            "webhooks": [],
+        },
+    ]
+    for webhook in forged:
+        found = {f.resource.name: f for f in findings(tmp_path, "K8S-12", [*objects, webhook])}
+        assert found["app"].status is FAIL, webhook
+    [ignored] = [f for f in findings(tmp_path, "K8S-12", [*objects, forged[2]]) if f.resource.name == "app"]
+    assert "failurePolicy Ignore, not Fail" in ignored.message
 
 
 def test_k8s_20_default_deny(tmp_path: Path) -> None:
@@ -383,6 +437,7 @@ def test_k8s_20_default_deny(tmp_path: Path) -> None:
         ),
     ]
     assert statuses(tmp_path, "K8S-20", objects) == {
+        "Namespace kube-system": NA,
         "Namespace full": PASS,
         "Namespace ingress-only": FAIL,
         "Namespace selective": FAIL,
@@ -585,19 +640,28 @@ def test_allow_lists_and_parameters(tmp_path: Path) -> None:
         workload("Deployment", "agent", spec, "team-a"),
         workload("Deployment", "sys", good_spec(hostNetwork=True), "kube-system"),
     ]
-    assert statuses(tmp_path, "K8S-15", objects) == {"Deployment team-a/agent": FAIL}
-    assert statuses(tmp_path, "K8S-15", objects, allowed_host_paths=["/var/log/*"]) == {"Deployment team-a/agent": PASS}
-    assert statuses(tmp_path, "K8S-17", objects) == {"Deployment team-a/agent": PASS}
-    assert statuses(tmp_path, "K8S-22", objects) == {"Deployment team-a/agent": PASS}
-    assert statuses(tmp_path, "K8S-22", objects, trusted_registries=["registry.example"]) == {
-        "Deployment team-a/agent": FAIL
+    sys_ok = {"Deployment kube-system/sys": PASS}
+    assert statuses(tmp_path, "K8S-15", objects) == {"Deployment team-a/agent": FAIL, **sys_ok}
+    assert statuses(tmp_path, "K8S-15", objects, allowed_host_paths=["/var/log/*"]) == {
+        "Deployment team-a/agent": PASS,
+        **sys_ok,
     }
-    assert statuses(tmp_path, "K8S-22", objects, trusted_registries=["ghcr.io/other"]) == {
-        "Deployment team-a/agent": PASS
+    assert statuses(tmp_path, "K8S-17", objects) == {"Deployment team-a/agent": PASS, **sys_ok}
+    assert statuses(tmp_path, "K8S-22", objects)["Deployment team-a/agent"] is PASS
+    assert (
+        statuses(tmp_path, "K8S-22", objects, trusted_registries=["registry.example"])["Deployment team-a/agent"]
+        is FAIL
+    )
+    assert (
+        statuses(tmp_path, "K8S-22", objects, trusted_registries=["ghcr.io/other"])["Deployment team-a/agent"] is PASS
+    )
+    # kube-system is not exempt: a workload there that is no built-in component is evaluated
+    assert statuses(tmp_path, "K8S-14", objects) == {
+        "Deployment team-a/agent": PASS,
+        "Deployment kube-system/sys": FAIL,
     }
-    assert statuses(tmp_path, "K8S-14", objects, exclude_namespaces=["team-*"]) == {"Deployment kube-system/sys": FAIL}
-    [none] = findings(tmp_path, "K8S-14", objects, exclude_namespaces=["*"])
-    assert none.status is NA and "2 in excluded namespaces" in none.message
+    excluded = findings(tmp_path, "K8S-14", objects, exclude_namespaces=["*"])
+    assert [f.status for f in excluded] == [NA, NA] and all("exclude_namespaces" in f.message for f in excluded)
 
 
 def test_limitrange_defaults_count_as_limits(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""Tests of the s3 target kind."""
