@@ -77,6 +77,51 @@ def child_scan(argv: list[str]) -> dict[str, Any]:
     return {"seconds": seconds, "peak_mb": max(own, workers), "worker_peak_mb": workers}
 
 
+def child_live(url: str, workdir: str, floor: str) -> dict[str, Any]:
+    """Collect from the served cluster (the plugin), or with `floor` "1" the raw client floor.
+
+    The floor uses the same `kubernetes` client and kubeconfig, lists the same kinds cluster-wide
+    with pages of 500 and continue tokens, asks for raw JSON (`_preload_content=False`) and only
+    parses each page (orjson) for its continue token: no slimming, no evidence.
+    """
+    import orjson
+
+    sys.path.insert(0, str(ROOT))
+    from checks.kubernetes.collect import list_method_name
+    from checks.kubernetes.kinds import KINDS
+    from checks.kubernetes.plugin import PLUGIN
+    from scanner.interface import Target
+    from tests.services.kubeapi import write_kubeconfig
+
+    kubeconfig = write_kubeconfig(Path(workdir) / "perf-kubeconfig", url, token="bench-" + "token")
+    started = time.perf_counter()
+    if floor == "1":
+        import kubernetes
+
+        api = kubernetes.config.new_client_from_config(config_file=str(kubeconfig), context="test")
+        objects = 0
+        for info in KINDS:
+            class_name, method_name = list_method_name(info)
+            method = getattr(getattr(kubernetes.client, class_name)(api), method_name)
+            token = None
+            while True:
+                kwargs: dict[str, Any] = {"limit": 500, **({"_continue": token} if token else {})}
+                response = method(_preload_content=False, **kwargs)
+                page = orjson.loads(response.data)
+                response.release_conn()
+                objects += len(page.get("items") or [])
+                token = (page.get("metadata") or {}).get("continue")
+                if not token:
+                    break
+    else:
+        target = Target(
+            id="bench", kind="kubernetes", url="context:test", options={"kubeconfig": str(kubeconfig), "page_size": 500}
+        )
+        evidence = PLUGIN.collect(target, {}, 3600.0)
+        objects = sum(evidence.metadata["objects"].values())
+    return {"seconds": time.perf_counter() - started, "peak_mb": 0.0, "objects": objects}
+
+
 def run_child(*args: str) -> dict[str, Any]:
     """Run this script's child mode in a fresh interpreter; its JSON answer."""
     done = subprocess.run(
@@ -102,7 +147,10 @@ def main() -> None:
     """Measure and print one JSON line per figure, then the summary."""
     if len(sys.argv) > 1 and sys.argv[1] == "child":
         mode, rest = sys.argv[2], sys.argv[3:]
-        answer = child_floor(rest[0], rest[1]) if mode == "floor" else child_scan(rest)
+        if mode == "live":
+            answer = child_live(*rest)
+        else:
+            answer = child_floor(rest[0], rest[1]) if mode == "floor" else child_scan(rest)
         print(json.dumps(answer))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -110,6 +158,7 @@ def main() -> None:
     parser.add_argument("--manifests", required=True)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--live-only", action="store_true", help="only the live collection against its floor")
     args = parser.parse_args()
     out = Path(tempfile.mkdtemp(prefix="sovscan-perf-"))
     reports = [f"-f{name}={out / ('r.' + name)}" for name in ("json", "sarif", "junit", "wazuh")]
@@ -126,12 +175,34 @@ def main() -> None:
         "two_targets_workers_2": ("scan", "--workers", "2", "--target", dump, "--target", manifests, *quiet),
     }
     results: dict[str, Any] = {"load_before": os.getloadavg()}
+    port_file = out / "port"
+    server = subprocess.Popen([PY, str(ROOT / "bench" / "k8s_bench.py"), "serve", args.dump, str(port_file)], cwd=ROOT)
+    try:
+        while not port_file.exists() or not port_file.read_text():
+            if server.poll() is not None:
+                raise SystemExit("the test API server did not start")
+            time.sleep(0.2)
+        url = port_file.read_text()
+        for name, flag in (("live_floor_raw_client", "1"), ("live_collect", "0")):
+            results[name] = median(args.repeat, "live", url, str(out), flag)
+            print(json.dumps({name: results[name]}), flush=True)
+    finally:
+        server.kill()
+        server.wait()
+    live_ratio = results["live_floor_raw_client"]["seconds"] / results["live_collect"]["seconds"]
+    print(json.dumps({"live_speed_vs_floor": live_ratio}), flush=True)
+    if args.live_only:
+        cases = {}
     for name, case in cases.items():
         results[name] = median(args.repeat, *case)
         print(json.dumps({name: results[name]}), flush=True)
     results["load_after"] = os.getloadavg()
     s = {k: v["seconds"] for k, v in results.items() if isinstance(v, dict)}
-    results["ratios"] = {
+    results["ratios"] = {"live_speed_vs_raw_client_floor": live_ratio}
+    if args.live_only:
+        print(json.dumps(results, indent=2))
+        return
+    results["ratios"] |= {
         "manifests_vs_csafeloader": s["manifests_scan"] / s["floor_csafeloader"],
         "dump_4_reports_vs_json_load": s["dump_scan_4_reports"] / s["floor_json_load"],
         "dump_reports_added_share": (s["dump_scan_4_reports"] - s["dump_scan"]) / s["dump_scan"],
