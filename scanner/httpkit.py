@@ -31,11 +31,11 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 import urllib3.exceptions
@@ -218,6 +218,68 @@ def target_parts(url: str) -> tuple[str, str, int]:
     scheme = split.scheme.lower()
     port = split.port or (443 if scheme == "https" else 80)
     return scheme, split.hostname or "", port
+
+
+@dataclass(frozen=True)
+class ServerUrl:
+    """The parts of an HTTP(S) server URL given on the command line (`--target KIND=URL`)."""
+
+    scheme: str
+    """`https` (the default when none is written) or `http`."""
+    host: str
+    """The host as written in a URL (IPv6 literals in brackets)."""
+    port: int | None
+    """The port written, or None."""
+    path: str
+    """The path, without a trailing slash."""
+    options: dict[str, Any]
+    """Target options from the query string, converted and checked against the kind's names."""
+
+
+def parse_server_url(
+    value: str,
+    *,
+    kind: str,
+    example: str,
+    known_options: Collection[str],
+    credential_options: Collection[str] = (),
+    credentials_hint: str = "use inventory credentials",
+    convert: Callable[[str, str], Any] = lambda key, item: item,
+) -> ServerUrl:
+    """Parse an HTTP(S) server URL for a target kind, refusing what would put a secret in a URL.
+
+    `kind` names the kind in messages ("an OpenBao"); a missing scheme means https; user:password@
+    and query keys in `credential_options` are refused (they would land in shell history and
+    process listings); any other query key must be in `known_options` and is turned into an option
+    value by `convert(key, text)`. Raises ConfigError with a one-line message.
+    """
+    raw = value.strip()
+    if not raw:
+        raise ConfigError(f"{kind} target needs a URL such as {example}")
+    if "://" not in raw:
+        raw = "https://" + raw
+    split = urlsplit(raw)
+    scheme = split.scheme.lower()
+    name = kind.split(" ", 1)[-1]
+    if scheme not in ("http", "https"):
+        raise ConfigError(f"{kind} URL must start with https:// (or http://), got '{split.scheme}://'")
+    if split.username or split.password:
+        raise ConfigError(f"do not put credentials in the {name} URL; {credentials_hint}")
+    try:
+        port = split.port
+    except ValueError:
+        raise ConfigError(f"bad port in '{value}'") from None
+    host = split.hostname
+    if not host:
+        raise ConfigError(f"no host in '{value}'")
+    options: dict[str, Any] = {}
+    for key, item in parse_qsl(split.query, keep_blank_values=True):
+        if key in credential_options:
+            raise ConfigError(f"do not put credentials in the URL ('{key}'); {credentials_hint}")
+        if key not in known_options:
+            raise ConfigError(f"unknown {name} option '{key}' (known: {', '.join(sorted(known_options))})")
+        options[key] = convert(key, item)
+    return ServerUrl(scheme, url_host(host), port, split.path.rstrip("/"), options)
 
 
 def url_host(host: str) -> str:

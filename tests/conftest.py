@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.services.openbao",
     "tests.services.minio",
     "tests.services.seaweedfs",
+    "tests.services.keycloak",
 ]

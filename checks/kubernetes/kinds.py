@@ -82,7 +82,7 @@ BY_KIND: dict[str, KindInfo] = {k.kind: k for k in KINDS}
 """Kind name -> info."""
 
 READS: tuple[tuple[str, str, bool], ...] = tuple((k.group, k.resource, k.namespaced) for k in KINDS)
-"""(apiGroup, resource, namespaced) of every kind the collector LISTs (verbs get, list)."""
+"""(apiGroup, resource, namespaced) of every kind the collector LISTs (verb list; it never GETs them)."""
 
 KUBELET_CONFIGMAP = ("kube-system", "kubelet-config")
 """The one ConfigMap the collector GETs (namespace, name): kubeadm's kubelet configuration."""
@@ -90,8 +90,9 @@ KUBELET_CONFIGMAP = ("kube-system", "kubelet-config")
 NAMED_GETS: tuple[tuple[str, str, str], ...] = (("", "configmaps", KUBELET_CONFIGMAP[1]),)
 """(apiGroup, resource, resourceName) of single objects the collector GETs by name."""
 
-NON_RESOURCE_URLS: tuple[str, ...] = ("/version",)
-"""Non-resource URLs the collector GETs."""
+NON_RESOURCE_URLS: tuple[str, ...] = ("/version/",)
+"""Non-resource URLs the collector GETs, as the official client spells them (`VersionApi` asks for
+`/version/`; RBAC matches non-resource URLs literally, so `/version` would not cover it)."""
 
 WORKLOAD_KINDS: tuple[str, ...] = ("CronJob", "Job", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Pod")
 """Kinds that carry a pod template (or are pods), owners first."""

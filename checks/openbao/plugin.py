@@ -6,13 +6,13 @@ from collections.abc import Collection, Mapping, Sequence
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 from checks.openbao import access_checks, contract, server_checks
 from checks.openbao.collect import _target_parts, collect
 from checks.openbao.connect import OPTIONS, ambient_credentials, as_bool
 from checks.openbao.resolver import BaoResolver
 from scanner.errors import ConfigError
+from scanner.httpkit import parse_server_url
 from scanner.interface import CheckSpec, CredentialResolver, Secret, Target, TargetPlugin
 from scanner.model import Evidence
 
@@ -62,38 +62,22 @@ class OpenBaoPlugin(TargetPlugin):
 
     def parse_target(self, value: str) -> Target:
         """`https://host:port` (scheme defaults to https, port to 8200); options may ride in the query string."""
-        raw = value.strip()
-        if not raw:
-            raise ConfigError("an OpenBao target needs a URL such as https://bao.example:8200")
-        if "://" not in raw:
-            raw = "https://" + raw
-        split = urlsplit(raw)
-        scheme = split.scheme.lower()
-        if scheme not in ("http", "https"):
-            raise ConfigError(f"an OpenBao URL must start with https:// (or http://), got '{split.scheme}://'")
-        if split.username or split.password:
-            raise ConfigError("do not put credentials in the OpenBao URL; use BAO_TOKEN or an inventory credential")
-        try:
-            port = split.port or 8200
-        except ValueError:
-            raise ConfigError(f"bad port in '{value}'") from None
-        host = split.hostname
-        if not host:
-            raise ConfigError(f"no host in '{value}'")
-        if split.path.strip("/") not in ("", "v1"):
-            raise ConfigError(f"an OpenBao target URL has no path (got '{split.path}'); give the server address only")
-        options: dict[str, Any] = {}
-        for key, item in parse_qsl(split.query, keep_blank_values=True):
-            if key == "token":
-                raise ConfigError("do not put a token in the URL; use BAO_TOKEN, token_file or an inventory credential")
-            if key not in OPTIONS:
-                raise ConfigError(f"unknown OpenBao option '{key}' (known: {', '.join(sorted(OPTIONS))})")
-            options[key] = _query_value(key, item)
-        shown_host = f"[{host}]" if ":" in host else host
-        target_id = f"{shown_host}:{port}"
-        if options.get("namespace"):
-            target_id += "/" + str(options["namespace"]).strip("/")
-        return Target(id=target_id, kind=self.kind, url=f"{scheme}://{shown_host}:{port}", options=options)
+        url = parse_server_url(
+            value,
+            kind="an OpenBao",
+            example="https://bao.example:8200",
+            known_options=OPTIONS,
+            credential_options=("token",),
+            credentials_hint="use BAO_TOKEN, token_file or an inventory credential",
+            convert=_query_value,
+        )
+        if url.path.strip("/") not in ("", "v1"):
+            raise ConfigError(f"an OpenBao target URL has no path (got '{url.path}'); give the server address only")
+        port = url.port or 8200
+        target_id = f"{url.host}:{port}"
+        if url.options.get("namespace"):
+            target_id += "/" + str(url.options["namespace"]).strip("/")
+        return Target(id=target_id, kind=self.kind, url=f"{url.scheme}://{url.host}:{port}", options=url.options)
 
     def collect(self, target: Target, secrets: Mapping[str, Secret], timeout: float) -> Evidence:
         """Read the OpenBao server (read-only); see `checks.openbao.collect`."""

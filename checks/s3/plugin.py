@@ -11,14 +11,13 @@ from collections.abc import Collection, Mapping, Sequence
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 from checks.s3 import checks as s3_checks
 from checks.s3.collect import ADMIN_SECTIONS, BUCKET_SECTIONS, DERIVED_SECTIONS, collect, s3_uri
 from checks.s3.connect import BOOL_OPTIONS, INT_OPTIONS, OPTIONS, ambient, check_options
 from checks.s3.contract import CONTRACT
 from scanner.errors import ConfigError
-from scanner.httpkit import as_bool
+from scanner.httpkit import as_bool, parse_server_url
 from scanner.interface import CheckSpec, Secret, Target, TargetPlugin
 from scanner.model import Evidence
 
@@ -82,38 +81,24 @@ class S3Plugin(TargetPlugin):
 
     def parse_target(self, value: str) -> Target:
         """`https://host:port` (scheme defaults to https, port to 443/80); options may ride in the query string."""
-        raw = value.strip()
-        if not raw:
-            raise ConfigError("an s3 target needs a URL such as https://s3.example:9000")
-        if "://" not in raw:
-            raw = "https://" + raw
-        split = urlsplit(raw)
-        scheme = split.scheme.lower()
-        if scheme not in ("http", "https"):
-            raise ConfigError(f"an s3 URL must start with https:// (or http://), got '{split.scheme}://'")
-        if split.username or split.password:
-            raise ConfigError("do not put credentials in the S3 URL; use AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
-        try:
-            port = split.port or (443 if scheme == "https" else 80)
-        except ValueError:
-            raise ConfigError(f"bad port in '{value}'") from None
-        host = split.hostname
-        if not host:
-            raise ConfigError(f"no host in '{value}'")
-        if split.path.strip("/"):
+        url = parse_server_url(
+            value,
+            kind="an s3",
+            example="https://s3.example:9000",
+            known_options=OPTIONS,
+            credential_options=("access_key", "secret_key", "secret"),
+            credentials_hint="use AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or inventory credentials",
+            convert=_query_value,
+        )
+        if url.path.strip("/"):
             raise ConfigError(
-                f"an s3 target URL has no path (got '{split.path}'); give the endpoint only (path-style buckets)"
+                f"an s3 target URL has no path (got '{url.path}'); give the endpoint only (path-style buckets)"
             )
-        options: dict[str, Any] = {}
-        for key, item in parse_qsl(split.query, keep_blank_values=True):
-            if key in ("access_key", "secret_key", "secret"):
-                raise ConfigError("do not put credentials in the URL; use the environment or inventory credentials")
-            if key not in OPTIONS:
-                raise ConfigError(f"unknown s3 option '{key}' (known: {', '.join(sorted(OPTIONS))})")
-            options[key] = _query_value(key, item)
-        check_options(options)
-        shown = f"[{host}]" if ":" in host else host
-        return Target(id=f"{shown}:{port}", kind=self.kind, url=f"{scheme}://{shown}:{port}", options=options)
+        check_options(url.options)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        return Target(
+            id=f"{url.host}:{port}", kind=self.kind, url=f"{url.scheme}://{url.host}:{port}", options=url.options
+        )
 
     def collect(self, target: Target, secrets: Mapping[str, Secret], timeout: float) -> Evidence:
         """Read the store (read-only); see `checks.s3.collect`."""

@@ -42,7 +42,7 @@ def test_parse_target_query_options() -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("https://bao.example:8200?token=s.abc", "do not put a token in the URL"),
+        ("https://bao.example:8200?token=s.abc", "do not put credentials in the URL"),
         ("https://user:pw@bao.example:8200", "do not put credentials"),
         ("ftp://bao.example", "must start with https://"),
         ("https://bao.example:8200?colour=red", "unknown OpenBao option 'colour'"),

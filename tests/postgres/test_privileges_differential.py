@@ -239,8 +239,14 @@ def compare(case: Case, conn: psycopg.Connection[dict[str, Any]]) -> tuple[list[
 
 
 def seeds() -> Iterator[int]:
-    base = int(os.environ.get("SOVSCAN_PG_DIFF_SEED") or random.SystemRandom().randrange(1, 10**9))
-    for offset in range(1 if os.environ.get("SOVSCAN_PG_DIFF_SEED") else CASES):
+    """Seeds 1.. by default (CI reproduces itself); SOVSCAN_PG_DIFF_SEED=N replays one case and
+    SOVSCAN_PG_DIFF_SEED=random explores new ones."""
+    chosen = os.environ.get("SOVSCAN_PG_DIFF_SEED")
+    if chosen and chosen != "random":
+        yield int(chosen)
+        return
+    base = random.SystemRandom().randrange(1, 10**9) if chosen == "random" else 1
+    for offset in range(CASES):
         yield base + offset
 
 

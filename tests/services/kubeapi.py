@@ -219,7 +219,8 @@ class KubeAPIServer:
             return 405, b""
         path = parts.path.rstrip("/")
         if path == "/version":
-            if "version" in self.forbidden or not self.allows("get", "", "", None, "/version"):
+            # RBAC matches non-resource URLs literally: /version and /version/ are different URLs
+            if "version" in self.forbidden or not self.allows("get", "", "", None, parts.path):
                 return 403, self._forbidden("get", "", "", "/version")
             return 200, json.dumps(self.version).encode()
         segments = path.strip("/").split("/")

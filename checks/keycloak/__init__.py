@@ -1,0 +1,1 @@
+"""The `keycloak` target kind: live realms through python-keycloak (view roles only) and offline realm exports."""
