@@ -204,7 +204,18 @@ def _encoded(
     ]
     candidates += [(f, True) for f in result.absent if options.full or f.status in ATTENTION]
     ranked = sorted(range(len(candidates)), key=lambda i: _priority(*candidates[i], result))
-    results = [_result(f, result, rule_index, root, compared, absent=a) for f, a in candidates]
+    statuses = [f.status.value for f, _ in candidates]
+    built: dict[int, dict[str, Any]] = {}
+
+    def entry(index: int) -> dict[str, Any]:
+        """The SARIF result of a candidate, built only when it is kept (400k findings: GBs otherwise)."""
+        if index not in built:
+            finding, absent = candidates[index]
+            built[index] = _result(finding, result, rule_index, root, compared, absent=absent)
+        return built[index]
+
+    keep = min(len(candidates), max(0, max_results))
+    results = [entry(i) for i in range(len(candidates))] if keep == len(candidates) else []
 
     run: dict[str, Any] = {
         "tool": {
@@ -223,10 +234,10 @@ def _encoded(
         "properties": _run_properties(result, options),
     }
     log = {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
-    keep = min(len(results), max(0, max_results))
     while True:
-        if keep < len(results):
-            _omit(run, [results[i] for i in sorted(ranked[:keep])], results, options)
+        if keep < len(candidates):
+            chosen = sorted(ranked[:keep])
+            _omit(run, [entry(i) for i in chosen], chosen, statuses, options)
         text = _encode_log(log)
         if len(text) <= max_gzip_bytes or keep == 0:
             break
@@ -249,16 +260,18 @@ def _priority(finding: Finding, absent: bool, result: ScanResult) -> tuple[int, 
     return (order[finding.status], -severity.rank)
 
 
-def _omit(run: dict[str, Any], kept: list[dict[str, Any]], every: list[dict[str, Any]], options: ReportOptions) -> None:
-    """Replace the run's results by `kept` and record what was left out, and why."""
+def _omit(
+    run: dict[str, Any], kept: list[dict[str, Any]], indices: list[int], statuses: list[str], options: ReportOptions
+) -> None:
+    """Replace the run's results by `kept` (candidates `indices` of all, whose `statuses` are given); say why."""
     run["results"] = kept
-    kept_ids = {id(r) for r in kept}
+    kept_ids = set(indices)
     by_status: dict[str, int] = {}
-    for entry in every:
-        if id(entry) not in kept_ids:
-            status = str(entry["properties"]["status"])
+    for index, status in enumerate(statuses):
+        if index not in kept_ids:
             by_status[status] = by_status.get(status, 0) + 1
-    omitted = len(every) - len(kept)
+    omitted = len(statuses) - len(kept)
+    every = statuses
     text = (
         f"{omitted} of {len(every)} results were left out to stay within GitHub code scanning's limits "
         f"({MAX_RESULTS:,} results per run, 10 MB gzipped); kept first: FAIL by severity, then ERROR, WAIVED, "
