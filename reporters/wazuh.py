@@ -142,13 +142,9 @@ def iter_events(result: ScanResult, options: ReportOptions) -> Iterator[dict[str
         labelled += [(f, classify(f, absent=True), True) for f in gone[target_id]]
         if mode == MODE_CHANGES:
             labelled = [item for item in labelled if classify.reported(item[0], item[1])]
-        findings = [
-            _finding(f, result.controls.get(f.control_id), target, scan, mode, label, absent)
-            for f, label, absent in labelled
-        ]
-        yield _summary(target, current[target_id], result, scan, mode, classify, len(findings))
-        yield from findings
-        del findings
+        yield _summary(target, current[target_id], result, scan, mode, classify, len(labelled))
+        for f, label, absent in labelled:  # one event at a time: 400k events held at once were gigabytes
+            yield _finding(f, result.controls.get(f.control_id), target, scan, mode, label, absent)
 
 
 class Classifier:
