@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from scanner import resultio
 from scanner.interface import Reporter, ReportOptions
 from scanner.model import ScanResult
@@ -17,3 +19,7 @@ class JsonReporter(Reporter):
     def render(self, result: ScanResult, options: ReportOptions) -> str:
         """Serialise the whole result."""
         return resultio.dumps(result)
+
+    def chunks(self, result: ScanResult, options: ReportOptions) -> Iterator[bytes]:
+        """The same text, streamed one finding at a time."""
+        return resultio.chunks(result)

@@ -50,17 +50,19 @@ schema test checks the result.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import os
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
 from reporters.sarif_reader import from_sarif
+from scanner import jsonout
 from scanner.frameworks import RequirementStatus, requirements_by_control
 from scanner.interface import ReadBack, Reporter, ReporterOption, ReportOptions
 from scanner.model import (
@@ -140,7 +142,11 @@ class SarifReporter(Reporter):
 
     def render(self, result: ScanResult, options: ReportOptions) -> str:
         """Return the SARIF log as indented JSON, within GitHub's limits (see the module docstring)."""
-        return _dumps(build_log(result, options))
+        return _encoded(result, options)[1].decode()
+
+    def chunks(self, result: ScanResult, options: ReportOptions) -> Iterator[bytes]:
+        """The same text, encoded once (the size limits need the whole log's size anyway)."""
+        yield _encoded(result, options)[1]
 
     @classmethod
     def options(cls) -> Sequence[ReporterOption]:
@@ -161,7 +167,12 @@ class SarifLimitWarning(UserWarning):
 
 def _dumps(log: Mapping[str, Any]) -> str:
     """The text `render` writes."""
-    return json.dumps(log, indent=2, ensure_ascii=False, default=str) + "\n"
+    return _encode_log(log).decode()
+
+
+def _encode_log(log: Mapping[str, Any]) -> bytes:
+    """The UTF-8 text `render` writes: two-space indented, by the C-speed encoder."""
+    return jsonout.dumps(log, indent=True) + b"\n"
 
 
 def build_log(
@@ -172,6 +183,19 @@ def build_log(
     max_gzip_bytes: int = MAX_GZIP_BYTES,
 ) -> dict[str, Any]:
     """Build the SARIF log (a JSON-ready dict) for `result`, keeping it within the given limits."""
+    return _encoded(result, options, max_results=max_results, max_gzip_bytes=max_gzip_bytes)[0]
+
+
+def _encoded(
+    result: ScanResult,
+    options: ReportOptions,
+    *,
+    max_results: int = MAX_RESULTS,
+    max_gzip_bytes: int = MAX_GZIP_BYTES,
+) -> tuple[dict[str, Any], bytes]:
+    """The SARIF log and its text, encoded once: the last size check's text is the one written."""
+    for cached in (_resolved, _inside, _repo_relative):  # file system state is read afresh for every log
+        cached.cache_clear()
     root = _root(options)
     rules, rule_index = _rules(result, root)
     compared = _compared(result)
@@ -181,7 +205,18 @@ def build_log(
     ]
     candidates += [(f, True) for f in result.absent if options.full or f.status in ATTENTION]
     ranked = sorted(range(len(candidates)), key=lambda i: _priority(*candidates[i], result))
-    results = [_result(f, result, rule_index, root, compared, absent=a) for f, a in candidates]
+    statuses = [f.status.value for f, _ in candidates]
+    built: dict[int, dict[str, Any]] = {}
+
+    def entry(index: int) -> dict[str, Any]:
+        """The SARIF result of a candidate, built only when it is kept (400k findings: GBs otherwise)."""
+        if index not in built:
+            finding, absent = candidates[index]
+            built[index] = _result(finding, result, rule_index, root, compared, absent=absent)
+        return built[index]
+
+    keep = min(len(candidates), max(0, max_results))
+    results = [entry(i) for i in range(len(candidates))] if keep == len(candidates) else []
 
     run: dict[str, Any] = {
         "tool": {
@@ -200,11 +235,11 @@ def build_log(
         "properties": _run_properties(result, options),
     }
     log = {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
-    keep = min(len(results), max(0, max_results))
     while True:
-        if keep < len(results):
-            _omit(run, [results[i] for i in sorted(ranked[:keep])], results, options)
-        text = _dumps(log).encode()
+        if keep < len(candidates):
+            chosen = sorted(ranked[:keep])
+            _omit(run, [entry(i) for i in chosen], chosen, statuses, options)
+        text = _encode_log(log)
         if len(text) <= max_gzip_bytes or keep == 0:
             break
         size = len(gzip.compress(text, compresslevel=6))
@@ -214,7 +249,7 @@ def build_log(
     for note in run["invocations"][0].get("toolExecutionNotifications", []):
         if note["descriptor"]["id"] == "results-omitted":
             warnings.warn(SarifLimitWarning(f"sarif: {note['message']['text']}"), stacklevel=2)
-    return log
+    return log, text
 
 
 def _priority(finding: Finding, absent: bool, result: ScanResult) -> tuple[int, int]:
@@ -226,16 +261,18 @@ def _priority(finding: Finding, absent: bool, result: ScanResult) -> tuple[int, 
     return (order[finding.status], -severity.rank)
 
 
-def _omit(run: dict[str, Any], kept: list[dict[str, Any]], every: list[dict[str, Any]], options: ReportOptions) -> None:
-    """Replace the run's results by `kept` and record what was left out, and why."""
+def _omit(
+    run: dict[str, Any], kept: list[dict[str, Any]], indices: list[int], statuses: list[str], options: ReportOptions
+) -> None:
+    """Replace the run's results by `kept` (candidates `indices` of all, whose `statuses` are given); say why."""
     run["results"] = kept
-    kept_ids = {id(r) for r in kept}
+    kept_ids = set(indices)
     by_status: dict[str, int] = {}
-    for entry in every:
-        if id(entry) not in kept_ids:
-            status = str(entry["properties"]["status"])
+    for index, status in enumerate(statuses):
+        if index not in kept_ids:
             by_status[status] = by_status.get(status, 0) + 1
-    omitted = len(every) - len(kept)
+    omitted = len(statuses) - len(kept)
+    every = statuses
     text = (
         f"{omitted} of {len(every)} results were left out to stay within GitHub code scanning's limits "
         f"({MAX_RESULTS:,} results per run, 10 MB gzipped); kept first: FAIL by severity, then ERROR, WAIVED, "
@@ -480,13 +517,28 @@ def _resource_file(finding: Finding, root: Path) -> SourceLocation | None:
     location = finding.resource.location
     if location is None:
         return None
-    given = Path(location.path)
-    absolute = (given if given.is_absolute() else Path.cwd() / given).resolve()
+    return location if _inside(location.path, root, os.getcwd()) else None
+
+
+@functools.lru_cache(maxsize=65_536)
+def _inside(path: str, root: Path, cwd: str) -> bool:
+    """Whether `path` (relative to `cwd`) lies under `root`, symbolic links resolved; cached like `_resolved`."""
     try:
-        absolute.relative_to(root.resolve())
+        _resolved(path, cwd).relative_to(_resolved(str(root), cwd))
     except ValueError:
-        return None
-    return location
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=65_536)
+def _resolved(path: str, cwd: str) -> Path:
+    """`path` made absolute against `cwd` and resolved; cached within one log (emptied as each log starts).
+
+    Thousands of findings name the same few files: resolving each time (a `realpath`, one `lstat`
+    per path component) was the largest cost of a SARIF log after JSON encoding.
+    """
+    given = Path(path)
+    return (given if given.is_absolute() else Path(cwd) / given).resolve()
 
 
 def _location(finding: Finding, control: Control | None, root: Path) -> dict[str, Any]:
@@ -659,6 +711,12 @@ def _root(options: ReportOptions) -> Path:
 
 
 def repo_relative(path: str, root: Path) -> str:
+    """`_repo_relative`, cached within one log (thousands of results name the same few files)."""
+    return _repo_relative(path, root, os.getcwd())
+
+
+@functools.lru_cache(maxsize=65_536)
+def _repo_relative(path: str, root: Path, cwd: str) -> str:
     """Return a stable, repository-relative POSIX path for `path`.
 
     - A file under `root` (given absolute, or relative to the working directory): relative to `root`.
@@ -667,7 +725,7 @@ def repo_relative(path: str, root: Path) -> str:
     - A relative path that does not climb out: kept as given. Anything else: the file name.
     """
     given = Path(path)
-    absolute = (given if given.is_absolute() else Path.cwd() / given).resolve()
+    absolute = _resolved(path, cwd)
     try:
         return absolute.relative_to(root).as_posix()
     except ValueError:

@@ -32,12 +32,15 @@ emitted (`mode: full`).
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from scanner import jsonout
 from scanner.compare import Changes, changes, is_compared
 from scanner.interface import Reporter, ReporterOption, ReportOptions
 from scanner.model import (
@@ -81,7 +84,18 @@ class WazuhReporter(Reporter):
 
     def render(self, result: ScanResult, options: ReportOptions) -> str:
         """Return the events, one JSON object per line, each line ending with a newline."""
-        return "".join(encode_event(event) + "\n" for event in build_events(result, options))
+        return b"".join(self.chunks(result, options)).decode()
+
+    def chunks(self, result: ScanResult, options: ReportOptions) -> Iterator[bytes]:
+        """The same lines, encoded in batches as they are produced."""
+        batch: list[str] = []
+        for event in iter_events(result, options):
+            batch.append(encode_event(event) + "\n")
+            if len(batch) >= 512:
+                yield "".join(batch).encode()
+                batch.clear()
+        if batch:
+            yield "".join(batch).encode()
 
     @classmethod
     def options(cls) -> Sequence[ReporterOption]:
@@ -97,6 +111,11 @@ class WazuhReporter(Reporter):
 
 def build_events(result: ScanResult, options: ReportOptions) -> list[dict[str, Any]]:
     """Build every event for `result`, grouped by target: its summary, then its findings."""
+    return list(iter_events(result, options))
+
+
+def iter_events(result: ScanResult, options: ReportOptions) -> Iterator[dict[str, Any]]:
+    """The events of `build_events`, one target's at a time (a report is written as they come)."""
     compared = is_compared(result)
     if not options.changes_only:
         mode = MODE_FULL
@@ -106,6 +125,7 @@ def build_events(result: ScanResult, options: ReportOptions) -> list[dict[str, A
         mode = MODE_CHANGES_UNAVAILABLE
     scan = _scan_facts(result)
     classify = Classifier(result)
+    _REFERENCES.clear()  # built afresh for each report
 
     current: dict[str, list[Finding]] = defaultdict(list)
     gone: dict[str, list[Finding]] = defaultdict(list)
@@ -116,20 +136,15 @@ def build_events(result: ScanResult, options: ReportOptions) -> list[dict[str, A
     summaries = {t.id: t for t in result.targets}
     order = [t.id for t in result.targets] + sorted((set(current) | set(gone)) - set(summaries))
 
-    events: list[dict[str, Any]] = []
     for target_id in order:
         target = summaries.get(target_id) or TargetSummary(id=target_id, kind="unknown", uri="")
         labelled = [(f, classify(f, absent=False), False) for f in current[target_id]]
         labelled += [(f, classify(f, absent=True), True) for f in gone[target_id]]
         if mode == MODE_CHANGES:
             labelled = [item for item in labelled if classify.reported(item[0], item[1])]
-        findings = [
-            _finding(f, result.controls.get(f.control_id), target, scan, mode, label, absent)
-            for f, label, absent in labelled
-        ]
-        events.append(_summary(target, current[target_id], result, scan, mode, classify, len(findings)))
-        events.extend(findings)
-    return events
+        yield _summary(target, current[target_id], result, scan, mode, classify, len(labelled))
+        for f, label, absent in labelled:  # one event at a time: 400k events held at once were gigabytes
+            yield _finding(f, result.controls.get(f.control_id), target, scan, mode, label, absent)
 
 
 class Classifier:
@@ -232,7 +247,7 @@ def _finding(
         body["resource"]["file"] = resource.location.path
         body["resource"]["line"] = resource.location.line
     if control is not None and control.references:
-        body["references"] = {_key(k): [str(i) for i in v] for k, v in control.references.items()}
+        body["references"] = _references(control)  # shared between events: encode_event copies before cutting
     if absent:
         body["baseline_state"] = BaselineState.ABSENT.value
         body["previous_status"] = finding.status.value
@@ -251,6 +266,20 @@ def _finding(
         if waiver.ticket:
             body["waiver"]["ticket"] = waiver.ticket
     return {"integration": INTEGRATION, INTEGRATION: body}
+
+
+_REFERENCES: dict[int, tuple[Control, dict[str, list[str]]]] = {}
+
+
+def _references(control: Control) -> dict[str, list[str]]:
+    """A control's references with safe key names, built once per control (measured: 21 s of 38 for 200k events)."""
+    cached = _REFERENCES.get(id(control))
+    if cached is None or cached[0] is not control:
+        if len(_REFERENCES) > 4096:
+            _REFERENCES.clear()
+        cached = (control, {_key(k): [str(i) for i in v] for k, v in control.references.items()})
+        _REFERENCES[id(control)] = cached
+    return cached[1]
 
 
 def _control(control_id: str, control: Control | None) -> dict[str, Any]:
@@ -364,6 +393,10 @@ def encode_event(event: dict[str, Any]) -> str:
             truncated.append(name)
         body["truncated"] = truncated
 
+    line = _dump(event)
+    if len(line.encode()) <= MAX_VALUE_BYTES:  # no value can be longer (in UTF-8) than its line: done
+        return line
+    body = event[INTEGRATION] = copy.deepcopy(body)  # parts may be shared with other events: cut a copy
     for path, value in list(_strings(body)):
         if len(value.encode()) > MAX_VALUE_BYTES:
             cut(path, value, MAX_VALUE_BYTES)
@@ -392,7 +425,7 @@ def encode_event(event: dict[str, Any]) -> str:
 
 def _dump(event: Mapping[str, Any]) -> str:
     """Compact JSON on one line; U+2028/U+2029 escaped so no reader splits the line on them."""
-    text = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
+    text = jsonout.dumps(event).decode()
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
@@ -430,6 +463,7 @@ def _text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
+@functools.lru_cache(maxsize=16_384)
 def _key(key: str) -> str:
     """Make an object key safe for Wazuh's dotted field names (no dots, spaces or other punctuation)."""
     return _UNSAFE_KEY.sub("_", str(key)) or "_"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import math
@@ -9,7 +10,7 @@ import os
 import sys
 import traceback
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -127,23 +128,31 @@ def write_outputs(result: ScanResult, specs: Sequence[OutputSpec], registry: Reg
             _echo_stdout(rendered)
         else:
             plain = dataclasses.replace(options, color=False)
-            rendered = _render(reporter, result, plain)
             try:
-                write_output(spec.path, rendered)
+                with _reporter_warnings():
+                    write_output(spec.path, reporter.chunks(result, plain))
             except OSError as exc:
                 raise ConfigError(
                     f"cannot write the {spec.name} report: {exc.strerror or exc}", str(spec.path)
                 ) from None
 
 
-def _render(reporter: Reporter, result: ScanResult, options: ReportOptions) -> str:
-    """Render one report; warnings a reporter issues (e.g. SARIF size limits) become one stderr line each."""
+@contextlib.contextmanager
+def _reporter_warnings() -> Iterator[None]:
+    """Warnings a reporter issues inside (e.g. SARIF size limits) become one stderr line each."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        rendered = reporter.render(result, options)
-    for warning in caught:
-        click.echo(f"sovscan: warning: {visible(str(warning.message))}", err=True)
-    return rendered
+        try:
+            yield
+        finally:
+            for warning in caught:
+                click.echo(f"sovscan: warning: {visible(str(warning.message))}", err=True)
+
+
+def _render(reporter: Reporter, result: ScanResult, options: ReportOptions) -> str:
+    """Render one report (to standard output), its warnings on stderr."""
+    with _reporter_warnings():
+        return reporter.render(result, options)
 
 
 def _echo_stdout(text: str) -> None:
@@ -424,6 +433,12 @@ def lifecycle_options(function: F) -> F:
     show_default=True,
     help="Targets collected at the same time.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=256),
+    default=None,
+    help="Worker processes for CPU-bound targets (manifest files, dumps) [default: the number of CPUs].",
+)
 @click.option("--environment", metavar="NAME", help="Name of the scanned environment (SARIF category).")
 @click.option("--shard", metavar="INDEX/COUNT", help="Scan only shard INDEX (0-based) of COUNT of the targets.")
 @click.option("--progress/--no-progress", default=None, help="Show collection progress (default: on a terminal).")
@@ -438,6 +453,7 @@ def scan(
     save_dir: Path | None,
     timeout: float,
     concurrency: int,
+    workers: int | None,
     environment: str | None,
     shard: str | None,
     progress: bool | None,
@@ -463,7 +479,12 @@ def scan(
         if shard_spec is not None:
             raise ConfigError("--shard selects live targets; it cannot be combined with --evidence")
         result = engine.run_offline(
-            evidence_dir, registry, library, baseline_refs=baselines, environment=environment or "default"
+            evidence_dir,
+            registry,
+            library,
+            baseline_refs=baselines,
+            environment=environment or "default",
+            workers=workers,
         )
     else:
         all_targets: list[Target] = []
@@ -490,6 +511,7 @@ def scan(
             baseline_refs=baselines,
             timeout=timeout,
             concurrency=concurrency,
+            workers=workers,
             credential_settings=settings,
             save_evidence=save_dir,
             environment=env_name or "default",

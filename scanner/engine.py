@@ -41,6 +41,7 @@ from scanner.model import (
     insecure_transport,
 )
 from scanner.plugins import Registry
+from scanner.workers import WorkerFailed, WorkerProcess, available, default_workers
 
 ProgressCallback = Callable[[str, str, str], None]
 """Called as `progress(target_id, state, detail)`; state is `start`, `done` or `error`."""
@@ -313,6 +314,15 @@ def _collect_one(
     return replace(evidence, collected_at=started, duration=time.monotonic() - clock, tool_version=__version__)
 
 
+class Collected(dict[str, Evidence]):
+    """Evidence by target id, plus the findings that worker processes already evaluated for some targets."""
+
+    def __init__(self, evidence: Mapping[str, Evidence], findings: Mapping[str, list[Finding]]) -> None:
+        super().__init__(evidence)
+        self.findings: dict[str, list[Finding]] = dict(findings)
+        """Target id -> its findings, in plan order, for targets evaluated inside their worker process."""
+
+
 def collect(
     targets: Sequence[Target],
     registry: Registry,
@@ -321,11 +331,17 @@ def collect(
     concurrency: int = 8,
     credential_settings: Mapping[str, Mapping[str, Any]] | None = None,
     progress: ProgressCallback | None = None,
-) -> dict[str, Evidence]:
+    workers: int = 1,
+    plan: Plan | None = None,
+) -> Collected:
     """Collect every target concurrently, each under its own deadline; secrets are redacted.
 
     A target whose collector hangs is abandoned at its deadline (plus a short grace) and gives
     back its concurrency slot; its thread runs on as a daemon and its late result is ignored.
+    With `workers` > 1 and more than one target, CPU-bound targets (the plugin's optional
+    `cpu_bound(target)`: offline files) are collected in worker processes, at most `workers` at
+    once, and, given the `plan`, evaluated there too; a hung one is killed at its deadline. The
+    evidence and findings are the same, in the same order, whatever the number of workers.
     """
     _check_timeout(timeout, "--timeout")
     for target in targets:
@@ -333,7 +349,70 @@ def collect(
             _check_timeout(target.timeout, f"target '{target.id}': timeout")
     _install_log_redaction()
     with paused_gc():
-        return _collect_all(targets, registry, timeout, concurrency, credential_settings or {}, progress)
+        return _collect_all(
+            targets, registry, timeout, concurrency, credential_settings or {}, progress, max(1, workers), plan
+        )
+
+
+def cpu_bound(registry: Registry, target: Target) -> bool:
+    """Whether the target's plugin says its collection is CPU-bound (optional `cpu_bound(target)`, default no)."""
+    try:
+        method = getattr(registry.plugin(target.kind), "cpu_bound", None)
+        return bool(method(target)) if callable(method) else False
+    except Exception:  # an unknown kind or a plugin bug: collect it in a thread, where the error is reported
+        return False
+
+
+def _redacted(ev: Evidence, secrets: Sequence[str]) -> Evidence:
+    """The evidence with every secret value replaced (what checks, reports and saved evidence see)."""
+    return Evidence(
+        target=ev.target,
+        kind=ev.kind,
+        uri=ev.uri,
+        sections=evidence_io.redact(dict(ev.sections), secrets),
+        errors=evidence_io.redact(dict(ev.errors), secrets),
+        target_error=evidence_io.redact(ev.target_error, secrets),
+        collected_at=ev.collected_at,
+        duration=ev.duration,
+        tool_version=ev.tool_version,
+        metadata=evidence_io.redact(dict(ev.metadata), secrets),
+    )
+
+
+def _in_worker(
+    target: Target,
+    registry: Registry,
+    budget: float,
+    settings: Mapping[str, Mapping[str, Any]],
+    controls: Sequence[Control] | None,
+) -> tuple[Evidence, list[str], list[Finding] | None]:
+    """In a worker process: collect one target and evaluate its controls on its own redacted evidence."""
+    secrets: list[str] = []
+    evidence = _collect_one(target, registry, budget, settings, secrets)
+    findings = None
+    if controls is not None:
+        seen = _redacted(evidence, secrets)
+        findings = [finding for control in controls for finding in evaluate_control(control, seen, registry)]
+    return evidence, secrets, findings
+
+
+@dataclass
+class _Running:
+    """A collection in progress: in a thread of this process, or in a worker process."""
+
+    target: Target
+    budget: float
+    deadline: float
+    thread: threading.Thread | None = None
+    process: WorkerProcess | None = None
+
+    def finished(self, wait: float) -> bool:
+        """Wait up to `wait` seconds; True when the collection has ended."""
+        if self.process is not None:
+            return self.process.wait(wait)
+        assert self.thread is not None
+        self.thread.join(timeout=wait)
+        return not self.thread.is_alive()
 
 
 def _collect_all(
@@ -343,35 +422,63 @@ def _collect_all(
     concurrency: int,
     settings: Mapping[str, Mapping[str, Any]],
     progress: ProgressCallback | None,
-) -> dict[str, Evidence]:
+    workers: int,
+    plan: Plan | None,
+) -> Collected:
     results: dict[str, Evidence] = {}
+    evaluated: dict[str, list[Finding]] = {}
     secrets_seen: dict[str, list[str]] = {t.id: [] for t in targets}
     lock = threading.Lock()
-    slots = threading.Semaphore(max(1, concurrency))
-    threads: dict[str, tuple[Target, threading.Thread, float, float]] = {}  # id -> target, thread, budget, deadline
+    free = max(1, concurrency)
+    free_cpu = workers
+    use_processes = workers > 1 and len(targets) > 1 and available()
+    heavy = {t.id for t in targets if use_processes and cpu_bound(registry, t)}
+    running: dict[str, _Running] = {}
 
     def work(target: Target, budget: float) -> None:
         found = _collect_one(target, registry, budget, settings, secrets_seen[target.id])
         with lock:
             results.setdefault(target.id, found)
 
-    pending = list(targets)
-    while pending or threads:
-        while pending and slots.acquire(blocking=False):
-            target = pending.pop(0)
+    pending = sorted(targets, key=lambda t: t.id not in heavy)  # worker processes fork before threads start
+    while pending or running:
+        index = 0
+        while index < len(pending) and free > 0:
+            target = pending[index]
+            if target.id in heavy and free_cpu == 0:
+                index += 1
+                continue
+            pending.pop(index)
+            free -= 1
             budget = target.timeout or timeout
             if progress:
                 progress(target.id, "start", target.url)
-            thread = threading.Thread(target=work, args=(target, budget), name=f"collect-{target.id}", daemon=True)
-            threads[target.id] = (target, thread, budget, time.monotonic() + budget + _grace(budget))
-            thread.start()
-        for target_id, (target, thread, budget, deadline) in list(threads.items()):
-            thread.join(timeout=0.05)
-            late = not thread.is_alive() or time.monotonic() > deadline
-            if not late:
+            entry = _Running(target, budget, time.monotonic() + budget + _grace(budget))
+            if target.id in heavy:
+                free_cpu -= 1
+                controls = plan.controls.get(target.id) if plan is not None else None
+                entry.process = WorkerProcess(
+                    _in_worker, target, registry, budget, settings, controls, name=f"collect-{target.id}"
+                )
+            else:
+                entry.thread = threading.Thread(
+                    target=work, args=(target, budget), name=f"collect-{target.id}", daemon=True
+                )
+                entry.thread.start()
+            running[target.id] = entry
+        for target_id, entry in list(running.items()):
+            done_now = entry.finished(0.05 if len(running) == 1 else 0.01)
+            if not done_now and time.monotonic() <= entry.deadline:
                 continue
-            del threads[target_id]
-            slots.release()  # a late thread runs on as a daemon but no longer holds a slot
+            target, budget = entry.target, entry.budget
+            del running[target_id]
+            free += 1  # a late thread runs on as a daemon but no longer holds a slot
+            if entry.process is not None:
+                free_cpu += 1
+                if done_now:
+                    _take_worker_result(entry, registry, results, evaluated, secrets_seen[target_id])
+                else:
+                    entry.process.abandon()  # a hung worker is killed, not left running
             with lock:
                 if target_id not in results:
                     results[target_id] = Evidence(
@@ -389,23 +496,46 @@ def _collect_all(
                 seen_so_far = [value for values in secrets_seen.values() for value in list(values)]
                 detail = evidence_io.redact(done.target_error or "", seen_so_far)
                 progress(target_id, "error" if done.target_error else "done", detail)
-    redacted = {}
     secrets = [value for values in secrets_seen.values() for value in values]
-    for target in targets:
-        ev = results[target.id]
-        redacted[target.id] = Evidence(
-            target=ev.target,
-            kind=ev.kind,
-            uri=ev.uri,
-            sections=evidence_io.redact(dict(ev.sections), secrets),
-            errors=evidence_io.redact(dict(ev.errors), secrets),
-            target_error=evidence_io.redact(ev.target_error, secrets),
-            collected_at=ev.collected_at,
-            duration=ev.duration,
-            tool_version=ev.tool_version,
-            metadata=evidence_io.redact(dict(ev.metadata), secrets),
+    redacted = {target.id: _redacted(results[target.id], secrets) for target in targets}
+    # a worker evaluated its target on evidence redacted with that target's own secrets: the same
+    # findings only while no other target brought secrets of its own; otherwise evaluated again here
+    valid = {
+        target_id: found
+        for target_id, found in evaluated.items()
+        if not any(values for other, values in secrets_seen.items() if other != target_id)
+    }
+    return Collected(redacted, valid)
+
+
+def _take_worker_result(
+    entry: _Running,
+    registry: Registry,
+    results: dict[str, Evidence],
+    evaluated: dict[str, list[Finding]],
+    secrets: list[str],
+) -> None:
+    """Store what a worker process sent back: its evidence, the secrets it saw, its findings."""
+    assert entry.process is not None
+    target = entry.target
+    try:
+        evidence, seen, findings = entry.process.result()
+    except WorkerFailed as exc:
+        results[target.id] = Evidence(
+            target=target.id,
+            kind=target.kind,
+            uri=_safe_target_uri(registry, target),
+            sections={},
+            target_error=f"collector failed: {exc}",
+            tool_version=__version__,
+            collected_at=now_iso(),
         )
-    return redacted
+        return
+    secrets.extend(seen)
+    LOG_REDACTION.add(seen)
+    results[target.id] = evidence
+    if findings is not None:
+        evaluated[target.id] = findings
 
 
 def _result_problem(results: Sequence[Any], evidence: Evidence) -> str | None:
@@ -530,9 +660,16 @@ def evaluate_control(control: Control, evidence: Evidence, registry: Registry) -
 
 
 def evaluate(plan: Plan, evidence: Mapping[str, Evidence], registry: Registry) -> list[Finding]:
-    """Evaluate every planned control on its target's evidence (pure: no I/O)."""
+    """Evaluate every planned control on its target's evidence (pure: no I/O).
+
+    Targets a worker process already evaluated (`Collected.findings`) keep those findings.
+    """
+    done: Mapping[str, list[Finding]] = evidence.findings if isinstance(evidence, Collected) else {}
     findings: list[Finding] = []
     for target in plan.targets:
+        if target.id in done:
+            findings.extend(done[target.id])
+            continue
         ev = evidence[target.id]
         for control in plan.controls[target.id]:
             findings.extend(evaluate_control(control, ev, registry))
@@ -566,8 +703,12 @@ def run_scan(
     save_evidence: Path | None = None,
     environment: str = "default",
     progress: ProgressCallback | None = None,
+    workers: int | None = None,
 ) -> ScanResult:
-    """Plan, collect (live), optionally save evidence, evaluate; return the ScanResult."""
+    """Plan, collect (live), optionally save evidence, evaluate; return the ScanResult.
+
+    `workers`: worker processes for CPU-bound targets (default: the CPUs this process may use).
+    """
     if not targets:
         raise ConfigError("no targets: give --target KIND=VALUE, --inventory FILE or --evidence DIR")
     ids = [t.id for t in targets]
@@ -583,6 +724,8 @@ def run_scan(
         concurrency=concurrency,
         credential_settings=credential_settings,
         progress=progress,
+        workers=default_workers() if workers is None else workers,
+        plan=plan,
     )
     if save_evidence is not None:
         try:
@@ -599,15 +742,57 @@ def run_offline(
     *,
     baseline_refs: Sequence[str] = (),
     environment: str = "default",
+    workers: int | None = None,
 ) -> ScanResult:
-    """Evaluate saved evidence with no network access (in the order it was scanned, see `load_directory`)."""
+    """Evaluate saved evidence with no network access (in the order it was scanned, see `load_directory`).
+
+    With more than one target and `workers` > 1 (default: the CPU count), each target's evidence
+    is checked against its contract and evaluated in a worker process, `workers` at a time.
+    """
     saved = evidence_io.load_directory(evidence_dir)
     targets = [Target(id=ev.target, kind=ev.kind, url=ev.uri, labels=labels) for ev, labels in saved.items]
     plan = make_plan(targets, library, baseline_refs)
     started = now_iso()
-    checked = {ev.target: _recheck(ev, registry) for ev, _ in saved.items}
+    count = default_workers() if workers is None else max(1, workers)
+    if count > 1 and len(targets) > 1 and available():
+        checked: Mapping[str, Evidence] = _recheck_in_workers(plan, [ev for ev, _ in saved.items], registry, count)
+    else:
+        checked = {ev.target: _recheck(ev, registry) for ev, _ in saved.items}
     result = build_result(plan, checked, registry, started=started, environment=environment)
     return replace(result, notes=(*result.notes, *saved.notes))
+
+
+def _recheck_and_evaluate(evidence: Evidence, plan: Plan, registry: Registry) -> tuple[Evidence, list[Finding]]:
+    """In a worker process: the contract check and the evaluation of one target's saved evidence.
+
+    Only the evidence without its sections goes back (the summary needs its errors and metadata).
+    """
+    checked = _recheck(evidence, registry)
+    findings = [f for control in plan.controls[evidence.target] for f in evaluate_control(control, checked, registry)]
+    return replace(checked, sections={}), findings
+
+
+def _recheck_in_workers(plan: Plan, saved: Sequence[Evidence], registry: Registry, workers: int) -> Collected:
+    """`_recheck` and evaluation of every target, `workers` processes at a time; a failed worker is redone here."""
+    evidence: dict[str, Evidence] = {}
+    findings: dict[str, list[Finding]] = {}
+    waiting = list(saved)
+    running: list[tuple[Evidence, WorkerProcess]] = []
+    with paused_gc():
+        while waiting or running:
+            while waiting and len(running) < workers:
+                ev = waiting.pop(0)
+                running.append((ev, WorkerProcess(_recheck_and_evaluate, ev, plan, registry, name=f"eval-{ev.target}")))
+            for item in list(running):
+                ev, worker = item
+                if not worker.wait(0.05):
+                    continue
+                running.remove(item)
+                try:
+                    evidence[ev.target], findings[ev.target] = worker.result()
+                except WorkerFailed:  # evaluated here instead: the same findings, only slower
+                    evidence[ev.target] = _recheck(ev, registry)
+    return Collected({ev.target: evidence[ev.target] for ev in saved}, findings)
 
 
 def _recheck(evidence: Evidence, registry: Registry) -> Evidence:

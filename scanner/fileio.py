@@ -7,8 +7,9 @@ import os
 import re
 import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from scanner.errors import ConfigError
 
@@ -19,17 +20,27 @@ def _umask() -> int:
     return current
 
 
-def write_atomic(path: Path, text: str, *, private: bool = False) -> None:
-    """Write `text` to `path` via a temporary file in the same directory and a rename.
+def _write_all(handle: BinaryIO, content: str | Iterable[bytes]) -> None:
+    """Write text (as UTF-8) or a sequence of byte chunks, one chunk at a time."""
+    if isinstance(content, str):
+        handle.write(content.encode())
+        return
+    for chunk in content:
+        handle.write(chunk)
+
+
+def write_atomic(path: Path, text: str | Iterable[bytes], *, private: bool = False) -> None:
+    """Write `text` (or UTF-8 chunks, streamed) to `path` via a temporary file in the same directory and a rename.
 
     Reports get the usual permissions (0666 less the umask); `private` files (evidence) are 0600.
+    Nothing appears at `path` until every chunk is written; a failure midway leaves no file behind.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o600 if private else 0o666 & ~_umask())
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb", buffering=1 << 20) as handle:
+            _write_all(handle, text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -66,7 +77,7 @@ def replace_problem(path: Path) -> str | None:
     return "is not a regular file, a character device or a FIFO: sovscan does not replace it"
 
 
-def write_output(path: Path, text: str) -> None:
+def write_output(path: Path, text: str | Iterable[bytes]) -> None:
     """Write a report: a character device or FIFO as a stream, a regular file atomically, nothing else.
 
     A symlink or another non-regular file is refused (ConfigError): run as root, replacing
@@ -81,8 +92,8 @@ def write_output(path: Path, text: str) -> None:
         if not (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):  # swapped since the check: refuse
             os.close(fd)
             raise ConfigError("cannot write the report here: it changed into a regular file meanwhile", str(path))
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            _write_all(handle, text)
         return
     write_atomic(path, text)
 

@@ -267,6 +267,14 @@ class Reporter(abc.ABC):
     def render(self, result: ScanResult, options: ReportOptions) -> str:
         """Return the whole report as text."""
 
+    def chunks(self, result: ScanResult, options: ReportOptions) -> Iterable[bytes]:
+        """The report as UTF-8 chunks that are written one after the other to the report file.
+
+        Default: `render`, encoded. A reporter of large outputs streams instead, so neither the
+        whole text nor the whole document is held at once; the bytes must be `render`'s text.
+        """
+        yield self.render(result, options).encode()
+
     @classmethod
     def options(cls) -> Sequence[ReporterOption]:
         """The command-line options this reporter declares (none by default)."""

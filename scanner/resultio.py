@@ -6,15 +6,14 @@ round-trips: `from_dict(to_dict(result)) == result`.
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-from scanner import frameworks
+from scanner import frameworks, jsonout
 from scanner.baseline import schema
 from scanner.errors import ConfigError
 from scanner.fileio import read_json
@@ -159,8 +158,8 @@ def _summary(result: ScanResult) -> dict[str, Any]:
     }
 
 
-def to_dict(result: ScanResult) -> dict[str, Any]:
-    """Serialise a ScanResult to the native JSON document."""
+def _head(result: ScanResult) -> dict[str, Any]:
+    """Everything of the native document before its findings."""
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -188,7 +187,12 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
             for t in result.targets
         ],
         "controls": {cid: control_to_dict(c) for cid, c in result.controls.items()},
-        "findings": [finding_to_dict(f) for f in result.findings],
+    }
+
+
+def _tail(result: ScanResult) -> dict[str, Any]:
+    """Everything of the native document after its findings."""
+    return {
         "absent": [finding_to_dict(f) for f in result.absent],
         "notes": list(result.notes),
         "summary": _summary(result),
@@ -196,9 +200,19 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
     }
 
 
+def to_dict(result: ScanResult) -> dict[str, Any]:
+    """Serialise a ScanResult to the native JSON document."""
+    return {**_head(result), "findings": [finding_to_dict(f) for f in result.findings], **_tail(result)}
+
+
+def chunks(result: ScanResult) -> Iterator[bytes]:
+    """The native JSON text of a result as UTF-8 chunks, one finding encoded at a time (never held whole)."""
+    return jsonout.stream_object(_head(result), "findings", map(finding_to_dict, result.findings), _tail(result))
+
+
 def dumps(result: ScanResult) -> str:
-    """The native JSON text of a result."""
-    return json.dumps(to_dict(result), indent=2, sort_keys=False, default=str) + "\n"
+    """The native JSON text of a result (two-space indented, ending with a newline)."""
+    return b"".join(chunks(result)).decode()
 
 
 def from_dict(data: Mapping[str, Any]) -> ScanResult:

@@ -191,6 +191,14 @@ class KubernetesPlugin(TargetPlugin):
         """The ClusterRole (and its binding) that lets sovscan read exactly `sections` (checks/kubernetes/grants.py)."""
         return least_privilege_yaml(sections)
 
+    def cpu_bound(self, target: Target) -> bool:
+        """Manifest files and dumps are parsed, not waited for: the engine may read them in a worker process.
+
+        Standard input (`manifests:-`, `dump:-`) stays in the scanning process, which owns it.
+        """
+        mode, reference = parse_value(target.url)
+        return mode in ("manifests", "dump") and reference != "-"
+
     def collect(self, target: Target, secrets: Mapping[str, Secret], timeout: float) -> Evidence:
         """Read a cluster through the API, or read manifests / a dump from disk.
 

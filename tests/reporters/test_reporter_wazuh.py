@@ -483,3 +483,21 @@ def test_anchored_regexes_do_not_match_lookalike_values() -> None:
     event = next(e for e in render(build_scan_result()) if e["sovscan"].get("status") == "PASS")
     event["sovscan"]["status"] = "NOT_PASS"
     assert classify(rules, event).id == 100110
+
+
+def test_cutting_one_event_leaves_the_shared_parts_of_the_others_whole() -> None:
+    # events of one control share its references (built once per control): a cut must not reach them
+    result = build_scan_result()
+    controls = dict(result.controls)
+    references = {f"framework-{i}": ("R" * 7500,) for i in range(6)}  # 45,000 bytes: fits alone
+    controls["PG-05"] = dataclasses.replace(controls["PG-05"], references=references)
+    first = next(f for f in result.findings if f.control_id == "PG-05")
+    twin = dataclasses.replace(first, resource=dataclasses.replace(first.resource, uri=first.resource.uri + "-twin"))
+    big = dataclasses.replace(first, message="m" * 7000, observed="o" * 7000, expected="e" * 7000)  # over 60,000
+    changed = dataclasses.replace(result, controls=controls, findings=(big, twin))
+    lines = WazuhReporter().render(changed, ReportOptions()).splitlines()
+    assert all(len(line.encode()) <= MAX_EVENT_BYTES for line in lines)
+    events = findings_of([json.loads(line) for line in lines])
+    assert any(name.startswith("references.") for name in events[0]["truncated"])
+    assert "truncated" not in events[1]
+    assert events[1]["references"] == {key: ["R" * 7500] for key in references}

@@ -1,0 +1,219 @@
+"""Benchmark of issue 15's targets: worker processes, manifest parsing, report writing.
+
+    python bench/perf_bench.py --dump DUMP.json --manifests DIR [--repeat 3] [--out results.json]
+
+Every measurement runs in a fresh child process (`sovscan scan` as a user runs it, through
+`scanner.cli.main`), and each figure is the median of `--repeat` runs. Floors are measured in
+the same run, on the same files:
+
+- `json.load` with the garbage collector off over the dump (what any Python reader must pay);
+- `yaml.load_all(Loader=yaml.CSafeLoader)` over the manifests (PyYAML's C loader, parse only).
+
+Measured: the dump scanned without reports and with `-f json -f sarif -f junit -f wazuh`
+(peak RSS with report writing), the manifests scanned, and both targets in one scan with
+`--workers 1` and `--workers 2` against each alone. Peak memory is the largest RSS of the scan
+process and of its worker processes. Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+def child_floor(kind: str, path: str) -> dict[str, Any]:
+    """A floor in this (fresh) process: json.load with gc off, or CSafeLoader over every manifest."""
+    import gc
+    import resource
+
+    started = time.perf_counter()
+    if kind == "json":
+        gc.disable()
+        with open(path, "rb") as fh:
+            json.load(fh)
+    else:
+        import yaml
+
+        for root, _, files in sorted(os.walk(path)):
+            for name in sorted(files):
+                if name.endswith((".yaml", ".yml")):
+                    with open(os.path.join(root, name), encoding="utf-8") as fh:
+                        for _ in yaml.load_all(fh, Loader=yaml.CSafeLoader):
+                            pass
+    return {
+        "seconds": time.perf_counter() - started,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def child_scan(argv: list[str]) -> dict[str, Any]:
+    """`sovscan scan ARGV` in this process; its time and the peak RSS of it and its worker processes."""
+    import resource
+
+    from scanner.cli import cli
+
+    started = time.perf_counter()
+    try:
+        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # the console summary
+            cli(["scan", "--no-progress", *argv])
+    except SystemExit as exc:  # the gate's exit code (findings FAIL): not an error here
+        if exc.code not in (0, 1, None):
+            raise
+    seconds = time.perf_counter() - started
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"seconds": seconds, "peak_mb": max(own, workers), "worker_peak_mb": workers}
+
+
+def child_live(url: str, workdir: str, floor: str) -> dict[str, Any]:
+    """Collect from the served cluster (the plugin), or with `floor` "1" the raw client floor.
+
+    The floor uses the same `kubernetes` client and kubeconfig, lists the same kinds cluster-wide
+    with pages of 500 and continue tokens, asks for raw JSON (`_preload_content=False`) and only
+    parses each page (orjson) for its continue token: no slimming, no evidence.
+    """
+    import orjson
+
+    sys.path.insert(0, str(ROOT))
+    from checks.kubernetes.collect import list_method_name
+    from checks.kubernetes.kinds import KINDS
+    from checks.kubernetes.plugin import PLUGIN
+    from scanner.interface import Target
+    from tests.services.kubeapi import write_kubeconfig
+
+    kubeconfig = write_kubeconfig(Path(workdir) / "perf-kubeconfig", url, token="bench-" + "token")
+    started = time.perf_counter()
+    if floor == "1":
+        import kubernetes
+
+        api = kubernetes.config.new_client_from_config(config_file=str(kubeconfig), context="test")
+        objects = 0
+        for info in KINDS:
+            class_name, method_name = list_method_name(info)
+            method = getattr(getattr(kubernetes.client, class_name)(api), method_name)
+            token = None
+            while True:
+                kwargs: dict[str, Any] = {"limit": 500, **({"_continue": token} if token else {})}
+                response = method(_preload_content=False, **kwargs)
+                page = orjson.loads(response.data)
+                response.release_conn()
+                objects += len(page.get("items") or [])
+                token = (page.get("metadata") or {}).get("continue")
+                if not token:
+                    break
+    else:
+        target = Target(
+            id="bench", kind="kubernetes", url="context:test", options={"kubeconfig": str(kubeconfig), "page_size": 500}
+        )
+        evidence = PLUGIN.collect(target, {}, 3600.0)
+        objects = sum(evidence.metadata["objects"].values())
+    return {"seconds": time.perf_counter() - started, "peak_mb": 0.0, "objects": objects}
+
+
+def run_child(*args: str) -> dict[str, Any]:
+    """Run this script's child mode in a fresh interpreter; its JSON answer."""
+    done = subprocess.run(
+        [PY, __file__, "child", *args], cwd=ROOT, capture_output=True, text=True, check=False, timeout=7200
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise SystemExit(f"child {args} failed: {done.stderr[-2000:]}")
+    return json.loads(lines[-1])  # type: ignore[no-any-return]
+
+
+def median(repeat: int, *args: str) -> dict[str, Any]:
+    """The median time (and the median peak memory) of `repeat` runs."""
+    runs = [run_child(*args) for _ in range(repeat)]
+    return {
+        "seconds": statistics.median(r["seconds"] for r in runs),
+        "peak_mb": statistics.median(r["peak_mb"] for r in runs),
+        "runs": [round(r["seconds"], 2) for r in runs],
+    }
+
+
+def main() -> None:
+    """Measure and print one JSON line per figure, then the summary."""
+    if len(sys.argv) > 1 and sys.argv[1] == "child":
+        mode, rest = sys.argv[2], sys.argv[3:]
+        if mode == "live":
+            answer = child_live(*rest)
+        else:
+            answer = child_floor(rest[0], rest[1]) if mode == "floor" else child_scan(rest)
+        print(json.dumps(answer))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--dump", required=True)
+    parser.add_argument("--manifests", required=True)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--live-only", action="store_true", help="only the live collection against its floor")
+    args = parser.parse_args()
+    out = Path(tempfile.mkdtemp(prefix="sovscan-perf-"))
+    reports = [f"-f{name}={out / ('r.' + name)}" for name in ("json", "sarif", "junit", "wazuh")]
+    quiet: list[str] = []
+    dump, manifests = f"kubernetes=dump:{args.dump}", f"kubernetes=manifests:{args.manifests}"
+    cases = {
+        "floor_json_load": ("floor", "json", args.dump),
+        "floor_csafeloader": ("floor", "yaml", args.manifests),
+        "dump_scan": ("scan", "--target", dump, *quiet),
+        "dump_scan_4_reports": ("scan", "--target", dump, *reports, *quiet),
+        "manifests_scan": ("scan", "--target", manifests, *quiet),
+        "manifests_scan_4_reports": ("scan", "--target", manifests, *reports, *quiet),
+        "two_targets_workers_1": ("scan", "--workers", "1", "--target", dump, "--target", manifests, *quiet),
+        "two_targets_workers_2": ("scan", "--workers", "2", "--target", dump, "--target", manifests, *quiet),
+    }
+    results: dict[str, Any] = {"load_before": os.getloadavg()}
+    port_file = out / "port"
+    server = subprocess.Popen([PY, str(ROOT / "bench" / "k8s_bench.py"), "serve", args.dump, str(port_file)], cwd=ROOT)
+    try:
+        while not port_file.exists() or not port_file.read_text():
+            if server.poll() is not None:
+                raise SystemExit("the test API server did not start")
+            time.sleep(0.2)
+        url = port_file.read_text()
+        for name, flag in (("live_floor_raw_client", "1"), ("live_collect", "0")):
+            results[name] = median(args.repeat, "live", url, str(out), flag)
+            print(json.dumps({name: results[name]}), flush=True)
+    finally:
+        server.kill()
+        server.wait()
+    live_ratio = results["live_floor_raw_client"]["seconds"] / results["live_collect"]["seconds"]
+    print(json.dumps({"live_speed_vs_floor": live_ratio}), flush=True)
+    if args.live_only:
+        cases = {}
+    for name, case in cases.items():
+        results[name] = median(args.repeat, *case)
+        print(json.dumps({name: results[name]}), flush=True)
+    results["load_after"] = os.getloadavg()
+    s = {k: v["seconds"] for k, v in results.items() if isinstance(v, dict)}
+    results["ratios"] = {"live_speed_vs_raw_client_floor": live_ratio}
+    if args.live_only:
+        print(json.dumps(results, indent=2))
+        return
+    results["ratios"] |= {
+        "manifests_vs_csafeloader": s["manifests_scan"] / s["floor_csafeloader"],
+        "dump_4_reports_vs_json_load": s["dump_scan_4_reports"] / s["floor_json_load"],
+        "dump_reports_added_share": (s["dump_scan_4_reports"] - s["dump_scan"]) / s["dump_scan"],
+        "manifests_reports_added_share": (s["manifests_scan_4_reports"] - s["manifests_scan"]) / s["manifests_scan"],
+        "two_targets_w2_vs_slower_alone": s["two_targets_workers_2"] / max(s["dump_scan"], s["manifests_scan"]),
+        "two_targets_w1_vs_slower_alone": s["two_targets_workers_1"] / max(s["dump_scan"], s["manifests_scan"]),
+    }
+    print(json.dumps({"ratios": results["ratios"]}, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
