@@ -384,29 +384,59 @@ def lifecycle_options(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def target_options(baseline_help: str) -> Callable[[F], F]:
+    """Target selection options shared by `scan` and `doctor`: --target, --inventory, --baseline, --timeout."""
+
+    def decorate(function: F) -> F:
+        options = [
+            click.option(
+                "-t",
+                "--target",
+                "targets",
+                multiple=True,
+                metavar="KIND=VALUE",
+                help="A target, repeatable, e.g. postgres=postgresql://scanner@db:5432/postgres.",
+            ),
+            click.option(
+                "-i",
+                "--inventory",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Inventory file (YAML) listing targets and credential references.",
+            ),
+            click.option("-b", "--baseline", "baselines", multiple=True, metavar="NAME|PATH", help=baseline_help),
+            click.option(
+                "--timeout",
+                type=FiniteFloatRange(min=0.1),
+                default=engine.DEFAULT_TIMEOUT,
+                show_default=True,
+                help="Collection timeout per target, in seconds.",
+            ),
+        ]
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
+def gather_targets(
+    targets: Sequence[str], inventory: Path | None, registry: Registry
+) -> tuple[list[Target], dict[str, Any], str | None]:
+    """The targets of --inventory then --target, the inventory's credential settings and its environment."""
+    found: list[Target] = []
+    settings: dict[str, Any] = {}
+    environment = None
+    if inventory is not None:
+        inv = load_inventory(inventory, registry)
+        found.extend(inv.targets)
+        settings = dict(inv.credential_settings)
+        environment = inv.environment
+    found.extend(parse_target_option(value, registry) for value in targets)
+    return found, settings, environment
+
+
 @cli.command(cls=ReporterOptionsCommand)
-@click.option(
-    "-t",
-    "--target",
-    "targets",
-    multiple=True,
-    metavar="KIND=VALUE",
-    help="A target, repeatable, e.g. postgres=postgresql://scanner@db:5432/postgres.",
-)
-@click.option(
-    "-i",
-    "--inventory",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Inventory file (YAML) listing targets and credential references.",
-)
-@click.option(
-    "-b",
-    "--baseline",
-    "baselines",
-    multiple=True,
-    metavar="NAME|PATH",
-    help="Baseline or profile to apply (repeatable); default: each target kind's built-in baseline.",
-)
+@target_options("Baseline or profile to apply (repeatable); default: each target kind's built-in baseline.")
 @click.option(
     "--evidence",
     "evidence_dir",
@@ -418,13 +448,6 @@ def lifecycle_options(function: F) -> F:
     "save_dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Save what each collector read (JSON, secrets redacted) into this directory.",
-)
-@click.option(
-    "--timeout",
-    type=FiniteFloatRange(min=0.1),
-    default=engine.DEFAULT_TIMEOUT,
-    show_default=True,
-    help="Collection timeout per target, in seconds.",
 )
 @click.option(
     "--concurrency",
@@ -487,15 +510,8 @@ def scan(
             workers=workers,
         )
     else:
-        all_targets: list[Target] = []
-        settings: dict[str, Any] = {}
-        env_name = environment
-        if inventory is not None:
-            inv = load_inventory(inventory, registry)
-            all_targets.extend(inv.targets)
-            settings = dict(inv.credential_settings)
-            env_name = env_name or inv.environment
-        all_targets.extend(parse_target_option(value, registry) for value in targets)
+        all_targets, settings, inventory_environment = gather_targets(targets, inventory, registry)
+        env_name = environment or inventory_environment
         problem = unwritable(save_dir, directory=True) if save_dir is not None else None
         if problem:
             raise ConfigError(f"--save-evidence: {problem}", str(save_dir))
@@ -812,30 +828,7 @@ def explain(control_id: str, baselines: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@click.option(
-    "-t", "--target", "targets", multiple=True, metavar="KIND=VALUE", help="A target, repeatable (as for scan)."
-)
-@click.option(
-    "-i",
-    "--inventory",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Inventory file (YAML) listing targets and credential references.",
-)
-@click.option(
-    "-b",
-    "--baseline",
-    "baselines",
-    multiple=True,
-    metavar="NAME|PATH",
-    help="Baseline or profile whose enabled controls decide what must be readable (default: each kind's).",
-)
-@click.option(
-    "--timeout",
-    type=FiniteFloatRange(min=0.1),
-    default=engine.DEFAULT_TIMEOUT,
-    show_default=True,
-    help="Collection timeout per target, in seconds.",
-)
+@target_options("Baseline or profile whose enabled controls decide what must be readable (default: each kind's).")
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
 )
@@ -854,13 +847,7 @@ def doctor(
 
     registry = discover()
     library = BaselineLibrary(registry)
-    all_targets: list[Target] = []
-    settings: dict[str, Any] = {}
-    if inventory is not None:
-        inv = load_inventory(inventory, registry)
-        all_targets.extend(inv.targets)
-        settings = dict(inv.credential_settings)
-    all_targets.extend(parse_target_option(value, registry) for value in targets)
+    all_targets, settings, _ = gather_targets(targets, inventory, registry)
     if not all_targets:
         raise ConfigError("no targets: give --target KIND=VALUE or --inventory FILE")
     found = doctor_mod.diagnose(all_targets, registry, library, baseline_refs=baselines, timeout=timeout,
