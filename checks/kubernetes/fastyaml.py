@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import re
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -36,28 +36,40 @@ SlowReader = Callable[[EvidenceBuilder, IO[str], str, int], int]
 MAX_TEXT = 64 << 20
 """Largest file read whole for the fast path (characters); a larger one is streamed by PyYAML."""
 
-_FILE_SLOW = re.compile(r"[\ufeff\r\x85\u2028\u2029]|\n%|\n\.\.\.(?=[ \t\n]|\Z)")
-"""Whole-file PyYAML: a BOM, CR or another line break PyYAML counts, a directive, a `...` marker."""
+_FILE_CHARS = re.compile(r"[\ufeff\r\x85\u2028\u2029]")
+"""Whole-file PyYAML: a BOM, CR or another line break PyYAML counts (lines are counted here by LF)."""
+_FILE_MARKS = re.compile(r"\n(?:%|\.\.\.(?=[ \t\n]|\Z))")
+"""Whole-file PyYAML: a directive or a `...` document end marker."""
 
 _MARKER = re.compile(r"\n---(?=[ \t\n]|\Z)")
+"""A `---` document marker (its line feed before it: the text scanned begins with one)."""
 _PLAIN_MARKER = re.compile(r"[ ]*+(?:#[^\n]*+)?+(?=\n|\Z)")
 _LEADING = re.compile(r"(?:[ ]*+(?:#[^\n]*+)?+\n)*+")
 _NO_CONTENT = re.compile(r"(?:[ ]*+(?:#[^\n]*+)?+(?:\n|\Z))*+")
 
 _TERM = r"(?=[ ]*+(?:\n|\Z)|[ ]++#)"  # the end of a plain scalar on its line (comments allowed)
-_KEY_TERM = r"(?=:(?:[ ]|\n|\Z))"
+_KEY_TERM = r"(?=[ ]*+:(?:[ ]|\n|\Z))"
 _SPECIAL = r"(?i:y|n|yes|no|on|off|true|false|null|nan|inf|infinity)"
 _SAFE = (
     # values both readers resolve alike: booleans, null, plain decimals (never as keys)
     r"(?:true|True|TRUE|false|False|FALSE|null|Null|NULL|~|-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,17})?"
-    r"|\{\}|\[\]|[|>][-+]?)" + _TERM
+    r"|\{\}|\[\]|[|>][-+]?)"
+    + _TERM
     # text in both whatever follows: UIDs, dotted versions and addresses, flags, quantities, dates
     + r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![0-9A-Za-z])"
     r"|[0-9]++(?:\.[0-9]++){2,}|--?[a-zA-Z]"
-    r"|[0-9]{1,12}(?:\.[0-9]{1,6})?(?:Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|s|ms|h|d)" + _TERM
-    + r"|[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?Z)?" + _TERM
+    r"|[0-9]{1,12}(?:\.[0-9]{1,6})?(?:Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|s|ms|h|d)"
+    + _TERM
+    + r"|[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?Z)?"
+    + _TERM
     # words: text unless one of the special words (either reader's, any case) on their own
-    + r"|(?!" + _SPECIAL + r"(?:" + _TERM + r"|" + _KEY_TERM + r"))(?:[yYnNoOtTfF][a-zA-Z0-9_]|[_<=~][a-zA-Z])"
+    + r"|(?!"
+    + _SPECIAL
+    + r"(?:"
+    + _TERM
+    + r"|"
+    + _KEY_TERM
+    + r"))(?:[yYnNoOtTfF][a-zA-Z0-9_]|[_<=~][a-zA-Z])"
 )
 _INTERESTING = r"[-+.0-9yYnNoOtTfF_<=~,\[\]{}&*!|>%@`?:\"']"
 _CHECK = r"(?=" + _INTERESTING + r")(?![\"']|" + _SAFE + r")"
@@ -68,19 +80,25 @@ _VALUE_NODES = re.compile(r":[ ]++" + _CHECK)
 _CHARS = re.compile(r"[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 """Tabs, control characters, line breaks other than LF."""
 _DASHES = re.compile(r"-[ ]++" * 15 + r"-[ ]")
-_LONG = re.compile(r"\n[^\n:]{1000}")
+"""Sixteen compact `- ` entries on one line (each is a level of nesting)."""
 _DEEP_INDENT = "\n" + " " * 100
-_SCANS = (_CHARS, _LINE_NODES, _VALUE_NODES, _DASHES, _LONG)
+"""Deep nesting: yaml-rs overflows its stack on it (PyYAML refuses it at a few hundred levels)."""
+_SCANS = (_CHARS, _LINE_NODES, _VALUE_NODES, _DASHES)
+_BLOCK = re.compile(r"[|>][-+]?[ ]*+(?:#[^\n]*+)?+(?=\n|\Z)")
+"""A block scalar's header (`|`, `>-`, ...) at the end of its line."""
+_NODE_COLUMN = re.compile(r"[ ]*+(?:-[ ]++)*+")
+_NEXT_INDENT = re.compile(r"(?:\n[ ]*+(?=\n))*+\n([ ]*+)(?=[^ \n])")
 
 
-def _flagged(text: str, starts: list[int]) -> set[int]:
+def _flagged(text: str, starts: list[int], plain_chars: bool = False) -> set[int]:
     """The indexes of the regions (documents) of `text` (regions begin at `starts`) that need PyYAML.
 
-    `text` begins with a line feed, so every line, the first too, follows one.
+    `text` begins with a line feed, so every line, the first too, follows one. `plain_chars`:
+    the caller knows the text holds printable ASCII and line feeds only.
     """
     out: set[int] = set()
     last = len(starts) - 1
-    for scan in _SCANS:
+    for scan in _SCANS[1:] if plain_chars else _SCANS:  # _SCANS[0] is _CHARS
         search = scan.search
         found = search(text)
         while found is not None:
@@ -89,6 +107,12 @@ def _flagged(text: str, starts: list[int]) -> set[int]:
             if index == last:
                 break
             found = search(text, starts[index + 1])
+    for header in _block_headers(text):  # yaml-rs reads a block scalar with no content as "\\n", PyYAML as ""
+        line = text.rfind("\n", 0, header.start() + 1) + 1
+        column = _NODE_COLUMN.match(text, line)
+        content = _NEXT_INDENT.match(text, header.end())
+        if column is None or content is None or len(content.group(1)) <= column.end() - line:
+            out.add(bisect_right(starts, header.start()) - 1)
     for needle in ("<<", _DEEP_INDENT):
         position = text.find(needle)
         while position >= 0:
@@ -98,6 +122,18 @@ def _flagged(text: str, starts: list[int]) -> set[int]:
                 break
             position = text.find(needle, starts[index + 1])
     return out
+
+
+def _block_headers(text: str) -> Iterator[re.Match[str]]:
+    """Every block scalar header (`|`, `>-`, ...) ending its line, after a space or at a line's start."""
+    for indicator in "|>":
+        position = text.find(indicator)
+        while position >= 0:
+            if text[position - 1] in " \n":
+                header = _BLOCK.match(text, position)
+                if header is not None:
+                    yield header
+            position = text.find(indicator, position + 1)
 
 
 def needs_pyyaml(document: str) -> bool:
@@ -123,18 +159,29 @@ class Tally:
 
 
 def read_text(
-    builder: EvidenceBuilder, text: str, display: str, slow: SlowReader, tally: Tally | None = None
+    builder: EvidenceBuilder,
+    text: str,
+    display: str,
+    slow: SlowReader,
+    tally: Tally | None = None,
+    name: str = "<file>",
 ) -> int:
-    """Read every document of a manifest file's text into the builder; return the number of documents."""
+    """Read every document of a manifest file's text into the builder; return the number of documents.
+
+    `name` is the stream's name, as PyYAML's messages give it (the file's path, `<stdin>`).
+    """
     tally = tally if tally is not None else Tally()
     text = "\n" + text  # offsets below are one more than in the file
-    if _FILE_SLOW.search(text):
-        count = slow(builder, io.StringIO(text[1:]), display, 0)
+    ascii = text.isascii()
+    if ("\r" in text if ascii else _FILE_CHARS.search(text)) or _FILE_MARKS.search(text):
+        count = slow(builder, _named(text[1:], name), display, 0)
         tally.slow += count
         return count
     markers = [m.start() for m in _MARKER.finditer(text)]
     starts = [0, *markers]
-    slow_regions = _flagged(text, starts)
+    slow_regions = _flagged(text, starts, plain_chars=ascii and text.replace("\n", " ").isprintable())
+    if not text.endswith("\n"):
+        slow_regions.add(len(starts) - 1)  # yaml-rs ends a block scalar at the end of input with a line feed
     ends = [*markers, len(text)]
     count = 0
     line = 0  # the line (from 1) of each region's first character, counted as the scan goes
@@ -165,7 +212,7 @@ def read_text(
             else:
                 fast = not _is_list(doc)
         if not fast:
-            read = _slow_document(builder, text, doc_start, end, doc_line, count, display, slow)
+            read = _slow_document(builder, text, (doc_start, end, doc_line), count, display, slow, name)
             tally.slow += read
             count += read
             continue
@@ -177,14 +224,27 @@ def read_text(
     return count
 
 
+def _named(text: str, name: str) -> io.StringIO:
+    """A text as a stream PyYAML names in its messages as it names the file."""
+    stream = io.StringIO(text)
+    stream.name = name
+    return stream
+
+
 def _slow_document(
-    builder: EvidenceBuilder, text: str, start: int, end: int, line: int, before: int, display: str, slow: SlowReader
+    builder: EvidenceBuilder,
+    text: str,
+    where: tuple[int, int, int],
+    before: int,
+    display: str,
+    slow: SlowReader,
+    name: str,
 ) -> int:
-    """One document read by PyYAML at its place in the file (its lines and document number kept)."""
+    """One document (`where`: start, end, first line) read by PyYAML at its place in the file."""
+    start, end, line = where
     padded = "\n" * (line - 1) + text[start:end]  # the document at its own line
     try:
-        count = slow(builder, io.StringIO(padded), display, before)
+        return slow(builder, _named(padded, name), display, before)
     except CollectionError:
-        slow(EvidenceBuilder(), io.StringIO(text[1:]), display, 0)  # the whole file's own error, as PyYAML names it
+        slow(EvidenceBuilder(), _named(text[1:], name), display, 0)  # the whole file's own error, as PyYAML names it
         raise
-    return count

@@ -279,7 +279,7 @@ def read_yaml_stream(builder: EvidenceBuilder, stream: IO[str], display: str) ->
     text = stream.read(fastyaml.MAX_TEXT + 1)
     if len(text) > fastyaml.MAX_TEXT:
         return read_yaml_pyyaml(builder, _Chained(text, stream), display)
-    return fastyaml.read_text(builder, text, display, read_yaml_pyyaml)
+    return fastyaml.read_text(builder, text, display, read_yaml_pyyaml, name=getattr(stream, "name", "<file>"))
 
 
 class _Chained:
