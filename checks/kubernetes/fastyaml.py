@@ -83,6 +83,7 @@ _DASHES = re.compile(r"-[ ]++" * 15 + r"-[ ]")
 """Sixteen compact `- ` entries on one line (each is a level of nesting)."""
 _DEEP_INDENT = "\n" + " " * 100
 """Deep nesting: yaml-rs overflows its stack on it (PyYAML refuses it at a few hundred levels)."""
+_MANY_LINES = 50_000
 _SCANS = (_CHARS, _LINE_NODES, _VALUE_NODES, _DASHES)
 _BLOCK = re.compile(r"[|>][-+]?[ ]*+(?:#[^\n]*+)?+(?=\n|\Z)")
 """A block scalar's header (`|`, `>-`, ...) at the end of its line."""
@@ -139,6 +140,15 @@ def _block_headers(text: str) -> Iterator[re.Match[str]]:
 def needs_pyyaml(document: str) -> bool:
     """Whether a document's text must be read by PyYAML (the conservative pre-scan)."""
     return bool(_flagged("\n" + document, [0]))
+
+
+def _maybe_too_many_nodes(body: str) -> bool:
+    """Whether a document might hold more than `offline.MAX_OBJECT_NODES` nodes (PyYAML refuses those).
+
+    In block style (flow is PyYAML's) every line holds at most 17 entries (16 compact `- `, one
+    more), so a document of fewer than 50,000 lines cannot reach a million.
+    """
+    return len(body) >= _MANY_LINES * 2 and body.count("\n") >= _MANY_LINES
 
 
 def _is_list(doc: Any) -> bool:
@@ -202,8 +212,8 @@ def read_text(
                 slow_regions.add(index)  # something after the `---` on its line
             doc_start, doc_line, body_start = start + 1, line + 1, min(eol + 1, end)
         doc: Any = None
-        fast = index not in slow_regions
         body = text[body_start:end]
+        fast = index not in slow_regions and not _maybe_too_many_nodes(body)
         if fast:
             try:
                 doc = loads(body, parse_datetime=False)

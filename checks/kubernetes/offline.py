@@ -1,7 +1,8 @@
 """Offline Kubernetes input: manifest files and directories, and `kubectl get -o json` dumps.
 
-Manifests are read document by document with PyYAML's C loader (multi-document files,
-Helm-rendered output, `kind: List` documents), dumps are streamed item by item out of the
+Manifests are read document by document (multi-document files, Helm-rendered output, `kind:
+List` documents): plain documents by yaml-rs, every other one by PyYAML's C loader
+(`fastyaml`, with the same result as the PyYAML reader), dumps are streamed item by item out of the
 `items` array of a List, so memory holds one raw object at a time. Every object keeps its
 file and line (and, for manifests, its document number) so reports can point at it.
 """
@@ -288,6 +289,8 @@ class _Chained:
     def __init__(self, head: str, rest: IO[str]) -> None:
         self._head = head
         self._rest = rest
+        self.name = getattr(rest, "name", "<file>")
+        """The stream's name, as PyYAML's messages give it."""
 
     def read(self, size: int = -1) -> str:
         """Up to `size` characters (all that is left with a negative size)."""

@@ -6,6 +6,11 @@ SafeLoader, with one chosen difference: timestamps stay text (JSON-safe). The co
 repository's own manifests (`examples/kubernetes`), the benchmark generator's output, and the
 hand-written excerpts in `tests/data/k8s-corpus` in the shapes of kubernetes-goat, ingress-nginx
 and kube-prometheus manifests. Any parser swapped in later has to pass the same tests.
+
+The fast path (`checks/kubernetes/fastyaml.py`: yaml-rs for documents a pre-scan finds plain,
+PyYAML for the rest) must give the PyYAML reader's evidence (objects, file, line, document
+number) and errors for the same corpus, the generated manifests and hostile inputs; what the
+pre-scan lets through must read the same in yaml-rs as in the reference (a property test).
 """
 
 from __future__ import annotations
@@ -286,6 +291,7 @@ HOSTILE = {
     "huge scalar": CM + "data:\n  k: " + "x" * 3_000_000 + "\n",
     "deep flow": "kind: Pod\nspec: " + "[" * 5000 + "]" * 5000 + "\n",
     "deep block": "kind: Pod\nspec:\n" + "".join(" " * i + f"k{i}:\n" for i in range(600)) + " " * 600 + "x: 1\n",
+    "many lines, few nodes": CM + "data:\n  k: 'x\n" + "\n" * 60_000 + "  y'\n",
     "deep dashes": "kind: Pod\nspec:\n" + "- " * 100_000 + "x\n",  # yaml-rs overflows its stack on this one
     "tabs": "kind: Pod\nmetadata:\n\tname: p\n",
     "tab in a value": NS + "metadata: {name: 'a\tb'}\n",
@@ -386,3 +392,34 @@ def test_whatever_the_pre_scan_lets_through_yaml_rs_reads_as_pyyaml(text: str) -
     fast = fast_one(text)
     if fast is not None:  # yaml-rs refusing a document sends it to PyYAML
         assert fast == reference_one(text)
+
+
+def test_a_file_larger_than_the_fast_paths_limit_is_streamed_by_pyyaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (CORPUS / "goat-style.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "big.yaml"
+    path.write_text(text, encoding="utf-8")
+    small, large = EvidenceBuilder(), EvidenceBuilder()
+    read_offline(small, "manifests", str(path))
+    monkeypatch.setattr(fastyaml, "MAX_TEXT", 100)  # the limit (64 Mi characters) made small, not the reader
+    read_offline(large, "manifests", str(path))
+    assert builder_state(large) == builder_state(small)
+    path.write_text(text.replace("      hostNetwork: on\n", "      hostPID: no\n"), encoding="utf-8")
+    with pytest.raises(CollectionError, match=r"big\.yaml:23: .*duplicate key 'hostPID'"):
+        read_offline(EvidenceBuilder(), "manifests", str(path))
+    path.write_text(text + "x: \x00\n", encoding="utf-8")
+    with pytest.raises(CollectionError, match=r'in ".*big\.yaml", position'):
+        read_offline(EvidenceBuilder(), "manifests", str(path))
+
+
+def test_a_document_long_enough_to_hold_a_million_nodes_is_pyyamls(tmp_path: Path) -> None:
+    # 50,000 lines or more: the PyYAML path counts the nodes against MAX_OBJECT_NODES as before
+    fast, pyyaml_path, tally = both_paths(HOSTILE["many lines, few nodes"], tmp_path)
+    assert fast == pyyaml_path
+    assert (tally.fast, tally.slow) == (0, 1)
+    fast, pyyaml_path, tally = both_paths(
+        HOSTILE["many lines, few nodes"].replace("\n" * 60_000, "\n" * 40_000), tmp_path
+    )
+    assert fast == pyyaml_path
+    assert (tally.fast, tally.slow) == (1, 0)
