@@ -8,7 +8,8 @@ PyYAML path, fast path, floor, ...) `--repeat` times, and each figure is the med
 
 - `floor`: `yaml.load_all(Loader=yaml.CSafeLoader)` over every `.yaml` file, parse only;
 - `pyyaml`: the Kubernetes plugin's collection (`PLUGIN.collect` of `manifests:DIR`, what a
-  scan does before it evaluates) with the reader forced onto the PyYAML path
+  scan does before it evaluates, with the garbage collector paused as the engine pauses it) with
+  the reader forced onto the PyYAML path
   (`offline.read_yaml_pyyaml`, the reader before the fast path);
 - `fast`: the same collection as it ships (yaml-rs for plain documents, PyYAML for the rest).
 
@@ -57,13 +58,15 @@ def child(case: str, path: str) -> dict[str, Any]:
     else:
         from checks.kubernetes import offline
         from checks.kubernetes.plugin import PLUGIN
+        from scanner.engine import paused_gc
         from scanner.interface import Target
 
         if case == "pyyaml":
             offline.read_yaml_stream = offline.read_yaml_pyyaml  # the reader as it was before the fast path
         target = Target(id="bench", kind="kubernetes", url=f"manifests:{path}")
         cpu, wall = _cpu(), time.perf_counter()
-        evidence = PLUGIN.collect(target, {}, 3600.0)
+        with paused_gc():  # as the engine collects
+            evidence = PLUGIN.collect(target, {}, 3600.0)
         objects = sum(evidence.metadata["objects"].values())
     return {
         "cpu": _cpu() - cpu,
