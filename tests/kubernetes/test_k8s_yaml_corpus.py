@@ -293,7 +293,7 @@ HOSTILE = {
     "deep block": "kind: Pod\nspec:\n" + "".join(" " * i + f"k{i}:\n" for i in range(600)) + " " * 600 + "x: 1\n",
     "many lines, few nodes": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  k: 'x\n"
     + "\n" * 60_000
-    + "  z'\n",
+    + "    z'\n",
     "deep dashes": "kind: Pod\nspec:\n" + "- " * 100_000 + "x\n",  # yaml-rs overflows its stack on this one
     "tabs": "kind: Pod\nmetadata:\n\tname: p\n",
     "tab in a value": NS + "metadata: {name: 'a\tb'}\n",
