@@ -292,7 +292,7 @@ HOSTILE = {
     "deep flow": "kind: Pod\nspec: " + "[" * 5000 + "]" * 5000 + "\n",
     "deep block": "kind: Pod\nspec:\n" + "".join(" " * i + f"k{i}:\n" for i in range(600)) + " " * 600 + "x: 1\n",
     "many lines, few nodes": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  k: 'x\n"
-    + "\n" * 60_000
+    + "    w\n" * 60_000
     + "    z'\n",
     "deep dashes": "kind: Pod\nspec:\n" + "- " * 100_000 + "x\n",  # yaml-rs overflows its stack on this one
     "tabs": "kind: Pod\nmetadata:\n\tname: p\n",
@@ -421,7 +421,7 @@ def test_a_document_long_enough_to_hold_a_million_nodes_is_pyyamls(tmp_path: Pat
     assert fast == pyyaml_path
     assert (tally.fast, tally.slow) == (0, 1)
     fast, pyyaml_path, tally = both_paths(
-        HOSTILE["many lines, few nodes"].replace("\n" * 60_000, "\n" * 40_000), tmp_path
+        HOSTILE["many lines, few nodes"].replace("    w\n" * 60_000, "    w\n" * 40_000), tmp_path
     )
     assert fast == pyyaml_path
     assert (tally.fast, tally.slow) == (1, 0)
