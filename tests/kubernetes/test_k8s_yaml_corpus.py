@@ -356,27 +356,32 @@ _WORDS = st.sampled_from(
      "v1", "'x'", '"y"', "2024-05-01", "--flag=1", "-x", "_a", "'yes'", '"0644"', "x#y", "1 # c", "", "{}", "[]",
      "é", "a b", "|", ">-", "|+", *YAML_11]
 )  # fmt: skip
+_PLAIN = st.sampled_from(
+    ["a", "name", "nginx", "x-y", "1", "-3", "1.5", "true", "null", "100m", "1.5Gi", "v1", "'x'", '"y"', "-x", "", "é"]
+)  # fmt: skip
 _TOKENS = st.text(alphabet=st.sampled_from("yYnNoO01.-+_:e ~x'\"#[]{},&*!|>\\"), min_size=1, max_size=5)
 
 
 @st.composite
-def _documents(draw: st.DrawFn, depth: int = 0, indent: int = 0) -> str:
-    """A small block-style document mixing plain, YAML 1.1 and broken pieces, sometimes mutated."""
+def _documents(draw: st.DrawFn, depth: int = 0, indent: int = 0, risky: bool | None = None) -> str:
+    """A small block-style document: plain pieces only, or mixed with YAML 1.1 and broken ones, mutated."""
+    risky = draw(st.booleans()) if risky is None else risky
+    words = st.one_of(_PLAIN, _WORDS, _TOKENS) if risky else _PLAIN
     pad = " " * indent
     lines = []
     for _ in range(draw(st.integers(1, 3))):
-        key = draw(st.one_of(_WORDS, _TOKENS)).replace("\n", " ")
+        key = draw(words).replace("\n", " ")
         if depth < 3 and draw(st.booleans()):
-            child = draw(_documents(depth + 1, indent + draw(st.sampled_from([1, 2, 4]))))
+            child = draw(_documents(depth + 1, indent + draw(st.sampled_from([1, 2, 4])), risky))
             lines.append(f"{pad}{'- ' if draw(st.booleans()) else ''}{key}:\n{child}")
         else:
-            value = draw(st.one_of(_WORDS, _TOKENS))
+            value = draw(words)
             tail = "".join(
                 f"\n{pad}  {draw(st.sampled_from(['x', '', 'y z', '#c']))}" for _ in range(draw(st.integers(0, 2)))
             )
             lines.append(f"{pad}{key}: {value}{tail}")
     text = "\n".join(lines) + "\n"
-    if depth == 0 and draw(st.booleans()):
+    if depth == 0 and risky and draw(st.booleans()):
         at = draw(st.integers(0, len(text)))
         text = (
             text[:at]
@@ -425,3 +430,32 @@ def test_a_document_long_enough_to_hold_a_million_nodes_is_pyyamls(tmp_path: Pat
     )
     assert fast == pyyaml_path
     assert (tally.fast, tally.slow) == (1, 0)
+
+
+def test_mutated_real_documents_the_pre_scan_lets_through_read_alike(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Seeded mutations of real-shaped documents: wherever yaml-rs reads one, PyYAML reads the same."""
+    import random
+
+    bodies = [
+        body
+        for path in [*generated(tmp_path_factory)[:8], *CORPUS_FILES]
+        for body in path.read_text(encoding="utf-8").split("\n---\n")
+        if body.strip()
+    ]
+    pieces = ["", " ", "\n", ":", ": ", "- ", "\n- ", "'", '"', "#", " #", "\n  ", "a", "1", "0", "yes", "on", "|", ">",
+              "[", "{", ",", "\\", "?", "0644", "1e3", "1:20", "~", "_1", "<<", "&", "*", "!", "\t"]  # fmt: skip
+    rng = random.Random(15)
+    compared = 0
+    for _ in range(3000):
+        text = rng.choice(bodies)
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(text) + 1)
+            text = text[:at] + rng.choice(pieces) + text[at + rng.randint(0, 3) :]
+        text = text if text.endswith("\n") else text + "\n"
+        if fastyaml.needs_pyyaml(text):
+            continue
+        fast = fast_one(text)
+        if fast is not None:
+            compared += 1
+            assert fast == reference_one(text), text
+    assert compared > 300  # the comparison really ran
