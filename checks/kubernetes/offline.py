@@ -1,7 +1,8 @@
 """Offline Kubernetes input: manifest files and directories, and `kubectl get -o json` dumps.
 
-Manifests are read document by document with PyYAML's C loader (multi-document files,
-Helm-rendered output, `kind: List` documents), dumps are streamed item by item out of the
+Manifests are read document by document (multi-document files, Helm-rendered output, `kind:
+List` documents): plain documents by yaml-rs, every other one by PyYAML's C loader
+(`fastyaml`, with the same result as the PyYAML reader), dumps are streamed item by item out of the
 `items` array of a List, so memory holds one raw object at a time. Every object keeps its
 file and line (and, for manifests, its document number) so reports can point at it.
 """
@@ -18,6 +19,7 @@ from typing import IO, Any
 
 import yaml
 
+from checks.kubernetes import fastyaml
 from checks.kubernetes.slim import KEPT_ANNOTATIONS, USED_KINDS, EvidenceBuilder, YamlLoader
 from scanner.errors import CollectionError, ConfigError
 from scanner.operators import BOOLEAN_SPELLINGS
@@ -271,7 +273,41 @@ if not _NO_WILDCARD:  # pragma: no cover - only if a resolver for every first ch
 def read_yaml_stream(builder: EvidenceBuilder, stream: IO[str], display: str) -> int:
     """Read every document of a YAML stream into the builder; return the number of documents.
 
-    `kind: List` documents are expanded, each item keeping the line where it starts.
+    `kind: List` documents are expanded, each item keeping the line where it starts. Plain
+    documents are parsed by yaml-rs and every other one by PyYAML (`fastyaml`), with the same
+    result as `read_yaml_pyyaml`; an input larger than `fastyaml.MAX_TEXT` is streamed by PyYAML.
+    """
+    text = stream.read(fastyaml.MAX_TEXT + 1)
+    if len(text) > fastyaml.MAX_TEXT:
+        return read_yaml_pyyaml(builder, _Chained(text, stream), display)
+    return fastyaml.read_text(builder, text, display, read_yaml_pyyaml, name=getattr(stream, "name", "<file>"))
+
+
+class _Chained:
+    """A text already read followed by the rest of its stream, as one readable stream."""
+
+    def __init__(self, head: str, rest: IO[str]) -> None:
+        self._head = head
+        self._rest = rest
+        self.name = getattr(rest, "name", "<file>")
+        """The stream's name, as PyYAML's messages give it."""
+
+    def read(self, size: int = -1) -> str:
+        """Up to `size` characters (all that is left with a negative size)."""
+        if not self._head:
+            return self._rest.read(size)
+        if size < 0:
+            out, self._head = self._head + self._rest.read(), ""
+            return out
+        out, self._head = self._head[:size], self._head[size:]
+        return out
+
+
+def read_yaml_pyyaml(builder: EvidenceBuilder, stream: IO[str] | _Chained, display: str, before: int = 0) -> int:
+    """Read a YAML stream with PyYAML (the reference path); return the number of documents.
+
+    `before` is the number of documents of the same file already read (a document read here
+    alone by the fast path keeps its number in the file).
     """
     loader = FastLoader(stream)
     converter = NodeConverter()
@@ -283,17 +319,18 @@ def read_yaml_stream(builder: EvidenceBuilder, stream: IO[str], display: str) ->
             count += 1
             if node is None:
                 continue
+            number = before + count
             line = node.start_mark.line + 1
             items_node = _list_items_node(node)
             if items_node is None:
-                builder.add(converter.document(node), None, {"file": display, "line": line, "doc": count})
+                builder.add(converter.document(node), None, {"file": display, "line": line, "doc": number})
                 continue
             header = converter.document(_without_items(node))
             item_kind = _list_kind(str(header.get("kind", ""))) if isinstance(header, dict) else ""
             for index, item_node in enumerate(items_node.value, start=1):
                 item = converter.document(item_node)
                 if isinstance(item, dict):
-                    source = {"file": display, "line": item_node.start_mark.line + 1, "doc": count, "item": index}
+                    source = {"file": display, "line": item_node.start_mark.line + 1, "doc": number, "item": index}
                     builder.add(item, (item_kind or None) if not item.get("kind") else None, source)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
