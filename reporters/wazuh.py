@@ -40,6 +40,8 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import orjson
+
 from scanner import jsonout
 from scanner.compare import Changes, changes, is_compared
 from scanner.interface import Reporter, ReporterOption, ReportOptions
@@ -89,8 +91,8 @@ class WazuhReporter(Reporter):
     def chunks(self, result: ScanResult, options: ReportOptions) -> Iterator[bytes]:
         """The same lines, encoded in batches as they are produced."""
         batch: list[bytes] = []
-        for event in iter_events(result, options):
-            batch.append(_encode(event))
+        for item in _events(result, options):
+            batch.append(_encode(item) if isinstance(item, dict) else _finding_line(*item))
             if len(batch) >= 512:
                 yield b"\n".join(batch) + b"\n"
                 batch.clear()
@@ -116,6 +118,16 @@ def build_events(result: ScanResult, options: ReportOptions) -> list[dict[str, A
 
 def iter_events(result: ScanResult, options: ReportOptions) -> Iterator[dict[str, Any]]:
     """The events of `build_events`, one target's at a time (a report is written as they come)."""
+    for item in _events(result, options):
+        yield item if isinstance(item, dict) else _finding(*item)
+
+
+_FindingArgs = tuple[Finding, "Control | None", TargetSummary, Mapping[str, Any], str, str, bool, "_Shared"]
+"""What `_finding` (or `_finding_line`) needs for one finding event."""
+
+
+def _events(result: ScanResult, options: ReportOptions) -> Iterator[dict[str, Any] | _FindingArgs]:
+    """Every event in order: summaries built, finding events as the arguments that build them."""
     compared = is_compared(result)
     if not options.changes_only:
         mode = MODE_FULL
@@ -144,7 +156,7 @@ def iter_events(result: ScanResult, options: ReportOptions) -> Iterator[dict[str
             labelled = [item for item in labelled if classify.reported(item[0], item[1])]
         yield _summary(target, current[target_id], result, scan, mode, classify, len(labelled))
         for f, label, absent in labelled:  # one event at a time: 400k events held at once were gigabytes
-            yield _finding(f, result.controls.get(f.control_id), target, scan, mode, label, absent, shared)
+            yield (f, result.controls.get(f.control_id), target, scan, mode, label, absent, shared)
 
 
 class Classifier:
@@ -279,6 +291,35 @@ class _Shared:
 
     def __init__(self) -> None:
         self._controls: dict[str, tuple[Control | None, dict[str, Any], dict[str, list[str]] | None]] = {}
+        self._encoded: dict[tuple[str, str, str, str], tuple[Control | None, bytes, bytes, bytes, bytes]] = {}
+        self._scalars: dict[str, bytes] = {}
+
+    def scalar(self, text: str) -> bytes:
+        """A status or change label as JSON (a handful of values, encoded once)."""
+        encoded = self._scalars.get(text)
+        if encoded is None:
+            encoded = self._scalars[text] = orjson.dumps(text)
+        return encoded
+
+    def encoded(
+        self, finding: Finding, control: Control | None, target: TargetSummary, scan: Mapping[str, Any], mode: str
+    ) -> tuple[bytes, bytes, bytes, bytes]:
+        """The encoded parts of a finding event that do not depend on the finding itself: up to the status,
+        from the severity to the change, from the control to the resource, and the scan facts and references."""
+        key = (finding.control_id, finding.resource.target, target.kind, mode)
+        cached = self._encoded.get(key)
+        if cached is None or cached[0] is not control:
+            facts, references = self.control(finding.control_id, control)
+            severity = (control.severity if control is not None else UNKNOWN_CONTROL_SEVERITY).value
+            owner = {"id": finding.resource.target, "kind": control.target if control is not None else target.kind}
+            head = b'{"integration":"sovscan","sovscan":{"event":"finding","mode":' + orjson.dumps(mode) + b',"status":'
+            middle = b',"severity":' + orjson.dumps(severity) + b',"change":'
+            parts = b',"control":' + orjson.dumps(facts) + b',"target":' + orjson.dumps(owner) + b',"resource":'
+            tail = b',"scan":' + orjson.dumps(scan)
+            if references is not None:
+                tail += b',"references":' + orjson.dumps(references)
+            cached = self._encoded[key] = (control, head, middle, parts, tail)
+        return cached[1:]
 
     def control(self, control_id: str, control: Control | None) -> tuple[dict[str, Any], dict[str, list[str]] | None]:
         """The control facts of an event and the control's references with safe key names (None: it has none)."""
@@ -287,6 +328,76 @@ class _Shared:
             references = _references(control) if control is not None and control.references else None
             cached = self._controls[control_id] = (control, _control(control_id, control), references)
         return cached[1], cached[2]
+
+
+def _finding_line(
+    finding: Finding,
+    control: Control | None,
+    target: TargetSummary,
+    scan: Mapping[str, Any],
+    mode: str,
+    change_kind: str,
+    absent: bool,
+    shared: _Shared,
+) -> bytes:
+    """`_encode(_finding(...))`, assembled from encoded parts (those of the control encoded once per report).
+
+    The same bytes as encoding the event whole (orjson writes a mapping as its members in order);
+    an event that may be too long, or that orjson refuses, is built and encoded whole instead.
+    """
+    args = (finding, control, target, scan, mode, change_kind, absent, shared)
+    resource = finding.resource
+    place: dict[str, Any] = {"kind": resource.kind, "name": resource.name, "uri": resource.uri}
+    if resource.location is not None:
+        place["file"] = resource.location.path
+        place["line"] = resource.location.line
+    status = finding.status.value
+    facts: dict[str, Any] = {
+        "message": f"no longer reported (was {status}): {finding.message}" if absent else finding.message,
+        "fingerprint": finding.fingerprint,
+    }
+    rest: dict[str, Any] = {}
+    if absent:
+        rest["baseline_state"] = BaselineState.ABSENT.value
+        rest["previous_status"] = status
+    else:
+        if finding.baseline_state is not None:
+            rest["baseline_state"] = finding.baseline_state.value
+        if finding.previous_status is not None:
+            rest["previous_status"] = finding.previous_status.value
+        if finding.observed is not None:
+            rest["observed"] = _text(finding.observed)
+        if finding.expected is not None:
+            rest["expected"] = _text(finding.expected)
+    if finding.waiver is not None:
+        waiver = finding.waiver
+        rest["waiver"] = {"justification": waiver.justification, "owner": waiver.owner, "expires": waiver.expires}
+        if waiver.ticket:
+            rest["waiver"]["ticket"] = waiver.ticket
+    try:
+        head, middle, parts, tail = shared.encoded(finding, control, target, scan, mode)
+        line = b"".join(
+            (
+                head,
+                shared.scalar(ABSENT_STATUS if absent else status),
+                middle,
+                shared.scalar(change_kind),
+                parts,
+                orjson.dumps(place),
+                b",",
+                orjson.dumps(facts)[1:-1],
+                tail,
+                b"," + orjson.dumps(rest)[1:-1] if rest else b"",
+                b"}}",
+            )
+        )
+    except (orjson.JSONEncodeError, TypeError):  # e.g. a lone surrogate: the whole event as before
+        return _encode(_finding(*args))
+    if len(line) > MAX_VALUE_BYTES:  # some value may be too long: cut on the event itself
+        return _encode(_finding(*args))
+    if b"\xe2\x80" in line:
+        line = line.replace("\u2028".encode(), b"\\u2028").replace("\u2029".encode(), b"\\u2029")
+    return line
 
 
 def _references(control: Control) -> dict[str, list[str]]:
