@@ -322,20 +322,30 @@ def _case_names(findings: Sequence[Finding], classes: Sequence[str]) -> Iterator
 
 
 def _case(finding: Finding, name: str, cls: str, facts: _ControlFacts) -> str:
-    """One testcase with its failure/error/skipped child (system-out for PASS); `cls` is its cleaned classname."""
-    attributes = (("name", _clean(name)), ("classname", cls), ("time", "0"))
-    text = _details(finding, facts)
+    """One testcase with its failure/error/skipped child (system-out for PASS); `cls` is its cleaned classname.
+
+    Written in one piece: `_parent("testcase", ...)` around `_leaf(child, ...)`, as the other elements."""
+    text = _cdata(_details(finding, facts))
     status = finding.status
     if status is Status.FAIL:
-        child = _leaf("failure", (("message", _clean(finding.message)), ("type", facts.severity)), text)
+        child = f'<failure message="{_attrib(_clean(finding.message))}" type="{_attrib(facts.severity)}">'
+        close = "</failure>"
     elif status is Status.ERROR:
-        child = _leaf("error", (("message", _clean(finding.message)), ("type", "ERROR")), text)
+        child = f'<error message="{_attrib(_clean(finding.message))}" type="ERROR">'
+        close = "</error>"
     elif status in _SKIPPED:
         reason = _skip_reason(finding, facts.control, facts.tailored)
-        child = _leaf("skipped", (("message", _clean(reason)), ("type", status.value)), text)
+        child = f'<skipped message="{_attrib(_clean(reason))}" type="{status.value}">'
+        close = "</skipped>"
     else:
-        child = _leaf("system-out", (), text)
-    return _open("testcase", attributes) + ">" + _INDENT[3] + child + _INDENT[2] + "</testcase>"
+        child = "<system-out>"
+        close = "</system-out>"
+    if not text:  # not written by _details, which always names the control; kept for the layout's sake
+        child, text, close = child[:-1] + " />", "", ""
+    return (
+        f'<testcase name="{_attrib(_clean(name))}" classname="{_attrib(cls)}" time="0">'
+        f"{_INDENT[3]}{child}{text}{close}{_INDENT[2]}</testcase>"
+    )
 
 
 def _unreachable_case(target: TargetSummary) -> str:
