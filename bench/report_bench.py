@@ -81,7 +81,9 @@ def child_step(result_path: str, step: str, out_dir: str) -> dict[str, Any]:
     cpu = time.process_time() - cpu
     wall = time.perf_counter() - wall
     size = (Path(out_dir) / f"report.{step}").stat().st_size if step in REPORTS else 0
-    return {"cpu": cpu, "wall": wall, "rss_increment_mb": (_status("VmHWM") - rss_before) / 1024, "bytes": size}
+    increment = (_status("VmHWM") - rss_before) / 1024
+    source = str(Path(resultio.__file__).parent)
+    return {"cpu": cpu, "wall": wall, "rss_increment_mb": increment, "bytes": size, "source": source}
 
 
 def _env(source: Path | None) -> dict[str, str]:
@@ -94,7 +96,9 @@ def _env(source: Path | None) -> dict[str, str]:
 def _run(argv: list[str], source: Path | None) -> dict[str, Any]:
     """Run a child process; its wall and CPU seconds and peak RSS (MB); its JSON answer if it printed one."""
     start = time.perf_counter()
-    process = subprocess.Popen(argv, cwd=ROOT, env=_env(source), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    # `python -c` puts the working directory first on sys.path: run in the tree being measured
+    cwd = source or ROOT
+    process = subprocess.Popen(argv, cwd=cwd, env=_env(source), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     out = process.stdout.read() if process.stdout else b""
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
@@ -108,6 +112,8 @@ def _run(argv: list[str], source: Path | None) -> dict[str, Any]:
     }
     if out.strip().startswith(b"{"):
         answer["step"] = json.loads(out.strip().splitlines()[-1])
+        if answer["step"]["source"] != str(cwd / "scanner"):
+            raise SystemExit(f"measured {answer['step']['source']}, not {cwd}")
     return answer
 
 
@@ -144,7 +150,7 @@ def main() -> None:
     results: dict[str, Any] = {"load_before": os.getloadavg(), "dumps": {}}
     for dump in args.dump:
         saved = work / (Path(dump).stem + ".result.json")
-        subprocess.run([*_scan_argv(dump, None), f"-fjson={saved}"], cwd=ROOT, check=False, stdout=subprocess.DEVNULL)
+        subprocess.run([*_scan_argv(dump, None), f"-fjson={saved}"], cwd=ROOT, check=False, capture_output=True)
         per: dict[str, Any] = {"findings": len(json.loads(saved.read_bytes())["findings"]), "steps": {}, "scans": {}}
         for step in args.steps.split(","):
             runs: dict[str, list[dict[str, Any]]] = {v: [] for v in versions}
