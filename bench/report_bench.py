@@ -3,11 +3,13 @@
 How to run (from the repository root, with the test venv):
 
     .venv/bin/python bench/report_bench.py --dump /tmp/bb/dump-20k.json --dump /tmp/bb/dump-100k.json \\
-        [--before DIR] [--repeat 3] [--out bench/report-results.json]
+        [--before DIR] [--after DIR] [--repeat 3] [--out bench/report-results.json]
 
 `--before DIR` names a source tree of another sovscan (for example the commit before the streaming
 reporters: `git archive <commit> | tar -x -C DIR`); every measurement is then made for both, runs
-interleaved (before, after, before, after ...) so both see the same machine load. Every figure is
+interleaved (before, after, before, after ...) so both see the same machine load. `--after DIR`
+measures another tree instead of this checkout (a snapshot, so editing the checkout meanwhile does
+not change what is measured). Every figure is
 the median of `--repeat` runs, each in a fresh process.
 
 What it measures, for each dump (a `kubectl get -o json` dump, e.g. from `bench/k8s_generate.py`):
@@ -138,14 +140,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--dump", action="append", required=True)
     parser.add_argument("--before", type=Path, help="source tree of the implementation to compare with")
+    parser.add_argument("--after", type=Path, help="source tree measured as 'after' (default: this checkout)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--steps", default=",".join(STEPS))
     parser.add_argument("--no-scans", action="store_true", help="only the per-report measurements")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    versions: dict[str, Path | None] = {"after": None}
+    after = args.after.resolve() if args.after is not None else None
+    versions: dict[str, Path | None] = {"after": after}
     if args.before is not None:
-        versions = {"before": args.before.resolve(), "after": None}
+        versions = {"before": args.before.resolve(), "after": after}
     work = Path(tempfile.mkdtemp(prefix="sovscan-report-bench-"))
     results: dict[str, Any] = {"load_before": os.getloadavg(), "dumps": {}}
     for dump in args.dump:
