@@ -121,7 +121,7 @@ def _run(argv: list[str], source: Path | None) -> dict[str, Any]:
 
 def _scan_argv(dump: str, reports_dir: Path | None) -> list[str]:
     argv = [sys.executable, "-c", "from scanner.cli import main; main()", "scan", "--no-progress"]
-    argv += ["--target", f"kubernetes=dump:{dump}"]
+    argv += ["--timeout", "3600", "--target", f"kubernetes=dump:{dump}"]  # a loaded machine must not time it out
     if reports_dir is not None:
         argv += [f"-f{name}={reports_dir / ('r.' + name)}" for name in REPORTS]
     return argv
