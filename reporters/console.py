@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from scanner.compare import changes
 from scanner.interface import Reporter, ReportOptions
 from scanner.model import BaselineState, Finding, ScanResult, Severity, Status
+from scanner.resultio import status_counts
 from scanner.text import visible
 
 _COLORS = {
@@ -27,10 +28,10 @@ def _paint(text: str, code: str, color: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if color else text
 
 
-def _counts(result: ScanResult, target: str | None, color: bool) -> str:
+def _counts(counts: Counter[tuple[Status, str | None]], target: str | None, color: bool) -> str:
     parts = []
     for status in Status:
-        n = result.count(status, target)
+        n = counts[(status, target)]
         if n or status in (Status.PASS, Status.FAIL, Status.ERROR):
             parts.append(_paint(f"{status.value} {n}", _COLORS[status], color and n > 0))
     return "  ".join(parts)
@@ -63,6 +64,7 @@ class ConsoleReporter(Reporter):
     def render(self, result: ScanResult, options: ReportOptions) -> str:
         """Render the summary."""
         color = options.color
+        counts = status_counts(result)
         lines: list[str] = []
         lines.append(
             f"sovscan {result.tool_version} — environment {visible(result.environment)} — "
@@ -77,7 +79,7 @@ class ConsoleReporter(Reporter):
         for target in result.targets:
             state = _paint("NOT READ", "35", color) if target.error else f"{target.duration:.1f}s"
             lines.append(
-                f"  {visible(target.id)} ({visible(target.kind)}) [{state}]  {_counts(result, target.id, color)}"
+                f"  {visible(target.id)} ({visible(target.kind)}) [{state}]  {_counts(counts, target.id, color)}"
             )
             if target.error:
                 lines.append(f"      ! {visible(target.error)}")
@@ -168,5 +170,5 @@ class ConsoleReporter(Reporter):
         for note in result.notes:
             lines.append(f"note: {visible(note)}")
         lines.append("")
-        lines.append("Total: " + _counts(result, None, color))
+        lines.append("Total: " + _counts(counts, None, color))
         return "\n".join(lines) + "\n"

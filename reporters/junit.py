@@ -17,17 +17,18 @@ against the Jenkins xunit-plugin `junit-10.xsd` (tests/reporters/data/junit-10.x
   holds one testcase per requirement: violated → failure, not verified → error, waived, manual
   and not covered → skipped with the reason.
 
-Built with the standard library (`xml.etree.ElementTree`): no runtime dependency, and only the
-attributes the XSD allows are written. Characters XML 1.0 cannot carry are replaced by `\\xNN`.
+Written as text, one testcase at a time, exactly as the standard library's ElementTree (indented
+with two spaces) would write the same tree, without holding the tree: no runtime dependency, and
+only the attributes the XSD allows are written. Characters XML 1.0 cannot carry are replaced by
+`\\xNN`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import xml.etree.ElementTree as ET
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -51,115 +52,236 @@ class JunitReporter(Reporter):
 
     def render(self, result: ScanResult, options: ReportOptions) -> str:
         """Return the JUnit XML document (every status is a testcase; options are not used)."""
-        root = build_tree(result)
-        ET.indent(root, space="  ")
-        return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+        return "".join(_document(result))
+
+    def chunks(self, result: ScanResult, options: ReportOptions) -> Iterator[bytes]:
+        """The same text, written a few hundred testcases at a time (no tree of the document is held)."""
+        batch: list[str] = []
+        for piece in _document(result):
+            batch.append(piece)
+            if len(batch) >= 512:
+                yield "".join(batch).encode()
+                batch.clear()
+        if batch:
+            yield "".join(batch).encode()
 
 
-def build_tree(result: ScanResult) -> ET.Element:
-    """Build the `<testsuites>` element for `result`."""
+# The document is written as `xml.etree.ElementTree.indent(root, space="  ")` followed by
+# `ElementTree.tostring(root, encoding="unicode")` would write it (the implementation before this
+# one built that tree: 5.4 GB for a 100k-object scan); tests/reporters/test_reporter_golden.py
+# holds the digests of its output. Attributes are in insertion order, escaped as ElementTree
+# escapes them; an element without text or children is written `<tag ... />`.
+
+_INDENT = ("\n", "\n  ", "\n    ", "\n      ")
+"""The text before an element at depth 0..3 (ElementTree.indent with two spaces)."""
+
+
+def _attrib(text: str) -> str:
+    """An attribute value escaped as ElementTree escapes it (`&<>"`, CR, LF and TAB as references)."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if '"' in text:
+        text = text.replace('"', "&quot;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
+    if "\n" in text:
+        text = text.replace("\n", "&#10;")
+    if "\t" in text:
+        text = text.replace("\t", "&#09;")
+    return text
+
+
+def _cdata(text: str) -> str:
+    """Character data escaped as ElementTree escapes it (`&<>`)."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def _open(tag: str, attributes: Sequence[tuple[str, str]]) -> str:
+    """`<tag a="v" ...` (not closed), values already cleaned of characters XML cannot carry."""
+    return "<" + tag + "".join(f' {name}="{_attrib(value)}"' for name, value in attributes)
+
+
+def _leaf(tag: str, attributes: Sequence[tuple[str, str]], text: str = "") -> str:
+    """An element without children: with its text, or `<tag ... />` when it has none."""
+    if not text:
+        return _open(tag, attributes) + " />"
+    return _open(tag, attributes) + ">" + _cdata(text) + "</" + tag + ">"
+
+
+def _parent(tag: str, attributes: Sequence[tuple[str, str]], children: Sequence[str], depth: int) -> str:
+    """An element at `depth` with the given serialised children, indented below it."""
+    if not children:
+        return _open(tag, attributes) + " />"
+    inner = _INDENT[depth + 1]
+    return _open(tag, attributes) + ">" + inner + inner.join(children) + _INDENT[depth] + "</" + tag + ">"
+
+
+_COUNTS = ("tests", "failures", "errors", "skipped")
+
+
+def _document(result: ScanResult) -> Iterator[str]:
+    """The whole document in pieces, one testcase at a time."""
     by_target: dict[str, list[Finding]] = defaultdict(list)
     for finding in result.findings:
         by_target[finding.resource.target].append(finding)
     summaries = {t.id: t for t in result.targets}
     order = [t.id for t in result.targets] + sorted(set(by_target) - set(summaries))
+    targets = [summaries.get(i) or TargetSummary(id=i, kind="unknown", uri="") for i in order]
+    target_counts = [_finding_counts(t, by_target.get(t.id, [])) for t in targets]
+    families = [
+        (framework, family, members)
+        for framework in result.frameworks
+        for family in framework.families
+        for members in [[r for r in framework.requirements if r.family == family.id]]
+        if members
+    ]
+    family_suites = [_requirement_suite(framework, family, members) for framework, family, members in families]
 
-    root = ET.Element("testsuites", {"name": SUITES_NAME})
     totals = {"tests": 0, "failures": 0, "errors": 0}
-    for target_id in order:
-        target = summaries.get(target_id) or TargetSummary(id=target_id, kind="unknown", uri="")
-        suite = _suite(target, by_target.get(target_id, []), result.controls, result.run_id)
-        root.append(suite)
+    for counts in [*target_counts, *(counts for counts, _ in family_suites)]:
         for key in totals:
-            totals[key] += int(suite.get(key, "0"))
-    for framework in result.frameworks:
-        for family in framework.families:
-            members = [r for r in framework.requirements if r.family == family.id]
-            if members:
-                suite = _requirement_suite(framework, family, members)
-                root.append(suite)
-                for key in totals:
-                    totals[key] += int(suite.get(key, "0"))
-    for key, value in totals.items():
-        root.set(key, str(value))
-    root.set("time", _seconds(_scan_seconds(result)))
-    return root
+            totals[key] += counts[key]
+    root = [("name", SUITES_NAME), *((k, str(v)) for k, v in totals.items())]
+    root.append(("time", _seconds(_scan_seconds(result))))
+    yield '<?xml version="1.0" encoding="UTF-8"?>\n'
+    if not targets and not family_suites:
+        yield _open("testsuites", root) + " />\n"
+        return
+    yield _open("testsuites", root) + ">"
+    context = _Context(result)
+    for target, counts in zip(targets, target_counts, strict=True):
+        yield _INDENT[1]
+        yield from _suite(target, by_target.get(target.id, []), counts, context, result.run_id)
+    for _, text in family_suites:
+        yield _INDENT[1] + text
+    yield _INDENT[0] + "</testsuites>\n"
 
 
-def _requirement_suite(framework: FrameworkResult, family: Family, members: Sequence[RequirementResult]) -> ET.Element:
+def _finding_counts(target: TargetSummary, findings: Sequence[Finding]) -> dict[str, int]:
+    """A target suite's tests/failures/errors/skipped counts."""
+    failures = errors = skipped = 0
+    for finding in findings:
+        status = finding.status
+        if status is Status.FAIL:
+            failures += 1
+        elif status is Status.ERROR:
+            errors += 1
+        elif status in _SKIPPED:
+            skipped += 1
+    tests = len(findings)
+    if target.error is not None and not findings:
+        tests, errors = 1, 1
+    return {"tests": tests, "failures": failures, "errors": errors, "skipped": skipped}
+
+
+def _requirement_suite(
+    framework: FrameworkResult, family: Family, members: Sequence[RequirementResult]
+) -> tuple[dict[str, int], str]:
     """With `--framework`: one testsuite per requirement family (a BSI module, a NIS2 article point),
     one testcase per requirement. Violated is a failure, not verified an error; waived, manual and
     not covered are skipped with the reason, so a CI dashboard shows the auditor's view beside the
-    per-target suites."""
-    suite = ET.Element("testsuite", {"name": _clean(f"{framework.name} {family.id} {family.title}")})
+    per-target suites. Returns its counts and its text."""
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    cases: list[str] = []
     for requirement in members:
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            {
-                "name": _clean(f"{requirement.id} {requirement.title}"),
-                "classname": _clean(f"{framework.name}.{family.id}"),
-                "time": "0",
-            },
-        )
+        attributes = [
+            ("name", _clean(f"{requirement.id} {requirement.title}")),
+            ("classname", _clean(f"{framework.name}.{family.id}")),
+            ("time", "0"),
+        ]
         counts["tests"] += 1
         evaluated = ", ".join(requirement.controls) or "none"
         text = _clean(f"status: {requirement.status.value}\ncontrols evaluated: {evaluated}")
+        child: str | None = None
         if requirement.status is RequirementStatus.VIOLATED:
             counts["failures"] += 1
             message = f"violated: {', '.join(requirement.failed)} failed"
-            ET.SubElement(case, "failure", {"message": _clean(message), "type": "violated"}).text = text
+            child = _leaf("failure", [("message", _clean(message)), ("type", "violated")], text)
         elif requirement.status is RequirementStatus.NOT_VERIFIED:
             counts["errors"] += 1
             message = f"not verified: {', '.join(requirement.errors)} could not be evaluated"
-            ET.SubElement(case, "error", {"message": _clean(message), "type": "not verified"}).text = text
+            child = _leaf("error", [("message", _clean(message)), ("type", "not verified")], text)
         elif requirement.status is not RequirementStatus.MET:
             counts["skipped"] += 1
             reason = requirement.manual if requirement.status is RequirementStatus.MANUAL else requirement.status.value
-            ET.SubElement(
-                case,
-                "skipped",
-                {"message": _clean(reason or requirement.status.value), "type": requirement.status.value},
-            ).text = text
-    for key, value in counts.items():
-        suite.set(key, str(value))
-    suite.set("time", "0")
-    return suite
+            attributes_ = [("message", _clean(reason or requirement.status.value)), ("type", requirement.status.value)]
+            child = _leaf("skipped", attributes_, text)
+        cases.append(_parent("testcase", attributes, [child] if child is not None else [], 2))
+    suite = [("name", _clean(f"{framework.name} {family.id} {family.title}"))]
+    suite += [(k, str(v)) for k, v in counts.items()]
+    suite.append(("time", "0"))
+    return counts, _parent("testsuite", suite, cases, 1)
+
+
+class _Context:
+    """What every testcase of one control shares, built once per control rather than once per finding."""
+
+    def __init__(self, result: ScanResult) -> None:
+        self._controls = result.controls
+        self._facts: dict[str, _ControlFacts] = {}
+
+    def facts(self, control_id: str) -> _ControlFacts:
+        """The shared facts of a control (of one the result does not describe, too)."""
+        facts = self._facts.get(control_id)
+        if facts is None:
+            facts = self._facts[control_id] = _ControlFacts(control_id, self._controls.get(control_id))
+        return facts
+
+
+class _ControlFacts:
+    """The lines and attributes of a control's testcases that do not depend on the finding (lines cleaned)."""
+
+    __slots__ = ("control", "heading", "references", "remediation", "severity", "tailored")
+
+    def __init__(self, control_id: str, control: Control | None) -> None:
+        self.control = control
+        if control is not None:
+            self.heading = _clean(f"Control: {control.id} {control.title} (severity {control.severity.value})")
+            self.severity = control.severity.value
+            self.remediation = _clean(f"Remediation: {control.remediation}") if control.remediation else None
+            self.references = (
+                _clean("References: " + "; ".join(f"{k} {', '.join(v)}" for k, v in control.references.items()))
+                if control.references
+                else None
+            )
+            self.tailored = f"not applicable (tailored out): {control.disabled}" if control.disabled else None
+        else:
+            self.heading = _clean(f"Control: {control_id}")
+            self.severity = UNKNOWN_CONTROL_SEVERITY.value
+            self.remediation = self.references = self.tailored = None
 
 
 def _suite(
-    target: TargetSummary, findings: Sequence[Finding], controls: Mapping[str, Control], run_id: str = ""
-) -> ET.Element:
-    """One testsuite: the target's properties and one testcase per finding."""
-    suite = ET.Element("testsuite", {"name": _clean(target.id)})
-    suite.append(_properties(target, run_id))
-    names = _case_names(findings)
-    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    for finding, name in zip(findings, names, strict=True):
-        suite.append(_case(finding, name, controls.get(finding.control_id)))
-        counts["tests"] += 1
-        if finding.status is Status.FAIL:
-            counts["failures"] += 1
-        elif finding.status is Status.ERROR:
-            counts["errors"] += 1
-        elif finding.status in _SKIPPED:
-            counts["skipped"] += 1
-    if target.error is not None and not findings:
-        suite.append(_unreachable_case(target))
-        counts["tests"] += 1
-        counts["errors"] += 1
-    for key, value in counts.items():
-        suite.set(key, str(value))
-    suite.set("time", _seconds(target.duration))
+    target: TargetSummary, findings: Sequence[Finding], counts: Mapping[str, int], context: _Context, run_id: str
+) -> Iterator[str]:
+    """One testsuite: the target's properties and one testcase per finding, in pieces."""
+    attributes = [("name", _clean(target.id)), *((k, str(counts[k])) for k in _COUNTS)]
+    attributes.append(("time", _seconds(target.duration)))
     if target.collected_at:
-        suite.set("timestamp", _clean(target.collected_at))
-    return suite
+        attributes.append(("timestamp", _clean(target.collected_at)))
+    yield _open("testsuite", attributes) + ">" + _INDENT[2] + _properties(target, run_id)
+    by_kind: dict[str, str] = {}  # the suite's findings share their target: classname depends on the kind
+    classes = [by_kind.get(f.resource.kind) or by_kind.setdefault(f.resource.kind, classname(f)) for f in findings]
+    cleaned = {cls: _clean(cls) for cls in by_kind.values()}
+    for finding, cls, name in zip(findings, classes, _case_names(findings, classes), strict=True):
+        yield _INDENT[2] + _case(finding, name, cleaned[cls], context.facts(finding.control_id))
+    if target.error is not None and not findings:
+        yield _INDENT[2] + _unreachable_case(target)
+    yield _INDENT[1] + "</testsuite>"
 
 
-def _properties(target: TargetSummary, run_id: str = "") -> ET.Element:
+def _properties(target: TargetSummary, run_id: str = "") -> str:
     """The target facts: kind, URI, collection time, errors, labels, and the scan's run id."""
-    properties = ET.Element("properties")
     entries: list[tuple[str, str]] = [("kind", target.kind), ("uri", target.uri)]
     if run_id:
         entries.append(("run_id", run_id))
@@ -171,9 +293,8 @@ def _properties(target: TargetSummary, run_id: str = "") -> ET.Element:
     entries.extend((f"section_error.{section}", reason) for section, reason in sorted(target.section_errors.items()))
     entries.extend((f"label.{key}", value) for key, value in sorted(target.labels.items()))
     entries.extend((f"insecure_transport.{n}", weakness) for n, weakness in enumerate(target.insecure_transport, 1))
-    for name, value in entries:
-        ET.SubElement(properties, "property", {"name": _clean(name), "value": _clean(value)})
-    return properties
+    children = [_leaf("property", [("name", _clean(name)), ("value", _clean(value))]) for name, value in entries]
+    return _parent("properties", [], children, 2)
 
 
 def classname(finding: Finding) -> str:
@@ -181,107 +302,121 @@ def classname(finding: Finding) -> str:
     return f"{finding.resource.target}.{finding.resource.kind}"
 
 
-def _case_names(findings: Sequence[Finding]) -> list[str]:
-    """Testcase names, unique per classname: `<control> <resource name>`, else the URI, else numbered."""
-    short = [f"{f.control_id} {f.resource.name}" for f in findings]
+def _case_names(findings: Sequence[Finding], classes: Sequence[str]) -> Iterator[str]:
+    """Testcase names, unique per classname (`classes`, one per finding): `<control> <resource name>`,
+    else the URI, else numbered."""
     short_count: dict[tuple[str, str], int] = defaultdict(int)
-    for finding, name in zip(findings, short, strict=True):
-        short_count[(classname(finding), name)] += 1
+    for finding, cls in zip(findings, classes, strict=True):
+        short_count[(cls, f"{finding.control_id} {finding.resource.name}")] += 1
 
-    names: list[str] = []
     used: set[tuple[str, str]] = set()
-    for finding, name in zip(findings, short, strict=True):
-        cls = classname(finding)
+    for finding, cls in zip(findings, classes, strict=True):
+        name = f"{finding.control_id} {finding.resource.name}"
         candidate = name if short_count[(cls, name)] == 1 else f"{finding.control_id} {finding.resource.uri}"
         unique, number = candidate, 2
         while (cls, unique) in used:
             unique = f"{candidate} [{number}]"
             number += 1
         used.add((cls, unique))
-        names.append(unique)
-    return names
+        yield unique
 
 
-def _case(finding: Finding, name: str, control: Control | None) -> ET.Element:
-    """One testcase with its failure/error/skipped child (none for PASS)."""
-    case = ET.Element("testcase", {"name": _clean(name), "classname": _clean(classname(finding)), "time": "0"})
-    text = _details(finding, control)
-    message = _clean(finding.message)
-    if finding.status is Status.FAIL:
-        severity = (control.severity if control is not None else UNKNOWN_CONTROL_SEVERITY).value
-        ET.SubElement(case, "failure", {"message": message, "type": severity}).text = text
-    elif finding.status is Status.ERROR:
-        ET.SubElement(case, "error", {"message": message, "type": "ERROR"}).text = text
-    elif finding.status in _SKIPPED:
-        reason = _skip_reason(finding, control)
-        ET.SubElement(case, "skipped", {"message": _clean(reason), "type": finding.status.value}).text = text
+def _case(finding: Finding, name: str, cls: str, facts: _ControlFacts) -> str:
+    """One testcase with its failure/error/skipped child (system-out for PASS); `cls` is its cleaned classname.
+
+    Written in one piece: `_parent("testcase", ...)` around `_leaf(child, ...)`, as the other elements."""
+    text = _cdata(_details(finding, facts))
+    status = finding.status
+    if status is Status.FAIL:
+        child = f'<failure message="{_attrib(_clean(finding.message))}" type="{_attrib(facts.severity)}">'
+        close = "</failure>"
+    elif status is Status.ERROR:
+        child = f'<error message="{_attrib(_clean(finding.message))}" type="ERROR">'
+        close = "</error>"
+    elif status in _SKIPPED:
+        reason = _skip_reason(finding, facts.control, facts.tailored)
+        child = f'<skipped message="{_attrib(_clean(reason))}" type="{status.value}">'
+        close = "</skipped>"
     else:
-        ET.SubElement(case, "system-out").text = text
-    return case
+        child = "<system-out>"
+        close = "</system-out>"
+    if not text:  # not written by _details, which always names the control; kept for the layout's sake
+        child, text, close = child[:-1] + " />", "", ""
+    return (
+        f'<testcase name="{_attrib(_clean(name))}" classname="{_attrib(cls)}" time="0">'
+        f"{_INDENT[3]}{child}{text}{close}{_INDENT[2]}</testcase>"
+    )
 
 
-def _unreachable_case(target: TargetSummary) -> ET.Element:
+def _unreachable_case(target: TargetSummary) -> str:
     """The error testcase standing for a target that could not be read and produced no findings."""
-    attributes = {"name": "collection", "classname": _clean(f"{target.id}.target"), "time": _seconds(target.duration)}
-    case = ET.Element("testcase", attributes)
+    attributes = [
+        ("name", "collection"),
+        ("classname", _clean(f"{target.id}.target")),
+        ("time", _seconds(target.duration)),
+    ]
     error = target.error or "target could not be read"
     text = f"Target {target.id} ({target.kind}, {target.uri}) could not be read: {error}"
-    ET.SubElement(case, "error", {"message": _clean(error), "type": "UNREACHABLE"}).text = _clean(text)
-    return case
+    child = _leaf("error", [("message", _clean(error)), ("type", "UNREACHABLE")], _clean(text))
+    return _parent("testcase", attributes, [child], 2)
 
 
-def _skip_reason(finding: Finding, control: Control | None) -> str:
-    """Why a testcase is skipped: the waiver for WAIVED, the tailoring reason or message for N/A."""
+def _skip_reason(finding: Finding, control: Control | None, tailored: str | None = None) -> str:
+    """Why a testcase is skipped: the waiver for WAIVED, the tailoring reason (`tailored`) or message for N/A."""
     if finding.status is Status.WAIVED:
         waiver = finding.waiver
         if waiver is None:
             return f"waived: {finding.message}"
         ticket = f", ticket {waiver.ticket}" if waiver.ticket else ""
         return f"waived until {waiver.expires} by {waiver.owner}{ticket}: {waiver.justification}"
+    if tailored is not None:
+        return tailored
     if control is not None and control.disabled:
         return f"not applicable (tailored out): {control.disabled}"
     return f"not applicable: {finding.message}"
 
 
-def _details(finding: Finding, control: Control | None) -> str:
+def _details(finding: Finding, facts: _ControlFacts) -> str:
     """The element text GitLab shows: message, observed vs expected, remediation, references."""
+    # Replacing the characters XML cannot carry is done per character, so cleaning the lines one by
+    # one (the control's once per control) gives the text cleaning the whole would.
     resource = finding.resource
-    lines: list[str] = []
-    if control is not None:
-        lines.append(f"Control: {control.id} {control.title} (severity {control.severity.value})")
-    else:
-        lines.append(f"Control: {finding.control_id}")
-    lines.append(f"Resource: {resource.kind} {resource.name} ({resource.uri})")
+    lines = [facts.heading, _clean(f"Resource: {resource.kind} {resource.name} ({resource.uri})")]
     if resource.location is not None:
-        lines.append(f"Source: {resource.location.path}:{resource.location.line}")
+        lines.append(_clean(f"Source: {resource.location.path}:{resource.location.line}"))
     lines.append(f"Status: {finding.status.value}")
-    lines.append(f"Message: {finding.message}")
+    lines.append(_clean(f"Message: {finding.message}"))
     if finding.observed is not None:
-        lines.append(f"Observed: {_json(finding.observed)}")
+        lines.append(_clean(f"Observed: {_json(finding.observed)}"))
     if finding.expected is not None:
-        lines.append(f"Expected: {_json(finding.expected)}")
+        lines.append(_clean(f"Expected: {_json(finding.expected)}"))
     if finding.waiver is not None:
-        lines.append(
-            f"Waiver: {finding.waiver.justification} (owner {finding.waiver.owner}, expires {finding.waiver.expires})"
-        )
-    if control is not None and control.remediation and finding.status is not Status.PASS:
-        lines.append(f"Remediation: {control.remediation}")
-    if control is not None and control.references:
-        lines.append("References: " + "; ".join(f"{k} {', '.join(v)}" for k, v in control.references.items()))
+        waiver = finding.waiver
+        lines.append(_clean(f"Waiver: {waiver.justification} (owner {waiver.owner}, expires {waiver.expires})"))
+    if facts.remediation is not None and finding.status is not Status.PASS:
+        lines.append(facts.remediation)
+    if facts.references is not None:
+        lines.append(facts.references)
     if finding.baseline_state is not None:
         previous = f" (previously {finding.previous_status.value})" if finding.previous_status is not None else ""
         lines.append(f"Compared with previous run: {finding.baseline_state.value}{previous}")
     lines.append(f"Fingerprint: {finding.fingerprint}")
-    return _clean("\n".join(lines))
+    return "\n".join(lines)
+
+
+_ONE_LINE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
+"""`json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)`, built once (it is called per finding)."""
 
 
 def _json(value: Any) -> str:
     """Render a JSON value on one line (strings as JSON strings, so quotes show what was seen)."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    return _ONE_LINE.encode(value)
 
 
 def _clean(text: str) -> str:
     """Replace characters XML 1.0 cannot represent (control characters, lone surrogates) with `\\xNN`."""
+    if text.isascii() and text.isprintable():  # the usual case, decided in C
+        return text
     return _INVALID_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 

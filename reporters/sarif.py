@@ -51,11 +51,11 @@ schema test checks the result.
 from __future__ import annotations
 
 import functools
-import gzip
 import json
 import os
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -142,11 +142,11 @@ class SarifReporter(Reporter):
 
     def render(self, result: ScanResult, options: ReportOptions) -> str:
         """Return the SARIF log as indented JSON, within GitHub's limits (see the module docstring)."""
-        return _encoded(result, options)[1].decode()
+        return b"".join(self.chunks(result, options)).decode()
 
     def chunks(self, result: ScanResult, options: ReportOptions) -> Iterator[bytes]:
-        """The same text, encoded once (the size limits need the whole log's size anyway)."""
-        yield _encoded(result, options)[1]
+        """The same text in parts: each kept result is encoded once, on its own (no tree of the log is held)."""
+        yield from _prepare(result, options).pieces()
 
     @classmethod
     def options(cls) -> Sequence[ReporterOption]:
@@ -183,41 +183,94 @@ def build_log(
     max_gzip_bytes: int = MAX_GZIP_BYTES,
 ) -> dict[str, Any]:
     """Build the SARIF log (a JSON-ready dict) for `result`, keeping it within the given limits."""
-    return _encoded(result, options, max_results=max_results, max_gzip_bytes=max_gzip_bytes)[0]
+    return _prepare(result, options, max_results=max_results, max_gzip_bytes=max_gzip_bytes).log()
 
 
-def _encoded(
+_RESULTS_MARK = "sovscan:results"
+"""Stands for the results while the rest of the log is encoded (split off at `_RESULTS_AT`)."""
+_RESULTS_AT = b'"results": [\n        "sovscan:results"\n      ]'
+"""The results placeholder as the indented log holds it (real newlines only occur between JSON tokens)."""
+_ITEM_INDENT = b"\n        "
+"""Before each result: results are elements of `runs[0].results`, four levels deep."""
+
+
+class _Prepared:
+    """A SARIF log decided (which results, within the limits) and encoded in parts: the text of the log
+    without its results, split where they go, and each kept result's text."""
+
+    def __init__(
+        self,
+        log: dict[str, Any],
+        entries: Callable[[], list[dict[str, Any]]],
+        parts: tuple[bytes, list[bytes], bytes],
+        whole: bytes | None = None,
+    ) -> None:
+        self._log = log
+        self._entries = entries
+        self._head, self._items, self._tail = parts
+        self._whole = whole
+
+    def pieces(self) -> Iterator[bytes]:
+        """The text of the log, as `_encode_log` writes the whole log, in parts."""
+        if self._whole is not None:
+            yield self._whole
+            return
+        yield self._head
+        if not self._items:
+            yield b'"results": []'
+        else:
+            yield b'"results": ['
+            for start in range(0, len(self._items), 256):
+                batch = self._items[start : start + 256]
+                yield (b"" if start == 0 else b",") + b",".join(_ITEM_INDENT + item for item in batch)
+            yield b"\n      ]"
+        yield self._tail
+
+    def size(self) -> int:
+        """Length of the text in bytes."""
+        return sum(len(piece) for piece in self.pieces())
+
+    def gzip_size(self, level: int) -> int:
+        """Length of the text gzipped at `level` (as `gzip.compress` would make it), computed as it streams."""
+        compressor = zlib.compressobj(level, zlib.DEFLATED, 31)
+        return sum(len(compressor.compress(piece)) for piece in self.pieces()) + len(compressor.flush())
+
+    def log(self) -> dict[str, Any]:
+        """The log as a JSON-ready dict (its results built again)."""
+        self._log["runs"][0]["results"] = self._entries()
+        return self._log
+
+
+def _prepare(
     result: ScanResult,
     options: ReportOptions,
     *,
     max_results: int = MAX_RESULTS,
     max_gzip_bytes: int = MAX_GZIP_BYTES,
-) -> tuple[dict[str, Any], bytes]:
-    """The SARIF log and its text, encoded once: the last size check's text is the one written."""
+) -> _Prepared:
+    """Decide which results the log keeps (GitHub's limits) and encode it.
+
+    Issues a SarifLimitWarning when some are left out."""
     for cached in (_resolved, _inside, _repo_relative):  # file system state is read afresh for every log
         cached.cache_clear()
     root = _root(options)
     rules, rule_index = _rules(result, root)
-    compared = _compared(result)
+    builder = _ResultBuilder(result, rule_index, root)
 
     candidates: list[tuple[Finding, bool]] = [
         (f, False) for f in result.findings if options.full or f.status in ATTENTION
     ]
     candidates += [(f, True) for f in result.absent if options.full or f.status in ATTENTION]
-    ranked = sorted(range(len(candidates)), key=lambda i: _priority(*candidates[i], result))
     statuses = [f.status.value for f, _ in candidates]
-    built: dict[int, dict[str, Any]] = {}
+    ranking: list[int] = []
 
-    def entry(index: int) -> dict[str, Any]:
-        """The SARIF result of a candidate, built only when it is kept (400k findings: GBs otherwise)."""
-        if index not in built:
-            finding, absent = candidates[index]
-            built[index] = _result(finding, result, rule_index, root, compared, absent=absent)
-        return built[index]
+    def ranked() -> list[int]:
+        """Candidates by importance (computed when some must be left out)."""
+        if not ranking:
+            ranking.extend(sorted(range(len(candidates)), key=lambda i: builder.priority(*candidates[i])))
+        return ranking
 
     keep = min(len(candidates), max(0, max_results))
-    results = [entry(i) for i in range(len(candidates))] if keep == len(candidates) else []
-
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -231,47 +284,81 @@ def _encoded(
         },
         "automationDetails": {"id": automation_id(result)},
         "invocations": [_invocation(result, root)],
-        "results": results,
+        "results": [_RESULTS_MARK],
         "properties": _run_properties(result, options),
     }
     log = {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
+    encoded: dict[int, bytes] = {}
     while True:
+        chosen = list(range(len(candidates))) if keep == len(candidates) else sorted(ranked()[:keep])
         if keep < len(candidates):
-            chosen = sorted(ranked[:keep])
-            _omit(run, [entry(i) for i in chosen], chosen, statuses, options)
-        text = _encode_log(log)
-        if len(text) <= max_gzip_bytes or keep == 0:
+            _omit(run, chosen, statuses, options)
+
+        def entries(chosen: list[int] = chosen) -> list[dict[str, Any]]:
+            return [builder.entry(*candidates[i]) for i in chosen]
+
+        run["results"] = [_RESULTS_MARK]
+        prepared = _encode_parts(log, chosen, candidates, builder, encoded, entries)
+        if len(encoded) > len(chosen):  # fewer kept than before: forget the texts of those left out
+            for stale in set(encoded).difference(chosen):
+                del encoded[stale]
+        if keep == 0 or prepared.size() <= max_gzip_bytes:
             break
-        size = len(gzip.compress(text, compresslevel=6))
+        # gzip at level 1 is never smaller than at the level GitHub's upload uses: when it fits, the log fits
+        if prepared.gzip_size(1) <= max_gzip_bytes:
+            break
+        size = prepared.gzip_size(6)
         if size <= max_gzip_bytes:
             break
         keep = min(keep - 1, int(keep * max_gzip_bytes / size * 0.95))
     for note in run["invocations"][0].get("toolExecutionNotifications", []):
         if note["descriptor"]["id"] == "results-omitted":
-            warnings.warn(SarifLimitWarning(f"sarif: {note['message']['text']}"), stacklevel=2)
-    return log, text
+            warnings.warn(SarifLimitWarning(f"sarif: {note['message']['text']}"), stacklevel=3)
+    return prepared
 
 
-def _priority(finding: Finding, absent: bool, result: ScanResult) -> tuple[int, int]:
-    """Sort key of a result when some must be left out: failures by severity first, passes last."""
-    severity = result.severity_of(finding.control_id)
-    if absent:
-        return (3, -severity.rank)
-    order = {Status.FAIL: 0, Status.ERROR: 1, Status.WAIVED: 2, Status.PASS: 4, Status.NOT_APPLICABLE: 5}
-    return (order[finding.status], -severity.rank)
+def _encode_parts(
+    log: dict[str, Any],
+    chosen: list[int],
+    candidates: list[tuple[Finding, bool]],
+    builder: _ResultBuilder,
+    encoded: dict[int, bytes],
+    entries: Callable[[], list[dict[str, Any]]],
+) -> _Prepared:
+    """The log (its results the placeholder) and the chosen results encoded apart, each result once.
+
+    When orjson cannot encode a part (an integer beyond 64 bits), the whole log is encoded by the
+    standard library, as the implementation that encoded the log whole did.
+    """
+    frame = jsonout.dumps_native(log, indent=True)
+    texts: list[bytes] = []
+    for index in chosen:
+        text = encoded.get(index)
+        if text is None:
+            native = jsonout.dumps_native(builder.entry(*candidates[index]), indent=True)
+            if native is None:
+                frame = None
+                break
+            text = encoded[index] = native.replace(b"\n", _ITEM_INDENT)
+        texts.append(text)
+    if frame is None or frame.count(_RESULTS_AT) != 1:
+        run = log["runs"][0]
+        run["results"] = entries()
+        whole = _encode_log(log)
+        run["results"] = [_RESULTS_MARK]
+        return _Prepared(log, entries, (b"", [], b""), whole)
+    head, tail = frame.split(_RESULTS_AT)
+    return _Prepared(log, entries, (head, texts, tail + b"\n"))
 
 
-def _omit(
-    run: dict[str, Any], kept: list[dict[str, Any]], indices: list[int], statuses: list[str], options: ReportOptions
-) -> None:
-    """Replace the run's results by `kept` (candidates `indices` of all, whose `statuses` are given); say why."""
-    run["results"] = kept
+def _omit(run: dict[str, Any], indices: list[int], statuses: list[str], options: ReportOptions) -> None:
+    """Say in the run that only candidates `indices` of all (whose `statuses` are given) are kept, and why."""
     kept_ids = set(indices)
     by_status: dict[str, int] = {}
     for index, status in enumerate(statuses):
         if index not in kept_ids:
             by_status[status] = by_status.get(status, 0) + 1
-    omitted = len(statuses) - len(kept)
+    omitted = len(statuses) - len(indices)
     every = statuses
     text = (
         f"{omitted} of {len(every)} results were left out to stay within GitHub code scanning's limits "
@@ -425,46 +512,117 @@ def _compared(result: ScanResult) -> bool:
     )
 
 
-def _result(
-    finding: Finding,
-    result: ScanResult,
-    rule_index: Mapping[str, int],
-    root: Path,
-    compared: bool,
-    *,
-    absent: bool,
-) -> dict[str, Any]:
-    """The SARIF result of one finding (of this run, or an `absent` one of the previous run)."""
-    control = result.controls.get(finding.control_id)
-    kind = KIND[finding.status]
-    severity = result.severity_of(finding.control_id)
-    level = LEVEL[severity] if kind == "fail" else "none"
+class _ResultBuilder:
+    """Builds the SARIF results of one log; what depends only on the control or the file is built once."""
 
-    entry: dict[str, Any] = {
-        "ruleId": finding.control_id,
-        "ruleIndex": rule_index[finding.control_id],
-        "kind": kind,
-        "level": level,
-        "message": {"text": _message(finding, control, absent=absent)},
-        "locations": [_location(finding, control, root)],
-        "partialFingerprints": {"primaryLocationLineHash": finding.fingerprint},
-        "fingerprints": {FINGERPRINT_KEY: finding.fingerprint},
-        "properties": _result_properties(finding),
-    }
-    related = _related_locations(finding, control, root)
-    if related:
-        entry["relatedLocations"] = related
-    if finding.status is Status.WAIVED:
-        entry["suppressions"] = [_suppression(finding, root)]
-    if compared:
-        state = BaselineState.ABSENT if absent else (finding.baseline_state or BaselineState.NEW)
-        entry["baselineState"] = state.value
-    return entry
+    def __init__(self, result: ScanResult, rule_index: Mapping[str, int], root: Path) -> None:
+        self._result = result
+        self._rule_index = rule_index
+        self._root = root
+        self._cwd = os.getcwd()
+        self._compared = _compared(result)
+        self._controls: dict[str, _ControlFacts] = {}
+        self._in_repository: dict[str, bool] = {}
+
+    def facts(self, control_id: str) -> _ControlFacts:
+        """The facts of a control shared by its results."""
+        facts = self._controls.get(control_id)
+        if facts is None:
+            control = self._result.controls.get(control_id)
+            facts = self._controls[control_id] = _ControlFacts(
+                control_id, control, self._result.severity_of(control_id), self._rule_index[control_id], self._root
+            )
+        return facts
+
+    def priority(self, finding: Finding, absent: bool) -> tuple[int, int]:
+        """Sort key of a result when some must be left out: failures by severity first, passes last."""
+        rank = self.facts(finding.control_id).rank
+        if absent:
+            return (3, -rank)
+        return (_ORDER[finding.status], -rank)
+
+    def _resource_file(self, finding: Finding) -> SourceLocation | None:
+        """The offline resource's file, when it lies in the repository (under the root).
+
+        A file elsewhere (a dump in /var/lib, a temporary Helm rendering) does not exist in the
+        repository GitHub shows, and its bare name could collide with a real file there: the result
+        then points at the control's baseline line and names the file in the logical location.
+        """
+        location = finding.resource.location
+        if location is None:
+            return None
+        inside = self._in_repository.get(location.path)
+        if inside is None:
+            inside = self._in_repository[location.path] = _inside(location.path, self._root, self._cwd)
+        return location if inside else None
+
+    def entry(self, finding: Finding, absent: bool) -> dict[str, Any]:
+        """The SARIF result of one finding (of this run, or an `absent` one of the previous run)."""
+        facts = self.facts(finding.control_id)
+        kind = KIND[finding.status]
+        fingerprint = finding.fingerprint
+        resource = finding.resource
+        file = self._resource_file(finding)
+        physical = facts.physical if file is None else _physical(file, self._root)
+        entry: dict[str, Any] = {
+            "ruleId": finding.control_id,
+            "ruleIndex": facts.index,
+            "kind": kind,
+            "level": facts.level if kind == "fail" else "none",
+            "message": {"text": _message(finding, facts.control, absent=absent, title=facts.title)},
+            "locations": [
+                {
+                    "physicalLocation": physical,
+                    "logicalLocations": [
+                        {"kind": "resource", "name": resource.name, "fullyQualifiedName": resource.uri}
+                    ],
+                }
+            ],
+            "partialFingerprints": {"primaryLocationLineHash": fingerprint},
+            "fingerprints": {FINGERPRINT_KEY: fingerprint},
+            "properties": _result_properties(finding, fingerprint),
+        }
+        if file is not None and facts.related is not None:  # an offline resource: the control definition too
+            entry["relatedLocations"] = facts.related
+        if finding.status is Status.WAIVED:
+            entry["suppressions"] = [_suppression(finding, self._root)]
+        if self._compared:
+            state = BaselineState.ABSENT if absent else (finding.baseline_state or BaselineState.NEW)
+            entry["baselineState"] = state.value
+        return entry
 
 
-def _message(finding: Finding, control: Control | None, *, absent: bool) -> str:
-    """One readable sentence or three: what happened, on what, observed vs expected."""
-    title = f"{finding.control_id} {control.title}" if control is not None and control.title else finding.control_id
+_ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.WAIVED: 2, Status.PASS: 4, Status.NOT_APPLICABLE: 5}
+"""Which results are kept first when some must be left out (3 is a no longer reported one)."""
+
+
+class _ControlFacts:
+    """What every result of one control shares (its parts are shared between results, never changed)."""
+
+    __slots__ = ("control", "index", "level", "physical", "rank", "related", "title")
+
+    def __init__(self, control_id: str, control: Control | None, severity: Severity, index: int, root: Path) -> None:
+        self.control = control
+        self.index = index
+        self.rank = severity.rank
+        self.level = LEVEL[severity]
+        self.title = f"{control_id} {control.title}" if control is not None and control.title else control_id
+        self.physical = _physical(_control_source(control, control_id), root)
+        self.related: list[dict[str, Any]] | None = None
+        if control is not None and control.source is not None:
+            self.related = [
+                {
+                    "id": 1,
+                    "physicalLocation": _physical(control.source, root),
+                    "message": {"text": f"Definition of control {control.id}"},
+                }
+            ]
+
+
+def _message(finding: Finding, control: Control | None, *, absent: bool, title: str | None = None) -> str:
+    """One readable sentence or three: what happened, on what, observed vs expected (`title`: the control's)."""
+    if title is None:
+        title = f"{finding.control_id} {control.title}" if control is not None and control.title else finding.control_id
     resource = f"{finding.resource.kind} {finding.resource.name} ({finding.resource.uri})"
     if absent:
         head = f"No longer reported: {title} on {resource} (was {finding.status.value}: {finding.message})"
@@ -482,21 +640,26 @@ def _message(finding: Finding, control: Control | None, *, absent: bool) -> str:
     return " ".join(parts)
 
 
+_SORTED = json.JSONEncoder(sort_keys=True, default=str)
+"""`json.dumps(value, sort_keys=True, default=str)`, built once (it is called per result)."""
+
+
 def _short(value: Any) -> str:
     """Render a JSON value for a message, cut at MAX_MESSAGE_VALUE characters."""
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    text = value if isinstance(value, str) else _SORTED.encode(value)
     return text if len(text) <= MAX_MESSAGE_VALUE else text[:MAX_MESSAGE_VALUE] + "… (truncated)"
 
 
-def _result_properties(finding: Finding) -> dict[str, Any]:
+def _result_properties(finding: Finding, fingerprint: str) -> dict[str, Any]:
     """Machine-readable details of a finding (status, target, observed/expected in full)."""
+    resource = finding.resource
     properties: dict[str, Any] = {
         "status": finding.status.value,
-        "target": finding.resource.target,
-        "resourceKind": finding.resource.kind,
-        "resourceName": finding.resource.name,
-        "resourceUri": finding.resource.uri,
-        "fingerprint": finding.fingerprint,
+        "target": resource.target,
+        "resourceKind": resource.kind,
+        "resourceName": resource.name,
+        "resourceUri": resource.uri,
+        "fingerprint": fingerprint,
     }
     if finding.observed is not None:
         properties["observed"] = finding.observed
@@ -505,19 +668,6 @@ def _result_properties(finding: Finding) -> dict[str, Any]:
     if finding.previous_status is not None:
         properties["previousStatus"] = finding.previous_status.value
     return properties
-
-
-def _resource_file(finding: Finding, root: Path) -> SourceLocation | None:
-    """The offline resource's file, when it lies in the repository (under `root`).
-
-    A file elsewhere (a dump in /var/lib, a temporary Helm rendering) does not exist in the
-    repository GitHub shows, and its bare name could collide with a real file there: the result
-    then points at the control's baseline line and names the file in the logical location.
-    """
-    location = finding.resource.location
-    if location is None:
-        return None
-    return location if _inside(location.path, root, os.getcwd()) else None
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -539,34 +689,6 @@ def _resolved(path: str, cwd: str) -> Path:
     """
     given = Path(path)
     return (given if given.is_absolute() else Path(cwd) / given).resolve()
-
-
-def _location(finding: Finding, control: Control | None, root: Path) -> dict[str, Any]:
-    """Primary location: the offline resource's file if it is in the repository, else the control's baseline line."""
-    source = _resource_file(finding, root) or _control_source(control, finding.control_id)
-    return {
-        "physicalLocation": _physical(source, root),
-        "logicalLocations": [
-            {
-                "kind": "resource",
-                "name": finding.resource.name,
-                "fullyQualifiedName": finding.resource.uri,
-            }
-        ],
-    }
-
-
-def _related_locations(finding: Finding, control: Control | None, root: Path) -> list[dict[str, Any]]:
-    """For an offline resource, the control definition as a related location."""
-    if _resource_file(finding, root) is None or control is None or control.source is None:
-        return []
-    return [
-        {
-            "id": 1,
-            "physicalLocation": _physical(control.source, root),
-            "message": {"text": f"Definition of control {control.id}"},
-        }
-    ]
 
 
 def _control_source(control: Control | None, control_id: str) -> SourceLocation:

@@ -38,6 +38,18 @@ def dumps(value: Any, *, indent: bool = False, sort_keys: bool = False) -> bytes
         return text.encode()
 
 
+def dumps_native(value: Any, *, indent: bool = False) -> bytes | None:
+    """`value` as orjson writes it (the layout of `dumps`), or None when orjson cannot encode it.
+
+    For a writer that encodes a document in parts and must encode every part the same way: when
+    one part needs the standard library, it re-encodes the whole document with `dumps`.
+    """
+    try:
+        return orjson.dumps(value, default=str, option=_BASE | (_INDENT if indent else 0))
+    except (orjson.JSONEncodeError, TypeError):
+        return None
+
+
 def indented_item(value: Any, depth: int) -> bytes:
     """`value` indented as an element nested `depth` levels deep in an indented document (no leading spaces)."""
     text = dumps(value, indent=True)

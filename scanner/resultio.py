@@ -7,6 +7,7 @@ round-trips: `from_dict(to_dict(result)) == result`.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -149,11 +150,23 @@ def finding_from_dict(data: Mapping[str, Any]) -> Finding:
     )
 
 
+def status_counts(result: ScanResult) -> Counter[tuple[Status, str | None]]:
+    """Findings per (status, target id), and per (status, None) over all targets, counted in one pass.
+
+    The same numbers as `ScanResult.count(status, target)`, which walks every finding on each call.
+    """
+    counts: Counter[tuple[Status, str | None]] = Counter((f.status, f.resource.target) for f in result.findings)
+    for (status, _), n in list(counts.items()):
+        counts[(status, None)] += n
+    return counts
+
+
 def _summary(result: ScanResult) -> dict[str, Any]:
-    by_target = {t.id: {s.value: result.count(s, t.id) for s in Status} for t in result.targets}
+    counts = status_counts(result)
+    by_target = {t.id: {s.value: counts[(s, t.id)] for s in Status} for t in result.targets}
     return {
         "total": len(result.findings),
-        "by_status": {s.value: result.count(s) for s in Status},
+        "by_status": {s.value: counts[(s, None)] for s in Status},
         "by_target": by_target,
     }
 
