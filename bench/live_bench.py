@@ -41,6 +41,7 @@ import contextlib
 import hashlib
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -57,10 +58,19 @@ CONTEXT = "bench"
 
 
 def _usage() -> dict[str, float]:
+    """CPU seconds (user + sys) and peak RSS of this process.
+
+    The peak is VmHWM of /proc/self/status, not `ru_maxrss`: Linux carries `ru_maxrss` over
+    `exec`, so a child would report the (large) peak of the benchmark process that started it.
+    """
     import resource
 
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {"cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
+    peak = 0.0
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            peak = int(line.split()[1]) / 1024
+    return {"cpu": usage.ru_utime + usage.ru_stime, "peak_mb": peak}
 
 
 def child_floor(kubeconfig: str, gc_off: bool) -> dict[str, Any]:
@@ -162,10 +172,18 @@ def adapt(obj: Mapping[str, Any]) -> dict[str, Any] | None:
             container.pop("livenessProbe", None)  # refused for init containers that are not sidecars
         host_ports: set[int] = set()
         for container in [*(node.get("initContainers") or ()), *(node.get("containers") or ())]:
+            kept = []
             for port in container.get("ports") or ():
-                if "hostPort" in port and port["hostPort"] in host_ports:
-                    del port["hostPort"]  # one host port per pod (the sidecar is a copy of the app)
-                host_ports.add(port.get("hostPort", -1))
+                # with hostNetwork every container port is a host port
+                host = port.get("containerPort") if node.get("hostNetwork") else port.get("hostPort")
+                if host is not None and host in host_ports:
+                    if node.get("hostNetwork"):
+                        continue  # one host port per pod (the sidecar is a copy of the app)
+                    del port["hostPort"]
+                host_ports.add(host if host is not None else -1)
+                kept.append(port)
+            if "ports" in container:
+                container["ports"] = kept
     if kind == "Pod":
         spec = real["spec"]
         spec.pop("ephemeralContainers", None)
@@ -344,11 +362,12 @@ def main() -> None:
     )
     parser.add_argument("--threads", type=int, default=8, help="threads creating objects (setup only)")
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--hold", action="store_true", help="keep the cluster up after measuring (Ctrl-C ends)")
+    parser.add_argument("--hold", action="store_true", help="keep the cluster up after measuring (Ctrl-C or TERM ends)")
     parser.add_argument("--kubeconfig", help="measure a cluster already loaded (e.g. one kept by --hold)")
     parser.add_argument("--server-pids", default="", help="with --kubeconfig: kube-apiserver,etcd PIDs")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # TERM stops the servers like Ctrl-C
     results: dict[str, Any] = {"load_before": os.getloadavg()}
     if args.kubeconfig:
         pids = [int(p) for p in args.server_pids.split(",") if p]
