@@ -1,6 +1,7 @@
 """Live Kubernetes collection against a real kube-apiserver, compared with the raw client floor.
 
-    .venv/bin/python bench/live_bench.py --objects 20000 [--repeat 3] [--before TREE] [--out results.json]
+    .venv/bin/python bench/live_bench.py --objects 20000 [--repeat 3] [--before TREE] [--gc on|off|both]
+        [--out results.json] [--hold | --kubeconfig PATH --server-pids A,B]
 
 What it does:
 
@@ -23,13 +24,25 @@ What it does:
      continue token: no slimming, no evidence;
    - **collect**: `PLUGIN.collect` of this tree (GET /version, every kind, the kubelet
      ConfigMap, slimmed into evidence);
+   - **floor_apiclient** (with `--apiclient-floor`): the floor's requests made as the collector
+     makes them, through `ApiClient.param_serialize` and `call_api` without the generated API
+     classes (which import hundreds of pydantic models): a stricter floor for the same client;
    - **before** (with `--before TREE`): `PLUGIN.collect` of another checkout, e.g. a
      `git worktree add /tmp/x <commit>` of the code before a change.
 
-   Both import the client before the clock starts. Per run: wall time, CPU time of the child
-   (user + sys), the CPU time kube-apiserver and etcd spent meanwhile, objects listed, HTTP
-   requests, peak RSS of the child, the load average. Printed as JSON lines; the medians and
-   ratios (floor wall time / collect wall time: 1.0 means as fast as the floor) at the end.
+   Both import the client before the clock starts. Every case runs twice (`--gc both`, the
+   default): with the cyclic garbage collector on (`PLUGIN.collect` called directly, as the
+   issue's earlier figure) and off (`_gc_off`: the floor with `gc.disable()`, the collector
+   inside the engine's `paused_gc()`, which is how `sovscan scan` runs every collection).
+   Per run: wall time, CPU time of the child (user + sys), the CPU time kube-apiserver and
+   etcd spent meanwhile, objects listed, HTTP requests, peak RSS of the child (VmHWM), the
+   load average, and a SHA-256 of the collected sections (before and after a change must
+   agree). Printed as JSON lines; the medians and ratios (floor time / collect time: 1.0 means
+   as fast as the floor, above 1.0 faster) at the end, and with `--out` in a JSON file.
+
+`--hold` keeps the loaded cluster running after the runs (until Ctrl-C or SIGTERM) and prints
+its kubeconfig and server PIDs; `--kubeconfig PATH --server-pids A,B` measures such a cluster
+again without loading a new one.
 
 Nothing in the test suite asserts a time.
 """
@@ -73,8 +86,12 @@ def _usage() -> dict[str, float]:
     return {"cpu": usage.ru_utime + usage.ru_stime, "peak_mb": peak}
 
 
-def child_floor(kubeconfig: str, gc_off: bool) -> dict[str, Any]:
-    """The raw client floor in this (fresh) process (with `gc_off`: the cyclic garbage collector off)."""
+def child_floor(kubeconfig: str, gc_off: bool, low_level: bool = False) -> dict[str, Any]:
+    """The raw client floor in this (fresh) process (with `gc_off`: the cyclic garbage collector off).
+
+    `low_level`: the same requests through `ApiClient.param_serialize` / `call_api` instead of
+    the generated API methods (what the collector does), still without any processing.
+    """
     import gc
 
     import kubernetes.client
@@ -91,11 +108,19 @@ def child_floor(kubeconfig: str, gc_off: bool) -> dict[str, Any]:
     objects = requests = 0
     for info in KINDS:
         class_name, method_name = list_method_name(info)
-        method = getattr(getattr(kubernetes.client, class_name)(api), method_name)
+        method = None if low_level else getattr(getattr(kubernetes.client, class_name)(api), method_name)
         token = None
         while True:
-            kwargs: dict[str, Any] = {"limit": 500, **({"_continue": token} if token else {})}
-            response = method(_preload_content=False, **kwargs)
+            if method is not None:
+                kwargs: dict[str, Any] = {"limit": 500, **({"_continue": token} if token else {})}
+                response = method(_preload_content=False, **kwargs)
+            else:
+                query = [*([("continue", token)] if token else []), ("limit", 500)]
+                verb, url, headers, _, _ = api.param_serialize(
+                    method="GET", resource_path=info.list_path, query_params=query,
+                    header_params={"Accept": "application/json"}, auth_settings=["BearerToken"],
+                )  # fmt: skip
+                response = api.call_api(verb, url, header_params=headers).response
             requests += 1
             page = orjson.loads(response.data)
             response.release_conn()
@@ -311,6 +336,8 @@ def measure(kubeconfig: str, servers: list[int], args: argparse.Namespace) -> di
     for gc_state in ("on", "off") if args.gc == "both" else (args.gc,):
         suffix = "" if gc_state == "on" else "_gc_off"
         cases["floor" + suffix] = (gc_state, "floor", kubeconfig)
+        if args.apiclient_floor:
+            cases["floor_apiclient" + suffix] = (gc_state, "floor_apiclient", kubeconfig)
         cases["collect" + suffix] = (gc_state, "collect", str(ROOT), kubeconfig)
         if args.before:
             cases["before" + suffix] = (gc_state, "collect", str(Path(args.before).resolve()), kubeconfig)
@@ -333,7 +360,15 @@ def measure(kubeconfig: str, servers: list[int], args: argparse.Namespace) -> di
     results["ratios"] = {}
     for name in cases:
         floor = "floor_gc_off" if name.endswith("_gc_off") else "floor"
-        if not name.startswith("floor"):
+        if name.startswith("floor_apiclient"):
+            floor = "floor_apiclient_gc_off" if name.endswith("_gc_off") else "floor_apiclient"
+            for other in ("collect", "before"):
+                target = other + ("_gc_off" if name.endswith("_gc_off") else "")
+                if target in results:
+                    results["ratios"][f"{floor}/{target}"] = round(
+                        results[floor]["seconds"] / results[target]["seconds"], 3
+                    )
+        elif not name.startswith("floor"):
             results["ratios"][f"{floor}/{name}"] = round(results[floor]["seconds"] / results[name]["seconds"], 3)
             results["ratios"][f"cpu {floor}/{name}"] = round(results[floor]["cpu"] / results[name]["cpu"], 3)
     for name in cases:
@@ -347,7 +382,10 @@ def main() -> None:
     if len(sys.argv) > 3 and sys.argv[1] == "child":
         sys.path.insert(0, str(ROOT))
         gc_off, mode, rest = sys.argv[2] == "off", sys.argv[3], sys.argv[4:]
-        answer = child_floor(rest[0], gc_off) if mode == "floor" else child_collect(rest[0], rest[1], gc_off)
+        if mode == "collect":
+            answer = child_collect(rest[0], rest[1], gc_off)
+        else:
+            answer = child_floor(rest[0], gc_off, low_level=mode == "floor_apiclient")
         print(json.dumps(answer))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -359,6 +397,11 @@ def main() -> None:
         choices=["on", "off", "both"],
         default="both",
         help="the cyclic garbage collector during the runs (the engine pauses it while collecting)",
+    )
+    parser.add_argument(
+        "--apiclient-floor",
+        action="store_true",
+        help="also the floor through ApiClient.call_api (no generated API classes), as the collector",
     )
     parser.add_argument("--threads", type=int, default=8, help="threads creating objects (setup only)")
     parser.add_argument("--out", type=Path)
