@@ -79,7 +79,7 @@ class SlowBuilder(EvidenceBuilder):
         """Slim as usual, slowly for pods."""
         if kind == "Pod":
             self.seen.append(len(self.api.list_requests("pods")))
-            time.sleep(0.02)
+            time.sleep(0.03)
         return super().add(obj, kind, source)
 
 
