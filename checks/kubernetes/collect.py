@@ -2,9 +2,21 @@
 
 Credentials come from a kubeconfig (a context, `KUBECONFIG`, or an explicit path) or from the
 in-cluster service account. Every kind of `kinds.KINDS` is listed cluster-wide with `limit`
-and `continue`, each page parsed as plain JSON (`_preload_content=False`, no model
-deserialisation) and slimmed at once, so memory stays bounded by the slim evidence. The
-collector never lists Secrets and reads one ConfigMap (kube-system/kubelet-config) by name.
+and `continue`, each page parsed as plain JSON (orjson, no model deserialisation) and slimmed
+at once, so memory stays bounded by the slim evidence. The collector never lists Secrets and
+reads one ConfigMap (kube-system/kubelet-config) by name.
+
+Requests go through the client's `ApiClient` (its configuration, authentication, TLS settings
+and connection pool) but not through its generated API classes: those import hundreds of
+pydantic models and validate every call, which costs more than reading a small cluster, and
+the collector uses none of it (it asks for raw JSON).
+
+The pages are pipelined: one reader thread requests the pages of every kind in order, parses
+each and, as soon as a page's continue token is known, asks for the next, while this thread
+slims the page before. The reader is at most `READ_AHEAD` pages ahead (memory stays bounded),
+runs under the same deadline, never writes, and is a daemon thread that stops at the next
+page when the collection ends early; results and their order are those of reading the pages
+one after the other.
 
 A kind the account may not list becomes a section error naming the permission; a 401 or an
 unreachable server is a CollectionError for the whole target.
@@ -17,7 +29,9 @@ import contextlib
 import importlib
 import json
 import os
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +39,7 @@ from typing import Any
 
 import orjson
 
-from checks.kubernetes.kinds import KINDS, KUBELET_CONFIGMAP, KindInfo
+from checks.kubernetes.kinds import KINDS, KUBELET_CONFIGMAP, NON_RESOURCE_URLS, KindInfo
 from checks.kubernetes.slim import EvidenceBuilder
 from scanner.errors import CollectionError
 from scanner.interface import Secret
@@ -33,6 +47,12 @@ from scanner.yamlfile import load_bounded
 
 DEFAULT_PAGE_SIZE = 500
 """Objects per LIST page (kubectl's default chunk size)."""
+
+READ_AHEAD = 1
+"""LIST pages the reader thread may hold parsed, waiting to be slimmed (besides the one it is reading)."""
+
+_AUTH = ["BearerToken"]
+"""The client's name for its authentication settings (a bearer token; client certificates are in the pool)."""
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 """Where a pod's service-account token and CA certificate are mounted."""
@@ -152,9 +172,6 @@ class LiveCollector:
     """Reads one cluster into an EvidenceBuilder, page by page, under a deadline."""
 
     def __init__(self, api_client: Any, timeout: float, page_size: int = DEFAULT_PAGE_SIZE) -> None:
-        from kubernetes import client
-
-        self._client_module = client
         self._api = api_client
         self._deadline = time.monotonic() + max(timeout, 0.1)
         self._page_size = max(1, int(page_size))
@@ -169,47 +186,73 @@ class LiveCollector:
             raise _SectionFailed(f"{CollectionError.TIMEOUT}: the collection deadline passed before {what}")
         return (min(remaining, 10.0), remaining)
 
-    def _call(self, what: str, method: Callable[..., Any], **kwargs: Any) -> Any:
-        """Call a client method without model deserialisation; return the parsed JSON body."""
+    def _call(
+        self,
+        what: str,
+        path: str,
+        query: list[tuple[str, Any]] | None = None,
+        path_params: dict[str, str] | None = None,
+    ) -> Any:
+        """GET `path` through the client's ApiClient; return the parsed JSON body.
+
+        The same request the generated API method would make (URL, query order, Accept header,
+        authentication), without its argument validation and model classes.
+        """
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError, MaxRetryError, ProtocolError, SSLError, TimeoutError
 
         timeout = self._timeout(what)
         self.stats.requests += 1
         try:
-            response = method(_preload_content=False, _request_timeout=timeout, **kwargs)
+            method, url, headers, _, _ = self._api.param_serialize(
+                method="GET",
+                resource_path=path,
+                path_params=path_params,
+                query_params=list(query or ()),
+                header_params={"Accept": "application/json"},
+                auth_settings=_AUTH,
+            )
+            answer = self._api.call_api(method, url, header_params=headers, _request_timeout=timeout)
+            response = answer.response
             try:
                 data = response.data
+                status = answer.status
             finally:
                 response.release_conn()
-        except ApiException as exc:
-            if exc.status == 401:
-                raise CollectionError(
-                    CollectionError.AUTHENTICATION, f"the API server rejected the scanner's credentials ({what})"
-                ) from None
-            if exc.status == 403:
-                raise _Forbidden() from None
-            if exc.status == 410:
-                raise _Gone() from None
-            detail = _status_message(exc.body)
-            raise _SectionFailed(
-                f"{CollectionError.PROTOCOL}: {what} returned HTTP {exc.status}{': ' + detail if detail else ''}"
-            ) from None
+        except ApiException as exc:  # the client turns a bare SSLError into ApiException(status=0)
+            raise self._status_error(what, exc.status, exc.body) from None
         except MaxRetryError as exc:
             raise _network_error(exc.reason, what) from None
         except (SSLError, TimeoutError, ProtocolError, HTTPError) as exc:
             raise _network_error(exc, what) from None
+        if not 200 <= status <= 299:
+            raise self._status_error(what, status, data)
         self.stats.bytes += len(data)
         try:
             return _parse_json(data)
         except ValueError:
             raise _SectionFailed(f"{CollectionError.PROTOCOL}: {what} did not return JSON") from None
 
+    @staticmethod
+    def _status_error(what: str, status: Any, body: Any) -> Exception:
+        """The exception for a non-2xx answer."""
+        if status == 401:
+            return CollectionError(
+                CollectionError.AUTHENTICATION, f"the API server rejected the scanner's credentials ({what})"
+            )
+        if status == 403:
+            return _Forbidden()
+        if status == 410:
+            return _Gone()
+        detail = _status_message(body)
+        return _SectionFailed(
+            f"{CollectionError.PROTOCOL}: {what} returned HTTP {status}{': ' + detail if detail else ''}"
+        )
+
     def version(self) -> dict[str, Any] | None:
         """GET /version; None (and a section error) when it cannot be read."""
-        api = self._client_module.VersionApi(self._api)
         try:
-            body = self._call("GET /version", api.get_code)
+            body = self._call("GET /version", NON_RESOURCE_URLS[0])
         except _Forbidden:
             self.errors["version"] = (
                 f"{CollectionError.PERMISSION}: get /version is forbidden for the scanner's account"
@@ -223,63 +266,119 @@ class LiveCollector:
             return None
         return {k: body.get(k) for k in ("gitVersion", "major", "minor", "platform", "goVersion") if k in body}
 
-    def list_kind(self, info: KindInfo, builder: EvidenceBuilder) -> bool:
-        """LIST one kind cluster-wide, page by page, into the builder; False when it failed."""
-        class_name, method_name = list_method_name(info)
-        method = getattr(getattr(self._client_module, class_name)(self._api), method_name)
-        section = builder.sections[info.section]
-        mark = len(section), {k: len(v) for k, v in builder.controlplane.items()}
+    def _read_kind(self, info: KindInfo, put: Callable[[tuple[Any, ...]], bool]) -> bool:
+        """LIST one kind page by page, handing each event to `put`; False when the reader must stop.
+
+        Events: ("page", items), ("restart",) after a 410 Gone (the list starts again), and last
+        ("done", pages) or ("failed", exception, pages).
+        """
+        what = f"list {info.qualified} (cluster-wide)"
         restarted = False
         token: str | None = None
         pages = 0
-        what = f"list {info.qualified} (cluster-wide)"
         try:
             while True:
-                kwargs: dict[str, Any] = {"limit": self._page_size}
-                if token:
-                    kwargs["_continue"] = token
+                query: list[tuple[str, Any]] = [("continue", token)] if token else []
+                query.append(("limit", self._page_size))
                 try:
-                    body = self._call(what, method, **kwargs)
+                    body = self._call(what, info.list_path, query)
                 except _Gone:
                     if restarted or not token:
                         raise _SectionFailed(
                             f"{CollectionError.PROTOCOL}: {what}: the continue token expired twice"
                         ) from None
                     restarted, token = True, None  # a consistent list must start again
-                    del section[mark[0] :]
-                    for key, length in mark[1].items():
-                        del builder.controlplane[key][length:]
+                    if not put(("restart",)):
+                        return False
                     continue
                 pages += 1
                 items, token = _list_page(body, what)
-                add = builder.add
-                kind = info.kind
-                for item in items:
-                    add(item, kind)
+                if not put(("page", items)):
+                    return False
                 if not token:
                     break
-        except _Forbidden:
-            self.errors[info.section] = f"{CollectionError.PERMISSION}: {what} is forbidden for the scanner's account"
-        except _SectionFailed as exc:
-            self.errors[info.section] = exc.reason
-        except CollectionError as exc:
-            if exc.reason == CollectionError.AUTHENTICATION:
-                raise
-            self.errors[info.section] = str(exc)  # the server went away after /version answered
-        finally:
-            self.stats.pages[info.section] = pages
-        if info.section in self.errors:
-            del section[mark[0] :]
+        except (_Forbidden, _SectionFailed, CollectionError) as exc:
+            authentication = isinstance(exc, CollectionError) and exc.reason == CollectionError.AUTHENTICATION
+            return put(("failed", exc, pages)) and not authentication
+        return put(("done", pages))
+
+    def _reader(self, events: queue.Queue[tuple[Any, ...]], stop: threading.Event) -> None:
+        """The reader thread: every kind in order into `events`, until done or `stop` is set."""
+
+        def put(event: tuple[Any, ...]) -> bool:
+            while not stop.is_set():
+                try:
+                    events.put(event, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
             return False
-        return True
+
+        try:
+            for info in KINDS:
+                if stop.is_set() or not self._read_kind(info, put):
+                    return
+        except BaseException as exc:  # a bug: hand it to the collecting thread, which raises it
+            put(("crashed", exc))
+
+    def list_kinds(self, builder: EvidenceBuilder) -> None:
+        """LIST every kind cluster-wide into the builder, the pages read ahead by a reader thread."""
+        events: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=READ_AHEAD)
+        stop = threading.Event()
+        reader = threading.Thread(target=self._reader, args=(events, stop), name="sovscan-k8s-pages", daemon=True)
+        reader.start()
+        try:
+            for info in KINDS:
+                self._consume_kind(info, builder, events, reader)
+        finally:
+            stop.set()  # the reader stops at its next page (or finishes a request under the deadline)
+
+    def _consume_kind(
+        self, info: KindInfo, builder: EvidenceBuilder, events: queue.Queue[tuple[Any, ...]], reader: threading.Thread
+    ) -> bool:
+        """Slim the pages of one kind as the reader hands them over; False when the kind failed."""
+        section = builder.sections[info.section]
+        mark = len(section), {k: len(v) for k, v in builder.controlplane.items()}
+        what = f"list {info.qualified} (cluster-wide)"
+        add = builder.add
+        kind = info.kind
+        while True:
+            event = _next_event(events, reader)
+            tag = event[0]
+            if tag == "page":
+                for item in event[1]:
+                    add(item, kind)
+                continue
+            if tag == "restart":
+                del section[mark[0] :]
+                for key, length in mark[1].items():
+                    del builder.controlplane[key][length:]
+                continue
+            if tag == "crashed":
+                raise event[1]
+            break
+        self.stats.pages[info.section] = event[-1]
+        if tag == "done":
+            return True
+        exc = event[1]
+        if isinstance(exc, _Forbidden):
+            self.errors[info.section] = f"{CollectionError.PERMISSION}: {what} is forbidden for the scanner's account"
+        elif isinstance(exc, _SectionFailed):
+            self.errors[info.section] = exc.reason
+        elif exc.reason == CollectionError.AUTHENTICATION:
+            raise exc
+        else:
+            self.errors[info.section] = str(exc)  # the server went away after /version answered
+        del section[mark[0] :]
+        return False
 
     def kubelet_config(self, builder: EvidenceBuilder) -> dict[str, Any] | None:
         """GET the kube-system/kubelet-config ConfigMap and keep only the kubelet settings."""
         namespace, name = KUBELET_CONFIGMAP
-        api = self._client_module.CoreV1Api(self._api)
         what = f"get configmaps {namespace}/{name}"
         try:
-            body = self._call(what, api.read_namespaced_config_map, name=name, namespace=namespace)
+            path = "/api/v1/namespaces/{namespace}/configmaps/{name}"
+            body = self._call(what, path, path_params={"namespace": namespace, "name": name})
         except _Forbidden:
             self.errors["kubeletconfig"] = (
                 f"{CollectionError.PERMISSION}: {what} is forbidden for the scanner's account"
@@ -303,8 +402,7 @@ class LiveCollector:
         version = self.version()
         if version is not None:
             sections["version"] = version
-        for info in KINDS:
-            self.list_kind(info, builder)
+        self.list_kinds(builder)
         builder.finish()
         kubelet = self.kubelet_config(builder)
         if kubelet is not None:
@@ -318,6 +416,16 @@ class LiveCollector:
             sections["controlplane"] = builder.controlplane_section(MANAGED_CONTROL_PLANE)
         sections["inputs"] = {"invalid": [], "unevaluated_kinds": {}}  # a LIST returns only its kind
         return sections
+
+
+def _next_event(events: queue.Queue[tuple[Any, ...]], reader: threading.Thread) -> tuple[Any, ...]:
+    """The reader's next event; waits as long as the reader lives (its requests run under the deadline)."""
+    while True:
+        try:
+            return events.get(timeout=0.5)
+        except queue.Empty:
+            if not reader.is_alive() and events.empty():
+                raise RuntimeError("the LIST reader thread ended without a result") from None
 
 
 def _list_page(body: Any, what: str) -> tuple[list[dict[str, Any]], str | None]:
