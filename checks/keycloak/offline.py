@@ -301,13 +301,14 @@ class _Realm:
             self.errors["users"] = PARTIAL_USERS
             self.errors["privileged_holders"] = PARTIAL_USERS
             return
-        edges = roles.graph(self.data["roles"])
+        # the full graph: a custom role of any client may be a composite holding an admin role
+        edges = self.full_graph
         privileged = {key for key in edges if builtins.is_privileged(realm, key[0], key[1])}
         entries = []
         for key in sorted(roles.containing(edges, privileged), key=lambda k: (k[0] or "", k[1])):
             client, name = key
-            if client is not None and client not in admin:
-                continue
+            if key not in edges:
+                continue  # a composite naming a role the export does not define
             holder_groups = sorted(path for path, mapped in groups.items() if key in mapped)
             holders: dict[str, dict[str, Any]] = {}
             for user_key, (user, direct, paths) in direct_by_user.items():

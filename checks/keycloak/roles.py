@@ -58,5 +58,20 @@ def expand(edges: Mapping[RoleKey, set[RoleKey]], start: Iterable[RoleKey]) -> s
 
 
 def containing(edges: Mapping[RoleKey, set[RoleKey]], targets: set[RoleKey]) -> set[RoleKey]:
-    """Every role whose expansion includes one of `targets` (the targets themselves included)."""
-    return {key for key in edges if expand(edges, [key]) & targets} | set(targets)
+    """Every role whose expansion includes one of `targets` (the targets themselves included).
+
+    Walks the composite edges backwards from the targets, so nesting of any depth, realm and client
+    roles mixed, and cycles are followed; each role is visited once.
+    """
+    parents: dict[RoleKey, set[RoleKey]] = {}
+    for parent, children in edges.items():
+        for child in children:
+            parents.setdefault(child, set()).add(parent)
+    seen: set[RoleKey] = set(targets)
+    todo = list(targets)
+    while todo:
+        for parent in parents.get(todo.pop(), ()):
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return seen
