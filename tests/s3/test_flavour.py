@@ -154,7 +154,8 @@ def test_minio_behind_a_proxy_that_rewrites_the_server_header_is_judged_as_minio
         assert Status.NOT_APPLICABLE not in {f.status for f in through[control].values()}, control
     # the weak server's MinIO-only failures are all found through the proxy
     assert through["S3-01"]["users/root"].status is Status.FAIL  # minioadmin/minioadmin
-    assert {f.status for f in through["S3-14"].values()} == {Status.FAIL}  # public metrics
+    assert {f.status for f in through["S3-14"].values()} == {Status.FAIL}  # a user with s3:* on *
+    assert through["S3-23"]["minio/v2/metrics/cluster"].status is Status.FAIL  # public metrics
     assert set(proxied.sections) == set(direct_weak.sections)
     assert all(line.startswith(("GET ", "HEAD ")) for line in proxy.requests), proxy.requests
 
@@ -181,6 +182,9 @@ def test_minio_whose_admin_api_is_hidden_is_error_not_not_applicable(
     forced = _collect_weak(minio_weak, proxy.url, flavour="minio")
     assert forced.sections["server"]["flavour_source"] == "option flavour"
     assert "no MinIO admin API" in forced.errors["users"]
+    # the proxy's 404 for the (public) metrics endpoint is no proof that metrics need authentication
+    metrics = evaluate(forced)["S3-23"]["minio/v2/metrics/cluster"]
+    assert metrics.status is Status.ERROR and "HTTP 404" in metrics.message
 
 
 def test_seaweedfs_is_told_by_its_answers_with_or_without_its_header(
