@@ -24,6 +24,7 @@ role or impersonation. Everything the fixture adds is removed afterwards.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -49,10 +50,17 @@ class _Setup:
     def __init__(self, server: KeycloakServer) -> None:
         self.server = server
         self.token = server.admin_token()
+        self.token_at = time.monotonic()
         self.made: list[str] = []  # admin paths to DELETE afterwards, last made first
 
+    def fresh_token(self) -> str:
+        """The bootstrap admin's token, renewed before master's 60 s access-token lifespan ends."""
+        if time.monotonic() - self.token_at > 30:
+            self.token, self.token_at = self.server.admin_token(), time.monotonic()
+        return self.token
+
     def call(self, method: str, path: str, body: Any = None) -> Any:
-        return self.server.admin(method, f"{REALM}/{path}", body, token=self.token)
+        return self.server.admin(method, f"{REALM}/{path}", body, token=self.fresh_token())
 
     def make(self, collection: str, body: dict[str, Any], lookup: str) -> dict[str, Any]:
         self.call("POST", collection, body)
@@ -71,8 +79,11 @@ class _Setup:
         return role
 
     def user(self, name: str) -> str:
+        """A user holding only what the test maps: weak's default role (which holds an admin role) is taken away."""
         made = self.make("users", {"username": name, "enabled": True}, f"users?exact=true&username={name}")
         self.made.append(f"users/{made['id']}")
+        default = self.server.admin("GET", REALM, token=self.fresh_token())["defaultRole"]
+        self.call("DELETE", f"users/{made['id']}/role-mappings/realm", [default])
         return str(made["id"])
 
     def remove(self) -> None:
@@ -134,7 +145,13 @@ def _keycloak_says(setup: _Setup) -> dict[str, set[str]]:
     """Username -> the admin roles Keycloak itself says the user holds (its effective-role evaluation)."""
     (rm,) = setup.call("GET", "clients?clientId=realm-management")
     answer: dict[str, set[str]] = {}
-    for user in setup.call("GET", "users?max=1000&briefRepresentation=true"):
+    people = setup.call("GET", "users?max=1000&briefRepresentation=true")  # Keycloak lists no service accounts here
+    accounts = [
+        setup.call("GET", f"clients/{c['id']}/service-account-user")
+        for c in setup.call("GET", "clients?max=1000")
+        if c.get("serviceAccountsEnabled")
+    ]
+    for user in people + accounts:
         effective = setup.call("GET", f"users/{user['id']}/role-mappings/clients/{rm['id']}/composite")
         answer[str(user["username"])] = {str(r["name"]) for r in effective} & set(PRIVILEGED_CLIENT_ROLES)
     return answer
