@@ -6,8 +6,9 @@ and then sends only GET requests to the admin API (`KeycloakAdmin` on that conne
 
 * `/admin/serverinfo` (version, features); `/admin/realms` (the realms the account sees);
 * per realm: the realm, `events/config`, `clients` (paged), `client-scopes` and the realm's
-  default / optional scopes, `roles` and the admin client's roles with their composites
-  (`roles-by-id/<id>/composites`), `authentication/flows` and each top-level flow's executions,
+  default / optional scopes, `roles`, the admin client's roles and every other client's roles
+  (`clients/<id>/roles`), composites with their members (`roles-by-id/<id>/composites`),
+  `authentication/flows` and each top-level flow's executions,
   `authentication/required-actions`, `identity-provider/instances` and their mappers,
   `components`, `keys`, `client-policies/policies` and `profiles`;
 * service-account users of clients (`clients/<id>/service-account-user`) and their effective
@@ -16,8 +17,7 @@ and then sends only GET requests to the admin API (`KeycloakAdmin` on that conne
 * holders of privileged roles through the role-member endpoints (`roles/<r>/users`,
   `roles/<r>/groups`, `groups/<id>/members`, `groups/<id>/children`), paged, never a listing of
   all users: the privileged roles are realm-admin, manage-*, impersonation (and master's admin)
-  and every realm or client role of any client whose composite closure contains one, so the
-  roles of every client are read (`clients/<id>/roles`, `roles-by-id/<id>/composites`);
+  and every realm or client role of any client whose composite closure contains one;
   `users/count`; in the master realm the bootstrap admin by attribute (`users?q=is_temporary_admin:true`).
 
 The account needs only realm-management `view-*` roles (for the master realm and cross-realm
@@ -424,11 +424,22 @@ class Collector:
             "default_role": (self.data["realms"].get(realm) or {}).get("defaultRole", {}).get("name"),
         }
         ids = {str(c.get("clientId")): str(c.get("id")) for c in clients}
-        for client_id in builtins.admin_clients(realm, list(ids)):
+        admin = builtins.admin_clients(realm, list(ids))
+        for client_id in admin:
             items = api.get(f"{base}/clients/{_q(ids[client_id])}/roles", briefRepresentation="false")
             out["client"][client_id] = sorted(
                 (self._role_entry(api, base, r, by_uuid) for r in items), key=lambda r: str(r.get("name"))
             )
+        # every other client's composite roles: a custom client role may hold an admin role
+        others: dict[str, list[dict[str, Any]]] = {}
+        for client_id, uuid in sorted(ids.items()):
+            if client_id in admin:
+                continue
+            items = api.get(f"{base}/clients/{_q(uuid)}/roles", briefRepresentation="false")
+            composites = [self._role_entry(api, base, r, by_uuid) for r in items if r.get("composite")]
+            if composites:
+                others[client_id] = sorted(composites, key=lambda r: str(r.get("name")))
+        out["other_composites"] = others
         return out
 
     def _flows(self, api: _Api, base: str) -> list[dict[str, Any]]:
@@ -508,14 +519,6 @@ class Collector:
         edges = roles.graph(role_data)
         privileged = {key for key in edges if builtins.is_privileged(realm, key[0], key[1])}
         ids = {str(c.get("clientId")): str(c.get("id")) for c in clients}
-        by_uuid = {uuid: client_id for client_id, uuid in ids.items()}
-        # every other client's roles too: a custom client role may be a composite holding an admin role
-        for client_id, uuid in sorted(ids.items()):
-            if client_id in (role_data.get("client") or {}):
-                continue
-            for rep in api.get(f"{base}/clients/{_q(uuid)}/roles", briefRepresentation="false"):
-                entry = self._role_entry(api, base, rep, by_uuid)
-                edges[(client_id, str(entry.get("name")))] = roles.keys_of(entry.get("composites"))
         entries = []
         complete = True
         groups_seen: dict[str, tuple[list[dict[str, Any]], bool]] = {}

@@ -221,11 +221,17 @@ class _Realm:
             return
         client_ids = [str(c.get("clientId")) for c in clients]
         client_roles = rep_roles.get("client") or {}
+        admin_clients = builtins.admin_clients(self.name, client_ids)
         self.data["roles"] = {
             "realm": sorted((_role_entry(r) for r in rep_roles.get("realm") or []), key=lambda r: str(r.get("name"))),
             "client": {
                 c: sorted((_role_entry(r) for r in client_roles.get(c) or []), key=lambda r: str(r.get("name")))
-                for c in builtins.admin_clients(self.name, client_ids)
+                for c in admin_clients
+            },
+            "other_composites": {
+                c: sorted((_role_entry(r) for r in items if r.get("composite")), key=lambda r: str(r.get("name")))
+                for c, items in sorted(client_roles.items())
+                if c not in admin_clients and any(r.get("composite") for r in items or [])
             },
             "default_role": (self.rep.get("defaultRole") or {}).get("name"),
         }

@@ -34,13 +34,19 @@ def as_composites(keys: Iterable[RoleKey]) -> dict[str, Any]:
 
 
 def graph(roles: Mapping[str, Any]) -> dict[RoleKey, set[RoleKey]]:
-    """Composite edges of a `roles` section entry (realm roles and the admin clients' roles)."""
+    """Composite edges of a `roles` section entry.
+
+    Realm roles, the admin clients' roles (`client`) and the composite roles of every other client
+    (`other_composites`: a custom client role may hold an admin role); the other clients' plain
+    roles are leaves and need no edges.
+    """
     edges: dict[RoleKey, set[RoleKey]] = {}
     for role in roles.get("realm") or []:
         edges[(None, str(role.get("name")))] = keys_of(role.get("composites"))
-    for client, items in (roles.get("client") or {}).items():
-        for role in items or []:
-            edges[(str(client), str(role.get("name")))] = keys_of(role.get("composites"))
+    for field in ("other_composites", "client"):
+        for client, items in (roles.get(field) or {}).items():
+            for role in items or []:
+                edges[(str(client), str(role.get("name")))] = keys_of(role.get("composites"))
     return edges
 
 

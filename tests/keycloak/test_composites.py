@@ -47,8 +47,9 @@ POWERFUL = {"sidestep-client-role", "sidestep-deep", "sidestep-group", IMPOSTOR}
 class _Setup:
     """The fixture's writes to realm weak (bootstrap admin), undone by `remove`."""
 
-    def __init__(self, server: KeycloakServer) -> None:
+    def __init__(self, server: KeycloakServer, realm: str = REALM) -> None:
         self.server = server
+        self.realm = realm
         self.token = server.admin_token()
         self.token_at = time.monotonic()
         self.made: list[str] = []  # admin paths to DELETE afterwards, last made first
@@ -60,7 +61,7 @@ class _Setup:
         return self.token
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
-        return self.server.admin(method, f"{REALM}/{path}", body, token=self.fresh_token())
+        return self.server.admin(method, f"{self.realm}/{path}", body, token=self.fresh_token())
 
     def make(self, collection: str, body: dict[str, Any], lookup: str) -> dict[str, Any]:
         self.call("POST", collection, body)
@@ -82,7 +83,7 @@ class _Setup:
         """A user holding only what the test maps: weak's default role (which holds an admin role) is taken away."""
         made = self.make("users", {"username": name, "enabled": True}, f"users?exact=true&username={name}")
         self.made.append(f"users/{made['id']}")
-        default = self.server.admin("GET", REALM, token=self.fresh_token())["defaultRole"]
+        default = self.server.admin("GET", self.realm, token=self.fresh_token())["defaultRole"]
         self.call("DELETE", f"users/{made['id']}/role-mappings/realm", [default])
         return str(made["id"])
 
@@ -210,6 +211,34 @@ def test_a_realm_export_finds_the_same_holders(
     path = keycloak_server.export(REALM, tmp_path_factory.mktemp("kc-composites") / "weak.json")
     offline = PLUGIN.collect(PLUGIN.parse_target(str(path)), {}, 60)
     assert _holders(offline) == _holders(composite_evidence)
+
+
+@pytest.fixture(scope="module")
+def hardened_default_role(keycloak_server: KeycloakServer) -> Iterator[_Setup]:
+    """Realm hardened's default role gets a custom client role holding manage-users (removed afterwards)."""
+    setup = _Setup(keycloak_server, "hardened")
+    try:
+        (rm,) = setup.call("GET", "clients?clientId=realm-management")
+        manage_users = setup.call("GET", f"clients/{rm['id']}/roles/manage-users")
+        client = setup.client("sidestep-onboarding")
+        role = setup.make(f"clients/{client}/roles", {"name": "starter"}, f"clients/{client}/roles/starter")
+        setup.call("POST", f"clients/{client}/roles/starter/composites", [manage_users])
+        default = keycloak_server.admin("GET", "hardened", token=setup.fresh_token())["defaultRole"]
+        setup.call("POST", f"roles-by-id/{default['id']}/composites", [role])
+        yield setup
+    finally:
+        setup.remove()  # deleting the client takes its role out of the default role
+
+
+def test_an_admin_role_in_the_default_roles_through_a_custom_client_role_fails(
+    keycloak_server: KeycloakServer, hardened_default_role: _Setup, evaluate: Evaluate
+) -> None:
+    evidence = collect_live(keycloak_server, keycloak_server.secrets["sovscan"], realms=["hardened"])
+    others = evidence.sections["roles"]["by_realm"]["hardened"]["other_composites"]
+    assert [r["name"] for r in others["sidestep-onboarding"]] == ["starter"]
+    (finding,) = [f for path, f in evaluate(evidence)["KC-22"].items() if path.startswith("realms/hardened/")]
+    assert finding.status is Status.FAIL, finding.message
+    assert "realm-management:manage-users" in finding.message and "sidestep-onboarding:starter" in finding.message
 
 
 def test_containing_follows_cycles_and_mixed_nesting() -> None:
