@@ -6,8 +6,9 @@ and then sends only GET requests to the admin API (`KeycloakAdmin` on that conne
 
 * `/admin/serverinfo` (version, features); `/admin/realms` (the realms the account sees);
 * per realm: the realm, `events/config`, `clients` (paged), `client-scopes` and the realm's
-  default / optional scopes, `roles` and the admin client's roles with their composites
-  (`roles-by-id/<id>/composites`), `authentication/flows` and each top-level flow's executions,
+  default / optional scopes, `roles`, the admin client's roles and every other client's roles
+  (`clients/<id>/roles`), composites with their members (`roles-by-id/<id>/composites`),
+  `authentication/flows` and each top-level flow's executions,
   `authentication/required-actions`, `identity-provider/instances` and their mappers,
   `components`, `keys`, `client-policies/policies` and `profiles`;
 * service-account users of clients (`clients/<id>/service-account-user`) and their effective
@@ -15,8 +16,9 @@ and then sends only GET requests to the admin API (`KeycloakAdmin` on that conne
   `.../clients/<admin client>/composite`);
 * holders of privileged roles through the role-member endpoints (`roles/<r>/users`,
   `roles/<r>/groups`, `groups/<id>/members`, `groups/<id>/children`), paged, never a listing of
-  all users; `users/count`; in the master realm the bootstrap admin by attribute
-  (`users?q=is_temporary_admin:true`).
+  all users: the privileged roles are realm-admin, manage-*, impersonation (and master's admin)
+  and every realm or client role of any client whose composite closure contains one;
+  `users/count`; in the master realm the bootstrap admin by attribute (`users?q=is_temporary_admin:true`).
 
 The account needs only realm-management `view-*` roles (for the master realm and cross-realm
 scans: the same roles of the `<realm>-realm` clients). A 401/403 on any endpoint becomes an error
@@ -362,13 +364,20 @@ class Collector:
             self.realm_errors["service_accounts"][realm] = f"clients not read: {reason}"
             self.realm_errors["privileged_holders"][realm] = f"clients not read: {reason}"
         else:
-            self._read("service_accounts", realm, lambda: self._service_accounts(api, base, realm, clients))
+            accounts = self._read("service_accounts", realm, lambda: self._service_accounts(api, base, realm, clients))
+            # service-account users by identity (the user ids Keycloak gives the clients), never by username:
+            # anyone may name a user `service-account-...`; unknown ones count as people
+            account_ids = {str(a.get("user_id")) for a in accounts or []}
             if role_data is None:
                 self.realm_errors["privileged_holders"][realm] = (
                     f"roles not read: {self.realm_errors['roles'].get(realm, '')}"
                 )
             else:
-                self._read("privileged_holders", realm, lambda: self._holders(api, base, realm, role_data, clients))
+                self._read(
+                    "privileged_holders",
+                    realm,
+                    lambda: self._holders(api, base, realm, role_data, clients, account_ids),
+                )
         self._read("users", realm, lambda: self._users(api, base, realm))
 
     def _client_scopes(self, api: _Api, base: str) -> dict[str, Any]:
@@ -415,11 +424,22 @@ class Collector:
             "default_role": (self.data["realms"].get(realm) or {}).get("defaultRole", {}).get("name"),
         }
         ids = {str(c.get("clientId")): str(c.get("id")) for c in clients}
-        for client_id in builtins.admin_clients(realm, list(ids)):
+        admin = builtins.admin_clients(realm, list(ids))
+        for client_id in admin:
             items = api.get(f"{base}/clients/{_q(ids[client_id])}/roles", briefRepresentation="false")
             out["client"][client_id] = sorted(
                 (self._role_entry(api, base, r, by_uuid) for r in items), key=lambda r: str(r.get("name"))
             )
+        # every other client's composite roles: a custom client role may hold an admin role
+        others: dict[str, list[dict[str, Any]]] = {}
+        for client_id, uuid in sorted(ids.items()):
+            if client_id in admin:
+                continue
+            items = api.get(f"{base}/clients/{_q(uuid)}/roles", briefRepresentation="false")
+            composites = [self._role_entry(api, base, r, by_uuid) for r in items if r.get("composite")]
+            if composites:
+                others[client_id] = sorted(composites, key=lambda r: str(r.get("name")))
+        out["other_composites"] = others
         return out
 
     def _flows(self, api: _Api, base: str) -> list[dict[str, Any]]:
@@ -488,7 +508,13 @@ class Collector:
         return sorted(out, key=lambda s: str(s.get("client_id")))
 
     def _holders(
-        self, api: _Api, base: str, realm: str, role_data: Mapping[str, Any], clients: list[dict[str, Any]]
+        self,
+        api: _Api,
+        base: str,
+        realm: str,
+        role_data: Mapping[str, Any],
+        clients: list[dict[str, Any]],
+        account_ids: set[str],
     ) -> dict[str, Any]:
         edges = roles.graph(role_data)
         privileged = {key for key in edges if builtins.is_privileged(realm, key[0], key[1])}
@@ -508,10 +534,10 @@ class Collector:
             groups, groups_complete = api.paged(
                 f"{path}/groups", self.page_size, self.max_members, briefRepresentation="true"
             )
-            holders = {str(u.get("id")): _holder(u, None) for u in users}
+            holders = {str(u.get("id")): _holder(u, None, account_ids) for u in users}
             role_complete = users_complete and groups_complete
             for group in groups:
-                members, members_complete = self._group_members(api, base, group, groups_seen)
+                members, members_complete = self._group_members(api, base, group, groups_seen, account_ids)
                 role_complete = role_complete and members_complete
                 for member in members:
                     holders.setdefault(str(member["id"]), member)
@@ -532,6 +558,7 @@ class Collector:
         base: str,
         group: Mapping[str, Any],
         seen: dict[str, tuple[list[dict[str, Any]], bool]],
+        account_ids: set[str],
     ) -> tuple[list[dict[str, Any]], bool]:
         """Members of a group and of its subgroups (which inherit the group's roles)."""
         group_id = str(group.get("id"))
@@ -542,13 +569,13 @@ class Collector:
         users, complete = api.paged(
             f"{base}/groups/{_q(group_id)}/members", self.page_size, self.max_members, briefRepresentation="true"
         )
-        members = [_holder(u, path) for u in users]
+        members = [_holder(u, path, account_ids) for u in users]
         children, children_complete = api.paged(
             f"{base}/groups/{_q(group_id)}/children", self.page_size, self.max_members
         )
         complete = complete and children_complete
         for child in children:
-            child_members, child_complete = self._group_members(api, base, child, seen)
+            child_members, child_complete = self._group_members(api, base, child, seen, account_ids)
             members.extend(child_members)
             complete = complete and child_complete
         seen[group_id] = (members, complete)
@@ -577,11 +604,11 @@ class Collector:
         return out
 
 
-def _holder(user: Mapping[str, Any], via_group: str | None) -> dict[str, Any]:
+def _holder(user: Mapping[str, Any], via_group: str | None, account_ids: set[str]) -> dict[str, Any]:
     return {
         "id": user.get("id"),
         "username": user.get("username"),
-        "service_account": bool(str(user.get("username") or "").startswith("service-account-")),
+        "service_account": str(user.get("id")) in account_ids,
         "via_group": via_group,
     }
 

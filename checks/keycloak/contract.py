@@ -173,6 +173,7 @@ CONTRACT: Mapping[str, Mapping[str, Any]] = {
             "properties": {
                 "realm": _array(_ROLE),
                 "client": {"type": "object", "additionalProperties": _array(_ROLE)},
+                "other_composites": {"type": "object", "additionalProperties": _array(_ROLE)},
                 "default_role": {"type": ["string", "null"]},
             },
         }

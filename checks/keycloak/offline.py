@@ -221,11 +221,17 @@ class _Realm:
             return
         client_ids = [str(c.get("clientId")) for c in clients]
         client_roles = rep_roles.get("client") or {}
+        admin_clients = builtins.admin_clients(self.name, client_ids)
         self.data["roles"] = {
             "realm": sorted((_role_entry(r) for r in rep_roles.get("realm") or []), key=lambda r: str(r.get("name"))),
             "client": {
                 c: sorted((_role_entry(r) for r in client_roles.get(c) or []), key=lambda r: str(r.get("name")))
-                for c in builtins.admin_clients(self.name, client_ids)
+                for c in admin_clients
+            },
+            "other_composites": {
+                c: sorted((_role_entry(r) for r in items if r.get("composite")), key=lambda r: str(r.get("name")))
+                for c, items in sorted(client_roles.items())
+                if c not in admin_clients and any(r.get("composite") for r in items or [])
             },
             "default_role": (self.rep.get("defaultRole") or {}).get("name"),
         }
@@ -301,13 +307,14 @@ class _Realm:
             self.errors["users"] = PARTIAL_USERS
             self.errors["privileged_holders"] = PARTIAL_USERS
             return
-        edges = roles.graph(self.data["roles"])
+        # the full graph: a custom role of any client may be a composite holding an admin role
+        edges = self.full_graph
         privileged = {key for key in edges if builtins.is_privileged(realm, key[0], key[1])}
         entries = []
         for key in sorted(roles.containing(edges, privileged), key=lambda k: (k[0] or "", k[1])):
             client, name = key
-            if client is not None and client not in admin:
-                continue
+            if key not in edges:
+                continue  # a composite naming a role the export does not define
             holder_groups = sorted(path for path, mapped in groups.items() if key in mapped)
             holders: dict[str, dict[str, Any]] = {}
             for user_key, (user, direct, paths) in direct_by_user.items():

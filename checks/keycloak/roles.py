@@ -34,13 +34,19 @@ def as_composites(keys: Iterable[RoleKey]) -> dict[str, Any]:
 
 
 def graph(roles: Mapping[str, Any]) -> dict[RoleKey, set[RoleKey]]:
-    """Composite edges of a `roles` section entry (realm roles and the admin clients' roles)."""
+    """Composite edges of a `roles` section entry.
+
+    Realm roles, the admin clients' roles (`client`) and the composite roles of every other client
+    (`other_composites`: a custom client role may hold an admin role); the other clients' plain
+    roles are leaves and need no edges.
+    """
     edges: dict[RoleKey, set[RoleKey]] = {}
     for role in roles.get("realm") or []:
         edges[(None, str(role.get("name")))] = keys_of(role.get("composites"))
-    for client, items in (roles.get("client") or {}).items():
-        for role in items or []:
-            edges[(str(client), str(role.get("name")))] = keys_of(role.get("composites"))
+    for field in ("other_composites", "client"):
+        for client, items in (roles.get(field) or {}).items():
+            for role in items or []:
+                edges[(str(client), str(role.get("name")))] = keys_of(role.get("composites"))
     return edges
 
 
@@ -58,5 +64,20 @@ def expand(edges: Mapping[RoleKey, set[RoleKey]], start: Iterable[RoleKey]) -> s
 
 
 def containing(edges: Mapping[RoleKey, set[RoleKey]], targets: set[RoleKey]) -> set[RoleKey]:
-    """Every role whose expansion includes one of `targets` (the targets themselves included)."""
-    return {key for key in edges if expand(edges, [key]) & targets} | set(targets)
+    """Every role whose expansion includes one of `targets` (the targets themselves included).
+
+    Walks the composite edges backwards from the targets, so nesting of any depth, realm and client
+    roles mixed, and cycles are followed; each role is visited once.
+    """
+    parents: dict[RoleKey, set[RoleKey]] = {}
+    for parent, children in edges.items():
+        for child in children:
+            parents.setdefault(child, set()).add(parent)
+    seen: set[RoleKey] = set(targets)
+    todo = list(targets)
+    while todo:
+        for parent in parents.get(todo.pop(), ()):
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return seen

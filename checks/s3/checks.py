@@ -940,8 +940,17 @@ def metrics_auth(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Chec
             probe,
             "401/403",
         )
-    else:
+    elif probe.get("status") in (401, 403):
         yield CheckResult(resource, Status.PASS, f"metrics need authentication (HTTP {probe.get('status')})", probe)
+    else:  # a 404 or 502 (from a proxy in front of the store, say) shows nothing about MinIO's own setting
+        yield CheckResult(
+            resource,
+            Status.ERROR,
+            f"the metrics endpoint answered HTTP {probe.get('status')}, neither served nor refused: "
+            "whether it needs authentication is not verified",
+            probe,
+            "401/403",
+        )
 
 
 @check("s3.drives", needs=("admin_info",))

@@ -2,9 +2,12 @@
 
 It reads, and only reads, through the `minio` package's `Minio` and `MinioAdmin` clients:
 
-* unauthenticated: `GET /` (the `Server` header names the flavour); with `anonymous_probe` (on by
-  default) for each bucket `GET /<bucket>?list-type=2&max-keys=1` and `HEAD /<bucket>/<random key>`
-  (a 404 means an anonymous read was let through, a 403 that it was refused; no object is read);
+* unauthenticated: `GET /` (the `Server` header is recorded, but decides nothing: a proxy may rewrite it);
+  with `flavour: auto` (the default) `GET /minio/admin/v3/info` and, when that is not MinIO's admin API,
+  `GET /healthz` and `GET /status`, whose answers decide the flavour (`checks.s3.flavour`); with
+  `anonymous_probe` (on by default) for each bucket `GET /<bucket>?list-type=2&max-keys=1` and
+  `HEAD /<bucket>/<random key>` (a 404 means an anonymous read was let through, a 403 that it was
+  refused; no object is read);
   on MinIO `GET /minio/v2/metrics/cluster` (are metrics served without authentication?); on a TLS
   endpoint one handshake (protocol, certificate) and one handshake limited to TLS 1.1;
 * signed, S3: ListBuckets, and per bucket GetBucketPolicy, GetBucketEncryption, GetBucketVersioning,
@@ -53,6 +56,7 @@ from minio.crypto import decrypt
 from minio.error import MinioAdminException, S3Error
 from minio.minioadmin import MinioAdmin
 
+from checks.s3 import flavour as flavours
 from checks.s3 import policy
 from checks.s3.connect import (
     Credentials,
@@ -349,11 +353,24 @@ class _Collector:
         else:
             self.sections["anonymous_probe"] = {"probed": False, "reason": "option anonymous_probe is false"}
         flavour = server["flavour"]
+        undetermined = server.get("flavour_undetermined")
         if flavour == "minio":
             self._admin_sections()
+        elif undetermined:
+            reason = (
+                f"could not determine the S3 server flavour: {undetermined}; set flavour: explicitly "
+                "(minio, seaweedfs, ceph-rgw or generic)"
+            )
+            for section in MINIO_ONLY_SECTIONS:
+                self.errors[section] = reason
+            self.metadata["flavour_undetermined"] = reason
+            self.metadata["bucket_visibility"] = (
+                "not verified: the flavour is undetermined (on MinIO the bucket list shows only the buckets the "
+                "scanner may read unless it has s3:ListAllMyBuckets)"
+            )
         else:
-            reason = f"MinIO-only control: the endpoint is {flavour}, not MinIO (no MinIO admin API)"
-            for section in (*ADMIN_SECTIONS, *DERIVED_SECTIONS, "metrics_probe", "root_identity"):
+            reason = f"MinIO-only control: the endpoint is {flavour}, not MinIO ({server['flavour_source']})"
+            for section in MINIO_ONLY_SECTIONS:
                 self.sections[section] = {NOT_APPLICABLE_KEY: reason}
         self.metadata["flavour"] = flavour
         return Evidence(
@@ -381,24 +398,19 @@ class _Collector:
         answer = self._raw("GET", "/")
         header = answer.headers.get("Server", "")
         configured = str(self.options.get("flavour", "auto"))
-        lowered = header.lower()
-        detected = (
-            "minio"
-            if "minio" in lowered
-            else "seaweedfs"
-            if "seaweed" in lowered
-            else "ceph-rgw"
-            if "ceph" in lowered or "rgw" in lowered
-            else "generic"
-        )
-        flavour = detected if configured == "auto" else configured
         server: dict[str, Any] = {
-            "flavour": flavour,
-            "flavour_source": "Server header" if configured == "auto" else "option flavour",
+            "flavour": configured,
+            "flavour_source": "option flavour",
             "server_header": header[:120],
             "scheme": self.scheme,
             "tls": None,
         }
+        if configured == "auto":
+            decision = self._detect_flavour()
+            server["flavour"] = decision.flavour or "generic"
+            server["flavour_source"] = decision.evidence
+            if decision.flavour is None:
+                server["flavour_undetermined"] = decision.evidence
         if self.scheme == "https":
             try:
                 server["tls"] = tls_handshake(self.host, self.port, self.tls, self.deadline)
@@ -406,6 +418,23 @@ class _Collector:
                 raise RequestFailed(exc.message, exc.reason) from None
             server["tls"]["legacy_tls_accepted"] = self._legacy_tls()
         return server
+
+    def _probe_answer(self, path: str) -> flavours.Answer:
+        answer = self._raw("GET", path)
+        return flavours.Answer(answer.status, answer.headers.get("Content-Type", ""), bytes(answer.data[:4096]))
+
+    def _detect_flavour(self) -> flavours.Decision:
+        """The flavour from the server's answers to unauthenticated GETs (`checks.s3.flavour`), not its header."""
+        try:
+            admin = self._probe_answer(flavours.ADMIN_PROBE_PATH)
+            decision = flavours.decide(admin, None)
+            if decision.flavour != "generic":
+                return decision
+            # not MinIO: is it SeaweedFS?
+            health = [self._probe_answer(path) for path in flavours.SEAWEEDFS_PROBE_PATHS]
+        except RequestFailed as exc:
+            return flavours.Decision(None, f"the flavour probe failed: {exc}")
+        return flavours.decide(admin, health)
 
     def _legacy_tls(self) -> bool | None:
         """Does the listener accept TLS 1.1 or older? None when this machine's OpenSSL cannot offer it."""
@@ -939,6 +968,8 @@ def _server_info(text: Any) -> dict[str, Any]:
 
 DERIVED_SECTIONS = ("root_access", "identity_providers")
 """MinIO settings derived from the server's environment (server info) and, when read, its configuration."""
+MINIO_ONLY_SECTIONS = (*ADMIN_SECTIONS, *DERIVED_SECTIONS, "metrics_probe", "root_identity")
+"""Sections only a MinIO has: NOT_APPLICABLE on a store proven not to be MinIO, ERROR when undetermined."""
 
 
 def _config_values(config: Any, subsystem: str) -> list[Mapping[str, Any]]:

@@ -65,6 +65,9 @@ def test_malformed_answers_become_errors(standin: HTTPServer, evaluate: Evaluate
     target = PLUGIN.parse_target(f"http://127.0.0.1:{standin.port}")
     evidence = PLUGIN.collect(target, creds("standin", "standin-secret-value"), 30)
     assert evidence.sections["server"]["flavour"] == "generic"
+    # its unsigned answer to the MinIO admin path (an S3 AccessDenied naming no bucket) proves no flavour
+    assert "could not determine the S3 server flavour" in evidence.errors["users"]
+    assert "users" not in evidence.sections
     versioning = evidence.sections["bucket_versioning"]["odd"]
     assert "unexpected answer" in versioning["error"]
     assert evidence.sections["bucket_policy"]["odd"] == {"value": {"unparsed": "this is { not json"}}
@@ -78,7 +81,7 @@ def test_malformed_answers_become_errors(standin: HTTPServer, evaluate: Evaluate
     forced = PLUGIN.collect(replace(target, options={"flavour": "ceph-rgw"}), creds("a", "standin-secret-value"), 30)
     assert forced.sections["server"]["flavour"] == "ceph-rgw"
     assert forced.sections["users"] == {
-        "not_applicable": "MinIO-only control: the endpoint is ceph-rgw, not MinIO (no MinIO admin API)"
+        "not_applicable": "MinIO-only control: the endpoint is ceph-rgw, not MinIO (option flavour)"
     }
 
 
