@@ -22,6 +22,7 @@ from checks.kubernetes.common import (
     select_workloads,
     skipped_results,
     target_resource,
+    workload_resource,
 )
 from checks.kubernetes.slim import APPARMOR_ANNOTATION
 from scanner.interface import check
@@ -342,7 +343,7 @@ def token_automount(evidence: Evidence, params: Mapping[str, Any]) -> list[Check
     for w in found:
         if w.debug:  # the owning controller's template is evaluated
             continue
-        resource = object_resource(evidence, w.kind, w.obj)
+        resource = workload_resource(evidence, w.kind, w.obj)
         reason = w.incomplete()
         if reason:
             results.append(CheckResult(resource, Status.ERROR, reason))

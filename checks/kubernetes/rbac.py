@@ -25,6 +25,7 @@ from checks.kubernetes.common import (
     matches,
     nothing_found,
     object_resource,
+    workload_resource,
     workloads,
 )
 from checks.kubernetes.powers import (
@@ -582,7 +583,7 @@ def workload_rbac(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckRe
     for workload in found:
         if workload.debug:  # a controller's pod: judged through its controller's template
             continue
-        resource = object_resource(evidence, workload.kind, workload.obj)
+        resource = workload_resource(evidence, workload.kind, workload.obj)
         incomplete = workload.incomplete()
         if incomplete:  # a fragment may name no serviceAccountName and still not run as `default`
             results.append(CheckResult(resource, Status.ERROR, incomplete))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import sys
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import yaml
@@ -663,27 +663,6 @@ class EvidenceBuilder:
         """Objects of the input that cannot be understood (a kind that is not a string, no kind)."""
         self.ignored: Counter[str] = Counter()
         """Kinds seen but not used (ConfigMaps, Secrets, custom resources), by count."""
-        self._slimmers = {
-            "Namespace": self._namespace,
-            "Pod": self._pod,
-            "ServiceAccount": self._service_account,
-            "Service": self._service,
-            "LimitRange": self._limit_range,
-            "Deployment": self._workload,
-            "StatefulSet": self._workload,
-            "DaemonSet": self._workload,
-            "ReplicaSet": self._workload,
-            "Job": self._workload,
-            "CronJob": self._workload,
-            "Ingress": self._ingress,
-            "NetworkPolicy": self._network_policy,
-            "Role": self._role,
-            "ClusterRole": self._role,
-            "RoleBinding": self._binding,
-            "ClusterRoleBinding": self._binding,
-            "ValidatingWebhookConfiguration": self._webhooks,
-            "MutatingWebhookConfiguration": self._webhooks,
-        }
 
     def add(self, obj: Any, kind: str | None = None, source: dict[str, Any] | None = None) -> bool:
         """Slim one raw object into its section; return False when the kind is not used.
@@ -702,7 +681,7 @@ class EvidenceBuilder:
         if kind in CONFIG_KINDS and _str(obj.get("apiVersion")).partition("/")[0] == CONFIG_KINDS[kind]:
             self._config_file(obj, kind, source)
             return True
-        slimmer = self._slimmers.get(kind)
+        slimmer = _SLIMMERS.get(kind)
         if slimmer is None or not self._group_ok(kind, obj):
             if kind == "ConfigMap":
                 self._config_map(obj, source)
@@ -711,7 +690,7 @@ class EvidenceBuilder:
             self.ignored[kind or "(no kind)"] += 1
             return False
         self._source = source
-        slim = slimmer(obj, kind)
+        slim = slimmer(self, obj, kind)
         if source is not None:
             slim["source"] = source
         self.sections[BY_KIND[kind].section].append(slim)
@@ -1174,3 +1153,28 @@ class EvidenceBuilder:
         if configs:
             counts["controlplane configuration files"] = configs
         return counts
+
+
+_SLIMMERS: dict[str, Callable[[EvidenceBuilder, Mapping[str, Any], str], dict[str, Any]]] = {
+    "Namespace": EvidenceBuilder._namespace,
+    "Pod": EvidenceBuilder._pod,
+    "ServiceAccount": EvidenceBuilder._service_account,
+    "Service": EvidenceBuilder._service,
+    "LimitRange": EvidenceBuilder._limit_range,
+    "Deployment": EvidenceBuilder._workload,
+    "StatefulSet": EvidenceBuilder._workload,
+    "DaemonSet": EvidenceBuilder._workload,
+    "ReplicaSet": EvidenceBuilder._workload,
+    "Job": EvidenceBuilder._workload,
+    "CronJob": EvidenceBuilder._workload,
+    "Ingress": EvidenceBuilder._ingress,
+    "NetworkPolicy": EvidenceBuilder._network_policy,
+    "Role": EvidenceBuilder._role,
+    "ClusterRole": EvidenceBuilder._role,
+    "RoleBinding": EvidenceBuilder._binding,
+    "ClusterRoleBinding": EvidenceBuilder._binding,
+    "ValidatingWebhookConfiguration": EvidenceBuilder._webhooks,
+    "MutatingWebhookConfiguration": EvidenceBuilder._webhooks,
+}
+"""Kind -> the builder's slimming method (a class-level table: a builder holding its own bound
+methods would be a reference cycle, freed only by the cyclic garbage collector)."""
