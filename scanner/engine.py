@@ -218,34 +218,66 @@ def _plain_json(value: Any, *, consume: bool = False) -> Any:
     Checks evaluate exactly this, so a live scan and `--evidence` of its saved evidence see the same
     data in the same order and produce the same findings. Plain data makes one orjson round trip
     per top-level entry (C speed, and only one section's JSON text in memory at a time); whatever
-    orjson cannot take exactly as the standard library does goes the standard library's way:
-    subclasses, dataclasses, dates, sets and other types `str()` stands for, keys that are not
-    strings, integers beyond 64 bits, lone surrogates, and subtrees holding NaN or an infinity
-    (orjson writes them as null, so a subtree whose JSON has a null is split until the null is a real
-    None or the depth limit is reached). With `consume`, `value` (a dict the caller owns) is emptied.
+    orjson cannot take exactly as the standard library does goes the standard library's way
+    (`_stdlib_plain`, the reference): subclasses, dataclasses, dates, sets and other types `str()`
+    stands for, keys that are not strings, integers beyond 64 bits, lone surrogates, and subtrees
+    holding NaN or an infinity (orjson writes them as null, so a subtree whose JSON has a null is
+    split until the null is a real None or the depth limit is reached). The standard library sorts
+    non-string keys by value unless some mapping anywhere has keys that cannot be compared (then by
+    their text): that is decided over all such subtrees together, as one `json.dumps` would.
+    With `consume`, `value` (a dict the caller owns) is emptied, each entry as soon as it is copied.
     """
-    if type(value) is dict and all(type(k) is str for k in value):
-        if consume:  # the caller's own dict: each entry is released once its plain copy exists
-            return {key: _orjson_plain(value.pop(key), 1) for key in sorted(value)}
-        return {key: _orjson_plain(value[key], 1) for key in sorted(value)}
-    return _orjson_plain(value, 0)
+    slow: list[tuple[Any, Any, Any]] = []
+    split = type(value) is dict and all(type(k) is str for k in value)
+    if split:
+        result: Any = {}
+        for key in sorted(value):
+            result[key] = _orjson_plain(value.pop(key) if consume else value[key], 1, slow, result, key)
+    else:
+        result = [None]  # a box: the value's own slot, filled below when it goes the slow way
+        result[0] = _orjson_plain(value, 0, slow, result, 0)
+    if slow:
+        try:  # exactly when the standard library's one pass over the whole value fails to sort keys
+            json.dumps([original for _, _, original in slow], default=str, sort_keys=True)
+            by_text = False
+        except TypeError:
+            by_text = True
+        for container, key, original in slow:
+            container[key] = _stdlib_one(original, by_text)
+    return result if split else result[0]
 
 
-def _orjson_plain(value: Any, depth: int) -> Any:
-    """`_plain_json` of one value through orjson where that gives exactly the standard library's answer."""
+def _orjson_plain(value: Any, depth: int, slow: list[tuple[Any, Any, Any]], container: Any, key: Any) -> Any:
+    """`_plain_json` of one value through orjson; what orjson cannot do exactly is left in `slow` (None here)."""
     try:
         data = orjson.dumps(value, default=_refuse, option=_PLAIN_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError is a TypeError: circular, too deep, not plain JSON
-        return _stdlib_plain(value)
+        slow.append((container, key, value))
+        return None
     if b"null" not in data:
         return orjson.loads(data)
     if value is None:
         return None
     if depth < _PLAIN_SPLIT_DEPTH and type(value) is dict:  # keys are str: orjson took them without NON_STR_KEYS
-        return {key: _orjson_plain(value[key], depth + 1) for key in sorted(value)}
+        out: dict[str, Any] = {}
+        for name in sorted(value):
+            out[name] = _orjson_plain(value[name], depth + 1, slow, out, name)
+        return out
     if depth < _PLAIN_SPLIT_DEPTH and type(value) in (list, tuple):
-        return [_orjson_plain(item, depth + 1) for item in value]
-    return _stdlib_plain(value)
+        items: list[Any] = [None] * len(value)
+        for index, item in enumerate(value):
+            items[index] = _orjson_plain(item, depth + 1, slow, items, index)
+        return items
+    slow.append((container, key, value))
+    return None
+
+
+def _stdlib_one(value: Any, by_text: bool) -> Any:
+    """One subtree the standard library's way: keys sorted by value, or (`by_text`) converted to text first."""
+    if not by_text:
+        return json.loads(json.dumps(value, default=str, sort_keys=True), parse_constant=_non_finite)
+    plain = json.loads(json.dumps(value, default=str))
+    return json.loads(json.dumps(plain, sort_keys=True), parse_constant=_non_finite)
 
 
 def _stdlib_plain(value: Any) -> Any:
