@@ -57,7 +57,7 @@ FREEZE_ITEMS = 20_000
 is moved out of the garbage collector's sight (`gc.freeze`) for the rest of the run."""
 
 
-FREEZE_NEW_OBJECTS = 200_000
+FREEZE_NEW_OBJECTS = 50_000
 """Objects created (and still alive) inside a `paused_gc` block from which they are frozen on leaving it."""
 
 

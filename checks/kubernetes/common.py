@@ -92,7 +92,7 @@ def source_resource(evidence: Evidence, kind: str, name: str, path: str, obj: Ma
     """A Resource at `path`; when `obj` carries an offline `source`, add its file, document and line."""
     source = obj.get("source")
     location = None
-    if isinstance(source, Mapping) and source.get("file"):
+    if (type(source) is dict or isinstance(source, Mapping)) and source.get("file"):
         location = SourceLocation(str(source["file"]), int(source.get("line") or 1))
         if "doc" in source:
             path += f"?file={quote(str(source['file']), safe='/')}&doc={source['doc']}"

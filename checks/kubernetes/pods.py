@@ -432,7 +432,7 @@ _ALL_CONTAINERS = ("initContainers", "containers", "ephemeralContainers")
 
 
 def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else _EMPTY
+    return value if type(value) is dict or isinstance(value, Mapping) else _EMPTY  # evidence holds dicts
 
 
 def _named(ctype: str, c: Mapping[str, Any]) -> str:
