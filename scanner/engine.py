@@ -294,8 +294,12 @@ def finite_json(value: Any) -> Any:
     kind = type(value)
     if kind is str or value is None or kind is bool or kind is int:  # the usual observed/expected values
         return value
-    if kind is list and all(type(item) is str for item in value):
-        return value
+    if kind is list:
+        for item in value:
+            if type(item) is not str:
+                break
+        else:  # a list of strings (the usual `observed`)
+            return value
     if isinstance(value, float):
         if math.isfinite(value):
             return value

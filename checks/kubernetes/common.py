@@ -479,9 +479,15 @@ def select_workloads(evidence: Evidence, params: Mapping[str, Any]) -> tuple[lis
     return _workload_index(evidence).select(params)
 
 
-def workload_resource(evidence: Evidence, kind: str, obj: Mapping[str, Any]) -> Resource:
-    """`object_resource` of an object of the workload sections, built once and shared by every control."""
-    return _workload_index(evidence).resource(evidence, kind, obj)
+def workload_resources(evidence: Evidence) -> Callable[[str, Mapping[str, Any]], Resource]:
+    """`(kind, obj) -> object_resource(evidence, kind, obj)`: built once per object of the workload
+    sections and shared by every control (a Resource is immutable); any other object is built each time."""
+    index = _workload_index(evidence)
+
+    def resource(kind: str, obj: Mapping[str, Any]) -> Resource:
+        return index.resource(evidence, kind, obj)
+
+    return resource
 
 
 def _idle_revision(obj: Mapping[str, Any], namespace: str, present: set[tuple[str, str, str]]) -> str | None:

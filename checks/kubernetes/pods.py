@@ -22,7 +22,7 @@ from checks.kubernetes.common import (
     select_workloads,
     skipped_results,
     target_resource,
-    workload_resource,
+    workload_resources,
 )
 from checks.kubernetes.slim import APPARMOR_ANNOTATION
 from scanner.interface import check
@@ -340,10 +340,11 @@ def token_automount(evidence: Evidence, params: Mapping[str, Any]) -> list[Check
             results.append(CheckResult(resource, Status.FAIL, message, automount, False))
     found, skipped = select_workloads(evidence, params)
     results.extend(skipped_results(evidence, skipped))
+    resource_of = workload_resources(evidence)
     for w in found:
         if w.debug:  # the owning controller's template is evaluated
             continue
-        resource = workload_resource(evidence, w.kind, w.obj)
+        resource = resource_of(w.kind, w.obj)
         reason = w.incomplete()
         if reason:
             results.append(CheckResult(resource, Status.ERROR, reason))
@@ -432,7 +433,9 @@ _ALL_CONTAINERS = ("initContainers", "containers", "ephemeralContainers")
 
 
 def _map(value: Any) -> Mapping[str, Any]:
-    return value if type(value) is dict or isinstance(value, Mapping) else _EMPTY  # evidence holds dicts
+    if type(value) is dict:  # evidence holds dicts (and None for what is absent)
+        return value
+    return _EMPTY if value is None or not isinstance(value, Mapping) else value
 
 
 def _named(ctype: str, c: Mapping[str, Any]) -> str:
