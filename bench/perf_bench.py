@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -258,6 +259,14 @@ def main() -> None:
     parser.add_argument("--dump-only", action="store_true", help="only the dump: floor, scans, phases")
     args = parser.parse_args()
     out = Path(tempfile.mkdtemp(prefix="sovscan-perf-"))
+    try:
+        measure(args, parser, out)
+    finally:  # the reports of a 100k scan take hundreds of MB
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, parser: argparse.ArgumentParser, out: Path) -> None:
+    """Everything `main` was asked for, with `out` as the scratch directory."""
     reports = [f"-f{name}={out / ('r.' + name)}" for name in ("json", "sarif", "junit", "wazuh")]
     if args.dump_only:
         dump_only(args, reports)
