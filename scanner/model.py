@@ -74,7 +74,7 @@ UNKNOWN_CONTROL_SEVERITY = Severity.CRITICAL
 """Severity of a finding whose control the result does not describe (fail closed: the worst)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceLocation:
     """A place in a file: where a control is defined, or where an offline resource was read."""
 
@@ -118,7 +118,7 @@ class Control:
     """When set, the control is tailored out by a profile and this is the written reason."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Resource:
     """A thing a control was evaluated on: a role, a setting, a bucket, a Deployment."""
 
@@ -154,7 +154,7 @@ class Waiver:
     """Where the waiver is defined."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """The outcome of one control on one resource."""
 
@@ -239,7 +239,7 @@ class Evidence:
         raise EvidenceUnavailable(self.errors.get(name, f"evidence section '{name}' was not collected"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     """What a check function returns for one resource; the engine turns it into a Finding."""
 
