@@ -381,6 +381,9 @@ class _WorkloadIndex:
                 workload = Workload(kind, obj, spec if type(spec) is dict else _NO_SPEC)
                 append(_Entry(kind, obj, namespace, meta.get("uid"), owned, debug, workload, idle, builtin))
         self.entries = entries
+        self._default: list[Workload] | None = None
+        self._idle: list[tuple[int, Skipped]] = []
+        self._specials: list[tuple[int, int, _Entry]] = []
         self.ids = frozenset(id(entry.obj) for entry in entries)
         """Ids of the indexed objects (alive as long as the index holds their lists)."""
 
@@ -397,6 +400,8 @@ class _WorkloadIndex:
         """`select_workloads` for one control's exemption parameters."""
         builtin, uids = _exemptions(params)
         excluded = list(params.get("exclude_namespaces", ()))
+        if not excluded and not uids:
+            return self._select_builtin(builtin)
         exact = {p for p in excluded if not any(c in p for c in "*?[")}
         globs = [p for p in excluded if p not in exact]
         verdicts: dict[str, bool] = {}
@@ -431,6 +436,40 @@ class _WorkloadIndex:
                 continue
             append(entry.workload)
         return found, skipped
+
+    def _select_builtin(
+        self, builtin: list[tuple[str, BuiltinIdentity, str, list[str] | None]]
+    ) -> tuple[list[Workload], list[Skipped]]:
+        """`select` without namespace or UID exemptions (the usual control): only built-in objects differ."""
+        if self._default is None:
+            default: list[Workload] = []
+            idle: list[tuple[int, Skipped]] = []
+            specials: list[tuple[int, int, _Entry]] = []
+            for number, entry in enumerate(self.entries):
+                if entry.owned:
+                    if entry.debug is not None:
+                        default.append(entry.debug)
+                elif entry.idle is not None:
+                    idle.append((number, Skipped(entry.kind, entry.obj, entry.idle)))
+                else:
+                    if entry.builtin:
+                        specials.append((number, len(default), entry))
+                    default.append(entry.workload)
+            self._default, self._idle, self._specials = default, idle, specials
+        found = list(self._default)
+        skipped = list(self._idle)
+        dropped: list[int] = []
+        for number, position, entry in self._specials if builtin else ():
+            for name, identity, why, host_paths in builtin:
+                if name in entry.builtin and _only_host_paths(entry.kind, entry.obj, host_paths):
+                    dropped.append(position)
+                    skipped.append((number, Skipped(entry.kind, entry.obj, f"built-in {identity.describe()}: {why}")))
+                    break
+        for position in reversed(dropped):
+            del found[position]
+        if dropped:
+            skipped.sort(key=lambda item: item[0])  # in the order of the evidence, as `select` gives them
+        return found, [item for _, item in skipped]
 
     def resource(self, evidence: Evidence, kind: str, obj: Mapping[str, Any]) -> Resource:
         """`object_resource` of a workload object, built once per object (any other object: built each time)."""

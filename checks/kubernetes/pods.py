@@ -479,12 +479,16 @@ def pss_violations(pod_spec: Mapping[str, Any], metadata: Mapping[str, Any], lev
             if _map(port).get("hostPort"):
                 out.append(f"host ports: {name} binds hostPort {_map(port).get('hostPort')}")
         for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+            handler = c.get(probe)
+            if not handler:  # absent (the usual case): nothing below can be set
+                continue
             for action in ("httpGet", "tcpSocket"):
-                if _map(_map(c.get(probe)).get(action)).get("host"):
+                if _map(_map(handler).get(action)).get("host"):
                     out.append(f"host probes: {name} {probe}.{action}.host is set")
-        for hook in ("postStart", "preStop"):
+        lifecycle = c.get("lifecycle")
+        for hook in ("postStart", "preStop") if lifecycle else ():
             for action in ("httpGet", "tcpSocket"):
-                if _map(_map(_map(c.get("lifecycle")).get(hook)).get(action)).get("host"):
+                if _map(_map(_map(lifecycle).get(hook)).get(action)).get("host"):
                     out.append(f"host lifecycle hooks: {name} lifecycle.{hook}.{action}.host is set")
         if _map(sc.get("appArmorProfile")).get("type") not in (None, "RuntimeDefault", "Localhost"):
             out.append(f"AppArmor: {name} appArmorProfile is {_map(sc.get('appArmorProfile')).get('type')}")

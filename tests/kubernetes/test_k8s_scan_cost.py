@@ -19,6 +19,7 @@ from tests.kubernetes.k8s_objects import (
     evaluate,
     good_spec,
     pod,
+    sample_cluster,
     write_manifests,
 )
 
@@ -78,3 +79,17 @@ def test_a_section_that_grew_is_selected_again(tmp_path: Path) -> None:
     grown = dataclasses.replace(evidence, sections={**evidence.sections, "pods": [*pods, {**pods[0]}]})
     after, _ = select_workloads(grown, {})
     assert len(before) == 1 and len(after) == 2
+
+
+def test_the_usual_selection_equals_the_general_one(tmp_path: Path) -> None:
+    """Controls without namespace or UID exemptions take a shorter path: the same workloads, skipped alike."""
+    evidence = _collect(tmp_path / "c.yaml", sample_cluster())
+    builtin_skips = 0
+    for control in baseline_controls().values():
+        if "exempt_builtin" not in control.params:
+            continue
+        usual = select_workloads(evidence, control.params)
+        general = select_workloads(evidence, {**control.params, "exclude_namespaces": ["no-such-namespace"]})
+        assert usual == general
+        builtin_skips += sum(s.reason.startswith("built-in") for s in usual[1])
+    assert builtin_skips > 0, "the sample cluster exercised no built-in exemption"
