@@ -218,6 +218,16 @@ class Evidence:
     """Version of sovscan that collected it."""
     metadata: Mapping[str, Any] = field(default_factory=dict)
     """Free-form collection facts (server version, account used), never secrets."""
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Scratch space for the checks evaluating this evidence: what every control would otherwise
+    recompute (keyed by the check package's name). The views the engine gives each check share it
+    (`dataclasses.replace` keeps it); it is dropped with the evidence, never saved, never pickled."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (to or from a worker process) without the memo."""
+        state = dict(self.__dict__)
+        state["memo"] = {}
+        return state
 
     def resource(self, kind: str, name: str, path: str = "", location: SourceLocation | None = None) -> Resource:
         """Build a Resource of this target whose URI is the target URI plus `path`."""

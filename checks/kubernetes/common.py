@@ -9,7 +9,6 @@ documents with the same name in different files stay distinct, and carry a Sourc
 from __future__ import annotations
 
 import fnmatch
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -481,26 +480,24 @@ class _WorkloadIndex:
         return found
 
 
-_INDEX_LOCK = threading.Lock()
-_INDEXES: list[_WorkloadIndex] = []
-_INDEXES_KEPT = 2
+_MEMO_KEY = "kubernetes.workloads"
 
 
 def _workload_index(evidence: Evidence) -> _WorkloadIndex:
-    """The workload index of `evidence`'s workload sections: reused while they are the same objects.
+    """The workload index of `evidence`'s workload sections, kept in the evidence's memo.
 
-    Keyed by the identity (and length) of the section lists, which the index holds, so an id is
-    never reused while it is cached; only the last few evidences are kept.
+    The views the engine gives each control share one memo, so the index is built once per
+    evidence and dropped with it; it is reused only while it describes the very same section
+    objects (identity and length, which it holds).
     """
     lists = tuple(evidence.section(BY_KIND[kind].section) for kind in WORKLOAD_KINDS)
-    with _INDEX_LOCK:
-        for index in _INDEXES:
-            if index.current(evidence, lists):
-                return index
+    memo = getattr(evidence, "memo", None)
+    index = memo.get(_MEMO_KEY) if isinstance(memo, dict) else None
+    if isinstance(index, _WorkloadIndex) and index.current(evidence, lists):
+        return index
     index = _WorkloadIndex(evidence, lists)
-    with _INDEX_LOCK:
-        _INDEXES.insert(0, index)
-        del _INDEXES[_INDEXES_KEPT:]
+    if isinstance(memo, dict):
+        memo[_MEMO_KEY] = index
     return index
 
 

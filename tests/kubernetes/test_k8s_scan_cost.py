@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import pickle
 import weakref
 from pathlib import Path
 
@@ -93,3 +94,15 @@ def test_the_usual_selection_equals_the_general_one(tmp_path: Path) -> None:
         assert usual == general
         builtin_skips += sum(s.reason.startswith("built-in") for s in usual[1])
     assert builtin_skips > 0, "the sample cluster exercised no built-in exemption"
+
+
+def test_the_shared_selection_lives_and_dies_with_its_evidence(tmp_path: Path) -> None:
+    evidence = _collect(tmp_path / "d.yaml", [pod("app", good_spec())])
+    view = dataclasses.replace(evidence, sections=dict(evidence.sections))
+    select_workloads(view, {})
+    assert evidence.memo and evidence.memo is view.memo, "the engine's views of one evidence share its memo"
+    assert pickle.loads(pickle.dumps(evidence)).memo == {}, "a worker must not send the memo back"  # noqa: S301
+    watched = weakref.ref(next(iter(evidence.memo.values())))
+    del evidence, view
+    gc.collect()
+    assert watched() is None, "something beyond the evidence keeps the selection (and its sections) alive"
