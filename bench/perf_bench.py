@@ -121,7 +121,7 @@ def child_scan(argv: list[str]) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # the console summary
-            cli(["scan", "--no-progress", *argv])
+            cli(["scan", "--no-progress", "--timeout", "7200", *argv])  # under load a 100k dump outlives 60 s
     except SystemExit as exc:  # the gate's exit code (findings FAIL): not an error here
         if exc.code not in (0, 1, None):
             raise
