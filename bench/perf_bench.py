@@ -12,7 +12,15 @@ the same run, on the same files:
 Measured: the dump scanned without reports and with `-f json -f sarif -f junit -f wazuh`
 (peak RSS with report writing), the manifests scanned, and both targets in one scan with
 `--workers 1` and `--workers 2` against each alone. Peak memory is the largest RSS of the scan
-process and of its worker processes. Nothing here asserts a time.
+process and of its worker processes; `cpu_s` is the user+sys CPU time of the child (steadier
+than wall time on a shared machine). Nothing here asserts a time.
+
+    python bench/perf_bench.py --dump DUMP.json --dump-only [--repeat 3]
+
+measures only the dump: the `json.load` floor, the scan with and without the four reports, and
+`dump_phases`, the scan split into setup (plugins, baseline), collect (read, slim, normalise,
+contract) and evaluate, with the CPU time and peak RSS after each phase. Runs are interleaved
+(floor, scan, reports, phases, floor, ...) so that a change of load hits every figure alike.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -54,7 +63,52 @@ def child_floor(kind: str, path: str) -> dict[str, Any]:
                             pass
     return {
         "seconds": time.perf_counter() - started,
+        "cpu_s": _cpu(resource.RUSAGE_SELF),
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def _cpu(who: int) -> float:
+    """User + system CPU seconds of this process (RUSAGE_SELF) or of its waited-for children."""
+    import resource
+
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def child_phases(path: str) -> dict[str, Any]:
+    """The dump scan as `sovscan scan` runs it, split into setup, collect and evaluate (wall and CPU)."""
+    import resource
+
+    started, cpu0 = time.perf_counter(), time.process_time()
+    from scanner import engine
+    from scanner.baseline import BaselineLibrary
+    from scanner.plugins import discover
+
+    registry = discover()
+    library = BaselineLibrary(registry)
+    target = registry.plugin("kubernetes").parse_target(f"dump:{path}")
+    plan = engine.make_plan([target], library, ["kubernetes"])
+    loaded, cpu1 = time.perf_counter(), time.process_time()
+    collected = engine.collect([target], registry, timeout=7200)
+    if collected[target.id].target_error:
+        raise SystemExit(f"collection failed: {collected[target.id].target_error}")
+    after_collect, cpu2 = time.perf_counter(), time.process_time()
+    collect_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result = engine.build_result(plan, collected, registry, started=engine.now_iso(), environment="bench")
+    finished, cpu3 = time.perf_counter(), time.process_time()
+    return {
+        "seconds": finished - started,
+        "cpu_s": cpu3 - cpu0,
+        "setup_s": loaded - started,
+        "setup_cpu_s": cpu1 - cpu0,
+        "collect_s": after_collect - loaded,
+        "collect_cpu_s": cpu2 - cpu1,
+        "evaluate_s": finished - after_collect,
+        "evaluate_cpu_s": cpu3 - cpu2,
+        "collect_peak_mb": collect_peak,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "findings": len(result.findings),
     }
 
 
@@ -67,14 +121,15 @@ def child_scan(argv: list[str]) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # the console summary
-            cli(["scan", "--no-progress", *argv])
+            cli(["scan", "--no-progress", "--timeout", "7200", *argv])  # under load a 100k dump outlives 60 s
     except SystemExit as exc:  # the gate's exit code (findings FAIL): not an error here
         if exc.code not in (0, 1, None):
             raise
     seconds = time.perf_counter() - started
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"seconds": seconds, "peak_mb": max(own, workers), "worker_peak_mb": workers}
+    cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN)
+    return {"seconds": seconds, "cpu_s": cpu, "peak_mb": max(own, workers), "worker_peak_mb": workers}
 
 
 def child_live(url: str, workdir: str, floor: str) -> dict[str, Any]:
@@ -135,12 +190,57 @@ def run_child(*args: str) -> dict[str, Any]:
 
 def median(repeat: int, *args: str) -> dict[str, Any]:
     """The median time (and the median peak memory) of `repeat` runs."""
-    runs = [run_child(*args) for _ in range(repeat)]
-    return {
-        "seconds": statistics.median(r["seconds"] for r in runs),
-        "peak_mb": statistics.median(r["peak_mb"] for r in runs),
-        "runs": [round(r["seconds"], 2) for r in runs],
+    return summarise([run_child(*args) for _ in range(repeat)])
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians of every numeric figure of the runs, and the runs' wall times."""
+    out: dict[str, Any] = {
+        key: statistics.median(r[key] for r in runs)
+        for key in runs[0]
+        if isinstance(runs[0][key], int | float) and all(key in r for r in runs)
     }
+    out["runs"] = [round(r["seconds"], 2) for r in runs]
+    out["load"] = os.getloadavg()
+    return out
+
+
+def interleaved(repeat: int, cases: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+    """Each case `repeat` times, round by round (A, B, C, A, B, C, ...); medians per case."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
+    for _ in range(repeat):
+        for name, case in cases.items():
+            runs[name].append(run_child(*case))
+            print(json.dumps({name: runs[name][-1]}), flush=True)
+    return {name: summarise(found) for name, found in runs.items()}
+
+
+def dump_only(args: argparse.Namespace, reports: list[str]) -> None:
+    """`--dump-only`: the floor, the dump scan with and without reports, and its phases, interleaved."""
+    dump = f"kubernetes=dump:{args.dump}"
+    cases = {
+        "floor_json_load": ("floor", "json", args.dump),
+        "dump_scan": ("scan", "--target", dump),
+        "dump_scan_4_reports": ("scan", "--target", dump, *reports),
+        "dump_phases": ("phases", args.dump),
+    }
+    if args.no_reports:
+        del cases["dump_scan_4_reports"]
+    results: dict[str, Any] = {"load_before": os.getloadavg(), **interleaved(args.repeat, cases)}
+    results["load_after"] = os.getloadavg()
+    floor = results["floor_json_load"]
+    results["ratios"] = {
+        "dump_scan_vs_json_load": results["dump_scan"]["seconds"] / floor["seconds"],
+        "dump_scan_cpu_vs_json_load_cpu": results["dump_scan"]["cpu_s"] / floor["cpu_s"],
+    }
+    if not args.no_reports:
+        results["ratios"] |= {
+            "dump_4_reports_vs_json_load": results["dump_scan_4_reports"]["seconds"] / floor["seconds"],
+            "dump_4_reports_cpu_vs_json_load_cpu": results["dump_scan_4_reports"]["cpu_s"] / floor["cpu_s"],
+        }
+    print(json.dumps({"ratios": results["ratios"]}, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 def main() -> None:
@@ -149,19 +249,36 @@ def main() -> None:
         mode, rest = sys.argv[2], sys.argv[3:]
         if mode == "live":
             answer = child_live(*rest)
+        elif mode == "phases":
+            answer = child_phases(rest[0])
         else:
             answer = child_floor(rest[0], rest[1]) if mode == "floor" else child_scan(rest)
         print(json.dumps(answer))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--dump", required=True)
-    parser.add_argument("--manifests", required=True)
+    parser.add_argument("--manifests", help="required unless --dump-only")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--live-only", action="store_true", help="only the live collection against its floor")
+    parser.add_argument("--dump-only", action="store_true", help="only the dump: floor, scans, phases")
+    parser.add_argument("--no-reports", action="store_true", help="with --dump-only: not the scan with reports")
     args = parser.parse_args()
     out = Path(tempfile.mkdtemp(prefix="sovscan-perf-"))
+    try:
+        measure(args, parser, out)
+    finally:  # the reports of a 100k scan take hundreds of MB
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, parser: argparse.ArgumentParser, out: Path) -> None:
+    """Everything `main` was asked for, with `out` as the scratch directory."""
     reports = [f"-f{name}={out / ('r.' + name)}" for name in ("json", "sarif", "junit", "wazuh")]
+    if args.dump_only:
+        dump_only(args, reports)
+        return
+    if not args.manifests:
+        parser.error("--manifests is required unless --dump-only")
     quiet: list[str] = []
     dump, manifests = f"kubernetes=dump:{args.dump}", f"kubernetes=manifests:{args.manifests}"
     cases = {

@@ -74,7 +74,7 @@ UNKNOWN_CONTROL_SEVERITY = Severity.CRITICAL
 """Severity of a finding whose control the result does not describe (fail closed: the worst)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceLocation:
     """A place in a file: where a control is defined, or where an offline resource was read."""
 
@@ -118,7 +118,7 @@ class Control:
     """When set, the control is tailored out by a profile and this is the written reason."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Resource:
     """A thing a control was evaluated on: a role, a setting, a bucket, a Deployment."""
 
@@ -154,7 +154,7 @@ class Waiver:
     """Where the waiver is defined."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """The outcome of one control on one resource."""
 
@@ -218,6 +218,16 @@ class Evidence:
     """Version of sovscan that collected it."""
     metadata: Mapping[str, Any] = field(default_factory=dict)
     """Free-form collection facts (server version, account used), never secrets."""
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Scratch space for the checks evaluating this evidence: what every control would otherwise
+    recompute (keyed by the check package's name). The views the engine gives each check share it
+    (`dataclasses.replace` keeps it); it is dropped with the evidence, never saved, never pickled."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (to or from a worker process) without the memo."""
+        state = dict(self.__dict__)
+        state["memo"] = {}
+        return state
 
     def resource(self, kind: str, name: str, path: str = "", location: SourceLocation | None = None) -> Resource:
         """Build a Resource of this target whose URI is the target URI plus `path`."""
@@ -239,7 +249,7 @@ class Evidence:
         raise EvidenceUnavailable(self.errors.get(name, f"evidence section '{name}' was not collected"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     """What a check function returns for one resource; the engine turns it into a Finding."""
 

@@ -91,7 +91,7 @@ def source_resource(evidence: Evidence, kind: str, name: str, path: str, obj: Ma
     """A Resource at `path`; when `obj` carries an offline `source`, add its file, document and line."""
     source = obj.get("source")
     location = None
-    if isinstance(source, Mapping) and source.get("file"):
+    if (type(source) is dict or isinstance(source, Mapping)) and source.get("file"):
         location = SourceLocation(str(source["file"]), int(source.get("line") or 1))
         if "doc" in source:
             path += f"?file={quote(str(source['file']), safe='/')}&doc={source['doc']}"
@@ -290,9 +290,10 @@ class Skipped(NamedTuple):
 
 def _exemptions(
     params: Mapping[str, Any],
-) -> tuple[list[tuple[BuiltinIdentity, str, list[str] | None]], dict[str, str]]:
+) -> tuple[list[tuple[str, BuiltinIdentity, str, list[str] | None]], dict[str, str]]:
     builtin = [
         (
+            str(e["component"]),
             BUILTIN_COMPONENTS[str(e["component"])],
             str(e["reason"]),
             [str(p) for p in e["host_paths"]] if "host_paths" in e else None,
@@ -304,6 +305,202 @@ def _exemptions(
     return builtin, uids
 
 
+_BUILTIN_NAMESPACES = frozenset(identity.namespace for identity in BUILTIN_COMPONENTS.values())
+
+
+class _Entry(NamedTuple):
+    """What `select_workloads` knows of one workload object before reading a control's parameters."""
+
+    kind: str
+    obj: Mapping[str, Any]
+    namespace: str
+    uid: Any
+    owned: bool
+    debug: Workload | None
+    """For an owned pod running ephemeral containers: its debug workload."""
+    workload: Workload
+    """The workload as evaluated (shared by every control)."""
+    idle: str | None
+    """Why a ReplicaSet is an idle old revision (see `_idle_revision`), or None."""
+    builtin: frozenset[str]
+    """The `BUILTIN_COMPONENTS` the object is exactly."""
+
+
+class _WorkloadIndex:
+    """The parameter-independent part of `select_workloads` for one evidence, computed once.
+
+    Every workload control of a scan selects from the same objects: which are owned, their pod
+    specs, which are idle revisions or built-in components does not depend on the control. Their
+    Resources are built once too (a Resource is immutable, so controls share it).
+    """
+
+    def __init__(self, evidence: Evidence, lists: tuple[Sequence[Any], ...]) -> None:
+        self.target = evidence.target
+        self.uri = evidence.uri
+        self.lists = lists
+        self.lengths = tuple(len(items) for items in lists)
+        self.resources: dict[int, Resource] = {}
+        present: set[tuple[str, str, str]] = set()
+        for kind, objects in zip(WORKLOAD_KINDS, lists, strict=True):
+            if kind == "Pod":  # pods own nothing
+                continue
+            add = present.add
+            for obj in objects:
+                meta = obj["metadata"]
+                uid = meta.get("uid")
+                if uid:
+                    add((kind, meta.get("namespace", "default"), uid))
+        entries: list[_Entry] = []
+        append = entries.append
+        for kind, objects in zip(WORKLOAD_KINDS, lists, strict=True):
+            path = POD_SPEC_PATH[kind]
+            for obj in objects:
+                meta = obj["metadata"]
+                namespace = meta.get("namespace", "default")
+                owned = False
+                if obj.get("owned"):
+                    for ref in meta.get("ownerReferences") or ():
+                        if ref.get("controller") and (ref.get("kind"), namespace, ref.get("uid")) in present:
+                            owned = True
+                            break
+                debug = None
+                if owned:
+                    debug_spec = obj.get("spec") if kind == "Pod" else None
+                    if type(debug_spec) is dict and debug_spec.get("ephemeralContainers"):
+                        debug = Workload(kind, obj, debug_spec, True)
+                idle = None
+                if not owned and kind == "ReplicaSet" and not obj.get("invalid"):
+                    idle = _idle_revision(obj, namespace, present)
+                builtin: frozenset[str] = frozenset()
+                if not owned and meta.get("namespace") in _BUILTIN_NAMESPACES:
+                    builtin = frozenset(n for n, identity in BUILTIN_COMPONENTS.items() if identity.matches(kind, obj))
+                spec: Any = obj
+                for part in path:
+                    spec = spec.get(part) if type(spec) is dict else None
+                workload = Workload(kind, obj, spec if type(spec) is dict else _NO_SPEC)
+                append(_Entry(kind, obj, namespace, meta.get("uid"), owned, debug, workload, idle, builtin))
+        self.entries = entries
+        self._default: list[Workload] | None = None
+        self._idle: list[tuple[int, Skipped]] = []
+        self._specials: list[tuple[int, int, _Entry]] = []
+        self.ids = frozenset(id(entry.obj) for entry in entries)
+        """Ids of the indexed objects (alive as long as the index holds their lists)."""
+
+    def current(self, evidence: Evidence, lists: tuple[Sequence[Any], ...]) -> bool:
+        """Whether this index describes exactly these section objects of this target."""
+        return (
+            self.target == evidence.target
+            and self.uri == evidence.uri
+            and all(a is b for a, b in zip(self.lists, lists, strict=True))
+            and self.lengths == tuple(len(items) for items in lists)
+        )
+
+    def select(self, params: Mapping[str, Any]) -> tuple[list[Workload], list[Skipped]]:
+        """`select_workloads` for one control's exemption parameters."""
+        builtin, uids = _exemptions(params)
+        excluded = list(params.get("exclude_namespaces", ()))
+        if not excluded and not uids:
+            return self._select_builtin(builtin)
+        exact = {p for p in excluded if not any(c in p for c in "*?[")}
+        globs = [p for p in excluded if p not in exact]
+        verdicts: dict[str, bool] = {}
+        found: list[Workload] = []
+        skipped: list[Skipped] = []
+        append = found.append
+        for entry in self.entries:
+            namespace = entry.namespace
+            out = False
+            if excluded:
+                out = verdicts.get(namespace)  # type: ignore[assignment]
+                if out is None:
+                    out = verdicts[namespace] = namespace in exact or matches(namespace, globs)
+            if entry.owned:
+                if entry.debug is not None and not out:
+                    append(entry.debug)
+                continue
+            reason = None
+            if out:
+                reason = f"namespace {namespace} is excluded by the control's exclude_namespaces"
+            elif entry.idle is not None:
+                reason = entry.idle
+            elif uids and entry.uid in uids:
+                reason = f"exempted by UID {entry.uid}: {uids[entry.uid]}"
+            elif builtin and entry.builtin:
+                for name, identity, why, host_paths in builtin:
+                    if name in entry.builtin and _only_host_paths(entry.kind, entry.obj, host_paths):
+                        reason = f"built-in {identity.describe()}: {why}"
+                        break
+            if reason:
+                skipped.append(Skipped(entry.kind, entry.obj, reason))
+                continue
+            append(entry.workload)
+        return found, skipped
+
+    def _select_builtin(
+        self, builtin: list[tuple[str, BuiltinIdentity, str, list[str] | None]]
+    ) -> tuple[list[Workload], list[Skipped]]:
+        """`select` without namespace or UID exemptions (the usual control): only built-in objects differ."""
+        if self._default is None:
+            default: list[Workload] = []
+            idle: list[tuple[int, Skipped]] = []
+            specials: list[tuple[int, int, _Entry]] = []
+            for number, entry in enumerate(self.entries):
+                if entry.owned:
+                    if entry.debug is not None:
+                        default.append(entry.debug)
+                elif entry.idle is not None:
+                    idle.append((number, Skipped(entry.kind, entry.obj, entry.idle)))
+                else:
+                    if entry.builtin:
+                        specials.append((number, len(default), entry))
+                    default.append(entry.workload)
+            self._default, self._idle, self._specials = default, idle, specials
+        found = list(self._default)
+        skipped = list(self._idle)
+        dropped: list[int] = []
+        for number, position, entry in self._specials if builtin else ():
+            for name, identity, why, host_paths in builtin:
+                if name in entry.builtin and _only_host_paths(entry.kind, entry.obj, host_paths):
+                    dropped.append(position)
+                    skipped.append((number, Skipped(entry.kind, entry.obj, f"built-in {identity.describe()}: {why}")))
+                    break
+        for position in reversed(dropped):
+            del found[position]
+        if dropped:
+            skipped.sort(key=lambda item: item[0])  # in the order of the evidence, as `select` gives them
+        return found, [item for _, item in skipped]
+
+    def resource(self, evidence: Evidence, kind: str, obj: Mapping[str, Any]) -> Resource:
+        """`object_resource` of a workload object, built once per object (any other object: built each time)."""
+        if id(obj) not in self.ids:
+            return object_resource(evidence, kind, obj)
+        found = self.resources.get(id(obj))
+        if found is None or found.kind != kind:
+            found = self.resources[id(obj)] = object_resource(evidence, kind, obj)
+        return found
+
+
+_MEMO_KEY = "kubernetes.workloads"
+
+
+def _workload_index(evidence: Evidence) -> _WorkloadIndex:
+    """The workload index of `evidence`'s workload sections, kept in the evidence's memo.
+
+    The views the engine gives each control share one memo, so the index is built once per
+    evidence and dropped with it; it is reused only while it describes the very same section
+    objects (identity and length, which it holds).
+    """
+    lists = tuple(evidence.section(BY_KIND[kind].section) for kind in WORKLOAD_KINDS)
+    memo = getattr(evidence, "memo", None)
+    index = memo.get(_MEMO_KEY) if isinstance(memo, dict) else None
+    if isinstance(index, _WorkloadIndex) and index.current(evidence, lists):
+        return index
+    index = _WorkloadIndex(evidence, lists)
+    if isinstance(memo, dict):
+        memo[_MEMO_KEY] = index
+    return index
+
+
 def select_workloads(evidence: Evidence, params: Mapping[str, Any]) -> tuple[list[Workload], list[Skipped]]:
     """The workloads a control evaluates, and those its exemptions skipped (each with the reason).
 
@@ -312,66 +509,21 @@ def select_workloads(evidence: Evidence, params: Mapping[str, Any]) -> tuple[lis
     every other object is evaluated as itself, whatever its ownerReferences say. A controller's
     pod running ephemeral containers (`kubectl debug`) is returned as a `debug` workload.
     Exemptions: `exempt_builtin` (exact identities of built-in components), `exempt_uids`, and
-    `exclude_namespaces` (namespace names, globs).
+    `exclude_namespaces` (namespace names, globs). What does not depend on the parameters is
+    computed once per evidence and shared by every control (see `_WorkloadIndex`).
     """
-    sections = {kind: evidence.section(BY_KIND[kind].section) for kind in WORKLOAD_KINDS}
-    present: set[tuple[str, str, str]] = set()
-    for kind, objects in sections.items():
-        if kind == "Pod":  # pods own nothing
-            continue
-        add = present.add
-        for obj in objects:
-            meta = obj["metadata"]
-            uid = meta.get("uid")
-            if uid:
-                add((kind, meta.get("namespace", "default"), uid))
-    builtin, uids = _exemptions(params)
-    excluded = list(params.get("exclude_namespaces", ()))
-    exact = {p for p in excluded if not any(c in p for c in "*?[")}
-    globs = [p for p in excluded if p not in exact]
-    verdicts: dict[str, bool] = {}
-    found: list[Workload] = []
-    skipped: list[Skipped] = []
-    append = found.append
-    for kind in WORKLOAD_KINDS:
-        path = POD_SPEC_PATH[kind]
-        for obj in sections[kind]:
-            meta = obj["metadata"]
-            namespace = meta.get("namespace", "default")
-            owned = False
-            if obj.get("owned"):
-                for ref in meta.get("ownerReferences") or ():
-                    if ref.get("controller") and (ref.get("kind"), namespace, ref.get("uid")) in present:
-                        owned = True
-                        break
-            out = verdicts.get(namespace)
-            if out is None:
-                out = verdicts[namespace] = namespace in exact or matches(namespace, globs)
-            if owned:
-                debug_spec = obj.get("spec") if kind == "Pod" else None
-                if type(debug_spec) is dict and debug_spec.get("ephemeralContainers") and not out:
-                    append(Workload(kind, obj, debug_spec, True))
-                continue
-            reason = None
-            if out:
-                reason = f"namespace {namespace} is excluded by the control's exclude_namespaces"
-            elif kind == "ReplicaSet" and not obj.get("invalid"):
-                reason = _idle_revision(obj, namespace, present)
-            elif meta.get("uid") in uids:
-                reason = f"exempted by UID {meta['uid']}: {uids[meta['uid']]}"
-            elif builtin:
-                for identity, why, host_paths in builtin:
-                    if identity.matches(kind, obj) and _only_host_paths(kind, obj, host_paths):
-                        reason = f"built-in {identity.describe()}: {why}"
-                        break
-            if reason:
-                skipped.append(Skipped(kind, obj, reason))
-                continue
-            spec: Any = obj
-            for part in path:
-                spec = spec.get(part) if type(spec) is dict else None
-            append(Workload(kind, obj, spec if type(spec) is dict else _NO_SPEC))
-    return found, skipped
+    return _workload_index(evidence).select(params)
+
+
+def workload_resources(evidence: Evidence) -> Callable[[str, Mapping[str, Any]], Resource]:
+    """`(kind, obj) -> object_resource(evidence, kind, obj)`: built once per object of the workload
+    sections and shared by every control (a Resource is immutable); any other object is built each time."""
+    index = _workload_index(evidence)
+
+    def resource(kind: str, obj: Mapping[str, Any]) -> Resource:
+        return index.resource(evidence, kind, obj)
+
+    return resource
 
 
 def _idle_revision(obj: Mapping[str, Any], namespace: str, present: set[tuple[str, str, str]]) -> str | None:
@@ -416,9 +568,10 @@ def workloads(evidence: Evidence, exclude_namespaces: Iterable[str]) -> tuple[li
 
 def skipped_results(evidence: Evidence, skipped: Iterable[Skipped]) -> list[CheckResult]:
     """One NOT_APPLICABLE result per exempted object, naming the exemption: nothing disappears silently."""
+    index = _workload_index(evidence)
     return [
         CheckResult(
-            object_resource(evidence, s.kind, s.obj),
+            index.resource(evidence, s.kind, s.obj),
             Status.NOT_APPLICABLE,
             f"{s.kind} {s.obj['metadata'].get('namespace', '')}/{s.obj['metadata'].get('name', '')} "
             f"not evaluated: {s.reason}",
@@ -450,10 +603,11 @@ def evaluate_workloads(
     input or a spec that cannot be judged; NOT_APPLICABLE for each object an exemption skipped.
     When nothing is in scope the target gets NOT_APPLICABLE saying why.
     """
-    found, skipped = select_workloads(evidence, params)
+    index = _workload_index(evidence)
+    found, skipped = index.select(params)
     results: list[CheckResult] = []
     for workload in found:
-        resource = object_resource(evidence, workload.kind, workload.obj)
+        resource = index.resource(evidence, workload.kind, workload.obj)
         reason = workload.incomplete()
         if reason:
             results.append(CheckResult(resource, Status.ERROR, reason, expected=expected))

@@ -22,6 +22,7 @@ from checks.kubernetes.common import (
     select_workloads,
     skipped_results,
     target_resource,
+    workload_resources,
 )
 from checks.kubernetes.slim import APPARMOR_ANNOTATION
 from scanner.interface import check
@@ -339,10 +340,11 @@ def token_automount(evidence: Evidence, params: Mapping[str, Any]) -> list[Check
             results.append(CheckResult(resource, Status.FAIL, message, automount, False))
     found, skipped = select_workloads(evidence, params)
     results.extend(skipped_results(evidence, skipped))
+    resource_of = workload_resources(evidence)
     for w in found:
         if w.debug:  # the owning controller's template is evaluated
             continue
-        resource = object_resource(evidence, w.kind, w.obj)
+        resource = resource_of(w.kind, w.obj)
         reason = w.incomplete()
         if reason:
             results.append(CheckResult(resource, Status.ERROR, reason))
@@ -431,7 +433,9 @@ _ALL_CONTAINERS = ("initContainers", "containers", "ephemeralContainers")
 
 
 def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else _EMPTY
+    if type(value) is dict:  # evidence holds dicts (and None for what is absent)
+        return value
+    return _EMPTY if value is None or not isinstance(value, Mapping) else value
 
 
 def _named(ctype: str, c: Mapping[str, Any]) -> str:
@@ -475,12 +479,16 @@ def pss_violations(pod_spec: Mapping[str, Any], metadata: Mapping[str, Any], lev
             if _map(port).get("hostPort"):
                 out.append(f"host ports: {name} binds hostPort {_map(port).get('hostPort')}")
         for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+            handler = c.get(probe)
+            if not handler:  # absent (the usual case): nothing below can be set
+                continue
             for action in ("httpGet", "tcpSocket"):
-                if _map(_map(c.get(probe)).get(action)).get("host"):
+                if _map(_map(handler).get(action)).get("host"):
                     out.append(f"host probes: {name} {probe}.{action}.host is set")
-        for hook in ("postStart", "preStop"):
+        lifecycle = c.get("lifecycle")
+        for hook in ("postStart", "preStop") if lifecycle else ():
             for action in ("httpGet", "tcpSocket"):
-                if _map(_map(_map(c.get("lifecycle")).get(hook)).get(action)).get("host"):
+                if _map(_map(_map(lifecycle).get(hook)).get(action)).get("host"):
                     out.append(f"host lifecycle hooks: {name} lifecycle.{hook}.{action}.host is set")
         if _map(sc.get("appArmorProfile")).get("type") not in (None, "RuntimeDefault", "Localhost"):
             out.append(f"AppArmor: {name} appArmorProfile is {_map(sc.get('appArmorProfile')).get('type')}")

@@ -25,6 +25,7 @@ from checks.kubernetes.common import (
     matches,
     nothing_found,
     object_resource,
+    workload_resources,
     workloads,
 )
 from checks.kubernetes.powers import (
@@ -577,12 +578,13 @@ def workload_rbac(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckRe
     ):
         return [nothing_found(evidence, "no binding", ("clusterrolebindings", "rolebindings"))]
     found, _ = workloads(evidence, ())
+    resource_of = workload_resources(evidence)
     results = []
     cache: dict[tuple[str, str], tuple[list[str], str, list[str]]] = {}
     for workload in found:
         if workload.debug:  # a controller's pod: judged through its controller's template
             continue
-        resource = object_resource(evidence, workload.kind, workload.obj)
+        resource = resource_of(workload.kind, workload.obj)
         incomplete = workload.incomplete()
         if incomplete:  # a fragment may name no serviceAccountName and still not run as `default`
             results.append(CheckResult(resource, Status.ERROR, incomplete))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import sys
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import yaml
@@ -393,13 +393,16 @@ def _comparable(spec: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def same_pod_spec(pod: Mapping[str, Any], template: Mapping[str, Any]) -> bool:
+def same_pod_spec(pod: Mapping[str, Any], template: Mapping[str, Any], theirs: dict[str, Any] | None = None) -> bool:
     """True when a pod's slim spec is its owner's template, up to what admission adds (see `_comparable`).
 
     A pod's containers may carry limits its template lacks (LimitRanger adds defaults), never
-    other values: a limit the template sets must be the pod's.
+    other values: a limit the template sets must be the pod's. `theirs` is `_comparable(template)`
+    when the caller already has it (it is only read).
     """
-    mine, theirs = _comparable(pod), _comparable(template)
+    mine = _comparable(pod)
+    if theirs is None:
+        theirs = _comparable(template)
     for ctype in ("containers", "initContainers"):
         ours, base = mine.get(ctype) or [], theirs.get(ctype) or []
         if len(ours) != len(base):
@@ -460,16 +463,18 @@ def _same_pod(
     annotations: Mapping[str, str] | None,
     template: Mapping[str, Any],
     template_annotations: Mapping[str, str] | None,
+    known: tuple[dict[str, str], dict[str, Any]] | None = None,
 ) -> bool:
     """A pod runs its template: same spec (`same_pod_spec`) and the same AppArmor profiles.
 
     The API server copies AppArmor fields into annotations on pods (and annotations into fields),
     never on templates: the profiles are compared as the kubelet applies them, not as written.
     """
+    template_apparmor, template_form = known if known is not None else (_apparmor_effective(template, None), None)
     if (annotations or None) == (template_annotations or None) and not (
-        _apparmor_effective(spec, None) or _apparmor_effective(template, None)
+        _apparmor_effective(spec, None) or template_apparmor
     ):
-        return same_pod_spec(spec, template)
+        return same_pod_spec(spec, template, template_form)
     if _apparmor_effective(spec, annotations) != _apparmor_effective(template, template_annotations):
         return False
     return same_pod_spec(_without_apparmor(spec), _without_apparmor(template))
@@ -655,6 +660,8 @@ class EvidenceBuilder:
         self._source: dict[str, Any] | None = None
         self._templates: dict[str, tuple[str, str, str, dict[str, Any], dict[str, str] | None]] = {}
         """uid -> (kind, namespace, name, slim pod spec, template AppArmor annotations) of every controller."""
+        self._template_forms: dict[str, tuple[dict[str, str], dict[str, Any]]] = {}
+        """uid -> (AppArmor profiles without annotations, `_comparable` form) of a controller's template."""
         self._idle: set[str] = set()
         """UIDs of ReplicaSets scaled to zero: their pods (still terminating) are evaluated as themselves."""
         self.configs: dict[str, list[dict[str, Any]]] = {}
@@ -663,27 +670,6 @@ class EvidenceBuilder:
         """Objects of the input that cannot be understood (a kind that is not a string, no kind)."""
         self.ignored: Counter[str] = Counter()
         """Kinds seen but not used (ConfigMaps, Secrets, custom resources), by count."""
-        self._slimmers = {
-            "Namespace": self._namespace,
-            "Pod": self._pod,
-            "ServiceAccount": self._service_account,
-            "Service": self._service,
-            "LimitRange": self._limit_range,
-            "Deployment": self._workload,
-            "StatefulSet": self._workload,
-            "DaemonSet": self._workload,
-            "ReplicaSet": self._workload,
-            "Job": self._workload,
-            "CronJob": self._workload,
-            "Ingress": self._ingress,
-            "NetworkPolicy": self._network_policy,
-            "Role": self._role,
-            "ClusterRole": self._role,
-            "RoleBinding": self._binding,
-            "ClusterRoleBinding": self._binding,
-            "ValidatingWebhookConfiguration": self._webhooks,
-            "MutatingWebhookConfiguration": self._webhooks,
-        }
 
     def add(self, obj: Any, kind: str | None = None, source: dict[str, Any] | None = None) -> bool:
         """Slim one raw object into its section; return False when the kind is not used.
@@ -702,7 +688,7 @@ class EvidenceBuilder:
         if kind in CONFIG_KINDS and _str(obj.get("apiVersion")).partition("/")[0] == CONFIG_KINDS[kind]:
             self._config_file(obj, kind, source)
             return True
-        slimmer = self._slimmers.get(kind)
+        slimmer = _SLIMMERS.get(kind)
         if slimmer is None or not self._group_ok(kind, obj):
             if kind == "ConfigMap":
                 self._config_map(obj, source)
@@ -711,7 +697,7 @@ class EvidenceBuilder:
             self.ignored[kind or "(no kind)"] += 1
             return False
         self._source = source
-        slim = slimmer(obj, kind)
+        slim = slimmer(self, obj, kind)
         if source is not None:
             slim["source"] = source
         self.sections[BY_KIND[kind].section].append(slim)
@@ -789,7 +775,10 @@ class EvidenceBuilder:
             if kind == "Pod"
             else _get_path(slim, (*path[:-1], "metadata", "annotations"))
         )
-        if slim.get("invalid") or not _same_pod(spec, mine, template, annotations):
+        known = self._template_forms.get(uid)
+        if known is None:  # what every pod of the template is compared with, computed once
+            known = self._template_forms[uid] = (_apparmor_effective(template, None), _comparable(template))
+        if slim.get("invalid") or not _same_pod(spec, mine, template, annotations, known):
             slim["owner_note"] = (
                 f"its pod spec differs from the template of its controller {owner_kind} {namespace}/{name}"
             )
@@ -894,6 +883,7 @@ class EvidenceBuilder:
             out["spec"]["replicas"] = replicas
         if "uid" in meta:
             self._templates[meta["uid"]] = (kind, meta["namespace"], meta["name"], spec, annotations)
+            self._template_forms.pop(meta["uid"], None)  # a UID given twice: compare with the latest
             if kind == "ReplicaSet" and replicas == 0:
                 self._idle.add(meta["uid"])
         if kind in OWNED_KINDS:
@@ -1174,3 +1164,28 @@ class EvidenceBuilder:
         if configs:
             counts["controlplane configuration files"] = configs
         return counts
+
+
+_SLIMMERS: dict[str, Callable[[EvidenceBuilder, Mapping[str, Any], str], dict[str, Any]]] = {
+    "Namespace": EvidenceBuilder._namespace,
+    "Pod": EvidenceBuilder._pod,
+    "ServiceAccount": EvidenceBuilder._service_account,
+    "Service": EvidenceBuilder._service,
+    "LimitRange": EvidenceBuilder._limit_range,
+    "Deployment": EvidenceBuilder._workload,
+    "StatefulSet": EvidenceBuilder._workload,
+    "DaemonSet": EvidenceBuilder._workload,
+    "ReplicaSet": EvidenceBuilder._workload,
+    "Job": EvidenceBuilder._workload,
+    "CronJob": EvidenceBuilder._workload,
+    "Ingress": EvidenceBuilder._ingress,
+    "NetworkPolicy": EvidenceBuilder._network_policy,
+    "Role": EvidenceBuilder._role,
+    "ClusterRole": EvidenceBuilder._role,
+    "RoleBinding": EvidenceBuilder._binding,
+    "ClusterRoleBinding": EvidenceBuilder._binding,
+    "ValidatingWebhookConfiguration": EvidenceBuilder._webhooks,
+    "MutatingWebhookConfiguration": EvidenceBuilder._webhooks,
+}
+"""Kind -> the builder's slimming method (a class-level table: a builder holding its own bound
+methods would be a reference cycle, freed only by the cyclic garbage collector)."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gc
 import threading
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from scanner import engine
 from scanner.interface import Secret, Target
@@ -79,3 +81,33 @@ def test_large_evidence_is_frozen_by_the_engine() -> None:
 
 def _no_secrets() -> Mapping[str, Secret]:
     return {}
+
+
+def test_what_a_paused_block_leaves_behind_is_frozen_only_when_it_is_large() -> None:
+    assert gc.isenabled()
+    before = gc.get_freeze_count()
+    try:
+        with engine.paused_gc():
+            few = [[] for _ in range(10)]
+        assert gc.get_freeze_count() == before and gc.isenabled()
+        with engine.paused_gc():
+            many = [[] for _ in range(engine.FREEZE_NEW_OBJECTS + 1000)]
+        assert gc.get_freeze_count() >= before + len(many) and gc.isenabled()
+        assert few
+    finally:
+        gc.unfreeze()
+
+
+class _Section(list[Any]):
+    """A section list that can be watched with a weak reference."""
+
+
+def test_collected_sections_are_released_once_normalised() -> None:
+    section = _Section([{"b": 1, "a": [1.5, None]}])
+    watch = weakref.ref(section)
+    box: list[Any] = [Evidence(target="x", kind="k", uri="k://x", sections={"s": section, "t": {"n": float("nan")}})]
+    del section
+    evidence = engine._validated(box, Target(id="x", kind="k", url="k://x"))
+    assert box == [] and watch() is None, "the collector's section outlived its plain copy"
+    assert evidence.sections == {"s": [{"a": [1.5, None], "b": 1}], "t": {"n": "NaN"}}
+    assert list(evidence.sections["s"][0]) == ["a", "b"] and type(evidence.sections["s"]) is list
