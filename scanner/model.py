@@ -176,11 +176,17 @@ class Finding:
     """Relation to the previous run, when one was compared."""
     previous_status: Status | None = None
     """Status of the same finding in the previous run, when compared and present there."""
+    _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
+    """The fingerprint once computed (every report asks for it; `replace` starts afresh)."""
 
     @property
     def fingerprint(self) -> str:
         """Stable hash of control id + resource URI: the identity of a finding across runs."""
-        return fingerprint(self.control_id, self.resource.uri)
+        cached = self._fingerprint
+        if cached is None:
+            cached = fingerprint(self.control_id, self.resource.uri)
+            object.__setattr__(self, "_fingerprint", cached)
+        return cached
 
 
 def fingerprint(control_id: str, resource_uri: str) -> str:

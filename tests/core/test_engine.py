@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import pickle
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from scanner import evidence as evidence_io
 from scanner.baseline import BaselineLibrary
 from scanner.errors import ConfigError
 from scanner.interface import CheckSpec, Secret, Target, TargetPlugin, check
-from scanner.model import CheckResult, Evidence, Resource, Status
+from scanner.model import CheckResult, Evidence, Finding, Resource, Status, fingerprint
 from scanner.plugins import Registry
 
 DATA = Path(__file__).parent / "data"
@@ -220,3 +222,18 @@ def test_saved_evidence_holds_what_the_checks_saw(tmp_path: Path) -> None:
     engine.run_scan(odd("t"), registry, library, save_evidence=tmp_path / "ev")
     [(saved, _labels)] = evidence_io.load_directory(tmp_path / "ev").items
     assert json.loads(json.dumps(dict(saved.sections))) == {"facts": {"when": [2025, 3]}}
+
+
+def test_finding_fingerprint_is_computed_once_and_follows_replace() -> None:
+    """The cached fingerprint is the finding's own: a replaced control id or resource gets a new one."""
+    first = Resource("t", "Pod", "ns/a", "k8s://t/ns/ns/Pod/a")
+    found = Finding("K8S-13", first, Status.FAIL, "privileged")
+    assert found.fingerprint == fingerprint("K8S-13", first.uri)
+    assert found.fingerprint is found.fingerprint  # computed once
+    other = dataclasses.replace(found, control_id="K8S-14")
+    assert other.fingerprint == fingerprint("K8S-14", first.uri) != found.fingerprint
+    moved = dataclasses.replace(found, resource=Resource("t", "Pod", "ns/b", "k8s://t/ns/ns/Pod/b"))
+    assert moved.fingerprint == fingerprint("K8S-13", "k8s://t/ns/ns/Pod/b")
+    assert pickle.loads(pickle.dumps(found)).fingerprint == found.fingerprint  # noqa: S301 (our own bytes)
+    assert found == Finding("K8S-13", first, Status.FAIL, "privileged")  # the cache is not compared
+    assert "_fingerprint" not in repr(found)
