@@ -416,7 +416,10 @@ class _Collector:
                 server["tls"] = tls_handshake(self.host, self.port, self.tls, self.deadline)
             except CollectionError as exc:
                 raise RequestFailed(exc.message, exc.reason) from None
-            server["tls"]["legacy_tls_accepted"] = self._legacy_tls()
+            accepted, unverified = self._legacy_tls()
+            server["tls"]["legacy_tls_accepted"] = accepted
+            if unverified:
+                server["tls"]["legacy_tls_unverified"] = unverified
         return server
 
     def _probe_answer(self, path: str) -> flavours.Answer:
@@ -436,8 +439,14 @@ class _Collector:
             return flavours.Decision(None, f"the flavour probe failed: {exc}")
         return flavours.decide(admin, health)
 
-    def _legacy_tls(self) -> bool | None:
-        """Does the listener accept TLS 1.1 or older? None when this machine's OpenSSL cannot offer it."""
+    def _legacy_tls(self) -> tuple[bool | None, str | None]:
+        """Does the listener accept TLS 1.1 or older? (None, why) when that was not learned.
+
+        Only a TLS answer decides: the server's handshake alert means refused. A connection that
+        fails, resets or times out proves nothing (a refusal must not be read into it), nor does a
+        machine whose OpenSSL cannot offer TLS 1.1.
+        """
+        no_offer = "this machine's OpenSSL could not offer TLS 1.1 to test whether it is refused"
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
@@ -448,19 +457,25 @@ class _Collector:
                 context.maximum_version = ssl.TLSVersion.TLSv1_1
             context.set_ciphers("DEFAULT:@SECLEVEL=0")
         except (ValueError, ssl.SSLError):
-            return None
+            return None, no_offer
         try:
             with (
                 socket.create_connection((self.host, self.port), timeout=self.deadline.soft_timeout()) as raw,
                 context.wrap_socket(raw, server_hostname=self.host) as tls_sock,
             ):
-                return tls_sock.version() in ("TLSv1", "TLSv1.1", "SSLv3")
+                return tls_sock.version() in ("TLSv1", "TLSv1.1", "SSLv3"), None
+        except (ssl.SSLEOFError, ssl.SSLSyscallError, ssl.SSLZeroReturnError) as exc:
+            return (
+                None,
+                f"the TLS 1.1 probe's connection ended without a TLS alert ({type(exc).__name__}): "
+                "whether it is refused is unknown",
+            )
         except ssl.SSLError as exc:
             if "no protocols available" in str(exc).lower():
-                return None  # this machine's OpenSSL refused to offer TLS 1.1: nothing learned about the server
-            return False
-        except OSError:
-            return False
+                return None, no_offer  # nothing learned about the server
+            return False, None  # the server answered the TLS 1.1 hello with an alert: refused
+        except OSError as exc:
+            return None, f"the TLS 1.1 probe got no TLS answer ({type(exc).__name__}): whether it is refused is unknown"
 
     def _buckets(self) -> list[str]:
         client = self.s3()

@@ -51,7 +51,11 @@ CONTRACT: Mapping[str, Mapping[str, Any]] = {
                     {
                         "type": "object",
                         "required": ["version"],
-                        "properties": {"version": _STR_OR_NULL, "legacy_tls_accepted": {"type": ["boolean", "null"]}},
+                        "properties": {
+                            "version": _STR_OR_NULL,
+                            "legacy_tls_accepted": {"type": ["boolean", "null"]},
+                            "legacy_tls_unverified": {"type": "string"},
+                        },
                     },
                 ]
             },
