@@ -9,15 +9,16 @@ flavours, with the reason.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from checks.s3 import policy as pol
 from scanner.evidence import REDACTED
 from scanner.floors import FLOOR_SCHEMA, floor_from_params, judge, stale_floor_result
-from scanner.interface import CheckSpec, check
+from scanner.interface import CheckFunction, CheckSpec, check
 from scanner.model import CheckResult, Evidence, Resource, Status
 
 NOT_APPLICABLE_KEY = "not_applicable"
@@ -56,6 +57,24 @@ def _not_applicable(evidence: Evidence, *sections: str) -> CheckResult | None:
         if isinstance(data, Mapping) and NOT_APPLICABLE_KEY in data:
             return CheckResult(server(evidence), Status.NOT_APPLICABLE, str(data[NOT_APPLICABLE_KEY]))
     return None
+
+
+def applicable_to_flavour(*sections: str) -> Callable[[CheckFunction], CheckFunction]:
+    """For checks of sections only some flavours have: NOT_APPLICABLE, with the collector's reason, where absent.
+
+    The collector marks such a section (`NOT_APPLICABLE_KEY`) only when the flavour was proven
+    (`checks.s3.flavour`); an undetermined flavour makes the section an error, so the control is ERROR.
+    """
+
+    def decorate(function: CheckFunction) -> CheckFunction:
+        @functools.wraps(function)
+        def checked(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
+            skipped = _not_applicable(evidence, *sections)
+            return [skipped] if skipped else function(evidence, params)
+
+        return checked
+
+    return decorate
 
 
 def _bucket_names(evidence: Evidence) -> list[str]:
@@ -307,7 +326,7 @@ def tls_version(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Check
         yield CheckResult(
             server(evidence),
             Status.ERROR,
-            f"negotiated {version}, but this machine's OpenSSL could not offer TLS 1.1 to test whether it is refused",
+            f"negotiated {version}, but " + str(tls.get("legacy_tls_unverified") or "TLS 1.1 refusal was not verified"),
             observed,
             f">= {minimum}",
         )
@@ -393,12 +412,9 @@ def default_encryption(evidence: Evidence, params: Mapping[str, Any]) -> Iterabl
 
 
 @check("s3.kms", needs=("admin_info",), params={"allow_static_key": {"type": "boolean"}})
+@applicable_to_flavour("admin_info")
 def kms(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """MinIO encrypts with an external KMS (KES / MinIO KMS), online; a static MINIO_KMS_SECRET_KEY is weaker."""
-    skipped = _not_applicable(evidence, "admin_info")
-    if skipped:
-        yield skipped
-        return
     info = evidence.section("admin_info")
     env = info.get("env_vars") or {}
     states = [k.get("status") for k in info.get("kms") or []]
@@ -550,12 +566,9 @@ def noncurrent_lifecycle(evidence: Evidence, params: Mapping[str, Any]) -> Itera
 
 
 @check("s3.default_root", needs=("root_identity",))
+@applicable_to_flavour("root_identity")
 def default_root(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """The root credential is not MinIO's default minioadmin/minioadmin."""
-    skipped = _not_applicable(evidence, "root_identity")
-    if skipped:
-        yield skipped
-        return
     root = evidence.section("root_identity")
     resource = evidence.resource("user", "root", "users/root")
     if root.get("caller_uses_default_root") or root.get("default_login_probe") == "accepted":
@@ -578,12 +591,9 @@ def default_root(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Chec
 
 
 @check("s3.root_access", needs=("root_access",))
+@applicable_to_flavour("root_access")
 def root_access(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """MinIO's root API access is switched off (`api root_access=off` or MINIO_API_ROOT_ACCESS=off)."""
-    skipped = _not_applicable(evidence, "root_access")
-    if skipped:
-        yield skipped
-        return
     setting = evidence.section("root_access")
     resource = evidence.resource("config", "api root_access", "config/api/root_access")
     if setting.get("value") == "off":
@@ -621,12 +631,9 @@ def _wildcard_policies(evidence: Evidence) -> dict[str, list[str]]:
         }
     },
 )
+@applicable_to_flavour("users")
 def wildcard_policies(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """No user, group or access key holds s3:* or admin:* on * outside the `admins` allow-list."""
-    skipped = _not_applicable(evidence, "users")
-    if skipped:
-        yield skipped
-        return
     wild = _wildcard_policies(evidence)
     admins = set(params.get("admins", []))
     groups = evidence.section("groups")
@@ -731,12 +738,9 @@ def _scan_time(evidence: Evidence) -> datetime:
     needs=("access_keys",),
     params={"max_days": {"type": "integer", "minimum": 1, "description": "Longest allowed remaining lifetime."}},
 )
+@applicable_to_flavour("access_keys")
 def access_key_expiry(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """Every access key (service account) expires, within `max_days`."""
-    skipped = _not_applicable(evidence, "access_keys")
-    if skipped:
-        yield skipped
-        return
     keys = evidence.section("access_keys").get("service_accounts", {})
     max_days = int(params.get("max_days", 365))
     now = _scan_time(evidence)
@@ -769,12 +773,9 @@ def access_key_expiry(evidence: Evidence, params: Mapping[str, Any]) -> Iterable
 
 
 @check("s3.stale_identities", needs=("users", "access_keys"))
+@applicable_to_flavour("users")
 def stale_identities(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """No disabled users, and no expired or disabled access keys, are left behind."""
-    skipped = _not_applicable(evidence, "users")
-    if skipped:
-        yield skipped
-        return
     now = _scan_time(evidence)
     found = False
     for name, user in evidence.section("users").items():
@@ -803,12 +804,9 @@ def stale_identities(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[
 
 
 @check("s3.root_keys", needs=("access_keys", "root_identity"))
+@applicable_to_flavour("access_keys", "root_identity")
 def root_keys(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """The root credential owns no access keys (applications use their own users)."""
-    skipped = _not_applicable(evidence, "access_keys", "root_identity")
-    if skipped:
-        yield skipped
-        return
     root = evidence.section("root_identity").get("root_user")
     if root == REDACTED:
         yield CheckResult(
@@ -842,12 +840,9 @@ def root_keys(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckRe
 
 
 @check("s3.scanner_not_root", needs=("root_identity",))
+@applicable_to_flavour("root_identity")
 def scanner_not_root(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """The scan itself does not run with the root credential (least privilege)."""
-    skipped = _not_applicable(evidence, "root_identity")
-    if skipped:
-        yield skipped
-        return
     root = evidence.section("root_identity")
     resource = evidence.resource("user", "scanner", "users/scanner")
     if root.get("caller_is_root") is True:
@@ -865,12 +860,9 @@ def scanner_not_root(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[
 
 
 @check("s3.audit_logging", needs=("admin_info",), params={"require_https": {"type": "boolean"}})
+@applicable_to_flavour("admin_info")
 def audit_logging(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """An audit log target (webhook or Kafka) is configured, online, and reached over TLS."""
-    skipped = _not_applicable(evidence, "admin_info")
-    if skipped:
-        yield skipped
-        return
     info = evidence.section("admin_info")
     targets = {k: v for entry in info.get("audit") or [] for k, v in entry.items()}
     env = info.get("env_vars") or {}
@@ -901,12 +893,9 @@ def audit_logging(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Che
 
 
 @check("s3.identity_provider", needs=("identity_providers",))
+@applicable_to_flavour("identity_providers")
 def identity_provider(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """An external identity provider (OpenID Connect or LDAP) is configured."""
-    skipped = _not_applicable(evidence, "identity_providers")
-    if skipped:
-        yield skipped
-        return
     found = evidence.section("identity_providers")
     resource = evidence.resource("identity", "identity providers", "identity")
     providers = list(found.get("providers") or [])
@@ -924,12 +913,9 @@ def identity_provider(evidence: Evidence, params: Mapping[str, Any]) -> Iterable
 
 
 @check("s3.metrics_auth", needs=("metrics_probe",))
+@applicable_to_flavour("metrics_probe")
 def metrics_auth(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """Prometheus metrics are not served without authentication."""
-    skipped = _not_applicable(evidence, "metrics_probe")
-    if skipped:
-        yield skipped
-        return
     probe = evidence.section("metrics_probe")
     resource = evidence.resource("endpoint", "metrics", "minio/v2/metrics/cluster")
     if probe.get("public"):
@@ -954,12 +940,9 @@ def metrics_auth(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[Chec
 
 
 @check("s3.drives", needs=("admin_info",))
+@applicable_to_flavour("admin_info")
 def drives(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """Every server is online and every drive is ok."""
-    skipped = _not_applicable(evidence, "admin_info")
-    if skipped:
-        yield skipped
-        return
     servers = evidence.section("admin_info").get("servers") or []
     if not servers:
         yield CheckResult(server(evidence), Status.ERROR, "server info lists no servers")
@@ -989,12 +972,9 @@ def release_date_version(text: Any) -> tuple[int, ...] | None:
 
 
 @check("s3.server_version", needs=("admin_info",), params={"version_floor": FLOOR_SCHEMA})
+@applicable_to_flavour("admin_info")
 def server_version(evidence: Evidence, params: Mapping[str, Any]) -> Iterable[CheckResult]:
     """Every MinIO server runs a release at or above the dated floor (versions are release dates)."""
-    skipped = _not_applicable(evidence, "admin_info")
-    if skipped:
-        yield skipped
-        return
     floor = floor_from_params(params["version_floor"])
     stale = stale_floor_result(
         floor, evidence.collected_at, evidence.resource("floor", "version floor", "servers/version-floor")
