@@ -31,6 +31,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
+from xml.sax.saxutils import escape
 
 from scanner.frameworks import Family, FrameworkResult, RequirementResult, RequirementStatus
 from scanner.interface import Reporter, ReportOptions
@@ -76,34 +77,18 @@ _INDENT = ("\n", "\n  ", "\n    ", "\n      ")
 """The text before an element at depth 0..3 (ElementTree.indent with two spaces)."""
 
 
+_ATTRIBUTE_ENTITIES = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}
+"""What ElementTree escapes in attribute values besides `&<>`."""
+
+
 def _attrib(text: str) -> str:
     """An attribute value escaped as ElementTree escapes it (`&<>"`, CR, LF and TAB as references)."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    if '"' in text:
-        text = text.replace('"', "&quot;")
-    if "\r" in text:
-        text = text.replace("\r", "&#13;")
-    if "\n" in text:
-        text = text.replace("\n", "&#10;")
-    if "\t" in text:
-        text = text.replace("\t", "&#09;")
-    return text
+    return escape(text, _ATTRIBUTE_ENTITIES)
 
 
 def _cdata(text: str) -> str:
     """Character data escaped as ElementTree escapes it (`&<>`)."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    return text
+    return escape(text)
 
 
 def _open(tag: str, attributes: Sequence[tuple[str, str]]) -> str:
