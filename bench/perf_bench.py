@@ -34,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -177,15 +178,72 @@ def child_live(url: str, workdir: str, floor: str) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - started, "peak_mb": 0.0, "objects": objects}
 
 
+def _tree(root: int) -> list[int]:
+    """`root` and every process descending from it (read from /proc)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    ppid = int(fh.read().rpartition(")")[2].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(parents.get(pid, ()))
+    return found
+
+
+def _tree_memory(root: int) -> tuple[float, float]:
+    """The summed PSS and RSS (MB) of `root`'s process tree right now."""
+    pss = rss = 0.0
+    for pid in _tree(root):
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        pss += int(line.split()[1]) / 1024
+                    elif line.startswith("Rss:"):
+                        rss += int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return pss, rss
+
+
 def run_child(*args: str) -> dict[str, Any]:
-    """Run this script's child mode in a fresh interpreter; its JSON answer."""
-    done = subprocess.run(
-        [PY, __file__, "child", *args], cwd=ROOT, capture_output=True, text=True, check=False, timeout=7200
+    """Run this script's child mode in a fresh interpreter; its JSON answer.
+
+    While it runs, the summed PSS (proportional set size: a page shared copy-on-write by a forked
+    worker counts once in all) and the summed RSS of its whole process tree are sampled every
+    20 ms; their peaks are `tree_pss_peak_mb` and `tree_rss_peak_mb` (the honest memory figure
+    when worker processes run at the same time as the scanning process)."""
+    child = subprocess.Popen(
+        [PY, __file__, "child", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        raise SystemExit(f"child {args} failed: {done.stderr[-2000:]}")
-    return json.loads(lines[-1])  # type: ignore[no-any-return]
+    peaks = [0.0, 0.0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.02):
+            pss, rss = _tree_memory(child.pid)
+            peaks[0], peaks[1] = max(peaks[0], pss), max(peaks[1], rss)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        stdout, stderr = child.communicate(timeout=7200)
+    finally:
+        stop.set()
+        sampler.join()
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    if child.returncode != 0 or not lines:
+        raise SystemExit(f"child {args} failed: {stderr[-2000:]}")
+    answer: dict[str, Any] = json.loads(lines[-1])
+    answer["tree_pss_peak_mb"], answer["tree_rss_peak_mb"] = round(peaks[0], 1), round(peaks[1], 1)
+    return answer
 
 
 def median(repeat: int, *args: str) -> dict[str, Any]:
