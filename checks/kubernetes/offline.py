@@ -40,6 +40,9 @@ _WS = " \t\r\n"
 SPLIT_MIN_BYTES = 32 << 20
 """A dump file at least this large is read by several processes when the engine allows them
 (`scanner.workers.allowance`): the items of its List are cut into parts, one per process."""
+_SPLIT_LEAD = 0.06
+"""How much further than an equal share (in parts) each cut lies: the scanning process also merges
+the parts (unpickling them), a helper also counts the lines before its part and pickles it."""
 _PART_HOOK: Callable[[int], None] | None = None
 """Tests only: called in each helper process with its part number before it reads (to make one fail)."""
 
@@ -740,12 +743,15 @@ def _read_part(
     with open(path, "rb") as raw:
         newlines = 0
         left = start
+        chunk = bytearray(1 << 20)  # one buffer, reused: no fresh pages to fault in per read
         while left > 0:
-            chunk = raw.read(min(left, 16 << 20))
-            if not chunk:
+            if left < len(chunk):
+                chunk = bytearray(left)
+            got = raw.readinto(chunk)
+            if not got:
                 raise EOFError("the file got shorter")
-            newlines += chunk.count(b"\n")
-            left -= len(chunk)
+            newlines += (chunk if got == len(chunk) else chunk[:got]).count(b"\n")
+            left -= got
         reader = _FileText(raw, display, start)
         if end is not None:
             reader.cuts, reader.limit = [end], end
@@ -797,7 +803,7 @@ class _Split:
         cuts: list[int] = []
         with mmap.mmap(reader.fileno(), 0, access=mmap.ACCESS_READ) as view:
             for part in range(1, self._processes):
-                found = view.find(pattern, low + (size - low) * part // self._processes)
+                found = view.find(pattern, low + int((size - low) * (part + _SPLIT_LEAD) / self._processes))
                 if found < 0:
                     break
                 cut = found + len(pattern) - 1  # the `{` of an item, if the parent proves it

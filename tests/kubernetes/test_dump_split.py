@@ -173,7 +173,7 @@ def test_a_controller_uid_in_both_parts_is_read_sequentially(tmp_path: Path, tak
     second = copy.deepcopy(first)
     second[0]["spec"]["template"]["spec"]["containers"][0]["image"] = "other:2"  # same UIDs, another template
     filler = [pod(f"p{i}", good_spec(), "team-b") for i in range(40)]
-    path = write_dump(tmp_path / "dup.json", first + filler + filler[:10] + second + filler)
+    path = write_dump(tmp_path / "dup.json", first + filler + filler + second)
     assert_same(path)
     assert taken and not any(ok for _, ok in taken)  # the helper's part could not be merged in order
 
@@ -187,7 +187,7 @@ def test_pods_and_controllers_on_either_side_of_the_cut(tmp_path: Path, taken: l
     forged["metadata"]["uid"] = "forged-uid"
     forged["spec"]["containers"][0]["image"] = "evil:1"
     # `late`'s pod before the cut, its controllers after it; `early`'s controllers before it, pods after
-    items = [late[2], early[0], early[1], *filler, early[2], forged, late[0], late[1], *filler]
+    items = [late[2], early[0], early[1], *filler, *filler, early[2], forged, late[0], late[1]]
     path = write_dump(tmp_path / "order.json", items)
     evidence = assert_same(path)
     assert taken == [(taken[0][0], True)]
