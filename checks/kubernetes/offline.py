@@ -4,7 +4,8 @@ Manifests are read document by document (multi-document files, Helm-rendered out
 List` documents): plain documents by yaml-rs, every other one by PyYAML's C loader
 (`fastyaml`, with the same result as the PyYAML reader), dumps are streamed item by item out of the
 `items` array of a List, so memory holds one raw object at a time. Every object keeps its
-file and line (and, for manifests, its document number) so reports can point at it.
+file and line (and, for manifests, its document number) so reports can point at it. A large
+dump file may be read by several processes at once (`read_dump_split`), with the same result.
 """
 
 from __future__ import annotations
@@ -421,7 +422,9 @@ class JsonStream:
     Yields `(object, line)` for every Kubernetes object: each item of a `{"items": [...]}`
     List (the kind inferred from `PodList` and the like when items carry none), each element
     of a top-level array, and any other top-level object as itself. Only one item (plus a
-    read-ahead chunk) is held in memory at a time.
+    read-ahead chunk) is held in memory at a time. With a `split` (over a `_FileText`), helper
+    processes read parts of the first streamed List's items, which then are not yielded here:
+    they are already in the split's builder.
     """
 
     def __init__(
