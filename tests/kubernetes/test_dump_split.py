@@ -350,3 +350,16 @@ def test_a_controller_registered_again_after_the_list(tmp_path: Path, taken: lis
     assert taken == [(taken[0][0], True)]
     pods = {p["metadata"]["name"]: p for p in evidence.sections["pods"]}
     assert pods[family[2]["metadata"]["name"]].get("owned") and pods[family[3]["metadata"]["name"]].get("owned")
+
+
+def test_dump_targets_in_worker_processes_start_no_helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    marker = tmp_path / "helper-ran"
+    monkeypatch.setattr(offline, "_PART_HOOK", lambda number: marker.write_text(str(number)))
+    first = write_dump(tmp_path / "a.json", cluster_items())
+    second = write_dump(tmp_path / "b.json", [pod(f"q{i}", good_spec(), "team-c") for i in range(60)])
+    targets = [Target(id=p.stem, kind="kubernetes", url=f"dump:{p}") for p in (first, second)]
+    both = engine.collect(targets, registry(), workers=2)  # each target in a worker process: allowance 1
+    assert not marker.exists()
+    alone = engine.collect(targets[:1], registry(), workers=2)  # alone in the scanning process
+    assert marker.read_text() == "1"
+    assert fingerprint(both["a"]) == fingerprint(alone["a"])
