@@ -41,7 +41,7 @@ _WS = " \t\r\n"
 SPLIT_MIN_BYTES = 32 << 20
 """A dump file at least this large is read by several processes when the engine allows them
 (`scanner.workers.allowance`): the items of its List are cut into parts, one per process."""
-_SPLIT_LEAD = 0.06
+_SPLIT_LEAD = 0.10
 """How much further than an equal share (in parts) each cut lies: the scanning process also merges
 the parts (unpickling them), a helper also counts the lines before its part and pickles it."""
 _PART_HOOK: Callable[[int], None] | None = None
