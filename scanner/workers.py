@@ -35,6 +35,9 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+EXIT_GRACE = 10.0
+"""Seconds a worker that has sent its answer gets to end before it is killed."""
+
 _ALLOWANCE: contextvars.ContextVar[tuple[int, float | None]] = contextvars.ContextVar(
     "sovscan_process_allowance", default=(1, None)
 )
@@ -104,7 +107,10 @@ class WorkerProcess:
             self._process.join(1.0)
             self._outcome = ("error", f"worker process ended without a result (exit code {self._process.exitcode})")
         self._receive.close()
-        self._process.join()
+        self._process.join(EXIT_GRACE)
+        if self._process.is_alive():  # answered but does not end (e.g. a lock held at fork time): its answer is in
+            self._process.kill()
+            self._process.join()
         return True
 
     def result(self) -> Any:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import yaml
 from checks.kubernetes import offline
 from checks.kubernetes.plugin import PLUGIN
 from checks.kubernetes.slim import EvidenceBuilder
-from scanner import engine
+from scanner import engine, workers
 from scanner.errors import CollectionError
 from scanner.interface import Target
 from scanner.model import Evidence
@@ -363,3 +364,21 @@ def test_dump_targets_in_worker_processes_start_no_helpers(tmp_path: Path, monke
     alone = engine.collect(targets[:1], registry(), workers=2)  # alone in the scanning process
     assert marker.read_text() == "1"
     assert fingerprint(both["a"]) == fingerprint(alone["a"])
+
+
+def _answer_and_hang() -> str:
+    import threading
+
+    threading.Thread(target=time.sleep, args=(3600,), daemon=False).start()  # the child cannot end by itself
+    return "answer"
+
+
+def test_a_helper_that_answers_but_never_ends_is_killed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a helper forked from the collection thread may inherit a lock another thread held: once its
+    # answer is in, the scan does not wait for it to end
+    monkeypatch.setattr(workers, "EXIT_GRACE", 0.5)
+    helper = WorkerProcess(_answer_and_hang)
+    started = time.monotonic()
+    assert helper.wait(30)
+    assert helper.result() == "answer"
+    assert time.monotonic() - started < 20
