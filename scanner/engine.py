@@ -43,7 +43,7 @@ from scanner.model import (
     insecure_transport,
 )
 from scanner.plugins import Registry
-from scanner.workers import WorkerFailed, WorkerProcess, available, default_workers
+from scanner.workers import WorkerFailed, WorkerProcess, allowing, available, default_workers
 
 ProgressCallback = Callable[[str, str, str], None]
 """Called as `progress(target_id, state, detail)`; state is `start`, `done` or `error`."""
@@ -543,8 +543,11 @@ def _collect_all(
     heavy = {t.id for t in targets if use_processes and cpu_bound(registry, t)}
     running: dict[str, _Running] = {}
 
+    helpers = 1 if use_processes else workers  # one target in this process may fork helpers (a large dump)
+
     def work(target: Target, budget: float) -> None:
-        found = _collect_one(target, registry, budget, settings, secrets_seen[target.id])
+        with allowing(helpers, time.monotonic() + budget):
+            found = _collect_one(target, registry, budget, settings, secrets_seen[target.id])
         with lock:
             results.setdefault(target.id, found)
 

@@ -10,10 +10,12 @@ which a thread could never be.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import multiprocessing
 import os
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -33,11 +35,42 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+EXIT_GRACE = 10.0
+"""Seconds a worker that has sent its answer gets to end before it is killed."""
+
+_ALLOWANCE: contextvars.ContextVar[tuple[int, float | None]] = contextvars.ContextVar(
+    "sovscan_process_allowance", default=(1, None)
+)
+
+
+def allowance() -> int:
+    """How many processes the collection running here may use (itself included): 1 unless the engine
+    said more with `allowing` (a single CPU-bound target read in the scanning process), and always 1
+    inside a worker process."""
+    return _ALLOWANCE.get()[0]
+
+
+def allowance_deadline() -> float | None:
+    """The `time.monotonic()` by which helper processes of this collection must have answered (None: no limit)."""
+    return _ALLOWANCE.get()[1]
+
+
+@contextlib.contextmanager
+def allowing(processes: int, deadline: float | None = None) -> Iterator[None]:
+    """Let the collection run inside the block (in this thread) use up to `processes` processes until `deadline`."""
+    token = _ALLOWANCE.set((max(1, processes) if available() else 1, deadline))
+    try:
+        yield
+    finally:
+        _ALLOWANCE.reset(token)
+
+
 class WorkerFailed(Exception):
     """The worker process raised, could not send its result, or died without one."""
 
 
 def _child(send: Connection, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    _ALLOWANCE.set((1, None))  # a worker is one of the processes: it never forks helpers of its own
     try:
         value: tuple[str, Any] = ("ok", function(*args))
     except BaseException as exc:  # whatever happens in the child is reported to the parent
@@ -74,7 +107,10 @@ class WorkerProcess:
             self._process.join(1.0)
             self._outcome = ("error", f"worker process ended without a result (exit code {self._process.exitcode})")
         self._receive.close()
-        self._process.join()
+        self._process.join(EXIT_GRACE)
+        if self._process.is_alive():  # answered but does not end (e.g. a lock held at fork time): its answer is in
+            self._process.kill()
+            self._process.join()
         return True
 
     def result(self) -> Any:

@@ -4,18 +4,23 @@ Manifests are read document by document (multi-document files, Helm-rendered out
 List` documents): plain documents by yaml-rs, every other one by PyYAML's C loader
 (`fastyaml`, with the same result as the PyYAML reader), dumps are streamed item by item out of the
 `items` array of a List, so memory holds one raw object at a time. Every object keeps its
-file and line (and, for manifests, its document number) so reports can point at it.
+file and line (and, for manifests, its document number) so reports can point at it. A large
+dump file may be read by several processes at once (`read_dump_split`), with the same result.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
+import mmap
 import operator
 import os
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 import yaml
 
@@ -23,6 +28,7 @@ from checks.kubernetes import fastyaml
 from checks.kubernetes.slim import KEPT_ANNOTATIONS, USED_KINDS, EvidenceBuilder, YamlLoader
 from scanner.errors import CollectionError, ConfigError
 from scanner.operators import BOOLEAN_SPELLINGS
+from scanner.workers import WorkerFailed, WorkerProcess, allowance, allowance_deadline
 from scanner.yamlfile import check_node_graph, reject_duplicate_keys
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -31,6 +37,15 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 _CHUNK = 1 << 20
 _LOW_WATER = 1 << 18
 _WS = " \t\r\n"
+
+SPLIT_MIN_BYTES = 32 << 20
+"""A dump file at least this large is read by several processes when the engine allows them
+(`scanner.workers.allowance`): the items of its List are cut into parts, one per process."""
+_SPLIT_LEAD = 0.10
+"""How much further than an equal share (in parts) each cut lies: the scanning process also merges
+the parts (unpickling them), a helper also counts the lines before its part and pickles it."""
+_PART_HOOK: Callable[[int], None] | None = None
+"""Tests only: called in each helper process with its part number before it reads (to make one fail)."""
 
 
 def manifest_files(path: Path) -> list[Path]:
@@ -407,11 +422,24 @@ class JsonStream:
     Yields `(object, line)` for every Kubernetes object: each item of a `{"items": [...]}`
     List (the kind inferred from `PodList` and the like when items carry none), each element
     of a top-level array, and any other top-level object as itself. Only one item (plus a
-    read-ahead chunk) is held in memory at a time.
+    read-ahead chunk) is held in memory at a time. With a `split` (over a `_FileText`), helper
+    processes read parts of the first streamed List's items, which then are not yielded here:
+    they are already in the split's builder.
     """
 
-    def __init__(self, stream: IO[str], display: str, chunk: int = _CHUNK, *, strict_keys: bool = False) -> None:
+    def __init__(
+        self,
+        stream: IO[str] | _FileText,
+        display: str,
+        chunk: int = _CHUNK,
+        *,
+        strict_keys: bool = False,
+        split: _Split | None = None,
+    ) -> None:
         self._stream = stream
+        self._split = split
+        self.at_cut = False
+        """Set by `_bounded`: it stopped at the reader's limit, exactly where an item starts."""
         self._display = display
         self._chunk = chunk
         self._buf = ""
@@ -532,11 +560,15 @@ class JsonStream:
                 streamed = True
                 self._advance(self._pos + 1)
                 hint = _list_kind(str(kind)) if kind else ""
-                for index, (item, _, line) in enumerate(self._array(None), start=1):
-                    if kind is None and isinstance(item, dict) and not item.get("kind"):
-                        pending.append((item, line, index))  # the List's kind may come after its items
-                        continue
-                    yield item, hint or None, line, index
+                split, self._split = self._split, None  # one array of a file is split, the first
+                if split is not None and split.begin(self, kind, hint):
+                    yield from self._split_items(split, kind, hint, pending)
+                else:
+                    for index, (item, _, line) in enumerate(self._array(None), start=1):
+                        if kind is None and isinstance(item, dict) and not item.get("kind"):
+                            pending.append((item, line, index))  # the List's kind may come after its items
+                            continue
+                        yield item, hint or None, line, index
             else:
                 value, _ = self._value()
                 fields[key] = value
@@ -549,6 +581,326 @@ class JsonStream:
         for item, line, index in pending:
             yield item, hint or None, line, index
 
+    # --- reading one List's items in parts (see `read_dump_split`) ---
+
+    def _lifting(self, step: Callable[..., Any], *args: Any) -> Any:
+        """`step(*args)`; an error met at the reader's limit (a cut inside an item) lifts the limit and retries."""
+        while True:
+            try:
+                return step(*args)
+            except CollectionError:
+                stream = self._stream
+                if not (isinstance(stream, _FileText) and stream.at_limit()):
+                    raise
+                stream.lift()
+                self._eof = False
+
+    def _bounded(self) -> Iterator[tuple[Any, int]]:
+        """`(item, line)` from an item start of the array at the position, up to its `]`, or up to the
+        reader's limit when the limit falls exactly where an item starts (then `at_cut` is True):
+        after an item, its comma and whitespace, nothing is left before the limit. So a cut is taken
+        only where the sequential reading would start an item too; any other cut is read through."""
+        stream = self._stream
+        assert isinstance(stream, _FileText)
+        self.at_cut = False
+        while True:
+            yield self._lifting(self._value)
+            if self._lifting(self._expect, ",]") == "]":
+                return
+            if stream.limit is not None and not self._skip_ws() and stream.at_limit():
+                self.at_cut = True
+                return
+
+    def _split_items(
+        self, split: _Split, kind: Any, hint: str, pending: list[tuple[Any, int, int]]
+    ) -> Iterator[tuple[Any, str | None, int, int | None]]:
+        """The items of a List read in parts: this process reads up to the first cut, then takes each
+        helper's part (already in the builder) as long as they join up, and reads any part itself
+        whose helper failed or whose result could not be merged in order."""
+        stream = self._stream
+        assert isinstance(stream, _FileText)
+        index = 0
+        try:
+            while True:
+                for item, line in self._bounded():
+                    index += 1
+                    if kind is None and isinstance(item, dict) and not item.get("kind"):
+                        pending.append((item, line, index))  # the List's kind may come after its items
+                        continue
+                    yield item, hint or None, line, index
+                while self.at_cut:  # exactly at a cut: the helper's part starting here, if usable
+                    part = split.take(stream.offset)
+                    if part is None:
+                        stream.lift()  # read this part here, up to the next cut
+                        self._eof = False
+                        break
+                    pending.extend((item, line, index + number) for item, line, number in part.pending)
+                    index += part.items
+                    self._jump(part.end, part.line)
+                    if not part.at_cut:
+                        return  # the helper read to the end of the array
+                    stream.limit = part.end  # the next helper's part starts here
+                else:
+                    return
+        finally:
+            split.close()
+            stream.limit = None
+            self._eof = False
+
+    def _jump(self, offset: int, line: int) -> None:
+        """Go on reading at byte `offset` of the file, which is on `line`."""
+        assert isinstance(self._stream, _FileText)
+        self._stream.seek(offset)
+        self._buf, self._pos, self._line, self._eof = "", 0, line, False
+
+    def _byte_offset(self) -> int:
+        """The byte offset in the file of the position (after what was read)."""
+        assert isinstance(self._stream, _FileText)
+        return self._stream.offset_before(self._buf[self._pos :])
+
+
+class _FileText:
+    """The UTF-8 text of a binary file from a byte offset, with an optional limit (a cut) it stops at.
+
+    At the limit `read` gives "" as at the end of input; `lift` moves the limit to the next cut
+    (or removes it) so reading goes on.
+    """
+
+    def __init__(self, raw: BinaryIO, name: str, start: int = 0) -> None:
+        self._raw = raw
+        self.name = name
+        """The file's name as shown."""
+        self.offset = start
+        """Byte offset of the next byte to read."""
+        self.limit: int | None = None
+        """Byte offset `read` stops at, or None."""
+        self.cuts: list[int] = []
+        """Every cut, ascending: `lift` moves the limit to the next one."""
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        raw.seek(start)
+
+    def read(self, size: int) -> str:
+        """Up to about `size` characters ("" at the end of the file or at the limit)."""
+        while True:
+            want = max(1, size)
+            if self.limit is not None:
+                want = min(want, self.limit - self.offset)
+                if want <= 0:
+                    return ""
+            data = self._raw.read(want)
+            self.offset += len(data)
+            text: str = self._decoder.decode(data, final=not data)
+            if text or not data:
+                return text
+
+    def at_limit(self) -> bool:
+        """Whether every byte before the limit was read."""
+        return self.limit is not None and self.offset >= self.limit
+
+    def lift(self) -> None:
+        """Move the limit to the next cut after the position, or remove it."""
+        later = [cut for cut in self.cuts if cut > self.offset]
+        self.limit = later[0] if later else None
+
+    def seek(self, offset: int) -> None:
+        """Read on from byte `offset` (where a character starts)."""
+        self._raw.seek(offset)
+        self.offset = offset
+        self._decoder.reset()
+
+    def offset_before(self, unread: str) -> int:
+        """The byte offset where `unread`, the last text read (not yet used), starts."""
+        return self.offset - len(self._decoder.getstate()[0]) - len(unread.encode("utf-8"))
+
+    def fileno(self) -> int:
+        """The file descriptor."""
+        return self._raw.fileno()
+
+
+@dataclass
+class _Part:
+    """What a helper process read of a List's items, from byte `start` to byte `end`."""
+
+    start: int
+    builder: EvidenceBuilder
+    """Its objects, slimmed but not finished."""
+    count: int
+    """Objects it added to the builder."""
+    items: int
+    """Items it read (those added and the pending ones)."""
+    pending: list[tuple[Any, int, int]]
+    """Items without a kind while the List's kind is unknown: (item, line, its number in the part)."""
+    end: int
+    line: int
+    """The line at `end`."""
+    at_cut: bool
+    """True: it stopped exactly at the next cut; False: it read through the array's `]`."""
+
+
+def _read_part(
+    path: str, start: int, end: int | None, kind: Any, hint: str, display: str, settings: tuple[str, bool], number: int
+) -> _Part:
+    """In a helper process: read the List's items from byte `start` (an item start) into a fresh builder."""
+    if _PART_HOOK is not None:
+        _PART_HOOK(number)
+    with open(path, "rb") as raw:
+        newlines = 0
+        left = start
+        chunk = bytearray(1 << 20)  # one buffer, reused: no fresh pages to fault in per read
+        while left > 0:
+            if left < len(chunk):
+                chunk = bytearray(left)
+            got = raw.readinto(chunk)
+            if not got:
+                raise EOFError("the file got shorter")
+            newlines += (chunk if got == len(chunk) else chunk[:got]).count(b"\n")
+            left -= got
+        reader = _FileText(raw, display, start)
+        if end is not None:
+            reader.cuts, reader.limit = [end], end
+        stream = JsonStream(reader, display)
+        stream._line = 1 + newlines
+        builder = EvidenceBuilder(*settings)
+        count = items = 0
+        pending: list[tuple[Any, int, int]] = []
+        for item, line in stream._bounded():
+            items += 1
+            if kind is None and isinstance(item, dict) and not item.get("kind"):
+                pending.append((item, line, items))
+                continue
+            count += 1
+            _add_object(builder, item, hint or None, {"file": display, "line": line})
+        return _Part(start, builder, count, items, pending, stream._byte_offset(), stream._line, stream.at_cut)
+
+
+class _Split:
+    """The helper processes reading parts of one dump's List, and what they sent back."""
+
+    def __init__(self, path: Path, display: str, builder: EvidenceBuilder, processes: int) -> None:
+        self._path = path
+        self._display = display
+        self._builder = builder
+        self._processes = processes
+        self._helpers: dict[int, WorkerProcess] = {}
+        self.count = 0
+        """Objects the helpers' parts added (taken parts only)."""
+        self.parts = 0
+        """Parts taken from helpers."""
+
+    def begin(self, stream: JsonStream, kind: Any, hint: str) -> bool:
+        """At the start of the List's items: choose cuts and start one helper per cut; False if none."""
+        reader = stream._stream
+        if not isinstance(reader, _FileText):
+            return False
+        stream._fill(4096)
+        buf, pos = stream._buf, stream._pos
+        end = pos
+        while end < len(buf) and buf[end] in _WS:
+            end += 1
+        gap = buf[pos:end]
+        if end >= len(buf) or buf[end] != "{" or "\n" not in gap:
+            return False  # compact JSON: a separator pattern could be inside a string
+        pattern = ("," + gap + "{").encode("ascii")  # a raw newline is never inside a JSON string
+        low = reader.offset
+        size = os.fstat(reader.fileno()).st_size
+        cuts: list[int] = []
+        with mmap.mmap(reader.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            for part in range(1, self._processes):
+                found = view.find(pattern, low + int((size - low) * (part + _SPLIT_LEAD) / self._processes))
+                if found < 0:
+                    break
+                cut = found + len(pattern) - 1  # the `{` of an item, if the parent proves it
+                if not cuts or cut > cuts[-1]:
+                    cuts.append(cut)
+        if not cuts:
+            return False
+        settings = (self._builder.default_namespace, self._builder.mirror_pods_only)
+        for number, start in enumerate(cuts, start=1):
+            stop = cuts[number] if number < len(cuts) else None
+            self._helpers[start] = WorkerProcess(
+                _read_part,
+                str(self._path),
+                start,
+                stop,
+                kind,
+                hint,
+                self._display,
+                settings,
+                number,
+                name=f"dump-part-{number}",
+            )
+        reader.cuts, reader.limit = cuts, cuts[0]
+        return True
+
+    def take(self, offset: int) -> _Part | None:
+        """The part of the helper that started at `offset`, merged into the builder; None if unusable."""
+        helper = self._helpers.pop(offset, None)
+        if helper is None:
+            return None
+        deadline = allowance_deadline()
+        while not helper.wait(1.0):
+            if deadline is not None and time.monotonic() > deadline:
+                helper.abandon()
+                return None
+        try:
+            part = helper.result()
+        except WorkerFailed:
+            return None
+        if not isinstance(part, _Part) or part.start != offset or not self._builder.absorb(part.builder):
+            return None
+        self.count += part.count
+        self.parts += 1
+        return part
+
+    def close(self) -> None:
+        """Stop every helper whose part was not taken."""
+        helpers, self._helpers = self._helpers, {}
+        for helper in helpers.values():
+            helper.abandon()
+
+
+def read_dump_split(builder: EvidenceBuilder, file: Path, display: str) -> int | None:
+    """Read a large dump file with several processes, if the engine allows them; None: not done.
+
+    The items of its List are cut near equal byte offsets, each cut at a separator line
+    (`,` newline indent `{`, the layout of the List's first item); a helper process reads each
+    part into a builder of its own, the scanning process reads the first part and then merges the
+    helpers' builders in order (`EvidenceBuilder.absorb`). A cut is used only once the reader
+    before it arrived there exactly at the start of an item. The result is the sequential one:
+    whenever it could differ (a cut inside an item, a helper that failed, a controller UID in
+    two parts) that part is read here; any error at all (a malformed file) makes the caller read
+    the whole file again sequentially, for the very same message.
+    """
+    processes = allowance()
+    if processes < 2:
+        return None
+    try:
+        size = file.stat().st_size
+    except OSError:
+        return None
+    if size < SPLIT_MIN_BYTES:
+        return None
+    chunk = max(4096, min(_CHUNK, size // (8 * processes)))  # the cuts must lie beyond the first read
+    own = EvidenceBuilder(builder.default_namespace, builder.mirror_pods_only)
+    split = _Split(file, display, own, processes)
+    try:
+        with file.open("rb") as raw:
+            count = _read_json(own, JsonStream(_FileText(raw, display), display, chunk, split=split), display)
+    except Exception:  # any error is reported by the sequential reader, with its file and line
+        return None
+    finally:
+        split.close()
+    if not builder.absorb(own):
+        return None
+    return count + split.count
+
+
+def _add_object(builder: EvidenceBuilder, obj: Any, kind_hint: str | None, source: dict[str, Any]) -> None:
+    if isinstance(obj, dict) and obj.get("kind") and str(obj["kind"]).endswith("List") and "items" in obj:
+        _add_document(builder, obj, source)
+        return
+    builder.add(obj, kind_hint, source)
+
 
 def read_json_stream(builder: EvidenceBuilder, stream: IO[str], display: str, documents: bool = False) -> int:
     """Read JSON (a List, an array, single or concatenated objects); return the objects seen.
@@ -556,18 +908,19 @@ def read_json_stream(builder: EvidenceBuilder, stream: IO[str], display: str, do
     With `documents` (a JSON file among manifests) each object's source also names its
     document and item number, as for YAML manifests; a dump's objects keep file and line only.
     """
+    return _read_json(builder, JsonStream(stream, display, strict_keys=documents), display, documents)
+
+
+def _read_json(builder: EvidenceBuilder, reader: JsonStream, display: str, documents: bool = False) -> int:
     count = 0
-    for obj, kind_hint, line, document, item in JsonStream(stream, display, strict_keys=documents).objects():
+    for obj, kind_hint, line, document, item in reader.objects():
         count += 1
         source: dict[str, Any] = {"file": display, "line": line}
         if documents:
             source["doc"] = document
             if item is not None:
                 source["item"] = item
-        if isinstance(obj, dict) and obj.get("kind") and str(obj["kind"]).endswith("List") and "items" in obj:
-            _add_document(builder, obj, source)
-            continue
-        builder.add(obj, kind_hint, source)
+        _add_object(builder, obj, kind_hint, source)
     return count
 
 
@@ -587,6 +940,11 @@ def read_offline(builder: EvidenceBuilder, mode: str, path: str) -> dict[str, An
     for file in files:
         display = _display(file)
         as_json = mode == "dump" or file.suffix == ".json"
+        if mode == "dump":
+            split = read_dump_split(builder, file, display)
+            if split is not None:
+                documents += split
+                continue
         try:
             with file.open(encoding="utf-8") as stream:
                 if as_json:

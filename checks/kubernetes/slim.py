@@ -1165,6 +1165,73 @@ class EvidenceBuilder:
             counts["controlplane configuration files"] = configs
         return counts
 
+    def absorb(self, later: EvidenceBuilder) -> bool:
+        """Take in what `later` read from the input right after everything this builder read.
+
+        The result is what one builder reading both parts in order would hold (sections, control
+        plane, configs and problems in order, the latest kubelet configuration, the counts), so a
+        large input can be read in parts by several processes. An object of `later` whose controller
+        only this builder had seen is judged now, as `add` would have judged it. False, and nothing
+        changed, when the order cannot be recovered: a controller UID registered in both (which
+        template a pod is compared with depends on where it stood), different settings, or state
+        this method does not know (a builder grown since: read sequentially rather than guess).
+        """
+        if (
+            set(vars(later)) != _BUILDER_STATE
+            or set(vars(self)) != _BUILDER_STATE
+            or (later.default_namespace, later.mirror_pods_only) != (self.default_namespace, self.mirror_pods_only)
+            or not self._templates.keys().isdisjoint(later._templates)
+            or not self._idle.isdisjoint(later._idle)
+        ):
+            return False
+        late = []
+        for kind in sorted(OWNED_KINDS):
+            for obj in later.sections[BY_KIND[kind].section]:
+                if "owned" in obj or "owner_note" in obj:
+                    continue
+                refs = obj["metadata"].get("ownerReferences") or ()
+                controller = next((r for r in refs if r.get("controller")), None)
+                if controller is not None and controller.get("uid") in self._templates:
+                    late.append((obj, kind))
+        for name, objects in later.sections.items():
+            self.sections.setdefault(name, []).extend(objects)
+        for component, entries in later.controlplane.items():
+            self.controlplane.setdefault(component, []).extend(entries)
+        if later.kubelet is not None:
+            self.kubelet = later.kubelet
+        if later._source is not None:
+            self._source = later._source
+        self._templates.update(later._templates)
+        self._template_forms.update(later._template_forms)
+        self._idle |= later._idle
+        for config_kind, found in later.configs.items():
+            self.configs.setdefault(config_kind, []).extend(found)
+        self.problems.extend(later.problems)
+        for ignored_kind, count in later.ignored.items():
+            self.ignored[ignored_kind] += count
+        for obj, kind in late:  # their controller's template is this builder's (no UID in both): as `add` judged
+            self._judge_owner(obj, kind)
+        return True
+
+
+_BUILDER_STATE = frozenset(
+    {
+        "default_namespace",
+        "mirror_pods_only",
+        "sections",
+        "controlplane",
+        "kubelet",
+        "_source",
+        "_templates",
+        "_template_forms",
+        "_idle",
+        "configs",
+        "problems",
+        "ignored",
+    }
+)
+"""The attributes of a builder `EvidenceBuilder.absorb` knows how to merge (a new one makes it refuse)."""
+
 
 _SLIMMERS: dict[str, Callable[[EvidenceBuilder, Mapping[str, Any], str], dict[str, Any]]] = {
     "Namespace": EvidenceBuilder._namespace,
