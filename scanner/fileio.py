@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -29,23 +30,48 @@ def _write_all(handle: BinaryIO, content: str | Iterable[bytes]) -> None:
         handle.write(chunk)
 
 
-def write_atomic(path: Path, text: str | Iterable[bytes], *, private: bool = False) -> None:
-    """Write `text` (or UTF-8 chunks, streamed) to `path` via a temporary file in the same directory and a rename.
+def reserve_temporary(path: Path, *, private: bool = False) -> tuple[int, Path]:
+    """Create the temporary file through which `write_atomic` writes `path`: its open descriptor and its name.
 
-    Reports get the usual permissions (0666 less the umask); `private` files (evidence) are 0600.
-    Nothing appears at `path` until every chunk is written; a failure midway leaves no file behind.
+    A process that has a report written by a worker process reserves it first: if the worker dies
+    midway, the parent knows the name and removes the partial file (`discard_temporary`).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o600 if private else 0o666 & ~_umask())
+    except BaseException:
+        discard_temporary((fd, Path(tmp)))
+        raise
+    return fd, Path(tmp)
+
+
+def discard_temporary(reserved: tuple[int, Path]) -> None:
+    """Close this process's descriptor of a reserved temporary file and remove it if it is still there."""
+    fd, tmp = reserved
+    with contextlib.suppress(OSError):
+        os.close(fd)
+    tmp.unlink(missing_ok=True)
+
+
+def write_atomic(
+    path: Path, text: str | Iterable[bytes], *, private: bool = False, reserved: tuple[int, Path] | None = None
+) -> None:
+    """Write `text` (or UTF-8 chunks, streamed) to `path` via a temporary file in the same directory and a rename.
+
+    Reports get the usual permissions (0666 less the umask); `private` files (evidence) are 0600.
+    Nothing appears at `path` until every chunk is written; a failure midway leaves no file behind.
+    `reserved`: the temporary file to write through (from `reserve_temporary`), else a new one.
+    """
+    fd, tmp = reserve_temporary(path, private=private) if reserved is None else reserved
+    try:
         with os.fdopen(fd, "wb", buffering=1 << 20) as handle:
             _write_all(handle, text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -77,16 +103,21 @@ def replace_problem(path: Path) -> str | None:
     return "is not a regular file, a character device or a FIFO: sovscan does not replace it"
 
 
-def write_output(path: Path, text: str | Iterable[bytes]) -> None:
+def write_output(path: Path, text: str | Iterable[bytes], *, reserved: tuple[int, Path] | None = None) -> None:
     """Write a report: a character device or FIFO as a stream, a regular file atomically, nothing else.
 
     A symlink or another non-regular file is refused (ConfigError): run as root, replacing
-    `/dev/null` or a symlink planted in a shared directory would damage the system.
+    `/dev/null` or a symlink planted in a shared directory would damage the system. `reserved`:
+    the temporary file to write a regular file through (`reserve_temporary`); removed if unused.
     """
     problem = replace_problem(path)
     if problem is not None:
+        if reserved is not None:
+            discard_temporary(reserved)
         raise ConfigError(f"cannot write the report here: {problem}", str(path))
     if is_stream(path):
+        if reserved is not None:
+            discard_temporary(reserved)
         fd = os.open(path, os.O_WRONLY | os.O_NOCTTY)  # no O_CREAT, no O_TRUNC: nothing is created or cut
         mode = os.fstat(fd).st_mode
         if not (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):  # swapped since the check: refuse
@@ -95,7 +126,7 @@ def write_output(path: Path, text: str | Iterable[bytes]) -> None:
         with os.fdopen(fd, "wb") as handle:
             _write_all(handle, text)
         return
-    write_atomic(path, text)
+    write_atomic(path, text, reserved=reserved)
 
 
 def unwritable(path: Path, *, directory: bool = False) -> str | None:
