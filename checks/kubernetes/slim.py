@@ -166,18 +166,24 @@ def _owner_refs(refs: Any) -> list[dict[str, Any]] | None:
 def _labels(labels: Any) -> dict[str, str]:
     if not labels or type(labels) is not dict:
         return {}
-    out = dict(labels)
-    if all(type(v) is str for v in out.values()) and all(type(k) is str for k in out):
-        return out
-    return {_str(k): _str(v) for k, v in labels.items()}
+    for k, v in labels.items():
+        if type(v) is not str or type(k) is not str:
+            return {_str(k): _str(v) for k, v in labels.items()}
+    return dict(labels)
 
 
 def _annotations(annotations: Any) -> dict[str, str] | None:
     """The annotations Pod Security judges (AppArmor per container); nothing else is kept."""
-    if not isinstance(annotations, dict):
+    if not annotations or not isinstance(annotations, dict):
         return None
-    kept = {_str(k): _str(v) for k, v in annotations.items() if _str(k).startswith(APPARMOR_ANNOTATION)}
-    return kept or None
+    kept = None
+    for k, v in annotations.items():
+        name = k if type(k) is str else _str(k)
+        if name.startswith(APPARMOR_ANNOTATION):
+            if kept is None:
+                kept = {}
+            kept[name] = v if type(v) is str else _str(v)
+    return kept
 
 
 def _profile(value: Any, path: str, key: str, problems: _Problems) -> dict[str, Any] | None:
@@ -193,47 +199,67 @@ def _profile(value: Any, path: str, key: str, problems: _Problems) -> dict[str, 
     return out or None
 
 
+_SC_BOOL, _SC_INT, _SC_PROC, _SC_CAPS, _SC_SYSCTLS, _SC_PROFILE, _SC_SELINUX, _SC_WINDOWS = range(8)
+_SC_COMMON = {
+    **dict.fromkeys(_INT_SC_KEYS, _SC_INT),
+    "seccompProfile": _SC_PROFILE,
+    "appArmorProfile": _SC_PROFILE,
+    "seLinuxOptions": _SC_SELINUX,
+    "windowsOptions": _SC_WINDOWS,
+}
+_SC_FIELDS = {
+    False: {**dict.fromkeys(_BOOL_SC_KEYS, _SC_BOOL), **_SC_COMMON, "procMount": _SC_PROC, "capabilities": _SC_CAPS},
+    True: {"runAsNonRoot": _SC_BOOL, **_SC_COMMON, "sysctls": _SC_SYSCTLS},
+}
+"""pod (True) or container (False) -> securityContext field kept -> how it is read."""
+
+
 def _security_context(sc: Any, path: str, problems: _Problems, pod: bool) -> dict[str, Any] | None:
     if not sc:
         return None
-    sc = problems.mapping(sc, path)
-    if not sc:
-        return None
+    if type(sc) is not dict:
+        sc = problems.mapping(sc, path)
+        if not sc:
+            return None
+    fields = _SC_FIELDS[pod]
     out: dict[str, Any] = {}
     for key, value in sc.items():
         if value is None:
             continue
-        if key in _BOOL_SC_KEYS and (not pod or key == "runAsNonRoot"):
-            out[key] = problems.boolean(value, path, key)
-        elif key in _INT_SC_KEYS:
-            out[key] = problems.integer(value, path, key)
-        elif key == "procMount" and not pod:
+        what = fields.get(key)
+        if what is None:
+            continue
+        if what == _SC_BOOL:
+            out[key] = value if value is True or value is False else problems.boolean(value, path, key)
+        elif what == _SC_INT:
+            out[key] = value if type(value) is int else problems.integer(value, path, key)
+        elif what == _SC_PROC:
             out[key] = _intern(problems.string(value, path, key))
-        elif key == "capabilities" and not pod:
+        elif what == _SC_CAPS:
             caps = problems.mapping(value, path, key)
             if caps:
                 slim_caps = {}
                 for name in ("add", "drop"):
                     values = problems.sequence(caps.get(name), path, f"capabilities.{name}")
                     if values is not None:
-                        slim_caps[name] = [_intern(_str(v)) for v in values]
+                        slim_caps[name] = [_intern(v if type(v) is str else _str(v)) for v in values]
                 if slim_caps:
                     out[key] = slim_caps
-        elif key == "sysctls" and pod:
+        elif what == _SC_SYSCTLS:
             sysctls = problems.sequence(value, path, key)
             if sysctls:
                 out[key] = [{"name": _str(s.get("name"))} for s in sysctls if isinstance(s, dict)]
-        elif key in ("seccompProfile", "appArmorProfile"):
+        elif what == _SC_PROFILE:
             profile = _profile(value, path, key, problems)
             if profile:
                 out[key] = profile
-        elif key == "seLinuxOptions":
+        elif what == _SC_SELINUX:
             selinux = problems.mapping(value, path, key)
             if selinux:
                 kept = {k: _str(selinux[k]) for k in ("type", "user", "role", "level") if selinux.get(k) is not None}
                 if kept:
                     out[key] = kept
-        elif key == "windowsOptions":
+        else:
             windows = problems.mapping(value, path, key)
             if windows and windows.get("hostProcess") is not None:
                 out[key] = {"hostProcess": problems.boolean(windows["hostProcess"], path, f"{key}.hostProcess")}
@@ -258,46 +284,62 @@ def slim_container(container: Any, path: str = "container", problems: _Problems 
     if not isinstance(container, dict):
         problems.items.append(f"{path} is {_shown(container)}, not an object")
         return {"name": "", "image": ""}
-    out: dict[str, Any] = {"name": _str(container.get("name")), "image": _str(container.get("image"))}
-    raw_sc = container.get("securityContext")
+    get = container.get
+    name, image = get("name"), get("image")
+    out: dict[str, Any] = {
+        "name": name if type(name) is str else _str(name),
+        "image": image if type(image) is str else _str(image),
+    }
+    raw_sc = get("securityContext")
     sc = _security_context(raw_sc, path + ".securityContext", problems, pod=False) if raw_sc else None
     if sc:
         out["securityContext"] = sc
-    ports = problems.sequence(container.get("ports"), path, "ports")
+    ports = get("ports")
+    if ports is not None and type(ports) is not list:
+        ports = problems.sequence(ports, path, "ports")
     if ports:
-        host_ports = [
-            {
-                "containerPort": _json_scalar(p.get("containerPort")),
-                "hostPort": problems.integer(p.get("hostPort"), f"{path}.ports[{i}].hostPort"),
-            }
-            for i, p in enumerate(ports)
-            if isinstance(p, dict) and p.get("hostPort")
-        ]
+        host_ports = []
+        for i, p in enumerate(ports):
+            if isinstance(p, dict) and p.get("hostPort"):
+                host_ports.append(
+                    {
+                        "containerPort": _json_scalar(p.get("containerPort")),
+                        "hostPort": problems.integer(p.get("hostPort"), f"{path}.ports[{i}].hostPort"),
+                    }
+                )
         if host_ports:
             out["ports"] = host_ports
     for probe in _PROBES:
-        host = _handler_host(container.get(probe))
-        if host:
-            out[probe] = host
-    lifecycle = container.get("lifecycle")
-    if isinstance(lifecycle, dict):
+        handler = get(probe)
+        if handler is not None:
+            host = _handler_host(handler)
+            if host:
+                out[probe] = host
+    lifecycle = get("lifecycle")
+    if lifecycle is not None and isinstance(lifecycle, dict):
         hooks = {k: h for k in ("postStart", "preStop") if (h := _handler_host(lifecycle.get(k)))}
         if hooks:
             out["lifecycle"] = hooks
-    resources = container.get("resources")
-    if isinstance(resources, dict):
+    resources = get("resources")
+    if resources is not None and isinstance(resources, dict):
         limits = resources.get("limits")
-        if isinstance(limits, dict):
-            kept = {k: _str(limits[k]) for k in ("cpu", "memory") if limits.get(k) is not None}
+        if limits is not None and isinstance(limits, dict):
+            kept = {}
+            for key in ("cpu", "memory"):
+                value = limits.get(key)
+                if value is not None:
+                    kept[key] = value if type(value) is str else _str(value)
             if kept:
                 out["resources"] = {"limits": kept}
-    env = container.get("env")
+    env = get("env")
     if env and isinstance(env, list):
         secret_env = []
         for item in env:
             if not isinstance(item, dict):
                 continue
             value_from = item.get("valueFrom")
+            if value_from is None:
+                continue
             ref = value_from.get("secretKeyRef") if isinstance(value_from, dict) else None
             if isinstance(ref, dict):
                 secret_env.append(
@@ -308,7 +350,7 @@ def slim_container(container: Any, path: str = "container", problems: _Problems 
                 )
         if secret_env:
             out["env"] = secret_env
-    env_from = container.get("envFrom")
+    env_from = get("envFrom")
     if env_from and isinstance(env_from, list):
         secret_refs = [
             {"secretRef": {"name": _str(item["secretRef"].get("name"))}}
@@ -381,16 +423,67 @@ def _comparable(spec: Mapping[str, Any]) -> dict[str, Any]:
     `kube-api-access-xxxxx` volume, a StatefulSet adds persistentVolumeClaim volumes (both volume
     types every Pod Security level allows); ephemeral containers are compared separately.
     """
-    out = {k: v for k, v in spec.items() if k not in ("ephemeralContainers", "serviceAccountName", "volumes")}
+    out = {k: v for k, v in spec.items() if k not in _NOT_COMPARED}
     out["serviceAccountName"] = spec.get("serviceAccountName") or "default"
+    out["volumes"] = _compared_volumes(spec.get("volumes"))
+    return out
+
+
+_NOT_COMPARED = frozenset(("ephemeralContainers", "serviceAccountName", "volumes"))
+
+
+def _compared_volumes(raw: Any) -> list[Any]:
+    """The volumes `_comparable` keeps (admission-added ones left out), sorted by name."""
     volumes = []
-    for volume in spec.get("volumes") or ():
+    for volume in raw or ():
         kinds = set(volume) - {"name"}
         if kinds == {"persistentVolumeClaim"} or (kinds == {"projected"} and _SA_VOLUME.match(str(volume["name"]))):
             continue
         volumes.append(volume)
-    out["volumes"] = sorted(volumes, key=lambda v: str(v.get("name")))
-    return out
+    return sorted(volumes, key=lambda v: str(v.get("name")))
+
+
+def _simple_limits(container: Any) -> bool:
+    """A slim container whose `resources` is absent or exactly `{"limits": <non-empty object>}`:
+    `same_pod_spec` leaves such a container unchanged when its limits are its template's."""
+    if type(container) is not dict:
+        return False
+    resources = container.get("resources")
+    if resources is None:
+        return "resources" not in container
+    if type(resources) is not dict or len(resources) != 1:
+        return False
+    limits = resources.get("limits")
+    return type(limits) is dict and bool(limits)
+
+
+def _same_spec_fast(pod: Mapping[str, Any], theirs: Mapping[str, Any]) -> bool:
+    """True when `same_pod_spec(pod, _, theirs)` is certainly true without building the adjusted form:
+    every compared field of the pod equals the template's, containers included, and no container
+    has a limit its template lacks. False means "not shown here" (the general comparison decides)."""
+    count = 2  # serviceAccountName and volumes, always in `theirs`
+    missing = _NOT_COMPARED  # a sentinel no value equals
+    for key, value in pod.items():
+        if key in _NOT_COMPARED:
+            continue
+        count += 1
+        if key == "containers" or key == "initContainers":
+            base = theirs.get(key, missing)
+            if type(value) is not list or type(base) is not list or value != base:
+                return False
+            for container in value:
+                if not _simple_limits(container):
+                    return False
+        elif theirs.get(key, missing) != value:
+            return False
+    if count != len(theirs):
+        return False
+    if (pod.get("serviceAccountName") or "default") != theirs["serviceAccountName"]:
+        return False
+    volumes = pod.get("volumes")
+    if volumes is not None and (type(volumes) is not list or any(type(v) is not dict for v in volumes)):
+        return False
+    return bool(_compared_volumes(volumes) == theirs["volumes"])
 
 
 def same_pod_spec(pod: Mapping[str, Any], template: Mapping[str, Any], theirs: dict[str, Any] | None = None) -> bool:
@@ -400,9 +493,11 @@ def same_pod_spec(pod: Mapping[str, Any], template: Mapping[str, Any], theirs: d
     other values: a limit the template sets must be the pod's. `theirs` is `_comparable(template)`
     when the caller already has it (it is only read).
     """
-    mine = _comparable(pod)
     if theirs is None:
         theirs = _comparable(template)
+    if _same_spec_fast(pod, theirs):  # the usual case: the pod is its template, as admitted
+        return True
+    mine = _comparable(pod)
     for ctype in ("containers", "initContainers"):
         ours, base = mine.get(ctype) or [], theirs.get(ctype) or []
         if len(ours) != len(base):
@@ -426,10 +521,17 @@ def _apparmor_effective(spec: Mapping[str, Any], annotations: Mapping[str, str] 
     """Container name -> its AppArmor profile as the kubelet applies it (field, else pod field, else annotation)."""
     pod = ((spec.get("securityContext") or {}).get("appArmorProfile") or {}).get("type")
     out = {}
+    if not annotations:  # no annotation applies (a missing one maps to ""): fields only
+        for ctype in ("initContainers", "containers"):
+            for c in spec.get(ctype) or ():
+                shown = ((c.get("securityContext") or {}).get("appArmorProfile") or {}).get("type") or pod
+                if shown:
+                    out[str(c.get("name"))] = str(shown)
+        return out
     for ctype in ("initContainers", "containers"):
         for c in spec.get(ctype) or ():
             own = ((c.get("securityContext") or {}).get("appArmorProfile") or {}).get("type")
-            annotation = (annotations or {}).get(APPARMOR_ANNOTATION + str(c.get("name")))
+            annotation = annotations.get(APPARMOR_ANNOTATION + str(c.get("name")))
             shown = (
                 own
                 or pod
@@ -472,7 +574,7 @@ def _same_pod(
     """
     template_apparmor, template_form = known if known is not None else (_apparmor_effective(template, None), None)
     if (annotations or None) == (template_annotations or None) and not (
-        _apparmor_effective(spec, None) or template_apparmor
+        template_apparmor or _apparmor_effective(spec, None)
     ):
         return same_pod_spec(spec, template, template_form)
     if _apparmor_effective(spec, annotations) != _apparmor_effective(template, template_annotations):
@@ -742,8 +844,14 @@ class EvidenceBuilder:
         owner that never appeared.
         """
         meta = slim["metadata"]
-        controller = next((r for r in meta.get("ownerReferences") or () if r.get("controller")), None)
-        if controller is None or "owned" in slim or "owner_note" in slim:
+        if "owned" in slim or "owner_note" in slim:
+            return
+        controller = None
+        for ref in meta.get("ownerReferences") or ():
+            if ref.get("controller"):
+                controller = ref
+                break
+        if controller is None:
             return
         uid = controller.get("uid")
         found = self._templates.get(uid) if uid else None
