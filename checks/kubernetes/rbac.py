@@ -126,10 +126,28 @@ def with_builtin_roles(evidence: Evidence) -> dict[str, list[Mapping[str, Any]]]
     return sections
 
 
+_AUTHORIZER_MEMO = "kubernetes.control_authorizer"
+
+
 def control_authorizer(evidence: Evidence) -> Authorizer:
     """The Authorizer the controls judge with: built-in roles filled in (`with_builtin_roles`),
-    aggregation converged (a role is judged on what it grants once the controller has run)."""
-    return Authorizer.from_sections(with_builtin_roles(evidence), "converged")
+    aggregation converged (a role is judged on what it grants once the controller has run).
+
+    Built once per evidence and kept in its memo (the views of every control share it), reused
+    only while it was built from the very same section objects (identity and length) and the same
+    collection mode; an Authorizer never changes once built.
+    """
+    sections = tuple(evidence.section(name) for name in RBAC_SECTIONS)
+    key = (evidence.target, evidence.uri, complete_listing(evidence), tuple(len(s) for s in sections))
+    memo = getattr(evidence, "memo", None)
+    found = memo.get(_AUTHORIZER_MEMO) if isinstance(memo, dict) else None
+    if isinstance(found, tuple) and found[0] == key and all(a is b for a, b in zip(found[1], sections, strict=True)):
+        authorizer: Authorizer = found[2]
+        return authorizer
+    authorizer = Authorizer.from_sections(with_builtin_roles(evidence), "converged")
+    if isinstance(memo, dict):
+        memo[_AUTHORIZER_MEMO] = (key, sections, authorizer)  # the sections held: their ids stay theirs
+    return authorizer
 
 
 def _binding_rules(authz: Authorizer, kind: str, binding: Mapping[str, Any]) -> tuple[Rule, ...] | None:
