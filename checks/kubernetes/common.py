@@ -380,7 +380,7 @@ class _WorkloadIndex:
                 workload = Workload(kind, obj, spec if type(spec) is dict else _NO_SPEC)
                 append(_Entry(kind, obj, namespace, meta.get("uid"), owned, debug, workload, idle, builtin))
         self.entries = entries
-        self._judged: dict[int, tuple[Workload, Resource, str | None]] = {}
+        self._judged: dict[int, tuple[Workload, Resource, str | None, str]] = {}
         self._default: list[Workload] | None = None
         self._idle: list[tuple[int, Skipped]] = []
         self._specials: list[tuple[int, int, _Entry]] = []
@@ -471,13 +471,14 @@ class _WorkloadIndex:
             skipped.sort(key=lambda item: item[0])  # in the order of the evidence, as `select` gives them
         return found, [item for _, item in skipped]
 
-    def judged(self, evidence: Evidence, workload: Workload) -> tuple[Resource, str | None]:
-        """(its Resource, `workload.incomplete()`) of a workload `select` gave, computed once for every control."""
+    def judged(self, evidence: Evidence, workload: Workload) -> tuple[Resource, str | None, str]:
+        """(its Resource, `workload.incomplete()`, `workload.label`) of a workload `select` gave, computed
+        once for every control."""
         found = self._judged.get(id(workload))
         if found is None or found[0] is not workload:  # the workload is kept: its id stays its own
             resource = self.resource(evidence, workload.kind, workload.obj)
-            found = self._judged[id(workload)] = (workload, resource, workload.incomplete())
-        return found[1], found[2]
+            found = self._judged[id(workload)] = (workload, resource, workload.incomplete(), workload.label)
+        return found[1], found[2], found[3]
 
     def resource(self, evidence: Evidence, kind: str, obj: Mapping[str, Any]) -> Resource:
         """`object_resource` of a workload object, built once per object (any other object: built each time)."""
@@ -617,13 +618,13 @@ def evaluate_workloads(
     results: list[CheckResult] = []
     judged = index.judged
     for workload in found:
-        resource, reason = judged(evidence, workload)
+        resource, reason, label = judged(evidence, workload)
         if reason:
             results.append(CheckResult(resource, Status.ERROR, reason, expected=expected))
             continue
         problems = evaluate(workload)
         if problems:
-            message = f"{workload.label}: {'; '.join(problems)}"
+            message = f"{label}: {'; '.join(problems)}"
             results.append(CheckResult(resource, Status.FAIL, message, observed=problems, expected=expected))
         else:
             results.append(CheckResult(resource, Status.PASS, passed, expected=expected))

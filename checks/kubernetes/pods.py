@@ -456,7 +456,13 @@ def pss_violations(pod_spec: Mapping[str, Any], metadata: Mapping[str, Any], lev
         return []
     spec = _map(pod_spec)
     pod_sc = _map(spec.get("securityContext"))
-    every = [(t, _map(c)) for t in _ALL_CONTAINERS for c in spec.get(t) or ()]
+    # (type, container, its securityContext, its label): what both passes over the containers read
+    every: list[tuple[str, Mapping[str, Any], Mapping[str, Any], str]] = []
+    for ctype in _ALL_CONTAINERS:
+        for item in spec.get(ctype) or ():
+            c = item if type(item) is dict else _map(item)
+            sc = c.get("securityContext")
+            every.append((ctype, c, sc if type(sc) is dict else _map(sc), _named(ctype, c)))
     out: list[str] = []
     # baseline
     if _map(pod_sc.get("windowsOptions")).get("hostProcess") is True:
@@ -464,9 +470,7 @@ def pss_violations(pod_spec: Mapping[str, Any], metadata: Mapping[str, Any], lev
     for key in ("hostNetwork", "hostPID", "hostIPC"):
         if spec.get(key) is True:
             out.append(f"host namespaces: {key} is true")
-    for ctype, c in every:
-        sc = _map(c.get("securityContext"))
-        name = _named(ctype, c)
+    for _, c, sc, name in every:
         if _map(sc.get("windowsOptions")).get("hostProcess") is True:
             out.append(f"hostProcess: {name} sets windowsOptions.hostProcess true")
         if sc.get("privileged") is True:
@@ -530,9 +534,7 @@ def pss_violations(pod_spec: Mapping[str, Any], metadata: Mapping[str, Any], lev
     if pod_sc.get("runAsUser") == 0:
         out.append("runAsUser: the pod sets runAsUser 0")
     pod_seccomp = _map(pod_sc.get("seccompProfile")).get("type")
-    for ctype, c in every:
-        sc = _map(c.get("securityContext"))
-        name = _named(ctype, c)
+    for _, _, sc, name in every:
         if not windows and sc.get("allowPrivilegeEscalation") is not False:
             out.append(f"allowPrivilegeEscalation: {name} does not set allowPrivilegeEscalation false")
         non_root = sc.get("runAsNonRoot")
