@@ -525,6 +525,17 @@ def select_workloads(evidence: Evidence, params: Mapping[str, Any]) -> tuple[lis
     return _workload_index(evidence).select(params)
 
 
+def workload_verdicts(evidence: Evidence) -> Callable[[Workload], tuple[Resource, str | None, str]]:
+    """`workload -> (its Resource, workload.incomplete(), workload.label)` for the workloads
+    `select_workloads` gives, computed once and shared by every control."""
+    index = _workload_index(evidence)
+
+    def judged(workload: Workload) -> tuple[Resource, str | None, str]:
+        return index.judged(evidence, workload)
+
+    return judged
+
+
 def workload_resources(evidence: Evidence) -> Callable[[str, Mapping[str, Any]], Resource]:
     """`(kind, obj) -> object_resource(evidence, kind, obj)`: built once per object of the workload
     sections and shared by every control (a Resource is immutable); any other object is built each time."""

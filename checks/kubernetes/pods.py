@@ -22,7 +22,7 @@ from checks.kubernetes.common import (
     select_workloads,
     skipped_results,
     target_resource,
-    workload_resources,
+    workload_verdicts,
 )
 from checks.kubernetes.slim import APPARMOR_ANNOTATION
 from scanner.interface import check
@@ -340,12 +340,11 @@ def token_automount(evidence: Evidence, params: Mapping[str, Any]) -> list[Check
             results.append(CheckResult(resource, Status.FAIL, message, automount, False))
     found, skipped = select_workloads(evidence, params)
     results.extend(skipped_results(evidence, skipped))
-    resource_of = workload_resources(evidence)
+    judged = workload_verdicts(evidence)
     for w in found:
         if w.debug:  # the owning controller's template is evaluated
             continue
-        resource = resource_of(w.kind, w.obj)
-        reason = w.incomplete()
+        resource, reason, label = judged(w)
         if reason:
             results.append(CheckResult(resource, Status.ERROR, reason))
             continue
@@ -359,7 +358,7 @@ def token_automount(evidence: Evidence, params: Mapping[str, Any]) -> list[Check
         if automount is False:
             results.append(CheckResult(resource, Status.PASS, "default service account, token not mounted"))
         else:
-            message = f"{w.label} runs as the default service account with its token mounted"
+            message = f"{label} runs as the default service account with its token mounted"
             results.append(
                 CheckResult(resource, Status.FAIL, message, "token mounted", "automountServiceAccountToken: false")
             )

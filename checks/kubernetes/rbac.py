@@ -25,7 +25,7 @@ from checks.kubernetes.common import (
     matches,
     nothing_found,
     object_resource,
-    workload_resources,
+    workload_verdicts,
     workloads,
 )
 from checks.kubernetes.powers import (
@@ -596,14 +596,13 @@ def workload_rbac(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckRe
     ):
         return [nothing_found(evidence, "no binding", ("clusterrolebindings", "rolebindings"))]
     found, _ = workloads(evidence, ())
-    resource_of = workload_resources(evidence)
+    judged = workload_verdicts(evidence)
     results = []
     cache: dict[tuple[str, str], tuple[list[str], str, list[str]]] = {}
     for workload in found:
         if workload.debug:  # a controller's pod: judged through its controller's template
             continue
-        resource = resource_of(workload.kind, workload.obj)
-        incomplete = workload.incomplete()
+        resource, incomplete, workload_label = judged(workload)
         if incomplete:  # a fragment may name no serviceAccountName and still not run as `default`
             results.append(CheckResult(resource, Status.ERROR, incomplete))
             continue
@@ -611,7 +610,7 @@ def workload_rbac(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckRe
         key = (workload.namespace, account)
         label = f"ServiceAccount {workload.namespace}/{account}"
         if f"{workload.namespace}/{account}" in allowed:
-            message = f"{workload.label} runs as {label}, allow-listed in allowed_service_accounts: not evaluated"
+            message = f"{workload_label} runs as {label}, allow-listed in allowed_service_accounts: not evaluated"
             results.append(CheckResult(resource, Status.NOT_APPLICABLE, message))
             continue
         if key not in cache:
@@ -629,12 +628,12 @@ def workload_rbac(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckRe
             )
         described, severity_text, unknown = cache[key]
         if not described and unknown:
-            message = f"{workload.label} runs as {label}; cannot be judged offline: {'; '.join(unknown)}"
+            message = f"{workload_label} runs as {label}; cannot be judged offline: {'; '.join(unknown)}"
             results.append(CheckResult(resource, Status.NOT_APPLICABLE, message, unknown))
             continue
         if not described:
             results.append(
-                CheckResult(resource, Status.PASS, f"{workload.label} runs as {label}: no dangerous permission")
+                CheckResult(resource, Status.PASS, f"{workload_label} runs as {label}: no dangerous permission")
             )
             continue
         token = (
@@ -643,7 +642,7 @@ def workload_rbac(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckRe
             else ""
         )
         message = (
-            f"{workload.label} runs as {label}, which holds (worst: {severity_text}): {'; '.join(described)}{token}"
+            f"{workload_label} runs as {label}, which holds (worst: {severity_text}): {'; '.join(described)}{token}"
         )
         results.append(CheckResult(resource, Status.FAIL, message, described, "no dangerous permission"))
     if not results:
