@@ -54,6 +54,73 @@ _VALIDATORS: dict[str, _Compiled | str] = {}
 """Canonical JSON of a schema -> its compiled validators, or why the schema itself is invalid."""
 
 
+_SCHEMA_OF: tuple[str, ...] = ("items", "contains", "additionalProperties", "propertyNames", "if", "then", "else")
+_SCHEMA_OF += ("not", "unevaluatedItems", "unevaluatedProperties", "contentSchema")
+_SCHEMAS_IN = ("prefixItems", "allOf", "anyOf", "oneOf")
+_SCHEMAS_BY_NAME = ("properties", "patternProperties", "dependentSchemas", "$defs")
+"""The draft 2020-12 keywords whose value is a schema, an array of schemas, an object of schemas: in
+the meta-schema, each of these places is `{"$dynamicRef": "#meta"}`, the whole meta-schema again."""
+
+_SHARED_MIN = 400
+"""Characters of JSON from which a subschema is checked once for every schema it appears in."""
+
+_VALID_SUBSCHEMAS: set[str] = set()
+"""Canonical JSON of subschemas that passed `check_schema` on their own."""
+
+
+def _check_schema(schema: Any) -> None:
+    """`Draft202012Validator.check_schema(schema)`, each large subschema checked once for every schema.
+
+    A section's schema repeats large parts of the others (a pod spec in seven of them). Because
+    the meta-schema checks a subschema in the places `_SCHEMA_OF`, `_SCHEMAS_IN`, `_SCHEMAS_BY_NAME`
+    name exactly as it checks a schema on its own, the schema is valid exactly when it is valid with
+    each subschema there that is valid on its own replaced by `{}` (valid too). An invalid schema is
+    checked again whole, so that the error (the first one jsonschema finds) is the one it always gave.
+    """
+    reduced = _reduced(schema, 0)
+    try:
+        jsonschema.Draft202012Validator.check_schema(reduced)
+    except jsonschema.SchemaError:
+        if reduced is schema:
+            raise
+        jsonschema.Draft202012Validator.check_schema(schema)  # raises the error of the schema as written
+
+
+def _reduced(node: Any, depth: int) -> Any:
+    """`node` with every large subschema that is valid on its own replaced by `{}` (a copy; `node` when none)."""
+    if type(node) is not dict:
+        return node
+    if depth:
+        text = json.dumps(node, sort_keys=True, default=str)
+        if text in _VALID_SUBSCHEMAS:
+            return {}
+        if len(text) >= _SHARED_MIN:
+            valid = True
+            try:
+                _check_schema(node)
+            except Exception:  # left in place: the check of the whole schema meets it again
+                valid = False
+            if valid:
+                _VALID_SUBSCHEMAS.add(text)
+                return {}
+    out: dict[str, Any] | None = None
+    for key, value in node.items():
+        new = value
+        if key in _SCHEMA_OF:
+            new = _reduced(value, depth + 1)
+        elif key in _SCHEMAS_IN and type(value) is list:
+            items = [_reduced(item, depth + 1) for item in value]
+            new = value if all(a is b for a, b in zip(items, value, strict=True)) else items
+        elif key in _SCHEMAS_BY_NAME and type(value) is dict:
+            named = {name: _reduced(item, depth + 1) for name, item in value.items()}
+            new = value if all(named[name] is item for name, item in value.items()) else named
+        if new is not value:
+            if out is None:
+                out = dict(node)
+            out[key] = new
+    return node if out is None else out
+
+
 def _validator(schema: Mapping[str, Any]) -> _Compiled | str:
     try:
         key = json.dumps(schema, sort_keys=True, default=str)
@@ -62,7 +129,7 @@ def _validator(schema: Mapping[str, Any]) -> _Compiled | str:
     found = _VALIDATORS.get(key)
     if found is None:
         try:
-            jsonschema.Draft202012Validator.check_schema(schema)
+            _check_schema(schema)
             fast = None
             if _fast is not None:
                 try:

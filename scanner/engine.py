@@ -653,7 +653,12 @@ def _result_problem(results: Sequence[Any], evidence: Evidence) -> str | None:
     """Why a check's results cannot be used (nothing returned, not CheckResults, another target's)."""
     if not results:
         return "returned no result (a check must return NOT_APPLICABLE explicitly when nothing is in scope)"
+    target = evidence.target
     for result in results:
+        if type(result) is CheckResult and type(result.status) is Status and type(result.resource) is Resource:
+            if result.resource.target != target:  # the usual result, decided without the general checks below
+                return f"returned a resource of target '{result.resource.target}', not of '{target}'"
+            continue
         if not isinstance(result, CheckResult) or not isinstance(result.status, Status):
             shown = type(result.status).__name__ if isinstance(result, CheckResult) else type(result).__name__
             return f"returned {shown}, not a CheckResult with a Status"
@@ -755,18 +760,27 @@ def evaluate_control(control: Control, evidence: Evidence, registry: Registry) -
     problem = _result_problem(results, evidence)
     if problem:  # a check must say PASS, FAIL, ERROR or NOT_APPLICABLE for this target, explicitly
         return [Finding(control.id, evidence.target_resource(), Status.ERROR, f"check '{control.check}' {problem}")]
+    # one finding per resource URI, the worst status winning (the first of equals), in first-seen order
     merged: dict[str, Finding] = {}
+    control_id = control.id
+    weight = _STATUS_WEIGHT
     for result in results:
         status = result.status
         message = result.message
         if status is Status.WAIVED:  # only waivers may waive
             status, message = Status.ERROR, f"check returned WAIVED, which only a waiver may set: {message}"
-        finding = Finding(
-            control.id, result.resource, status, message, finite_json(result.observed), finite_json(result.expected)
-        )
-        previous = merged.get(result.resource.uri)
-        if previous is None or _STATUS_WEIGHT[status] > _STATUS_WEIGHT[previous.status]:
-            merged[result.resource.uri] = finding
+        resource = result.resource
+        uri = resource.uri
+        previous = merged.get(uri)
+        if previous is not None and weight[status] <= weight[previous.status]:
+            continue  # a finding would only be built to be dropped
+        observed = result.observed
+        if observed is not None and type(observed) is not str:  # the usual values need no copy
+            observed = finite_json(observed)
+        expected = result.expected
+        if expected is not None and type(expected) is not str:
+            expected = finite_json(expected)
+        merged[uri] = Finding(control_id, resource, status, message, observed, expected)
     return list(merged.values())
 
 

@@ -16,8 +16,8 @@ Otherwise any ERROR makes the scan incomplete (exit 3), and a clean scan exits 0
 from __future__ import annotations
 
 import enum
-from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from scanner.compare import changes, is_compared
 from scanner.model import Finding, ScanResult, Severity, Status
@@ -84,23 +84,37 @@ class GateOutcome:
 
 def coverage(result: ScanResult) -> tuple[Coverage, ...]:
     """Per-target coverage: the share of applicable controls evaluated (not ERROR)."""
-    statuses: dict[str, dict[str, list[Finding]]] = defaultdict(lambda: defaultdict(list))
+    # target -> control id -> [applicable: some finding is not NOT_APPLICABLE, (message of its first ERROR,)]
+    seen: dict[str, dict[str, list[Any]]] = {}
     order = [t.id for t in result.targets]
+    known = set(order)
+    not_applicable, error = Status.NOT_APPLICABLE, Status.ERROR
     for finding in result.findings:
-        if finding.resource.target not in order:
-            order.append(finding.resource.target)
-        statuses[finding.resource.target][finding.control_id].append(finding)
+        target = finding.resource.target
+        controls = seen.get(target)
+        if controls is None:
+            controls = seen[target] = {}
+            if target not in known:
+                known.add(target)
+                order.append(target)
+        entry = controls.get(finding.control_id)
+        if entry is None:
+            entry = controls[finding.control_id] = [False, None]
+        status = finding.status
+        if status is not not_applicable:
+            entry[0] = True
+            if status is error and entry[1] is None:
+                entry[1] = (finding.message,)
     out: list[Coverage] = []
     for target in order:
         applicable = evaluated = 0
         missing: list[tuple[str, str]] = []
-        for control_id, found in sorted(statuses[target].items()):
-            if all(f.status is Status.NOT_APPLICABLE for f in found):
+        for control_id, (is_applicable, first_error) in sorted(seen.get(target, {}).items()):
+            if not is_applicable:
                 continue
             applicable += 1
-            errors = [f for f in found if f.status is Status.ERROR]
-            if errors:
-                missing.append((control_id, errors[0].message))
+            if first_error is not None:
+                missing.append((control_id, first_error[0]))
             else:
                 evaluated += 1
         out.append(Coverage(target, applicable, evaluated, tuple(missing)))
@@ -134,13 +148,23 @@ def evaluate_gate(
     """Apply the gate (see the module docstring); `fail_on=None` never fails on findings."""
     reasons: list[str] = []
     compared = is_compared(result)
-    changed = changes(result)
+    # classified only when it is read (--fail-on-new, or a comparison): a pass over every finding
+    changed = changes(result) if new_only or compared else None
+
+    verdicts: dict[str, bool] = {}  # control id -> at or above the threshold (asked once per control)
 
     def at_threshold(f: Finding) -> bool:
-        return fail_on is not None and _severity(result, f.control_id).at_least(fail_on)
+        if fail_on is None:
+            return False
+        verdict = verdicts.get(f.control_id)
+        if verdict is None:
+            verdict = verdicts[f.control_id] = _severity(result, f.control_id).at_least(fail_on)
+        return verdict
 
     all_failing = tuple(f for f in result.findings if f.status is Status.FAIL and at_threshold(f))
-    failing = tuple(f for f in changed.failing if at_threshold(f)) if new_only else all_failing
+    failing = all_failing
+    if changed is not None and new_only:
+        failing = tuple(f for f in changed.failing if at_threshold(f))
     level = fail_on.value if fail_on else ""
     if failing:
         if new_only:
@@ -156,7 +180,7 @@ def evaluate_gate(
         reasons.extend(_listed(failing, describe=new_only and compared))
 
     lost: tuple[Finding, ...] = ()
-    if compared and not allow_new_errors:
+    if changed is not None and compared and not allow_new_errors:
         lost = tuple(f for f in changed.lost if at_threshold(f))
         if lost:
             reasons.append(

@@ -488,6 +488,10 @@ class Authorizer:
                 entries = self._by_subject.setdefault(subject, [])
                 if not entries or entries[-1][1] is not binding:
                     entries.append((order, binding, subject))
+        self._everywhere: dict[tuple[str, tuple[str, ...]], tuple[Grant, ...]] = {}
+        """(user, groups) -> `grants_for(user, groups, None)`: every workload of an account asks again."""
+        self._grant_of: dict[tuple[int, int], Grant] = {}
+        """(binding visit order, position of the subject in it) -> its Grant (shared: a Grant is immutable)."""
 
     @staticmethod
     def _binding(kind: str, raw: Mapping[str, Any]) -> _Binding:
@@ -585,7 +589,19 @@ class Authorizer:
         return found
 
     def _grants_everywhere(self, user: str, groups: Sequence[str]) -> list[Grant]:
-        """`grants_for(..., None)` through the subject index (same bindings, same order)."""
+        """`grants_for(..., None)` through the subject index (same bindings, same order), once per identity.
+
+        The roles and bindings do not change once the Authorizer is built, so neither does the answer.
+        """
+        if type(user) is not str or type(groups) is not tuple or any(type(g) is not str for g in groups):
+            return list(self._find_everywhere(user, groups))
+        key = (user, groups)
+        found = self._everywhere.get(key)
+        if found is None:
+            found = self._everywhere[key] = self._find_everywhere(user, groups)
+        return list(found)
+
+    def _find_everywhere(self, user: str, groups: Sequence[str]) -> tuple[Grant, ...]:
         candidates = [Subject("User", user), *(Subject("Group", g) for g in groups)]
         if user.startswith(SERVICE_ACCOUNT_PREFIX):
             namespace, _, name = user[len(SERVICE_ACCOUNT_PREFIX) :].partition(":")
@@ -600,9 +616,12 @@ class Authorizer:
         for order in sorted(hits):
             binding, _ = hits[order]
             # the first subject of the binding that applies, as the full scan reports it
-            first = next(s for s in binding.subjects if s.applies_to(user, groups))
-            found.append(self._grants(binding, first))
-        return found
+            position = next(i for i, s in enumerate(binding.subjects) if s.applies_to(user, groups))
+            grant = self._grant_of.get((order, position))
+            if grant is None:
+                grant = self._grant_of[order, position] = self._grants(binding, binding.subjects[position])
+            found.append(grant)
+        return tuple(found)
 
     def decide(self, user: str, groups: Sequence[str], attributes: Attributes) -> Decision:
         """The RBAC decision on one request, with the grant that allowed it."""

@@ -380,6 +380,7 @@ class _WorkloadIndex:
                 workload = Workload(kind, obj, spec if type(spec) is dict else _NO_SPEC)
                 append(_Entry(kind, obj, namespace, meta.get("uid"), owned, debug, workload, idle, builtin))
         self.entries = entries
+        self._judged: dict[int, tuple[Workload, Resource, str | None, str]] = {}
         self._default: list[Workload] | None = None
         self._idle: list[tuple[int, Skipped]] = []
         self._specials: list[tuple[int, int, _Entry]] = []
@@ -470,6 +471,15 @@ class _WorkloadIndex:
             skipped.sort(key=lambda item: item[0])  # in the order of the evidence, as `select` gives them
         return found, [item for _, item in skipped]
 
+    def judged(self, evidence: Evidence, workload: Workload) -> tuple[Resource, str | None, str]:
+        """(its Resource, `workload.incomplete()`, `workload.label`) of a workload `select` gave, computed
+        once for every control."""
+        found = self._judged.get(id(workload))
+        if found is None or found[0] is not workload:  # the workload is kept: its id stays its own
+            resource = self.resource(evidence, workload.kind, workload.obj)
+            found = self._judged[id(workload)] = (workload, resource, workload.incomplete(), workload.label)
+        return found[1], found[2], found[3]
+
     def resource(self, evidence: Evidence, kind: str, obj: Mapping[str, Any]) -> Resource:
         """`object_resource` of a workload object, built once per object (any other object: built each time)."""
         if id(obj) not in self.ids:
@@ -513,6 +523,17 @@ def select_workloads(evidence: Evidence, params: Mapping[str, Any]) -> tuple[lis
     computed once per evidence and shared by every control (see `_WorkloadIndex`).
     """
     return _workload_index(evidence).select(params)
+
+
+def workload_verdicts(evidence: Evidence) -> Callable[[Workload], tuple[Resource, str | None, str]]:
+    """`workload -> (its Resource, workload.incomplete(), workload.label)` for the workloads
+    `select_workloads` gives, computed once and shared by every control."""
+    index = _workload_index(evidence)
+
+    def judged(workload: Workload) -> tuple[Resource, str | None, str]:
+        return index.judged(evidence, workload)
+
+    return judged
 
 
 def workload_resources(evidence: Evidence) -> Callable[[str, Mapping[str, Any]], Resource]:
@@ -606,15 +627,15 @@ def evaluate_workloads(
     index = _workload_index(evidence)
     found, skipped = index.select(params)
     results: list[CheckResult] = []
+    judged = index.judged
     for workload in found:
-        resource = index.resource(evidence, workload.kind, workload.obj)
-        reason = workload.incomplete()
+        resource, reason, label = judged(evidence, workload)
         if reason:
             results.append(CheckResult(resource, Status.ERROR, reason, expected=expected))
             continue
         problems = evaluate(workload)
         if problems:
-            message = f"{workload.label}: {'; '.join(problems)}"
+            message = f"{label}: {'; '.join(problems)}"
             results.append(CheckResult(resource, Status.FAIL, message, observed=problems, expected=expected))
         else:
             results.append(CheckResult(resource, Status.PASS, passed, expected=expected))

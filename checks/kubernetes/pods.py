@@ -22,7 +22,7 @@ from checks.kubernetes.common import (
     select_workloads,
     skipped_results,
     target_resource,
-    workload_resources,
+    workload_verdicts,
 )
 from checks.kubernetes.slim import APPARMOR_ANNOTATION
 from scanner.interface import check
@@ -340,12 +340,11 @@ def token_automount(evidence: Evidence, params: Mapping[str, Any]) -> list[Check
             results.append(CheckResult(resource, Status.FAIL, message, automount, False))
     found, skipped = select_workloads(evidence, params)
     results.extend(skipped_results(evidence, skipped))
-    resource_of = workload_resources(evidence)
+    judged = workload_verdicts(evidence)
     for w in found:
         if w.debug:  # the owning controller's template is evaluated
             continue
-        resource = resource_of(w.kind, w.obj)
-        reason = w.incomplete()
+        resource, reason, label = judged(w)
         if reason:
             results.append(CheckResult(resource, Status.ERROR, reason))
             continue
@@ -359,7 +358,7 @@ def token_automount(evidence: Evidence, params: Mapping[str, Any]) -> list[Check
         if automount is False:
             results.append(CheckResult(resource, Status.PASS, "default service account, token not mounted"))
         else:
-            message = f"{w.label} runs as the default service account with its token mounted"
+            message = f"{label} runs as the default service account with its token mounted"
             results.append(
                 CheckResult(resource, Status.FAIL, message, "token mounted", "automountServiceAccountToken: false")
             )
@@ -456,7 +455,13 @@ def pss_violations(pod_spec: Mapping[str, Any], metadata: Mapping[str, Any], lev
         return []
     spec = _map(pod_spec)
     pod_sc = _map(spec.get("securityContext"))
-    every = [(t, _map(c)) for t in _ALL_CONTAINERS for c in spec.get(t) or ()]
+    # (type, container, its securityContext, its label): what both passes over the containers read
+    every: list[tuple[str, Mapping[str, Any], Mapping[str, Any], str]] = []
+    for ctype in _ALL_CONTAINERS:
+        for item in spec.get(ctype) or ():
+            c = item if type(item) is dict else _map(item)
+            sc = c.get("securityContext")
+            every.append((ctype, c, sc if type(sc) is dict else _map(sc), _named(ctype, c)))
     out: list[str] = []
     # baseline
     if _map(pod_sc.get("windowsOptions")).get("hostProcess") is True:
@@ -464,9 +469,7 @@ def pss_violations(pod_spec: Mapping[str, Any], metadata: Mapping[str, Any], lev
     for key in ("hostNetwork", "hostPID", "hostIPC"):
         if spec.get(key) is True:
             out.append(f"host namespaces: {key} is true")
-    for ctype, c in every:
-        sc = _map(c.get("securityContext"))
-        name = _named(ctype, c)
+    for _, c, sc, name in every:
         if _map(sc.get("windowsOptions")).get("hostProcess") is True:
             out.append(f"hostProcess: {name} sets windowsOptions.hostProcess true")
         if sc.get("privileged") is True:
@@ -530,9 +533,7 @@ def pss_violations(pod_spec: Mapping[str, Any], metadata: Mapping[str, Any], lev
     if pod_sc.get("runAsUser") == 0:
         out.append("runAsUser: the pod sets runAsUser 0")
     pod_seccomp = _map(pod_sc.get("seccompProfile")).get("type")
-    for ctype, c in every:
-        sc = _map(c.get("securityContext"))
-        name = _named(ctype, c)
+    for _, _, sc, name in every:
         if not windows and sc.get("allowPrivilegeEscalation") is not False:
             out.append(f"allowPrivilegeEscalation: {name} does not set allowPrivilegeEscalation false")
         non_root = sc.get("runAsNonRoot")

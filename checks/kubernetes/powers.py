@@ -30,7 +30,16 @@ from functools import cache
 from importlib.resources import files
 from typing import Any, Literal
 
-from checks.kubernetes.authz import SUPERUSER_GROUP, Authorizer, Rule, Subject, UserInfo, converged_rules, covers
+from checks.kubernetes.authz import (
+    SUPERUSER_GROUP,
+    Authorizer,
+    Grant,
+    Rule,
+    Subject,
+    UserInfo,
+    converged_rules,
+    covers,
+)
 from scanner.model import Severity
 
 BOOTSTRAP_LABEL = ("kubernetes.io/bootstrapping", "rbac-defaults")
@@ -196,6 +205,9 @@ class PowerJudge:
         """How many named hops (bind -> role -> impersonate -> ...) are followed."""
         self._identity_cache: dict[tuple[str, tuple[str, ...]], str] = {}
         self._memo: dict[tuple[tuple[Rule, ...], str, int], tuple[Danger, ...]] = {}
+        self._via: dict[tuple[int, int], tuple[Grant, tuple[Danger, ...]]] = {}
+        """(id of a Grant, depth) -> (the Grant, kept alive; its dangers with the binding): `subject_dangers`
+        of every account that shares a binding (a group's) asks for the same."""
         namespaces = set()
         for _, namespace, _, _, _, subjects in authorizer.bindings():
             namespaces.add(namespace)
@@ -327,10 +339,13 @@ class PowerJudge:
         """Every power an identity holds through its bindings (in every namespace), with the binding."""
         if SUPERUSER_GROUP in identity.groups:
             return [Danger(POWERS[0], ("*",), "*", why=f"{SUPERUSER_GROUP} is allowed everything")]
-        found = []
+        depth = self.depth if depth is None else depth
+        found: list[Danger] = []
         for grant in self.authorizer.grants_for(identity.name, identity.groups, None):
-            for danger in self.dangers(grant.rules, grant.scope, depth):
-                found.append(
+            # `dangers` is memoised: asked again for the same grant and depth, it answers the same
+            cached = self._via.get((id(grant), depth))
+            if cached is None or cached[0] is not grant:
+                via = tuple(
                     Danger(
                         danger.power,
                         danger.verbs,
@@ -340,7 +355,10 @@ class PowerJudge:
                         grant.binding_label,
                         danger.unjudged,
                     )
+                    for danger in self.dangers(grant.rules, grant.scope, depth)
                 )
+                cached = self._via[id(grant), depth] = (grant, via)
+            found.extend(cached[1])
         return found
 
 

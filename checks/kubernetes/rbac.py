@@ -25,7 +25,7 @@ from checks.kubernetes.common import (
     matches,
     nothing_found,
     object_resource,
-    workload_resources,
+    workload_verdicts,
     workloads,
 )
 from checks.kubernetes.powers import (
@@ -126,10 +126,28 @@ def with_builtin_roles(evidence: Evidence) -> dict[str, list[Mapping[str, Any]]]
     return sections
 
 
+_AUTHORIZER_MEMO = "kubernetes.control_authorizer"
+
+
 def control_authorizer(evidence: Evidence) -> Authorizer:
     """The Authorizer the controls judge with: built-in roles filled in (`with_builtin_roles`),
-    aggregation converged (a role is judged on what it grants once the controller has run)."""
-    return Authorizer.from_sections(with_builtin_roles(evidence), "converged")
+    aggregation converged (a role is judged on what it grants once the controller has run).
+
+    Built once per evidence and kept in its memo (the views of every control share it), reused
+    only while it was built from the very same section objects (identity and length) and the same
+    collection mode; an Authorizer never changes once built.
+    """
+    sections = tuple(evidence.section(name) for name in RBAC_SECTIONS)
+    key = (evidence.target, evidence.uri, complete_listing(evidence), tuple(len(s) for s in sections))
+    memo = getattr(evidence, "memo", None)
+    found = memo.get(_AUTHORIZER_MEMO) if isinstance(memo, dict) else None
+    if isinstance(found, tuple) and found[0] == key and all(a is b for a, b in zip(found[1], sections, strict=True)):
+        authorizer: Authorizer = found[2]
+        return authorizer
+    authorizer = Authorizer.from_sections(with_builtin_roles(evidence), "converged")
+    if isinstance(memo, dict):
+        memo[_AUTHORIZER_MEMO] = (key, sections, authorizer)  # the sections held: their ids stay theirs
+    return authorizer
 
 
 def _binding_rules(authz: Authorizer, kind: str, binding: Mapping[str, Any]) -> tuple[Rule, ...] | None:
@@ -578,14 +596,13 @@ def workload_rbac(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckRe
     ):
         return [nothing_found(evidence, "no binding", ("clusterrolebindings", "rolebindings"))]
     found, _ = workloads(evidence, ())
-    resource_of = workload_resources(evidence)
+    judged = workload_verdicts(evidence)
     results = []
     cache: dict[tuple[str, str], tuple[list[str], str, list[str]]] = {}
     for workload in found:
         if workload.debug:  # a controller's pod: judged through its controller's template
             continue
-        resource = resource_of(workload.kind, workload.obj)
-        incomplete = workload.incomplete()
+        resource, incomplete, workload_label = judged(workload)
         if incomplete:  # a fragment may name no serviceAccountName and still not run as `default`
             results.append(CheckResult(resource, Status.ERROR, incomplete))
             continue
@@ -593,7 +610,7 @@ def workload_rbac(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckRe
         key = (workload.namespace, account)
         label = f"ServiceAccount {workload.namespace}/{account}"
         if f"{workload.namespace}/{account}" in allowed:
-            message = f"{workload.label} runs as {label}, allow-listed in allowed_service_accounts: not evaluated"
+            message = f"{workload_label} runs as {label}, allow-listed in allowed_service_accounts: not evaluated"
             results.append(CheckResult(resource, Status.NOT_APPLICABLE, message))
             continue
         if key not in cache:
@@ -611,12 +628,12 @@ def workload_rbac(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckRe
             )
         described, severity_text, unknown = cache[key]
         if not described and unknown:
-            message = f"{workload.label} runs as {label}; cannot be judged offline: {'; '.join(unknown)}"
+            message = f"{workload_label} runs as {label}; cannot be judged offline: {'; '.join(unknown)}"
             results.append(CheckResult(resource, Status.NOT_APPLICABLE, message, unknown))
             continue
         if not described:
             results.append(
-                CheckResult(resource, Status.PASS, f"{workload.label} runs as {label}: no dangerous permission")
+                CheckResult(resource, Status.PASS, f"{workload_label} runs as {label}: no dangerous permission")
             )
             continue
         token = (
@@ -625,7 +642,7 @@ def workload_rbac(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckRe
             else ""
         )
         message = (
-            f"{workload.label} runs as {label}, which holds (worst: {severity_text}): {'; '.join(described)}{token}"
+            f"{workload_label} runs as {label}, which holds (worst: {severity_text}): {'; '.join(described)}{token}"
         )
         results.append(CheckResult(resource, Status.FAIL, message, described, "no dangerous permission"))
     if not results:

@@ -484,8 +484,11 @@ def test_grants_everywhere_equals_a_scan_of_every_binding() -> None:
             hit = next((s for s in subjects if s.applies_to(identity.name, identity.groups)), None)
             if hit is not None:
                 expected.append((kind, ns, name, hit))
-        got = [
-            (g.binding_kind, g.binding_namespace, g.binding_name, g.subject)
-            for g in authz.grants_for(identity.name, identity.groups, None)
-        ]
+        grants = authz.grants_for(identity.name, identity.groups, None)
+        got = [(g.binding_kind, g.binding_namespace, g.binding_name, g.subject) for g in grants]
         assert got == expected, f"seed {seed}, {identity}"
+        grants.clear()  # the caller's list: the answer kept for the next question is not touched
+        again = authz.grants_for(identity.name, identity.groups, None)
+        uncached = authz.grants_for(identity.name, list(identity.groups), None)  # groups not a tuple: not kept
+        for answer in (again, uncached):
+            assert [(g.binding_kind, g.binding_namespace, g.binding_name, g.subject) for g in answer] == expected

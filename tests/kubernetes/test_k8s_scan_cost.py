@@ -10,6 +10,7 @@ from pathlib import Path
 
 from checks.kubernetes.common import select_workloads
 from checks.kubernetes.plugin import PLUGIN
+from checks.kubernetes.rbac import control_authorizer
 from checks.kubernetes.slim import EvidenceBuilder
 from scanner.interface import Target
 from scanner.model import Evidence
@@ -106,3 +107,17 @@ def test_the_shared_selection_lives_and_dies_with_its_evidence(tmp_path: Path) -
     del evidence, view
     gc.collect()
     assert watched() is None, "something beyond the evidence keeps the selection (and its sections) alive"
+
+
+def test_the_controls_share_one_authorizer_while_the_rbac_sections_are_the_same(tmp_path: Path) -> None:
+    evidence = _collect(tmp_path / "e.yaml", sample_cluster())
+    first = control_authorizer(evidence)
+    assert control_authorizer(dataclasses.replace(evidence, sections=dict(evidence.sections))) is first
+    bindings = list(evidence.sections["clusterrolebindings"])
+    other = dataclasses.replace(evidence, sections={**evidence.sections, "clusterrolebindings": bindings})
+    assert control_authorizer(other) is not first, "built from other section objects: built again"
+    assert control_authorizer(evidence) is not first, "the memo held the other one: built again"
+    live = dataclasses.replace(evidence, metadata={**evidence.metadata, "mode": "in-cluster"})  # the same memo
+    shared = control_authorizer(live)
+    assert shared is not control_authorizer(evidence), "no built-in role is filled in for a live listing"
+    assert control_authorizer(dataclasses.replace(live, uri="k8s://elsewhere")) is not shared
