@@ -1,0 +1,158 @@
+"""The reporters' fast paths and caches give what the plain code they replace gives.
+
+Each reporter builds the parts of a report that depend only on a control or only on a resource
+once, and takes shortcuts decided in C for the usual text (ASCII, printable, nothing to escape).
+The references below are the code as it was before (commit 39f39ea), written out here: every
+finding of the shared and golden cases, and a sweep of hostile strings, must come out the same.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from xml.sax.saxutils import escape
+
+import pytest
+
+from reporters import junit
+from scanner.model import Finding, ScanResult, Status
+from tests.reporters import golden_cases, shared_cases
+
+_RESULTS: list[tuple[str, ScanResult]] = [*shared_cases.cases(), *golden_cases.cases()]
+
+_INVALID_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_ATTRIBUTE_ENTITIES = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}
+
+
+def _strings() -> list[str]:
+    """Every character of the first planes' interesting ranges alone and among others, and mixtures."""
+    singles = [chr(c) for c in [*range(0x00, 0x300), *range(0xD7F0, 0xE010), *range(0xFFF0, 0x10000)]]
+    singles += ["\U0001f680", "\U0010ffff", "\u2028", "\u2029", "\u00a0", "\u200b"]
+    mixed = [f"a{c}b" for c in singles] + [c * 3 for c in singles]
+    hostile = [
+        "",
+        "plain",
+        "a<b>&c\"d'e",
+        "&amp;&lt;&gt;&quot;",
+        "tab\tnew\nline\rcr",
+        "\x00\x01\x7f\x80\x9f",
+        'Zürich <team> & "ops" \x07bell \u2028sep',
+        "\ud800\udc00 two lone halves",
+        "x" * 5_000 + "<",
+    ]
+    return singles + mixed + hostile
+
+
+def _clean(text: str) -> str:
+    return _INVALID_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+_ONE_LINE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
+
+
+class _Text(str):
+    """A str subclass (JSON writes it as a string)."""
+
+
+_VALUES: list[Any] = [
+    "s",
+    "",
+    'q"\\\n\x01ü\u2028\ud800',
+    _Text("sub"),
+    [],
+    ["a", "b"],
+    ["a", 1],
+    [1, "a"],
+    ["a", ["b"]],
+    ["a", None, True],
+    [_Text("x"), "y"],
+    ("a", "b"),
+    {"b": 1, "a": ["x", {"y": 2}]},
+    2**70,
+    [2**70, "a"],
+    1.5,
+    float("nan"),
+    True,
+    None,
+    {1: "int key"},
+    object,
+]
+
+
+@pytest.mark.parametrize("value", _VALUES, ids=repr)
+def test_junit_json_is_the_encoders(value: Any) -> None:
+    assert junit._json(value) == _ONE_LINE.encode(value)
+
+
+def test_junit_text_and_attribute_escaping_are_the_slow_ones() -> None:
+    for text in _strings():
+        assert junit._text(text) == escape(_clean(text)), repr(text)
+        assert junit._attribute(text) == escape(_clean(text), _ATTRIBUTE_ENTITIES), repr(text)
+        assert junit._clean(text) == _clean(text), repr(text)
+
+
+def _reference_details(finding: Finding, facts: junit._ControlFacts) -> str:
+    """The testcase text as `junit._details` wrote it (39f39ea)."""
+    resource = finding.resource
+    lines = [facts.heading, _clean(f"Resource: {resource.kind} {resource.name} ({resource.uri})")]
+    if resource.location is not None:
+        lines.append(_clean(f"Source: {resource.location.path}:{resource.location.line}"))
+    lines.append(f"Status: {finding.status.value}")
+    lines.append(_clean(f"Message: {finding.message}"))
+    if finding.observed is not None:
+        lines.append(_clean(f"Observed: {_ONE_LINE.encode(finding.observed)}"))
+    if finding.expected is not None:
+        lines.append(_clean(f"Expected: {_ONE_LINE.encode(finding.expected)}"))
+    if finding.waiver is not None:
+        waiver = finding.waiver
+        lines.append(_clean(f"Waiver: {waiver.justification} (owner {waiver.owner}, expires {waiver.expires})"))
+    if facts.remediation is not None and finding.status is not Status.PASS:
+        lines.append(facts.remediation)
+    if facts.references is not None:
+        lines.append(facts.references)
+    if finding.baseline_state is not None:
+        previous = f" (previously {finding.previous_status.value})" if finding.previous_status is not None else ""
+        lines.append(f"Compared with previous run: {finding.baseline_state.value}{previous}")
+    lines.append(f"Fingerprint: {finding.fingerprint}")
+    return "\n".join(lines)
+
+
+def _reference_case(finding: Finding, name: str, cls: str, facts: junit._ControlFacts) -> str:
+    """A testcase as `junit._case` wrote it (39f39ea); `cls` cleaned, not escaped."""
+
+    def attrib(text: str) -> str:
+        return escape(text, _ATTRIBUTE_ENTITIES)
+
+    text = escape(_reference_details(finding, facts))
+    status = finding.status
+    if status is Status.FAIL:
+        child = f'<failure message="{attrib(_clean(finding.message))}" type="{attrib(facts.severity)}">'
+        close = "</failure>"
+    elif status is Status.ERROR:
+        child = f'<error message="{attrib(_clean(finding.message))}" type="ERROR">'
+        close = "</error>"
+    elif status in {Status.NOT_APPLICABLE, Status.WAIVED}:
+        reason = junit._skip_reason(finding, facts.control, facts.tailored)
+        child = f'<skipped message="{attrib(_clean(reason))}" type="{status.value}">'
+        close = "</skipped>"
+    else:
+        child = "<system-out>"
+        close = "</system-out>"
+    return (
+        f'<testcase name="{attrib(_clean(name))}" classname="{attrib(cls)}" time="0">'
+        f"\n      {child}{text}{close}\n    </testcase>"
+    )
+
+
+@pytest.mark.parametrize(("case", "result"), _RESULTS, ids=[name for name, _ in _RESULTS])
+def test_junit_testcases_are_the_reference_ones(case: str, result: ScanResult) -> None:
+    context = junit._Context(result)
+    findings = list(result.findings)
+    classes = [junit.classname(f) for f in findings]
+    places: dict[int, str] = {}
+    for finding, cls, name in zip(findings, classes, junit._case_names(findings, classes), strict=True):
+        facts = context.facts(finding.control_id)
+        place = places.setdefault(id(finding.resource), junit._place(finding.resource))  # shared, as _suite does
+        fast = junit._case(finding, name, junit._attribute(cls), facts, place)
+        assert fast == "\n    " + _reference_case(finding, name, _clean(cls), facts)
