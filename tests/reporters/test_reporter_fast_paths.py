@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
 
-from reporters import junit
+from reporters import junit, wazuh
+from scanner.interface import ReportOptions
 from scanner.model import Finding, ScanResult, Status
 from tests.reporters import golden_cases, shared_cases
 
@@ -156,3 +158,35 @@ def test_junit_testcases_are_the_reference_ones(case: str, result: ScanResult) -
         place = places.setdefault(id(finding.resource), junit._place(finding.resource))  # shared, as _suite does
         fast = junit._case(finding, name, junit._attribute(cls), facts, place)
         assert fast == "\n    " + _reference_case(finding, name, _clean(cls), facts)
+
+
+def _outcome(make: Callable[[Any], bytes], args: Any) -> bytes | str:
+    """What `make(args)` returns, or the error it raises (a lone surrogate cannot be encoded in UTF-8)."""
+    try:
+        return make(args)
+    except UnicodeEncodeError as error:
+        return f"UnicodeEncodeError: {error.reason}"
+
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+@pytest.mark.parametrize("value", _VALUES, ids=repr)
+def test_wazuh_text_is_the_encoders(value: Any) -> None:
+    expected = value if isinstance(value, str) else _COMPACT.encode(value)
+    assert wazuh._text(value) == expected
+
+
+@pytest.mark.parametrize("changes_only", [False, True])
+@pytest.mark.parametrize(("case", "result"), _RESULTS, ids=[name for name, _ in _RESULTS])
+def test_wazuh_finding_lines_are_the_events_encoded_whole(case: str, result: ScanResult, changes_only: bool) -> None:
+    # `_finding_line` assembles a line from parts cached per control and per resource; `_encode(_finding())`
+    # builds the event and encodes it whole, with nothing shared (as before the caches).
+    lines = 0
+    for item in wazuh._events(result, ReportOptions(changes_only=changes_only)):
+        if isinstance(item, dict):
+            continue
+        fresh = _outcome(lambda args: wazuh._encode(wazuh._finding(*args[:-1])), item)
+        assert _outcome(lambda args: wazuh._finding_line(*args), item) == fresh
+        lines += 1
+    assert lines > 0
