@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
 
-from reporters import junit, wazuh
+from reporters import junit, sarif, wazuh
+from scanner import jsonout, resultio
 from scanner.interface import ReportOptions
 from scanner.model import Finding, ScanResult, Status
 from tests.reporters import golden_cases, shared_cases
@@ -190,3 +192,72 @@ def test_wazuh_finding_lines_are_the_events_encoded_whole(case: str, result: Sca
         assert _outcome(lambda args: wazuh._finding_line(*args), item) == fresh
         lines += 1
     assert lines > 0
+
+
+@pytest.mark.parametrize(("case", "result"), _RESULTS, ids=[name for name, _ in _RESULTS])
+def test_native_finding_dicts_are_finding_to_dict(case: str, result: ScanResult) -> None:
+    # The resource part is built once per Resource object: equal copies and other findings of it agree.
+    for findings in (result.findings, result.absent):
+        assert list(resultio._finding_dicts(findings)) == [resultio.finding_to_dict(f) for f in findings]
+
+
+def _deep(depth: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+_BATCHES: list[list[Any]] = [
+    [{}],
+    [[], {}, None, 1, "s"],
+    [{"a": 2**70}, {"b": 1}],  # orjson refuses the first: the batch is encoded item by item
+    [{1: "int key", "a": [1.5, float("nan")]}],
+    [{"x": 'q"\\\n\x01ü\u2028'}, {"y": {"z": [{"w": []}]}}],
+    [_deep(254), {"a": 1}],  # deep enough that the list (one level more) is too deep for orjson
+    [object, {"k": object}],
+]
+
+
+@pytest.mark.parametrize("batch", _BATCHES, ids=range(len(_BATCHES)))
+def test_list_items_are_the_items_indented_one_by_one(batch: list[Any]) -> None:
+    assert jsonout._list_items(batch) == b",".join(b"\n    " + jsonout.indented_item(item, 2) for item in batch)
+
+
+def test_list_items_of_the_cases_findings() -> None:
+    for _, result in _RESULTS:
+        batch = [resultio.finding_to_dict(f) for f in result.findings]
+        expected = _outcome(lambda items: b",".join(b"\n    " + jsonout.indented_item(d, 2) for d in items), batch)
+        assert _outcome(jsonout._list_items, batch) == expected  # the same text, or the same error
+
+
+def test_stream_object_takes_any_iterable() -> None:
+    items = [{"a": i} for i in range(600)]
+    expected = jsonout.dumps({"h": 1, "k": items, "t": 2}, indent=True) + b"\n"
+    assert b"".join(jsonout.stream_object({"h": 1}, "k", items, {"t": 2})) == expected  # type: ignore[arg-type]
+    assert b"".join(jsonout.stream_object({"h": 1}, "k", iter(items), {"t": 2})) == expected
+    assert b"".join(jsonout.stream_object({}, "k", iter([]), {})) == jsonout.dumps({"k": []}, indent=True) + b"\n"
+
+
+_SORTED = json.JSONEncoder(sort_keys=True, default=str)
+
+
+@pytest.mark.parametrize("value", [*_VALUES, ["a" * 600], ["é" * 300, "b"]], ids=repr)
+def test_sarif_short_is_the_encoders(value: Any) -> None:
+    text = value if isinstance(value, str) else _SORTED.encode(value)
+    expected = text if len(text) <= sarif.MAX_MESSAGE_VALUE else text[: sarif.MAX_MESSAGE_VALUE] + "… (truncated)"
+    assert sarif._short(value) == expected
+
+
+@pytest.mark.parametrize(("case", "result"), _RESULTS, ids=[name for name, _ in _RESULTS])
+def test_sarif_results_of_shared_resources_are_built_afresh_equal(
+    case: str, result: ScanResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One builder (resource parts cached) gives every result what a new builder per result gives.
+    monkeypatch.chdir(tmp_path)
+    root = sarif._root(ReportOptions())
+    _, index = sarif._rules(result, root)
+    shared = sarif._ResultBuilder(result, index, root)
+    for absent, findings in ((False, result.findings), (True, result.absent)):
+        for finding in findings:
+            assert shared.entry(finding, absent) == sarif._ResultBuilder(result, index, root).entry(finding, absent)
