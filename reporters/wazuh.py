@@ -423,7 +423,8 @@ def _place(resource: Resource) -> bytes:
     if resource.location is not None:
         place["file"] = resource.location.path
         place["line"] = resource.location.line
-    return orjson.dumps(place)
+    # A copy: orjson's own bytes keep their whole (kilobytes) output buffer, and this one is kept per resource.
+    return bytes(memoryview(orjson.dumps(place)))
 
 
 def _references(control: Control) -> dict[str, list[str]]:
