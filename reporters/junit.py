@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -35,13 +35,12 @@ from xml.sax.saxutils import escape
 
 from scanner.frameworks import Family, FrameworkResult, RequirementResult, RequirementStatus
 from scanner.interface import Reporter, ReportOptions
-from scanner.model import UNKNOWN_CONTROL_SEVERITY, Control, Finding, ScanResult, Status, TargetSummary
+from scanner.model import UNKNOWN_CONTROL_SEVERITY, Control, Finding, Resource, ScanResult, Status, TargetSummary
 
 SUITES_NAME = "sovscan"
 """`testsuites@name`."""
 
 _INVALID_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_SKIPPED = frozenset({Status.NOT_APPLICABLE, Status.WAIVED})
 
 
 class JunitReporter(Reporter):
@@ -89,6 +88,28 @@ def _attrib(text: str) -> str:
 def _cdata(text: str) -> str:
     """Character data escaped as ElementTree escapes it (`&<>`)."""
     return escape(text)
+
+
+# Cleaning and escaping replace each character on its own, so a text cleaned and escaped in pieces
+# is the text cleaned and escaped whole: the parts shared by many testcases are done once.
+
+
+def _text(text: str) -> str:
+    """`_cdata(_clean(text))`, returning `text` itself in the usual case (decided in C)."""
+    if not (text.isascii() and text.isprintable()):
+        text = _INVALID_XML.sub(_hex, text)
+    if "&" in text or "<" in text or ">" in text:
+        return escape(text)
+    return text
+
+
+def _attribute(text: str) -> str:
+    """`_attrib(_clean(text))`, returning `text` itself in the usual case (decided in C)."""
+    if text.isascii() and text.isprintable():  # no control character, so no CR, LF or TAB either
+        if "&" in text or "<" in text or ">" in text or '"' in text:
+            return escape(text, _ATTRIBUTE_ENTITIES)
+        return text
+    return escape(_INVALID_XML.sub(_hex, text), _ATTRIBUTE_ENTITIES)
 
 
 def _open(tag: str, attributes: Sequence[tuple[str, str]]) -> str:
@@ -161,7 +182,7 @@ def _finding_counts(target: TargetSummary, findings: Sequence[Finding]) -> dict[
             failures += 1
         elif status is Status.ERROR:
             errors += 1
-        elif status in _SKIPPED:
+        elif status is Status.NOT_APPLICABLE or status is Status.WAIVED:  # skipped (tested without hashing an enum)
             skipped += 1
     tests = len(findings)
     if target.error is not None and not findings:
@@ -226,7 +247,18 @@ class _Context:
 class _ControlFacts:
     """The lines and attributes of a control's testcases that do not depend on the finding (lines cleaned)."""
 
-    __slots__ = ("control", "heading", "references", "remediation", "severity", "tailored")
+    __slots__ = (
+        "control",
+        "escaped_heading",
+        "escaped_references",
+        "escaped_remediation",
+        "heading",
+        "references",
+        "remediation",
+        "severity",
+        "tailored",
+        "type",
+    )
 
     def __init__(self, control_id: str, control: Control | None) -> None:
         self.control = control
@@ -244,6 +276,10 @@ class _ControlFacts:
             self.heading = _clean(f"Control: {control_id}")
             self.severity = UNKNOWN_CONTROL_SEVERITY.value
             self.remediation = self.references = self.tailored = None
+        self.type = _attrib(self.severity)
+        self.escaped_heading = _cdata(self.heading)
+        self.escaped_remediation = None if self.remediation is None else _cdata(self.remediation)
+        self.escaped_references = None if self.references is None else _cdata(self.references)
 
 
 def _suite(
@@ -257,9 +293,15 @@ def _suite(
     yield _open("testsuite", attributes) + ">" + _INDENT[2] + _properties(target, run_id)
     by_kind: dict[str, str] = {}  # the suite's findings share their target: classname depends on the kind
     classes = [by_kind.get(f.resource.kind) or by_kind.setdefault(f.resource.kind, classname(f)) for f in findings]
-    cleaned = {cls: _clean(cls) for cls in by_kind.values()}
+    escaped = {cls: _attribute(cls) for cls in by_kind.values()}
+    facts = context.facts
+    places: dict[int, tuple[Resource, str]] = {}  # by identity: findings of one resource mostly share the object
     for finding, cls, name in zip(findings, classes, _case_names(findings, classes), strict=True):
-        yield _INDENT[2] + _case(finding, name, cleaned[cls], context.facts(finding.control_id))
+        resource = finding.resource
+        place = places.get(id(resource))
+        if place is None or place[0] is not resource:
+            place = places[id(resource)] = (resource, _place(resource))
+        yield _case(finding, name, escaped[cls], facts(finding.control_id), place[1])
     if target.error is not None and not findings:
         yield _INDENT[2] + _unreachable_case(target)
     yield _INDENT[1] + "</testsuite>"
@@ -290,13 +332,11 @@ def classname(finding: Finding) -> str:
 def _case_names(findings: Sequence[Finding], classes: Sequence[str]) -> Iterator[str]:
     """Testcase names, unique per classname (`classes`, one per finding): `<control> <resource name>`,
     else the URI, else numbered."""
-    short_count: dict[tuple[str, str], int] = defaultdict(int)
-    for finding, cls in zip(findings, classes, strict=True):
-        short_count[(cls, f"{finding.control_id} {finding.resource.name}")] += 1
+    names = [f"{finding.control_id} {finding.resource.name}" for finding in findings]
+    short_count = Counter(zip(classes, names, strict=True))
 
     used: set[tuple[str, str]] = set()
-    for finding, cls in zip(findings, classes, strict=True):
-        name = f"{finding.control_id} {finding.resource.name}"
+    for finding, cls, name in zip(findings, classes, names, strict=True):
         candidate = name if short_count[(cls, name)] == 1 else f"{finding.control_id} {finding.resource.uri}"
         unique, number = candidate, 2
         while (cls, unique) in used:
@@ -306,31 +346,61 @@ def _case_names(findings: Sequence[Finding], classes: Sequence[str]) -> Iterator
         yield unique
 
 
-def _case(finding: Finding, name: str, cls: str, facts: _ControlFacts) -> str:
-    """One testcase with its failure/error/skipped child (system-out for PASS); `cls` is its cleaned classname.
+def _case(finding: Finding, name: str, cls: str, facts: _ControlFacts, place: str) -> str:
+    """One testcase, with the indentation before it, and its failure/error/skipped child (system-out for
+    PASS); `cls` is its escaped classname, `place` the escaped lines of its resource (`_place`).
 
-    Written in one piece: `_parent("testcase", ...)` around `_leaf(child, ...)`, as the other elements."""
-    text = _cdata(_details(finding, facts))
+    The child's text is what GitLab shows: the control, the resource, status, message, observed vs
+    expected, waiver, remediation (unless PASS), references, the comparison and the fingerprint, one
+    per line. Written as `_parent("testcase", ...)` around `_leaf(child, ...)` would write it, from
+    parts cleaned and escaped apart (those of the control and the resource once). The text is never
+    empty (it names the control), so the child is never written `<tag ... />`."""
     status = finding.status
+    value = status._value_  # `.value` is a Python-level property, measurably slower per finding
     if status is Status.FAIL:
-        child = f'<failure message="{_attrib(_clean(finding.message))}" type="{_attrib(facts.severity)}">'
+        child = f'<failure message="{_attribute(finding.message)}" type="{facts.type}">'
         close = "</failure>"
     elif status is Status.ERROR:
-        child = f'<error message="{_attrib(_clean(finding.message))}" type="ERROR">'
+        child = f'<error message="{_attribute(finding.message)}" type="ERROR">'
         close = "</error>"
-    elif status in _SKIPPED:
+    elif status is Status.NOT_APPLICABLE or status is Status.WAIVED:
         reason = _skip_reason(finding, facts.control, facts.tailored)
-        child = f'<skipped message="{_attrib(_clean(reason))}" type="{status.value}">'
+        child = f'<skipped message="{_attribute(reason)}" type="{value}">'
         close = "</skipped>"
     else:
         child = "<system-out>"
         close = "</system-out>"
-    if not text:  # not written by _details, which always names the control; kept for the layout's sake
-        child, text, close = child[:-1] + " />", "", ""
+    text = f"{facts.escaped_heading}\n{place}\nStatus: {value}\nMessage: {_text(finding.message)}"
+    if finding.observed is not None:
+        text += "\nObserved: " + _text(_json(finding.observed))
+    if finding.expected is not None:
+        text += "\nExpected: " + _text(_json(finding.expected))
+    if finding.waiver is not None:
+        waiver = finding.waiver
+        text += "\n" + _text(f"Waiver: {waiver.justification} (owner {waiver.owner}, expires {waiver.expires})")
+    if facts.escaped_remediation is not None and status is not Status.PASS:
+        text += "\n" + facts.escaped_remediation
+    if facts.escaped_references is not None:
+        text += "\n" + facts.escaped_references
+    if finding.baseline_state is not None:
+        previous = f" (previously {finding.previous_status.value})" if finding.previous_status is not None else ""
+        text += f"\nCompared with previous run: {finding.baseline_state.value}{previous}"
     return (
-        f'<testcase name="{_attrib(_clean(name))}" classname="{_attrib(cls)}" time="0">'
-        f"{_INDENT[3]}{child}{text}{close}{_INDENT[2]}</testcase>"
+        f'{_CASE_START}{_attribute(name)}" classname="{cls}" time="0">{_INDENT[3]}{child}{text}'
+        f"\nFingerprint: {finding.fingerprint}{close}{_CASE_END}"
     )
+
+
+_CASE_START = _INDENT[2] + '<testcase name="'
+_CASE_END = _INDENT[2] + "</testcase>"
+
+
+def _place(resource: Resource) -> str:
+    """The escaped lines of a testcase's text that depend only on its resource (its name, URI and file)."""
+    lines = _text(f"Resource: {resource.kind} {resource.name} ({resource.uri})")
+    if resource.location is not None:
+        lines += "\n" + _text(f"Source: {resource.location.path}:{resource.location.line}")
+    return lines
 
 
 def _unreachable_case(target: TargetSummary) -> str:
@@ -361,40 +431,23 @@ def _skip_reason(finding: Finding, control: Control | None, tailored: str | None
     return f"not applicable: {finding.message}"
 
 
-def _details(finding: Finding, facts: _ControlFacts) -> str:
-    """The element text GitLab shows: message, observed vs expected, remediation, references."""
-    # Replacing the characters XML cannot carry is done per character, so cleaning the lines one by
-    # one (the control's once per control) gives the text cleaning the whole would.
-    resource = finding.resource
-    lines = [facts.heading, _clean(f"Resource: {resource.kind} {resource.name} ({resource.uri})")]
-    if resource.location is not None:
-        lines.append(_clean(f"Source: {resource.location.path}:{resource.location.line}"))
-    lines.append(f"Status: {finding.status.value}")
-    lines.append(_clean(f"Message: {finding.message}"))
-    if finding.observed is not None:
-        lines.append(_clean(f"Observed: {_json(finding.observed)}"))
-    if finding.expected is not None:
-        lines.append(_clean(f"Expected: {_json(finding.expected)}"))
-    if finding.waiver is not None:
-        waiver = finding.waiver
-        lines.append(_clean(f"Waiver: {waiver.justification} (owner {waiver.owner}, expires {waiver.expires})"))
-    if facts.remediation is not None and finding.status is not Status.PASS:
-        lines.append(facts.remediation)
-    if facts.references is not None:
-        lines.append(facts.references)
-    if finding.baseline_state is not None:
-        previous = f" (previously {finding.previous_status.value})" if finding.previous_status is not None else ""
-        lines.append(f"Compared with previous run: {finding.baseline_state.value}{previous}")
-    lines.append(f"Fingerprint: {finding.fingerprint}")
-    return "\n".join(lines)
-
-
 _ONE_LINE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
 """`json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)`, built once (it is called per finding)."""
 
 
+_STRING = json.encoder.encode_basestring
+"""How `_ONE_LINE` writes a string (the C function it calls)."""
+
+
 def _json(value: Any) -> str:
     """Render a JSON value on one line (strings as JSON strings, so quotes show what was seen)."""
+    if type(value) is str:
+        return _STRING(value)
+    if type(value) is list:  # the usual observed value: a list of strings, written as _ONE_LINE writes it
+        try:
+            return "[" + ", ".join(map(_STRING, value)) + "]"
+        except TypeError:  # an item that is not a string
+            pass
     return _ONE_LINE.encode(value)
 
 
@@ -402,7 +455,12 @@ def _clean(text: str) -> str:
     """Replace characters XML 1.0 cannot represent (control characters, lone surrogates) with `\\xNN`."""
     if text.isascii() and text.isprintable():  # the usual case, decided in C
         return text
-    return _INVALID_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _INVALID_XML.sub(_hex, text)
+
+
+def _hex(match: re.Match[str]) -> str:
+    """`\\xNN` for a character XML 1.0 cannot carry."""
+    return f"\\x{ord(match.group()):02x}"
 
 
 def _seconds(value: float) -> str:

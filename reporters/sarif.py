@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 import os
 import warnings
 import zlib
@@ -70,6 +71,7 @@ from scanner.model import (
     BaselineState,
     Control,
     Finding,
+    Resource,
     ScanResult,
     Severity,
     SourceLocation,
@@ -196,7 +198,7 @@ _ITEM_INDENT = b"\n        "
 
 class _Prepared:
     """A SARIF log decided (which results, within the limits) and encoded in parts: the text of the log
-    without its results, split where they go, and each kept result's text."""
+    without its results, split where they go, and each kept result's text (after its newline and indent)."""
 
     def __init__(
         self,
@@ -222,7 +224,7 @@ class _Prepared:
             yield b'"results": ['
             for start in range(0, len(self._items), 256):
                 batch = self._items[start : start + 256]
-                yield (b"" if start == 0 else b",") + b",".join(_ITEM_INDENT + item for item in batch)
+                yield (b"" if start == 0 else b",") + b",".join(batch)
             yield b"\n      ]"
         yield self._tail
 
@@ -257,17 +259,24 @@ def _prepare(
     rules, rule_index = _rules(result, root)
     builder = _ResultBuilder(result, rule_index, root)
 
-    candidates: list[tuple[Finding, bool]] = [
-        (f, False) for f in result.findings if options.full or f.status in ATTENTION
-    ]
-    candidates += [(f, True) for f in result.absent if options.full or f.status in ATTENTION]
-    statuses = [f.status.value for f, _ in candidates]
+    # Statuses are compared by their values (strings): hashing an enum member is a Python-level call.
+    if options.full:
+        candidates = [(f, False) for f in result.findings] + [(f, True) for f in result.absent]
+    else:
+        candidates = [(f, False) for f in result.findings if f.status._value_ in _ATTENTION_VALUES]
+        candidates += [(f, True) for f in result.absent if f.status._value_ in _ATTENTION_VALUES]
+    statuses: list[str] = [f.status._value_ for f, _ in candidates]
     ranking: list[int] = []
 
     def ranked() -> list[int]:
-        """Candidates by importance (computed when some must be left out)."""
+        """Candidates by importance (computed when some must be left out): `builder.priority` of each."""
         if not ranking:
-            ranking.extend(sorted(range(len(candidates)), key=lambda i: builder.priority(*candidates[i])))
+            ranks = {cid: -builder.facts(cid).rank for cid in {f.control_id for f, _ in candidates}}
+            keys = [
+                (3 if absent else _ORDER_BY_VALUE[status], ranks[f.control_id])
+                for (f, absent), status in zip(candidates, statuses, strict=True)
+            ]
+            ranking.extend(sorted(range(len(candidates)), key=keys.__getitem__))
         return ranking
 
     keep = min(len(candidates), max(0, max_results))
@@ -339,7 +348,7 @@ def _encode_parts(
             if native is None:
                 frame = None
                 break
-            text = encoded[index] = native.replace(b"\n", _ITEM_INDENT)
+            text = encoded[index] = _ITEM_INDENT + native.replace(b"\n", _ITEM_INDENT)
         texts.append(text)
     if frame is None or frame.count(_RESULTS_AT) != 1:
         run = log["runs"][0]
@@ -385,11 +394,15 @@ def automation_id(result: ScanResult) -> str:
 # --- rules -----------------------------------------------------------------------------------------
 
 
+_CONTROL_ID = operator.attrgetter("control_id")
+_BASELINE_STATE = operator.attrgetter("baseline_state")
+
+
 def _rules(result: ScanResult, root: Path) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """One rule per control of the scan (plus any control id only findings mention), sorted by id."""
     ids = set(result.controls)
-    ids.update(f.control_id for f in result.findings)
-    ids.update(f.control_id for f in result.absent)
+    ids.update(map(_CONTROL_ID, result.findings))
+    ids.update(map(_CONTROL_ID, result.absent))
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     requirements = requirements_by_control(result.frameworks)
@@ -508,8 +521,13 @@ def _compared(result: ScanResult) -> bool:
     return (
         result.compared_with is not None
         or bool(result.absent)
-        or any(f.baseline_state is not None for f in result.findings)
+        or any(map(_BASELINE_STATE, result.findings))  # a BaselineState member is true, None false
     )
+
+
+_ResourceParts = tuple[Resource, SourceLocation | None, dict[str, Any] | None, list[dict[str, Any]], str]
+"""Of one resource: itself, its file in the repository (or None), that file's physicalLocation, the
+logicalLocations of its results and its description in messages (shared by its results, never changed)."""
 
 
 class _ResultBuilder:
@@ -523,6 +541,7 @@ class _ResultBuilder:
         self._compared = _compared(result)
         self._controls: dict[str, _ControlFacts] = {}
         self._in_repository: dict[str, bool] = {}
+        self._resources: dict[int, _ResourceParts] = {}
 
     def facts(self, control_id: str) -> _ControlFacts:
         """The facts of a control shared by its results."""
@@ -556,28 +575,35 @@ class _ResultBuilder:
             inside = self._in_repository[location.path] = _inside(location.path, self._root, self._cwd)
         return location if inside else None
 
+    def _resource_parts(self, finding: Finding) -> _ResourceParts:
+        """What the results of one resource share, built once per Resource object."""
+        resource = finding.resource
+        parts = self._resources.get(id(resource))  # by identity: findings of one resource mostly share it
+        if parts is None or parts[0] is not resource:
+            file = self._resource_file(finding)
+            parts = self._resources[id(resource)] = (
+                resource,
+                file,
+                None if file is None else _physical(file, self._root),
+                [{"kind": "resource", "name": resource.name, "fullyQualifiedName": resource.uri}],
+                f"{resource.kind} {resource.name} ({resource.uri})",
+            )
+        return parts
+
     def entry(self, finding: Finding, absent: bool) -> dict[str, Any]:
         """The SARIF result of one finding (of this run, or an `absent` one of the previous run)."""
         facts = self.facts(finding.control_id)
-        kind = KIND[finding.status]
+        kind = _KIND_BY_VALUE[finding.status._value_]  # by value: hashing an enum member is a Python call
         fingerprint = finding.fingerprint
-        resource = finding.resource
-        file = self._resource_file(finding)
-        physical = facts.physical if file is None else _physical(file, self._root)
+        _, file, file_physical, logical, described = self._resource_parts(finding)
+        physical = facts.physical if file_physical is None else file_physical
         entry: dict[str, Any] = {
             "ruleId": finding.control_id,
             "ruleIndex": facts.index,
             "kind": kind,
             "level": facts.level if kind == "fail" else "none",
-            "message": {"text": _message(finding, facts.control, absent=absent, title=facts.title)},
-            "locations": [
-                {
-                    "physicalLocation": physical,
-                    "logicalLocations": [
-                        {"kind": "resource", "name": resource.name, "fullyQualifiedName": resource.uri}
-                    ],
-                }
-            ],
+            "message": {"text": _message(finding, facts.control, absent=absent, title=facts.title, resource=described)},
+            "locations": [{"physicalLocation": physical, "logicalLocations": logical}],
             "partialFingerprints": {"primaryLocationLineHash": fingerprint},
             "fingerprints": {FINGERPRINT_KEY: fingerprint},
             "properties": _result_properties(finding, fingerprint),
@@ -594,6 +620,9 @@ class _ResultBuilder:
 
 _ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.WAIVED: 2, Status.PASS: 4, Status.NOT_APPLICABLE: 5}
 """Which results are kept first when some must be left out (3 is a no longer reported one)."""
+_ORDER_BY_VALUE = {status.value: order for status, order in _ORDER.items()}
+_ATTENTION_VALUES = frozenset(status.value for status in ATTENTION)
+_KIND_BY_VALUE = {status.value: kind for status, kind in KIND.items()}
 
 
 class _ControlFacts:
@@ -619,19 +648,23 @@ class _ControlFacts:
             ]
 
 
-def _message(finding: Finding, control: Control | None, *, absent: bool, title: str | None = None) -> str:
-    """One readable sentence or three: what happened, on what, observed vs expected (`title`: the control's)."""
+def _message(
+    finding: Finding, control: Control | None, *, absent: bool, title: str | None = None, resource: str | None = None
+) -> str:
+    """One readable sentence or three: what happened, on what, observed vs expected (`title`: the control's,
+    `resource`: the resource's `kind name (uri)`)."""
     if title is None:
         title = f"{finding.control_id} {control.title}" if control is not None and control.title else finding.control_id
-    resource = f"{finding.resource.kind} {finding.resource.name} ({finding.resource.uri})"
+    if resource is None:
+        resource = f"{finding.resource.kind} {finding.resource.name} ({finding.resource.uri})"
     if absent:
-        head = f"No longer reported: {title} on {resource} (was {finding.status.value}: {finding.message})"
+        head = f"No longer reported: {title} on {resource} (was {finding.status._value_}: {finding.message})"
     elif finding.status is Status.ERROR:
         head = f"{title}: could not be verified on {resource}: {finding.message}"
     elif finding.status is Status.WAIVED:
         head = f"{title}: failed on {resource} (waived): {finding.message}"
     else:
-        head = f"{title}: {finding.status.value} on {resource}: {finding.message}"
+        head = f"{title}: {finding.status._value_} on {resource}: {finding.message}"
     parts = [head.rstrip()]
     if not absent and finding.observed is not None:
         parts.append(f"Observed: {_short(finding.observed)}.")
@@ -644,9 +677,21 @@ _SORTED = json.JSONEncoder(sort_keys=True, default=str)
 """`json.dumps(value, sort_keys=True, default=str)`, built once (it is called per result)."""
 
 
+_STRING = json.encoder.encode_basestring_ascii
+"""How `_SORTED` writes a string (the C function it calls)."""
+
+
 def _short(value: Any) -> str:
     """Render a JSON value for a message, cut at MAX_MESSAGE_VALUE characters."""
-    text = value if isinstance(value, str) else _SORTED.encode(value)
+    if isinstance(value, str):
+        text = value
+    elif type(value) is list:  # the usual observed value: a list of strings, written as _SORTED writes it
+        try:
+            text = "[" + ", ".join(map(_STRING, value)) + "]"
+        except TypeError:  # an item that is not a string
+            text = _SORTED.encode(value)
+    else:
+        text = _SORTED.encode(value)
     return text if len(text) <= MAX_MESSAGE_VALUE else text[:MAX_MESSAGE_VALUE] + "… (truncated)"
 
 
@@ -654,7 +699,7 @@ def _result_properties(finding: Finding, fingerprint: str) -> dict[str, Any]:
     """Machine-readable details of a finding (status, target, observed/expected in full)."""
     resource = finding.resource
     properties: dict[str, Any] = {
-        "status": finding.status.value,
+        "status": finding.status._value_,
         "target": resource.target,
         "resourceKind": resource.kind,
         "resourceName": resource.name,

@@ -50,6 +50,7 @@ from scanner.model import (
     BaselineState,
     Control,
     Finding,
+    Resource,
     ScanResult,
     Severity,
     Status,
@@ -293,6 +294,9 @@ class _Shared:
         self._controls: dict[str, tuple[Control | None, dict[str, Any], dict[str, list[str]] | None]] = {}
         self._encoded: dict[tuple[str, str, str, str], tuple[Control | None, bytes, bytes, bytes, bytes]] = {}
         self._scalars: dict[str, bytes] = {}
+        self._prefixes: dict[tuple[str, ...], tuple[Control | None, bytes, bytes]] = {}
+        self.places: dict[int, tuple[Resource, bytes]] = {}
+        """The encoded resource of a finding event, by the identity of the Resource (see `_finding_line`)."""
 
     def scalar(self, text: str) -> bytes:
         """A status or change label as JSON (a handful of values, encoded once)."""
@@ -321,6 +325,25 @@ class _Shared:
             cached = self._encoded[key] = (control, head, middle, parts, tail)
         return cached[1:]
 
+    def prefix(
+        self,
+        finding: Finding,
+        control: Control | None,
+        target: TargetSummary,
+        scan: Mapping[str, Any],
+        mode: str,
+        status: str,
+        change: str,
+    ) -> tuple[bytes, bytes]:
+        """A finding event's text up to its resource (for its status and change) and the tail of `encoded`."""
+        key = (finding.control_id, finding.resource.target, target.kind, mode, status, change)
+        cached = self._prefixes.get(key)
+        if cached is None or cached[0] is not control:
+            head, middle, parts, tail = self.encoded(finding, control, target, scan, mode)
+            start = head + self.scalar(status) + middle + self.scalar(change) + parts
+            cached = self._prefixes[key] = (control, start, tail)
+        return cached[1], cached[2]
+
     def control(self, control_id: str, control: Control | None) -> tuple[dict[str, Any], dict[str, list[str]] | None]:
         """The control facts of an event and the control's references with safe key names (None: it has none)."""
         cached = self._controls.get(control_id)
@@ -345,59 +368,63 @@ def _finding_line(
     The same bytes as encoding the event whole (orjson writes a mapping as its members in order);
     an event that may be too long, or that orjson refuses, is built and encoded whole instead.
     """
-    args = (finding, control, target, scan, mode, change_kind, absent, shared)
-    resource = finding.resource
+    status = finding.status._value_  # `.value` is a Python-level property, measurably slower per finding
+    try:
+        event = ABSENT_STATUS if absent else status
+        start, tail = shared.prefix(finding, control, target, scan, mode, event, change_kind)
+        resource = finding.resource
+        place = shared.places.get(id(resource))  # by identity: findings of one resource mostly share the object
+        if place is None or place[0] is not resource:
+            place = shared.places[id(resource)] = (resource, _place(resource))
+        message = f"no longer reported (was {status}): {finding.message}" if absent else finding.message
+        pieces = [
+            start,
+            place[1],
+            b',"message":',
+            orjson.dumps(message),
+            b',"fingerprint":',
+            orjson.dumps(finding.fingerprint),
+            tail,
+        ]
+        if absent:
+            pieces += (_ABSENT_STATE, shared.scalar(status))
+        else:
+            if finding.baseline_state is not None:
+                pieces += (b',"baseline_state":', shared.scalar(finding.baseline_state._value_))
+            if finding.previous_status is not None:
+                pieces += (b',"previous_status":', shared.scalar(finding.previous_status._value_))
+            if finding.observed is not None:
+                pieces += (b',"observed":', orjson.dumps(_text(finding.observed)))
+            if finding.expected is not None:
+                pieces += (b',"expected":', orjson.dumps(_text(finding.expected)))
+        if finding.waiver is not None:
+            waiver = finding.waiver
+            facts = {"justification": waiver.justification, "owner": waiver.owner, "expires": waiver.expires}
+            if waiver.ticket:
+                facts["ticket"] = waiver.ticket
+            pieces += (b',"waiver":', orjson.dumps(facts))
+        pieces.append(b"}}")
+        line = b"".join(pieces)
+    except (orjson.JSONEncodeError, TypeError):  # e.g. a lone surrogate: the whole event as before
+        return _encode(_finding(finding, control, target, scan, mode, change_kind, absent, shared))
+    if len(line) > MAX_VALUE_BYTES:  # some value may be too long: cut on the event itself
+        return _encode(_finding(finding, control, target, scan, mode, change_kind, absent, shared))
+    if b"\xe2\x80" in line:
+        line = line.replace("\u2028".encode(), b"\\u2028").replace("\u2029".encode(), b"\\u2029")
+    return line
+
+
+_ABSENT_STATE = b',"baseline_state":' + orjson.dumps(BaselineState.ABSENT.value) + b',"previous_status":'
+
+
+def _place(resource: Resource) -> bytes:
+    """The encoded `resource` member of a finding event (without its key)."""
     place: dict[str, Any] = {"kind": resource.kind, "name": resource.name, "uri": resource.uri}
     if resource.location is not None:
         place["file"] = resource.location.path
         place["line"] = resource.location.line
-    status = finding.status.value
-    facts: dict[str, Any] = {
-        "message": f"no longer reported (was {status}): {finding.message}" if absent else finding.message,
-        "fingerprint": finding.fingerprint,
-    }
-    rest: dict[str, Any] = {}
-    if absent:
-        rest["baseline_state"] = BaselineState.ABSENT.value
-        rest["previous_status"] = status
-    else:
-        if finding.baseline_state is not None:
-            rest["baseline_state"] = finding.baseline_state.value
-        if finding.previous_status is not None:
-            rest["previous_status"] = finding.previous_status.value
-        if finding.observed is not None:
-            rest["observed"] = _text(finding.observed)
-        if finding.expected is not None:
-            rest["expected"] = _text(finding.expected)
-    if finding.waiver is not None:
-        waiver = finding.waiver
-        rest["waiver"] = {"justification": waiver.justification, "owner": waiver.owner, "expires": waiver.expires}
-        if waiver.ticket:
-            rest["waiver"]["ticket"] = waiver.ticket
-    try:
-        head, middle, parts, tail = shared.encoded(finding, control, target, scan, mode)
-        line = b"".join(
-            (
-                head,
-                shared.scalar(ABSENT_STATUS if absent else status),
-                middle,
-                shared.scalar(change_kind),
-                parts,
-                orjson.dumps(place),
-                b",",
-                orjson.dumps(facts)[1:-1],
-                tail,
-                b"," + orjson.dumps(rest)[1:-1] if rest else b"",
-                b"}}",
-            )
-        )
-    except (orjson.JSONEncodeError, TypeError):  # e.g. a lone surrogate: the whole event as before
-        return _encode(_finding(*args))
-    if len(line) > MAX_VALUE_BYTES:  # some value may be too long: cut on the event itself
-        return _encode(_finding(*args))
-    if b"\xe2\x80" in line:
-        line = line.replace("\u2028".encode(), b"\\u2028").replace("\u2029".encode(), b"\\u2029")
-    return line
+    # A copy: orjson's own bytes keep their whole (kilobytes) output buffer, and this one is kept per resource.
+    return bytes(memoryview(orjson.dumps(place)))
 
 
 def _references(control: Control) -> dict[str, list[str]]:
@@ -590,10 +617,19 @@ _COMPACT = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",",
 """`json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)`, built once."""
 
 
+_STRING = json.encoder.encode_basestring
+"""How `_COMPACT` writes a string (the C function it calls)."""
+
+
 def _text(value: Any) -> str:
     """Render an observed/expected value as text: strings as they are, anything else as compact JSON."""
     if isinstance(value, str):
         return value
+    if type(value) is list:  # the usual observed value: a list of strings, written as _COMPACT writes it
+        try:
+            return "[" + ",".join(map(_STRING, value)) + "]"
+        except TypeError:  # an item that is not a string
+            pass
     return _COMPACT.encode(value)
 
 

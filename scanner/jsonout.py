@@ -11,7 +11,8 @@ cannot be sorted) are encoded by the standard library instead, with the same lay
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -56,6 +57,20 @@ def indented_item(value: Any, depth: int) -> bytes:
     return text.replace(b"\n", b"\n" + b"  " * depth) if depth else text
 
 
+def _list_items(batch: Sequence[Any]) -> bytes:
+    """`batch` as the items of a list nested one level deep in an indented document, each after a newline and
+    four spaces, separated by commas: `b",".join(b"\\n    " + indented_item(item, 2) for item in batch)`.
+
+    Encoded as one list by one orjson call, then indented one level more (two spaces after each newline:
+    JSON text has no newline inside a string) and stripped of its brackets; item by item when orjson
+    cannot encode one (each is then encoded as `dumps` does, some by the standard library).
+    """
+    native = dumps_native(batch, indent=True)
+    if native is None:
+        return b",".join(b"\n    " + indented_item(item, 2) for item in batch)
+    return native.replace(b"\n", b"\n  ")[1:-4]  # b"[\n    a,\n    b\n  ]" without "[" and "\n  ]"
+
+
 def stream_object(head: dict[str, Any], key: str, items: Iterator[Any], tail: dict[str, Any]) -> Iterator[bytes]:
     """An indented JSON object `head | {key: [items...]} | tail` as chunks, one item encoded at a time.
 
@@ -69,15 +84,10 @@ def stream_object(head: dict[str, Any], key: str, items: Iterator[Any], tail: di
         first = False
     yield (b"\n  " if first else b",\n  ") + dumps(key) + b": ["
     empty = True
-    batch: list[bytes] = []
-    for item in items:
-        batch.append((b"\n    " if empty else b",\n    ") + indented_item(item, 2))
+    items = iter(items)
+    while batch := list(islice(items, 256)):
+        yield _list_items(batch) if empty else b"," + _list_items(batch)
         empty = False
-        if len(batch) >= 256:
-            yield b"".join(batch)
-            batch.clear()
-    if batch:
-        yield b"".join(batch)
     yield b"]" if empty else b"\n  ]"
     for name, value in tail.items():
         yield b",\n  " + dumps(name) + b": " + indented_item(value, 1)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +134,39 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
     }
 
 
+def _finding_dicts(findings: Iterable[Finding]) -> Iterator[dict[str, Any]]:
+    """`map(finding_to_dict, findings)`, each resource's part built once per Resource object.
+
+    The findings of one resource mostly share the object; the part is shared by their dicts, which
+    are encoded as they come and never changed."""
+    resources: dict[int, tuple[Resource, dict[str, Any]]] = {}
+    for finding in findings:
+        r = finding.resource
+        cached = resources.get(id(r))
+        if cached is None or cached[0] is not r:
+            place = {
+                "target": r.target,
+                "kind": r.kind,
+                "name": r.name,
+                "uri": r.uri,
+                "location": _location(r.location),
+            }
+            cached = resources[id(r)] = (r, place)
+        baseline, previous = finding.baseline_state, finding.previous_status
+        yield {
+            "control_id": finding.control_id,
+            "status": finding.status._value_,  # `.value` is a Python-level property, measurably slower
+            "message": finding.message,
+            "observed": finding.observed,
+            "expected": finding.expected,
+            "fingerprint": finding.fingerprint,
+            "resource": cached[1],
+            "waiver": None if finding.waiver is None else _waiver_to_dict(finding.waiver),
+            "baseline_state": None if baseline is None else baseline._value_,
+            "previous_status": None if previous is None else previous._value_,
+        }
+
+
 def finding_from_dict(data: Mapping[str, Any]) -> Finding:
     """Deserialise a finding."""
     r = data["resource"]
@@ -220,7 +253,7 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
 
 def chunks(result: ScanResult) -> Iterator[bytes]:
     """The native JSON text of a result as UTF-8 chunks, one finding encoded at a time (never held whole)."""
-    return jsonout.stream_object(_head(result), "findings", map(finding_to_dict, result.findings), _tail(result))
+    return jsonout.stream_object(_head(result), "findings", _finding_dicts(result.findings), _tail(result))
 
 
 def dumps(result: ScanResult) -> str:
