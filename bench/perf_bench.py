@@ -197,29 +197,42 @@ def _tree(root: int) -> list[int]:
     return found
 
 
-def _tree_memory(root: int) -> tuple[float, float]:
-    """The summed PSS and RSS (MB) of `root`'s process tree right now."""
-    pss = rss = 0.0
+def _tree_rss(root: int) -> float:
+    """The summed RSS (MB) of `root`'s process tree right now (from statm: no page-table walk)."""
+    total = 0.0
+    for pid in _tree(root):
+        try:
+            with open(f"/proc/{pid}/statm") as fh:
+                total += int(fh.read().split()[1]) * PAGE_MB
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def _tree_pss(root: int) -> float:
+    """The summed PSS (MB) of `root`'s process tree right now (smaps_rollup walks the page tables)."""
+    total = 0.0
     for pid in _tree(root):
         try:
             with open(f"/proc/{pid}/smaps_rollup") as fh:
-                for line in fh:
-                    if line.startswith("Pss:"):
-                        pss += int(line.split()[1]) / 1024
-                    elif line.startswith("Rss:"):
-                        rss += int(line.split()[1]) / 1024
-        except OSError:
+                total += sum(int(line.split()[1]) / 1024 for line in fh if line.startswith("Pss:"))
+        except (OSError, ValueError, IndexError):
             continue
-    return pss, rss
+    return total
+
+
+PAGE_MB = os.sysconf("SC_PAGE_SIZE") / (1 << 20)
 
 
 def run_child(*args: str) -> dict[str, Any]:
     """Run this script's child mode in a fresh interpreter; its JSON answer.
 
-    While it runs, the summed PSS (proportional set size: a page shared copy-on-write by a forked
-    worker counts once in all) and the summed RSS of its whole process tree are sampled every
-    20 ms; their peaks are `tree_pss_peak_mb` and `tree_rss_peak_mb` (the honest memory figure
-    when worker processes run at the same time as the scanning process)."""
+    While a scan runs, the summed RSS of its whole process tree is sampled every 20 ms (cheap:
+    /proc/PID/statm) and the summed PSS (proportional set size: a page shared copy-on-write by a
+    forked worker counts once in all) every 250 ms; their peaks are `tree_rss_peak_mb` and
+    `tree_pss_peak_mb`, the honest memory figures when worker processes run beside the scanning
+    process. PSS is sampled rarely because reading smaps_rollup walks the page tables under the
+    process's memory lock and would slow the measured process; floors are not sampled at all."""
     child = subprocess.Popen(
         [PY, __file__, "child", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -227,22 +240,28 @@ def run_child(*args: str) -> dict[str, Any]:
     stop = threading.Event()
 
     def sample() -> None:
+        tick = 0
         while not stop.wait(0.02):
-            pss, rss = _tree_memory(child.pid)
-            peaks[0], peaks[1] = max(peaks[0], pss), max(peaks[1], rss)
+            peaks[1] = max(peaks[1], _tree_rss(child.pid))
+            tick += 1
+            if tick % 12 == 0:
+                peaks[0] = max(peaks[0], _tree_pss(child.pid))
 
     sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    if args[0] != "floor":
+        sampler.start()
     try:
         stdout, stderr = child.communicate(timeout=7200)
     finally:
         stop.set()
-        sampler.join()
+        if sampler.is_alive():
+            sampler.join()
     lines = [line for line in stdout.splitlines() if line.startswith("{")]
     if child.returncode != 0 or not lines:
         raise SystemExit(f"child {args} failed: {stderr[-2000:]}")
     answer: dict[str, Any] = json.loads(lines[-1])
-    answer["tree_pss_peak_mb"], answer["tree_rss_peak_mb"] = round(peaks[0], 1), round(peaks[1], 1)
+    if args[0] != "floor":
+        answer["tree_pss_peak_mb"], answer["tree_rss_peak_mb"] = round(peaks[0], 1), round(peaks[1], 1)
     return answer
 
 
