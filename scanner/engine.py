@@ -13,6 +13,7 @@ import gc
 import json
 import logging
 import math
+import re
 import threading
 import time
 import uuid
@@ -272,21 +273,46 @@ def _orjson_plain(value: Any, depth: int, slow: list[tuple[Any, Any, Any]], cont
     return None
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A surrogate code point in a Python string: always a lone one (the JSON decoder joins pairs)."""
+
+
+def plain_text(text: str) -> str:
+    """`text` with every lone surrogate as U+FFFD, as Go's JSON decoder (the Kubernetes API server's)
+    reads an unpaired `\\ud800` escape.
+
+    Python's JSON decoder keeps such an escape as a lone surrogate, which no UTF-8 output can hold:
+    one object named with it made every report fail (an internal error, exit 4, no report at all),
+    so a name an attacker chooses could hide a whole cluster's findings. Evidence, error texts and
+    the reasons a target was not read hold the replacement character instead."""
+    return text if text.isascii() or not _LONE_SURROGATE.search(text) else _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def _stdlib_round_trip(value: Any, *, sort_keys: bool) -> Any:
+    """`json.loads(json.dumps(value, default=str, sort_keys=...))`, NaN and infinities as text, lone
+    surrogates replaced (`plain_text`; the keys sorted again then, as the replacement can move them)."""
+    text = json.dumps(value, default=str, ensure_ascii=False, sort_keys=sort_keys)
+    clean = plain_text(text)
+    result = json.loads(clean, parse_constant=_non_finite)
+    if clean is not text and sort_keys:
+        result = json.loads(json.dumps(result, sort_keys=True, ensure_ascii=False), parse_constant=_non_finite)
+    return result
+
+
 def _stdlib_one(value: Any, by_text: bool) -> Any:
     """One subtree the standard library's way: keys sorted by value, or (`by_text`) converted to text first."""
     if not by_text:
-        return json.loads(json.dumps(value, default=str, sort_keys=True), parse_constant=_non_finite)
-    plain = json.loads(json.dumps(value, default=str))
-    return json.loads(json.dumps(plain, sort_keys=True), parse_constant=_non_finite)
+        return _stdlib_round_trip(value, sort_keys=True)
+    return _stdlib_round_trip(_stdlib_round_trip(value, sort_keys=False), sort_keys=True)
 
 
 def _stdlib_plain(value: Any) -> Any:
     """`_plain_json` through the standard library (the reference; NaN and infinities become their text)."""
     try:  # one round trip for the usual case (string keys): large evidence is costly to copy
-        return json.loads(json.dumps(value, default=str, sort_keys=True), parse_constant=_non_finite)
+        return _stdlib_round_trip(value, sort_keys=True)
     except TypeError:  # mixed key types cannot be sorted before they become strings
-        plain = json.loads(json.dumps(value, default=str))  # keys become strings, tuples lists
-        return json.loads(json.dumps(plain, sort_keys=True), parse_constant=_non_finite)
+        plain = _stdlib_round_trip(value, sort_keys=False)  # keys become strings, tuples lists
+        return _stdlib_round_trip(plain, sort_keys=True)
 
 
 def finite_json(value: Any) -> Any:
@@ -339,7 +365,8 @@ def _validated(box: list[Any], target: Target) -> Evidence:
             evidence,
             target=target.id,
             sections={},
-            errors={str(k): str(v) for k, v in evidence.errors.items()},
+            errors={plain_text(str(k)): plain_text(str(v)) for k, v in evidence.errors.items()},
+            target_error=None if evidence.target_error is None else plain_text(evidence.target_error),
             metadata=_plain_json(dict(evidence.metadata)),
         )
         return replace(evidence, sections=_plain_json(sections, consume=True))
@@ -400,7 +427,7 @@ def _collect_one(
     uri = target.url
 
     def unread(reason: str) -> Evidence:
-        return Evidence(target=target.id, kind=target.kind, uri=uri, sections={}, target_error=reason)
+        return Evidence(target=target.id, kind=target.kind, uri=uri, sections={}, target_error=plain_text(reason))
 
     try:
         plugin = registry.plugin(target.kind)

@@ -237,6 +237,24 @@ def _no_constant(name: str) -> Any:
 _CONSTANT = re.compile(r"(?<![\w\"])(?:NaN|-?Infinity)(?![\w\"])")
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_HIGH_LOW = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+def _refuse_lone_surrogates(value: Any, text: str, path: Path | str) -> None:
+    """A ConfigError if the decoded `value` holds a lone surrogate (an unpaired `\\ud800` escape).
+
+    Python's decoder accepts one; no UTF-8 output can hold it, so a report written from it would
+    fail at the end of the scan. sovscan itself never writes one (evidence holds U+FFFD instead)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        paired = {m.start() for m in _HIGH_LOW.finditer(text)} | {m.start() + 6 for m in _HIGH_LOW.finditer(text)}
+        lone = next((m.start() for m in _SURROGATE_ESCAPE.finditer(text) if m.start() not in paired), 0)
+        line = text.count("\n", 0, lone) + 1
+        raise ConfigError("invalid JSON: an unpaired surrogate escape is not Unicode text", f"{path}:{line}") from None
+
+
 def decode_json(raw: bytes, path: Path | str) -> Any:
     """Parse JSON bytes read from `path`; a ConfigError naming file:line for anything that is not JSON.
 
@@ -248,7 +266,10 @@ def decode_json(raw: bytes, path: Path | str) -> Any:
     except UnicodeDecodeError:
         raise ConfigError("file is not UTF-8 text", str(path)) from None
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        value = json.loads(text, parse_constant=_no_constant)
+        if _SURROGATE_ESCAPE.search(text):
+            _refuse_lone_surrogates(value, text, path)
+        return value
     except json.JSONDecodeError as exc:
         raise ConfigError(f"invalid JSON: {exc.msg}", f"{path}:{exc.lineno}") from None
     except _NotJson as exc:
