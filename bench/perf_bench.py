@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -197,25 +198,22 @@ def _tree(root: int) -> list[int]:
     return found
 
 
-def _tree_rss(root: int) -> float:
-    """The summed RSS (MB) of `root`'s process tree right now (from statm: no page-table walk)."""
+def _rss_mb(text: str) -> float:
+    return int(text.split()[1]) * PAGE_MB
+
+
+def _pss_mb(text: str) -> float:
+    return sum(int(line.split()[1]) / 1024 for line in text.splitlines() if line.startswith("Pss:"))
+
+
+def _tree_sum(root: int, name: str, measure: Callable[[str], float]) -> float:
+    """`measure(/proc/PID/NAME)` summed over `root`'s process tree right now: RSS from statm (no
+    page-table walk) or PSS from smaps_rollup (which walks the page tables)."""
     total = 0.0
     for pid in _tree(root):
         try:
-            with open(f"/proc/{pid}/statm") as fh:
-                total += int(fh.read().split()[1]) * PAGE_MB
-        except (OSError, ValueError, IndexError):
-            continue
-    return total
-
-
-def _tree_pss(root: int) -> float:
-    """The summed PSS (MB) of `root`'s process tree right now (smaps_rollup walks the page tables)."""
-    total = 0.0
-    for pid in _tree(root):
-        try:
-            with open(f"/proc/{pid}/smaps_rollup") as fh:
-                total += sum(int(line.split()[1]) / 1024 for line in fh if line.startswith("Pss:"))
+            with open(f"/proc/{pid}/{name}") as fh:
+                total += measure(fh.read())
         except (OSError, ValueError, IndexError):
             continue
     return total
@@ -242,10 +240,10 @@ def run_child(*args: str) -> dict[str, Any]:
     def sample() -> None:
         tick = 0
         while not stop.wait(0.02):
-            peaks[1] = max(peaks[1], _tree_rss(child.pid))
+            peaks[1] = max(peaks[1], _tree_sum(child.pid, "statm", _rss_mb))
             tick += 1
             if tick % 12 == 0:
-                peaks[0] = max(peaks[0], _tree_pss(child.pid))
+                peaks[0] = max(peaks[0], _tree_sum(child.pid, "smaps_rollup", _pss_mb))
 
     sampler = threading.Thread(target=sample, daemon=True)
     if args[0] != "floor":
