@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -411,3 +412,31 @@ def test_only_the_workers_that_fit_in_the_memory_budget_are_started(
     assert _write(_CASES["fixture"], tmp_path / "two", names, 4, _registry(), capsys) == one
     assert started == [["junit"], ["json", "sarif"]]  # three groups: two workers, and wazuh here
     assert cli._resident_bytes() is None or cli._resident_bytes() > 0
+
+
+def test_no_report_worker_is_forked_while_another_thread_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A thread still running (an abandoned collector) may hold a lock a forked child would wait for
+    forever: the reports are then written in this process, the same bytes."""
+    started: list[list[str]] = []
+    original = cli.WorkerProcess
+
+    def counting(function: Any, *args: Any, **kwargs: Any) -> Any:
+        started.append([spec.name for spec in args[1]])
+        return original(function, *args, **kwargs)
+
+    monkeypatch.setattr(cli, "WorkerProcess", counting)
+    names = ["json", "sarif", "junit", "wazuh"]
+    one = _write(_CASES["fixture"], tmp_path / "one", names, 1, _registry(), capsys)
+    stop = threading.Event()
+    busy = threading.Thread(target=stop.wait, name="abandoned-collector", daemon=True)
+    busy.start()
+    try:
+        assert _write(_CASES["fixture"], tmp_path / "busy", names, 2, _registry(), capsys) == one
+    finally:
+        stop.set()
+        busy.join()
+    assert started == []
+    assert _write(_CASES["fixture"], tmp_path / "alone", names, 2, _registry(), capsys) == one
+    assert started == [["sarif", "junit"]]  # the same call forks once no other thread runs
