@@ -9,7 +9,6 @@ import gc
 import math
 import os
 import sys
-import threading
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -138,11 +137,10 @@ def write_outputs(
     files = [s for s in specs if s.path is not None]
     plain = dataclasses.replace(options, color=False)
     count = default_workers() if workers is None else workers
-    if count > 1 and len(files) > 1 and workers_available() and threading.active_count() == 1:
+    if count > 1 and len(files) > 1 and workers_available() and not engine.abandoned_collectors():
         # each worker copies much of what the reporters read (see COPY_PER_FINDING): as many as fit.
-        # Only a process with no other thread forks: a thread still running (a timed-out target's
-        # collector, abandoned) may hold a lock a child would then wait for forever, and nothing
-        # bounds the wait for a report worker, so the reports are written here instead
+        # No fork while a collector thread abandoned at its timeout still runs: it may hold a lock
+        # a child would then wait for forever, and nothing bounds the wait for a report worker
         count = 1 + report_workers_that_fit(len(result.findings), _resident_bytes(), min(count, len(files)) - 1)
     else:
         count = 1

@@ -17,6 +17,7 @@ import re
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -531,6 +532,18 @@ def _in_worker(
     return evidence, secrets, findings
 
 
+_ABANDONED: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+"""Collector threads left running at their target's timeout (daemons: they cannot be killed)."""
+
+
+def abandoned_collectors() -> int:
+    """How many collector threads abandoned at their timeout still run in this process.
+
+    Such a thread may hold a lock (logging, a client library's) at any moment: a process forked
+    now could wait for it forever, so callers that fork without a deadline do not while any runs."""
+    return sum(1 for thread in list(_ABANDONED) if thread.is_alive())
+
+
 @dataclass
 class _Running:
     """A collection in progress: in a thread of this process, or in a worker process."""
@@ -611,6 +624,8 @@ def _collect_all(
             target, budget = entry.target, entry.budget
             del running[target_id]
             free += 1  # a late thread runs on as a daemon but no longer holds a slot
+            if entry.thread is not None and not done_now:
+                _ABANDONED.add(entry.thread)
             if entry.process is not None:
                 free_cpu += 1
                 if done_now:

@@ -414,11 +414,14 @@ def test_only_the_workers_that_fit_in_the_memory_budget_are_started(
     assert cli._resident_bytes() is None or cli._resident_bytes() > 0
 
 
-def test_no_report_worker_is_forked_while_another_thread_runs(
+def test_no_report_worker_is_forked_while_an_abandoned_collector_runs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A thread still running (an abandoned collector) may hold a lock a forked child would wait for
-    forever: the reports are then written in this process, the same bytes."""
+    """A collector thread left running at its timeout may hold a lock a forked child would wait for
+    forever: while one runs, the reports are written in this process, the same bytes."""
+    from scanner import engine
+    from tests.core.test_engine import odd, registry_with
+
     started: list[list[str]] = []
     original = cli.WorkerProcess
 
@@ -429,14 +432,25 @@ def test_no_report_worker_is_forked_while_another_thread_runs(
     monkeypatch.setattr(cli, "WorkerProcess", counting)
     names = ["json", "sarif", "junit", "wazuh"]
     one = _write(_CASES["fixture"], tmp_path / "one", names, 1, _registry(), capsys)
-    stop = threading.Event()
-    busy = threading.Thread(target=stop.wait, name="abandoned-collector", daemon=True)
-    busy.start()
+    release = threading.Event()
+
+    def hang(target: Any) -> Any:
+        release.wait(30)
+        raise RuntimeError("released")
+
+    odd_registry, library = registry_with(tmp_path, {"hang": hang})
     try:
+        scanned = engine.run_scan(odd("hang"), odd_registry, library, timeout=0.2)
+        assert scanned.targets[0].error == "timed out: collection did not finish within 0.2s"
+        assert engine.abandoned_collectors() == 1
         assert _write(_CASES["fixture"], tmp_path / "busy", names, 2, _registry(), capsys) == one
+        assert started == []
     finally:
-        stop.set()
-        busy.join()
-    assert started == []
+        release.set()
+    for _ in range(300):
+        if not engine.abandoned_collectors():
+            break
+        threading.Event().wait(0.01)
+    assert engine.abandoned_collectors() == 0
     assert _write(_CASES["fixture"], tmp_path / "alone", names, 2, _registry(), capsys) == one
-    assert started == [["sarif", "junit"]]  # the same call forks once no other thread runs
+    assert started == [["sarif", "junit"]]  # the same call forks once the collector has ended
