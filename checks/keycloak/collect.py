@@ -30,12 +30,13 @@ by `checks.keycloak.shape` before anything is stored.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import requests
-from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
-from keycloak.exceptions import KeycloakError
+
+if TYPE_CHECKING:  # python-keycloak is loaded when a Keycloak target is collected, not at every scan's start
+    from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
 from checks.keycloak import builtins, connect, roles, shape
 from scanner import __version__, httpkit
@@ -97,6 +98,8 @@ class _Api:
 
     def get(self, path: str, **params: Any) -> Any:
         """GET an admin path and return its JSON; _Denied on 401/403, RequestFailed otherwise."""
+        from keycloak.exceptions import KeycloakError
+
         self.connection.timeout = max(1, int(self.deadline.request_timeout()))
         self.requests += 1
         try:
@@ -205,6 +208,8 @@ class Collector:
             "username": login.username,
             "source": login.source,
         }
+        from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
+
         connection = KeycloakOpenIDConnection(
             server_url=server_url,
             realm_name=login.realm,
@@ -242,6 +247,8 @@ class Collector:
 
     def _token(self, connection: KeycloakOpenIDConnection, login: connect.Login) -> None:
         """The one non-GET request: the token request. Failures end the collection."""
+        from keycloak.exceptions import KeycloakError
+
         what = f"requesting a token in realm '{login.realm}' for client '{login.client_id}'"
         try:
             connection.keycloak_openid.connection.timeout = max(1, int(self.deadline.request_timeout()))

@@ -7,7 +7,6 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import Any
 
-from checks.postgres import collect as collector
 from checks.postgres import contract, databases, hba, roles, server, settings
 from checks.postgres.ambient import ambient_credentials as _ambient
 from checks.postgres.grants import least_privilege_sql
@@ -42,6 +41,8 @@ class PostgresPlugin(TargetPlugin):
 
     def collect(self, target: Target, secrets: Mapping[str, Secret], timeout: float) -> Evidence:
         """Read the server over read-only sessions (see `checks.postgres.collect`)."""
+        from checks.postgres import collect as collector  # psycopg only for PostgreSQL targets (0.2 s of start-up)
+
         return collector.collect(target, secrets, timeout)
 
     def evidence_contract(self) -> Mapping[str, Mapping[str, Any]]:
