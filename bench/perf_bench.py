@@ -21,6 +21,8 @@ measures only the dump: the `json.load` floor, the scan with and without the fou
 `dump_phases`, the scan split into setup (plugins, baseline), collect (read, slim, normalise,
 contract) and evaluate, with the CPU time and peak RSS after each phase. Runs are interleaved
 (floor, scan, reports, phases, floor, ...) so that a change of load hits every figure alike.
+With `--against CHECKOUT` (e.g. `git worktree add /tmp/old REV`) the same scans also run with that
+checkout's code in the same rounds: a before/after comparison under the same load.
 """
 
 from __future__ import annotations
@@ -222,7 +224,7 @@ def _tree_sum(root: int, name: str, measure: Callable[[str], float]) -> float:
 PAGE_MB = os.sysconf("SC_PAGE_SIZE") / (1 << 20)
 
 
-def run_child(*args: str) -> dict[str, Any]:
+def run_child(*args: str, pythonpath: str | None = None) -> dict[str, Any]:
     """Run this script's child mode in a fresh interpreter; its JSON answer.
 
     While a scan runs, the summed RSS of its whole process tree is sampled every 20 ms (cheap:
@@ -231,8 +233,11 @@ def run_child(*args: str) -> dict[str, Any]:
     `tree_pss_peak_mb`, the honest memory figures when worker processes run beside the scanning
     process. PSS is sampled rarely because reading smaps_rollup walks the page tables under the
     process's memory lock and would slow the measured process; floors are not sampled at all."""
+    env = dict(os.environ)
+    if pythonpath is not None:  # another checkout's scanner, checks and reporters (`--against`)
+        env["PYTHONPATH"] = pythonpath
     child = subprocess.Popen(
-        [PY, __file__, "child", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [PY, __file__, "child", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
     peaks = [0.0, 0.0]
     stop = threading.Event()
@@ -280,12 +285,14 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def interleaved(repeat: int, cases: dict[str, tuple[str, ...]]) -> dict[str, Any]:
-    """Each case `repeat` times, round by round (A, B, C, A, B, C, ...); medians per case."""
+def interleaved(repeat: int, cases: dict[str, tuple[str, ...]], paths: dict[str, str] | None = None) -> dict[str, Any]:
+    """Each case `repeat` times, round by round (A, B, C, A, B, C, ...); medians per case.
+
+    A case named in `paths` runs with that PYTHONPATH (another checkout's code)."""
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
     for _ in range(repeat):
         for name, case in cases.items():
-            runs[name].append(run_child(*case))
+            runs[name].append(run_child(*case, pythonpath=(paths or {}).get(name)))
             print(json.dumps({name: runs[name][-1]}), flush=True)
     return {name: summarise(found) for name, found in runs.items()}
 
@@ -301,7 +308,12 @@ def dump_only(args: argparse.Namespace, reports: list[str]) -> None:
     }
     if args.no_reports:
         del cases["dump_scan_4_reports"]
-    results: dict[str, Any] = {"load_before": os.getloadavg(), **interleaved(args.repeat, cases)}
+    paths: dict[str, str] = {}
+    if args.against:  # the same scans with another checkout's code, in the same rounds
+        for name in [n for n in cases if n.startswith("dump_scan")]:
+            cases[f"against_{name}"] = cases[name]
+            paths[f"against_{name}"] = str(Path(args.against).resolve())
+    results: dict[str, Any] = {"load_before": os.getloadavg(), **interleaved(args.repeat, cases, paths)}
     results["load_after"] = os.getloadavg()
     floor = results["floor_json_load"]
     results["ratios"] = {
@@ -312,7 +324,12 @@ def dump_only(args: argparse.Namespace, reports: list[str]) -> None:
         results["ratios"] |= {
             "dump_4_reports_vs_json_load": results["dump_scan_4_reports"]["seconds"] / floor["seconds"],
             "dump_4_reports_cpu_vs_json_load_cpu": results["dump_scan_4_reports"]["cpu_s"] / floor["cpu_s"],
+            "reports_add_vs_scan": results["dump_scan_4_reports"]["seconds"] / results["dump_scan"]["seconds"] - 1,
         }
+    if args.against:
+        results["against"] = str(args.against)
+        for name in [n for n in cases if n.startswith("against_")]:
+            results["ratios"][f"{name}_vs_json_load"] = results[name]["seconds"] / floor["seconds"]
     print(json.dumps({"ratios": results["ratios"]}, indent=2))
     if args.out:
         args.out.write_text(json.dumps(results, indent=2) + "\n")
@@ -338,6 +355,11 @@ def main() -> None:
     parser.add_argument("--live-only", action="store_true", help="only the live collection against its floor")
     parser.add_argument("--dump-only", action="store_true", help="only the dump: floor, scans, phases")
     parser.add_argument("--no-reports", action="store_true", help="with --dump-only: not the scan with reports")
+    parser.add_argument(
+        "--against",
+        metavar="CHECKOUT",
+        help="with --dump-only: also run the scans with this checkout's code (PYTHONPATH), in the same rounds",
+    )
     args = parser.parse_args()
     out = Path(tempfile.mkdtemp(prefix="sovscan-perf-"))
     try:
