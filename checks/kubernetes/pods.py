@@ -430,6 +430,8 @@ RESTRICTED_VOLUMES = frozenset(
 
 _ALL_CONTAINERS = ("initContainers", "containers", "ephemeralContainers")
 
+_PSS_MEMO_KEY = "kubernetes.pss"
+
 
 def _map(value: Any) -> Mapping[str, Any]:
     if type(value) is dict:  # evidence holds dicts (and None for what is absent)
@@ -453,15 +455,33 @@ def pss_violations(pod_spec: Mapping[str, Any], metadata: Mapping[str, Any], lev
         raise ValueError(f"unknown Pod Security level {level!r}")
     if level == "privileged":
         return []
+    parts = _pss_parts(pod_spec)
+    out = _pss_baseline(parts, metadata, level)
+    return out if level == "baseline" else _pss_restricted(parts, out)
+
+
+_Every = list[tuple[str, Mapping[str, Any], Mapping[str, Any], str]]
+"""(type, container, its securityContext, its label): what both passes over the containers read."""
+
+
+def _pss_parts(pod_spec: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any], _Every]:
+    """(the pod spec, its securityContext, every container of it): what `pss_violations` reads."""
     spec = _map(pod_spec)
     pod_sc = _map(spec.get("securityContext"))
-    # (type, container, its securityContext, its label): what both passes over the containers read
-    every: list[tuple[str, Mapping[str, Any], Mapping[str, Any], str]] = []
+    every: _Every = []
     for ctype in _ALL_CONTAINERS:
         for item in spec.get(ctype) or ():
             c = item if type(item) is dict else _map(item)
             sc = c.get("securityContext")
             every.append((ctype, c, sc if type(sc) is dict else _map(sc), _named(ctype, c)))
+    return spec, pod_sc, every
+
+
+def _pss_baseline(
+    parts: tuple[Mapping[str, Any], Mapping[str, Any], _Every], metadata: Mapping[str, Any], level: str
+) -> list[str]:
+    """The `baseline` violations; `level` (baseline or restricted) only decides the procMount one."""
+    spec, pod_sc, every = parts
     out: list[str] = []
     # baseline
     if _map(pod_sc.get("windowsOptions")).get("hostProcess") is True:
@@ -518,9 +538,13 @@ def pss_violations(pod_spec: Mapping[str, Any], metadata: Mapping[str, Any], lev
         name = str(_map(sysctl).get("name"))
         if name not in SAFE_SYSCTLS:
             out.append(f"sysctls: {name} is not a safe sysctl")
-    if level == "baseline":
-        return out
-    # restricted
+    return out
+
+
+def _pss_restricted(parts: tuple[Mapping[str, Any], Mapping[str, Any], _Every], baseline: list[str]) -> list[str]:
+    """`baseline` (the `_pss_baseline` of level restricted, not changed) and the `restricted` violations."""
+    spec, pod_sc, every = parts
+    out = list(baseline)
     windows = _map(spec.get("os")).get("name") == "windows"
     for volume in spec.get("volumes") or ():
         sources = [k for k in _map(volume) if k != "name"]
@@ -578,9 +602,29 @@ def _selinux(options: Mapping[str, Any], who: str) -> list[str]:
 def pod_security_standard(evidence: Evidence, params: Mapping[str, Any]) -> list[CheckResult]:
     """Every workload's pods meet a Pod Security Standard level, every field of it (see `pss_violations`)."""
     level = str(params.get("level", "restricted"))
+    # Per workload, shared by the controls of every level: its parts and, when no level changes it
+    # (hostUsers not false: the procMount rule is then the same), its baseline violations. Each
+    # entry holds its workload, so an id is never mistaken for another object's.
+    memo = getattr(evidence, "memo", None)
+    shared: dict[int, tuple[Workload, Any, list[str] | None]] = {}
+    if isinstance(memo, dict):
+        found = memo.get(_PSS_MEMO_KEY)
+        if type(found) is not dict:
+            found = memo[_PSS_MEMO_KEY] = {}
+        shared = found
 
     def evaluate(w: Workload) -> list[str]:
-        return pss_violations(w.spec, w.pod_metadata, level)
+        if level not in ("baseline", "restricted"):  # privileged, or unknown: raises as it did
+            return pss_violations(w.spec, w.pod_metadata, level)
+        entry = shared.get(id(w))
+        if entry is None or entry[0] is not w:
+            parts = _pss_parts(w.spec)
+            base = _pss_baseline(parts, w.pod_metadata, level) if parts[0].get("hostUsers") is not False else None
+            entry = shared[id(w)] = (w, parts, base)
+        parts, base = entry[1], entry[2]
+        if base is None:
+            base = _pss_baseline(parts, w.pod_metadata, level)
+        return list(base) if level == "baseline" else _pss_restricted(parts, base)
 
     return evaluate_workloads(
         evidence, params, evaluate, expected=f"Pod Security Standard '{level}'", passed=f"meets '{level}'"
