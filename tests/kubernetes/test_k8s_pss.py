@@ -265,3 +265,38 @@ def test_k8s_27_sys_admin(tmp_path: Path) -> None:
         "Deployment team-a/net": Status.PASS,
         "Deployment team-a/priv": Status.FAIL,
     }
+
+
+@pytest.mark.parametrize("order", [("K8S-25", "K8S-26"), ("K8S-26", "K8S-25")])
+def test_both_levels_on_one_evidence_judge_each_workload_as_alone(tmp_path: Path, order: tuple[str, str]) -> None:
+    """K8S-25 and K8S-26 share each workload's container walk (Evidence.memo), in either order; a pod
+    with user namespaces (hostUsers: false) and procMount Unmasked passes baseline and fails
+    restricted, so a baseline verdict shared across levels there would be wrong for one of them."""
+    import json
+
+    from checks.kubernetes.plugin import PLUGIN
+    from scanner.engine import evaluate_control
+    from scanner.interface import Target
+    from tests.kubernetes.k8s_objects import baseline_controls, registry, scanned
+
+    pods = {
+        "unmasked": spec(c_procMount="Unmasked", hostUsers=False),
+        "unmasked-host": spec(c_procMount="Unmasked"),
+        "nfs": RESTRICTED_ONLY_FAILS["nfs volume"],
+        "hostpid": BASELINE_FAILS[sorted(BASELINE_FAILS)[0]],
+        "ok": RESTRICTED_POD,
+    }
+    path = tmp_path / "both.json"
+    items = [workload("Deployment", name, pod) for name, pod in pods.items()]
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}), encoding="utf-8")
+    evidence = scanned(PLUGIN.collect(Target(id="t", kind="kubernetes", url=f"dump:{path}"), {}, 30.0))
+    controls = baseline_controls()
+    got = {cid: by_resource(evaluate_control(controls[cid], evidence, registry())) for cid in order}
+    for cid, level in (("K8S-25", "baseline"), ("K8S-26", "restricted")):
+        expected = {
+            f"Deployment team-a/{name}": Status.FAIL if pss_violations(pod, {}, level) else Status.PASS
+            for name, pod in pods.items()
+        }
+        assert got[cid] == expected, cid
+    assert got["K8S-25"]["Deployment team-a/unmasked"] is Status.PASS
+    assert got["K8S-26"]["Deployment team-a/unmasked"] is Status.FAIL
