@@ -18,7 +18,8 @@ CLIENTS = ("psycopg", "minio", "keycloak")
 
 
 def _loaded_after(code: str, cwd: Path) -> set[str]:
-    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {CLIENTS!r})))"
+    listing = f"sorted(m for m in sys.modules if m.split('.')[0] in {CLIENTS!r})"
+    probe = f"{code}\nimport json, sys\nprint(json.dumps({listing}))"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=cwd)
     assert done.returncode == 0, done.stderr
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
