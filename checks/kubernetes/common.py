@@ -381,6 +381,8 @@ class _WorkloadIndex:
                 append(_Entry(kind, obj, namespace, meta.get("uid"), owned, debug, workload, idle, builtin))
         self.entries = entries
         self._judged: dict[int, tuple[Workload, Resource, str | None, str]] = {}
+        self.per_workload: dict[str, dict[int, tuple[Workload, Any]]] = {}
+        """Named caches of checks, `id(workload) -> (workload, value)` (see `per_workload_cache`)."""
         self._default: list[Workload] | None = None
         self._idle: list[tuple[int, Skipped]] = []
         self._specials: list[tuple[int, int, _Entry]] = []
@@ -523,6 +525,13 @@ def select_workloads(evidence: Evidence, params: Mapping[str, Any]) -> tuple[lis
     computed once per evidence and shared by every control (see `_WorkloadIndex`).
     """
     return _workload_index(evidence).select(params)
+
+
+def per_workload_cache(evidence: Evidence, name: str) -> dict[int, tuple[Workload, Any]]:
+    """A check's cache named `name` of values per workload, `id(workload) -> (workload, value)`, kept
+    with the workload index: shared by every control evaluating this evidence and dropped when the
+    index is rebuilt. An entry holds its workload; readers compare it with `is` before using it."""
+    return _workload_index(evidence).per_workload.setdefault(name, {})
 
 
 def workload_verdicts(evidence: Evidence) -> Callable[[Workload], tuple[Resource, str | None, str]]:

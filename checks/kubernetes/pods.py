@@ -19,6 +19,7 @@ from checks.kubernetes.common import (
     evaluate_workloads,
     matches,
     object_resource,
+    per_workload_cache,
     select_workloads,
     skipped_results,
     target_resource,
@@ -430,7 +431,7 @@ RESTRICTED_VOLUMES = frozenset(
 
 _ALL_CONTAINERS = ("initContainers", "containers", "ephemeralContainers")
 
-_PSS_MEMO_KEY = "kubernetes.pss"
+_PSS_CACHE = "pss"
 
 
 def _map(value: Any) -> Mapping[str, Any]:
@@ -603,15 +604,8 @@ def pod_security_standard(evidence: Evidence, params: Mapping[str, Any]) -> list
     """Every workload's pods meet a Pod Security Standard level, every field of it (see `pss_violations`)."""
     level = str(params.get("level", "restricted"))
     # Per workload, shared by the controls of every level: its parts and, when no level changes it
-    # (hostUsers not false: the procMount rule is then the same), its baseline violations. Each
-    # entry holds its workload, so an id is never mistaken for another object's.
-    memo = getattr(evidence, "memo", None)
-    shared: dict[int, tuple[Workload, Any, list[str] | None]] = {}
-    if isinstance(memo, dict):
-        found = memo.get(_PSS_MEMO_KEY)
-        if type(found) is not dict:
-            found = memo[_PSS_MEMO_KEY] = {}
-        shared = found
+    # (hostUsers not false: the procMount rule is then the same), its baseline violations.
+    shared = per_workload_cache(evidence, _PSS_CACHE)
 
     def evaluate(w: Workload) -> list[str]:
         if level not in ("baseline", "restricted"):  # privileged, or unknown: raises as it did
@@ -620,8 +614,8 @@ def pod_security_standard(evidence: Evidence, params: Mapping[str, Any]) -> list
         if entry is None or entry[0] is not w:
             parts = _pss_parts(w.spec)
             base = _pss_baseline(parts, w.pod_metadata, level) if parts[0].get("hostUsers") is not False else None
-            entry = shared[id(w)] = (w, parts, base)
-        parts, base = entry[1], entry[2]
+            entry = shared[id(w)] = (w, (parts, base))
+        parts, base = entry[1]
         if base is None:
             base = _pss_baseline(parts, w.pod_metadata, level)
         return list(base) if level == "baseline" else _pss_restricted(parts, base)
