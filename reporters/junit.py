@@ -235,6 +235,8 @@ class _Context:
     def __init__(self, result: ScanResult) -> None:
         self._controls = result.controls
         self._facts: dict[str, _ControlFacts] = {}
+        self.texts = _Texts()
+        """Escaped messages and values, by their text (many findings share them)."""
 
     def facts(self, control_id: str) -> _ControlFacts:
         """The shared facts of a control (of one the result does not describe, too)."""
@@ -253,9 +255,11 @@ class _ControlFacts:
         "escaped_references",
         "escaped_remediation",
         "heading",
+        "passing_tail",
         "references",
         "remediation",
         "severity",
+        "tail",
         "tailored",
         "type",
     )
@@ -280,6 +284,12 @@ class _ControlFacts:
         self.escaped_heading = _cdata(self.heading)
         self.escaped_remediation = None if self.remediation is None else _cdata(self.remediation)
         self.escaped_references = None if self.references is None else _cdata(self.references)
+        references = "" if self.escaped_references is None else "\n" + self.escaped_references
+        self.passing_tail = references
+        """What a passing testcase's text ends with before the comparison: the references (no remediation)."""
+        remediation = "" if self.escaped_remediation is None else "\n" + self.escaped_remediation
+        self.tail = remediation + references
+        """The same for any other status: the remediation, then the references."""
 
 
 def _suite(
@@ -294,14 +304,15 @@ def _suite(
     by_kind: dict[str, str] = {}  # the suite's findings share their target: classname depends on the kind
     classes = [by_kind.get(f.resource.kind) or by_kind.setdefault(f.resource.kind, classname(f)) for f in findings]
     escaped = {cls: _attribute(cls) for cls in by_kind.values()}
-    facts = context.facts
+    facts_of = context.facts
+    texts = context.texts
     places: dict[int, tuple[Resource, str]] = {}  # by identity: findings of one resource mostly share the object
     for finding, cls, name in zip(findings, classes, _case_names(findings, classes), strict=True):
         resource = finding.resource
         place = places.get(id(resource))
         if place is None or place[0] is not resource:
             place = places[id(resource)] = (resource, _place(resource))
-        yield _case(finding, name, escaped[cls], facts(finding.control_id), place[1])
+        yield _case(finding, name, escaped[cls], facts_of(finding.control_id), place[1], texts)
     if target.error is not None and not findings:
         yield _INDENT[2] + _unreachable_case(target)
     yield _INDENT[1] + "</testsuite>"
@@ -333,6 +344,9 @@ def _case_names(findings: Sequence[Finding], classes: Sequence[str]) -> Iterator
     """Testcase names, unique per classname (`classes`, one per finding): `<control> <resource name>`,
     else the URI, else numbered."""
     names = [f"{finding.control_id} {finding.resource.name}" for finding in findings]
+    if len(set(zip(classes, names, strict=True))) == len(names):  # the usual case: every short name is unique
+        yield from names
+        return
     short_count = Counter(zip(classes, names, strict=True))
 
     used: set[tuple[str, str]] = set()
@@ -346,49 +360,88 @@ def _case_names(findings: Sequence[Finding], classes: Sequence[str]) -> Iterator
         yield unique
 
 
-def _case(finding: Finding, name: str, cls: str, facts: _ControlFacts, place: str) -> str:
+def _case(finding: Finding, name: str, cls: str, facts: _ControlFacts, place: str, texts: _Texts) -> str:
     """One testcase, with the indentation before it, and its failure/error/skipped child (system-out for
     PASS); `cls` is its escaped classname, `place` the escaped lines of its resource (`_place`).
 
     The child's text is what GitLab shows: the control, the resource, status, message, observed vs
     expected, waiver, remediation (unless PASS), references, the comparison and the fingerprint, one
     per line. Written as `_parent("testcase", ...)` around `_leaf(child, ...)` would write it, from
-    parts cleaned and escaped apart (those of the control and the resource once). The text is never
-    empty (it names the control), so the child is never written `<tag ... />`."""
+    parts cleaned and escaped apart (those of the control and the resource once, repeated values
+    once per report). The text is never empty (it names the control), so the child is never written
+    `<tag ... />`."""
     status = finding.status
-    value = status._value_  # `.value` is a Python-level property, measurably slower per finding
-    if status is Status.FAIL:
-        child = f'<failure message="{_attribute(finding.message)}" type="{facts.type}">'
-        close = "</failure>"
-    elif status is Status.ERROR:
-        child = f'<error message="{_attribute(finding.message)}" type="ERROR">'
-        close = "</error>"
-    elif status is Status.NOT_APPLICABLE or status is Status.WAIVED:
-        reason = _skip_reason(finding, facts.control, facts.tailored)
-        child = f'<skipped message="{_attribute(reason)}" type="{value}">'
-        close = "</skipped>"
+    message = finding.message
+    if message.isascii() and message.isprintable() and not ("&" in message or "<" in message or ">" in message):
+        body = message  # the usual case, decided in C: nothing to clean or escape as character data
+        attribute = _attribute(message) if '"' in message else message
     else:
+        body = _text(message)
+        attribute = _attribute(message)
+    if status is Status.PASS:
         child = "<system-out>"
         close = "</system-out>"
-    text = f"{facts.escaped_heading}\n{place}\nStatus: {value}\nMessage: {_text(finding.message)}"
-    if finding.observed is not None:
-        text += "\nObserved: " + _text(_json(finding.observed))
-    if finding.expected is not None:
-        text += "\nExpected: " + _text(_json(finding.expected))
-    if finding.waiver is not None:
-        waiver = finding.waiver
-        text += "\n" + _text(f"Waiver: {waiver.justification} (owner {waiver.owner}, expires {waiver.expires})")
-    if facts.escaped_remediation is not None and status is not Status.PASS:
-        text += "\n" + facts.escaped_remediation
-    if facts.escaped_references is not None:
-        text += "\n" + facts.escaped_references
-    if finding.baseline_state is not None:
+        tail = facts.passing_tail
+    elif status is Status.FAIL:
+        child = f'<failure message="{attribute}" type="{facts.type}">'
+        close = "</failure>"
+        tail = facts.tail
+    elif status is Status.ERROR:
+        child = f'<error message="{attribute}" type="ERROR">'
+        close = "</error>"
+        tail = facts.tail
+    else:  # NOT_APPLICABLE or WAIVED
+        reason = _skip_reason(finding, facts.control, facts.tailored)
+        child = f'<skipped message="{_attribute(reason)}" type="{status._value_}">'
+        close = "</skipped>"
+        tail = facts.tail
+    observed = finding.observed
+    expected = finding.expected
+    waiver = finding.waiver
+    state = finding.baseline_state
+    lines = _STATUS_LINES[status._value_]
+    if observed is not None:
+        body += "\nObserved: " + texts.value(observed)
+    if expected is not None:
+        body += "\nExpected: " + texts.value(expected)
+    if waiver is not None:
+        body += "\n" + _text(f"Waiver: {waiver.justification} (owner {waiver.owner}, expires {waiver.expires})")
+    if state is not None:
         previous = f" (previously {finding.previous_status.value})" if finding.previous_status is not None else ""
-        text += f"\nCompared with previous run: {finding.baseline_state.value}{previous}"
+        tail += f"\nCompared with previous run: {state.value}{previous}"
     return (
-        f'{_CASE_START}{_attribute(name)}" classname="{cls}" time="0">{_INDENT[3]}{child}{text}'
-        f"\nFingerprint: {finding.fingerprint}{close}{_CASE_END}"
+        f'{_CASE_START}{_attribute(name)}" classname="{cls}" time="0">{_CHILD_INDENT}{child}{facts.escaped_heading}'
+        f"\n{place}{lines}{body}{tail}\nFingerprint: {finding.fingerprint}{close}{_CASE_END}"
     )
+
+
+_STATUS_LINES = {status.value: f"\nStatus: {status.value}\nMessage: " for status in Status}
+"""The text between a testcase's resource lines and its message, by status value."""
+
+_CHILD_INDENT = _INDENT[3]
+
+
+class _Texts:
+    """Observed and expected values as a testcase shows them, the strings among them rendered once per report."""
+
+    __slots__ = ("_strings",)
+
+    LIMIT = 4096
+    """Distinct strings kept (an expected value is usually one of a control's few; observed ones vary)."""
+
+    def __init__(self) -> None:
+        self._strings: dict[str, str] = {}
+
+    def value(self, value: Any) -> str:
+        """`_text(_json(value))`."""
+        if type(value) is not str:
+            return _text(_json(value))
+        rendered = self._strings.get(value)
+        if rendered is None:
+            rendered = _text(_STRING(value))
+            if len(self._strings) < self.LIMIT:
+                self._strings[value] = rendered
+        return rendered
 
 
 _CASE_START = _INDENT[2] + '<testcase name="'

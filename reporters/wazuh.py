@@ -34,10 +34,11 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import json
 import re
-from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -92,11 +93,16 @@ class WazuhReporter(Reporter):
     def chunks(self, result: ScanResult, options: ReportOptions) -> Iterator[bytes]:
         """The same lines, encoded in batches as they are produced."""
         batch: list[bytes] = []
-        for item in _events(result, options):
-            batch.append(_encode(item) if isinstance(item, dict) else _finding_line(*item))
-            if len(batch) >= 512:
-                yield b"\n".join(batch) + b"\n"
-                batch.clear()
+        shared = _Shared()
+        controls = result.controls
+        for summary, target, labelled, scan, mode in _groups(result, options):
+            batch.append(_encode(summary))
+            for finding, label, absent in labelled:
+                control = controls.get(finding.control_id)
+                batch.append(_finding_line(finding, control, target, scan, mode, label, absent, shared))
+                if len(batch) >= 512:
+                    yield b"\n".join(batch) + b"\n"
+                    batch.clear()
         if batch:
             yield b"\n".join(batch) + b"\n"
 
@@ -129,6 +135,21 @@ _FindingArgs = tuple[Finding, "Control | None", TargetSummary, Mapping[str, Any]
 
 def _events(result: ScanResult, options: ReportOptions) -> Iterator[dict[str, Any] | _FindingArgs]:
     """Every event in order: summaries built, finding events as the arguments that build them."""
+    shared = _Shared()
+    for summary, target, labelled, scan, mode in _groups(result, options):
+        yield summary
+        for f, label, absent in labelled:  # one event at a time: 400k events held at once were gigabytes
+            yield (f, result.controls.get(f.control_id), target, scan, mode, label, absent, shared)
+
+
+_Labelled = Iterable[tuple[Finding, str, bool]]
+"""A target's findings to report, in order, each with its change label and whether it is absent."""
+
+
+def _groups(
+    result: ScanResult, options: ReportOptions
+) -> Iterator[tuple[dict[str, Any], TargetSummary, _Labelled, Mapping[str, Any], str]]:
+    """Each target in order: its summary event, the target, its labelled findings, the scan facts and the mode."""
     compared = is_compared(result)
     if not options.changes_only:
         mode = MODE_FULL
@@ -138,7 +159,6 @@ def _events(result: ScanResult, options: ReportOptions) -> Iterator[dict[str, An
         mode = MODE_CHANGES_UNAVAILABLE
     scan = _scan_facts(result)
     classify = Classifier(result)
-    shared = _Shared()
 
     current: dict[str, list[Finding]] = defaultdict(list)
     gone: dict[str, list[Finding]] = defaultdict(list)
@@ -151,13 +171,18 @@ def _events(result: ScanResult, options: ReportOptions) -> Iterator[dict[str, An
 
     for target_id in order:
         target = summaries.get(target_id) or TargetSummary(id=target_id, kind="unknown", uri="")
-        labelled = [(f, classify(f, absent=False), False) for f in current[target_id]]
-        labelled += [(f, classify(f, absent=True), True) for f in gone[target_id]]
-        if mode == MODE_CHANGES:
-            labelled = [item for item in labelled if classify.reported(item[0], item[1])]
-        yield _summary(target, current[target_id], result, scan, mode, classify, len(labelled))
-        for f, label, absent in labelled:  # one event at a time: 400k events held at once were gigabytes
-            yield (f, result.controls.get(f.control_id), target, scan, mode, label, absent, shared)
+        labelled: _Labelled
+        if not classify.compared and not gone[target_id]:  # every label is "none", every finding reported
+            labelled = zip(current[target_id], itertools.repeat("none"), itertools.repeat(False))
+            emitted = len(current[target_id])
+        else:
+            listed = [(f, classify(f, absent=False), False) for f in current[target_id]]
+            listed += [(f, classify(f, absent=True), True) for f in gone[target_id]]
+            if mode == MODE_CHANGES:
+                listed = [item for item in listed if classify.reported(item[0], item[1])]
+            labelled, emitted = listed, len(listed)
+        summary = _summary(target, current[target_id], result, scan, mode, classify, emitted)
+        yield summary, target, labelled, scan, mode
 
 
 class Classifier:
@@ -166,13 +191,15 @@ class Classifier:
     def __init__(self, result: ScanResult) -> None:
         self.compared = is_compared(result)
         self.changes: Changes = changes(result)
+        # Without a comparison every label is "none" and nothing is absent: the sets are not needed.
+        known = self.changes if self.compared else Changes((), (), (), (), ())
         self._current = {
-            "new": {f.fingerprint for f in self.changes.new_failures},
-            "regressed": {f.fingerprint for f in self.changes.regressed},
-            "lost": {f.fingerprint for f in self.changes.lost},
+            "new": {f.fingerprint for f in known.new_failures},
+            "regressed": {f.fingerprint for f in known.regressed},
+            "lost": {f.fingerprint for f in known.lost},
         }
-        self._resolved = {f.fingerprint for f in self.changes.resolved}
-        self._unverified = {f.fingerprint for f in self.changes.unverified}
+        self._resolved = {f.fingerprint for f in known.resolved}
+        self._unverified = {f.fingerprint for f in known.unverified}
 
     def __call__(self, finding: Finding, *, absent: bool) -> str:
         """The change label of a finding of this run, or of an absent one of the previous run."""
@@ -294,7 +321,9 @@ class _Shared:
         self._controls: dict[str, tuple[Control | None, dict[str, Any], dict[str, list[str]] | None]] = {}
         self._encoded: dict[tuple[str, str, str, str], tuple[Control | None, bytes, bytes, bytes, bytes]] = {}
         self._scalars: dict[str, bytes] = {}
-        self._prefixes: dict[tuple[str, ...], tuple[Control | None, bytes, bytes]] = {}
+        self.prefixes: dict[tuple[str, ...], tuple[Control | None, bytes, bytes]] = {}
+        """A finding event's text up to its resource, and its tail (`prefix`), by `prefix`'s key."""
+        self._values: dict[str, bytes] = {}
         self.places: dict[int, tuple[Resource, bytes]] = {}
         """The encoded resource of a finding event, by the identity of the Resource (see `_finding_line`)."""
 
@@ -303,6 +332,18 @@ class _Shared:
         encoded = self._scalars.get(text)
         if encoded is None:
             encoded = self._scalars[text] = orjson.dumps(text)
+        return encoded
+
+    def value(self, value: Any) -> bytes:
+        """An observed or expected value as its event member holds it (`_text`, encoded); the strings
+        among them encoded once per report (an expected value is usually one of a control's few)."""
+        if type(value) is not str:
+            return orjson.dumps(_text(value))
+        encoded = self._values.get(value)
+        if encoded is None:
+            encoded = orjson.dumps(value)
+            if len(self._values) < 4096:
+                self._values[value] = encoded
         return encoded
 
     def encoded(
@@ -337,11 +378,11 @@ class _Shared:
     ) -> tuple[bytes, bytes]:
         """A finding event's text up to its resource (for its status and change) and the tail of `encoded`."""
         key = (finding.control_id, finding.resource.target, target.kind, mode, status, change)
-        cached = self._prefixes.get(key)
+        cached = self.prefixes.get(key)
         if cached is None or cached[0] is not control:
             head, middle, parts, tail = self.encoded(finding, control, target, scan, mode)
             start = head + self.scalar(status) + middle + self.scalar(change) + parts
-            cached = self._prefixes[key] = (control, start, tail)
+            cached = self.prefixes[key] = (control, start, tail)
         return cached[1], cached[2]
 
     def control(self, control_id: str, control: Control | None) -> tuple[dict[str, Any], dict[str, list[str]] | None]:
@@ -371,7 +412,12 @@ def _finding_line(
     status = finding.status._value_  # `.value` is a Python-level property, measurably slower per finding
     try:
         event = ABSENT_STATUS if absent else status
-        start, tail = shared.prefix(finding, control, target, scan, mode, event, change_kind)
+        key = (finding.control_id, finding.resource.target, target.kind, mode, event, change_kind)
+        cached = shared.prefixes.get(key)
+        if cached is None or cached[0] is not control:
+            start, tail = shared.prefix(finding, control, target, scan, mode, event, change_kind)
+        else:
+            start, tail = cached[1], cached[2]
         resource = finding.resource
         place = shared.places.get(id(resource))  # by identity: findings of one resource mostly share the object
         if place is None or place[0] is not resource:
@@ -394,9 +440,9 @@ def _finding_line(
             if finding.previous_status is not None:
                 pieces += (b',"previous_status":', shared.scalar(finding.previous_status._value_))
             if finding.observed is not None:
-                pieces += (b',"observed":', orjson.dumps(_text(finding.observed)))
+                pieces += (b',"observed":', shared.value(finding.observed))
             if finding.expected is not None:
-                pieces += (b',"expected":', orjson.dumps(_text(finding.expected)))
+                pieces += (b',"expected":', shared.value(finding.expected))
         if finding.waiver is not None:
             waiver = finding.waiver
             facts = {"justification": waiver.justification, "owner": waiver.owner, "expires": waiver.expires}
@@ -458,13 +504,13 @@ def _summary(
     emitted: int,
 ) -> dict[str, Any]:
     """The summary event of one target: reachability, counts, changes, notes."""
+    by_status = Counter(f.status._value_ for f in findings)
     counts: dict[str, int] = {"total": len(findings)}
     for status in Status:
-        counts[status.value.lower()] = sum(1 for f in findings if f.status is status)
+        counts[status.value.lower()] = by_status[status.value]
     failing: dict[str, int] = {severity.value: 0 for severity in Severity}
-    for finding in findings:
-        if finding.status is Status.FAIL:
-            failing[result.severity_of(finding.control_id).value] += 1
+    for control_id, number in Counter(f.control_id for f in findings if f.status is Status.FAIL).items():
+        failing[result.severity_of(control_id).value] += number
 
     target_facts: dict[str, Any] = {
         "id": target.id,

@@ -158,7 +158,7 @@ def test_junit_testcases_are_the_reference_ones(case: str, result: ScanResult) -
     for finding, cls, name in zip(findings, classes, junit._case_names(findings, classes), strict=True):
         facts = context.facts(finding.control_id)
         place = places.setdefault(id(finding.resource), junit._place(finding.resource))  # shared, as _suite does
-        fast = junit._case(finding, name, junit._attribute(cls), facts, place)
+        fast = junit._case(finding, name, junit._attribute(cls), facts, place, context.texts)
         assert fast == "\n    " + _reference_case(finding, name, _clean(cls), facts)
 
 
@@ -192,6 +192,24 @@ def test_wazuh_finding_lines_are_the_events_encoded_whole(case: str, result: Sca
         assert _outcome(lambda args: wazuh._finding_line(*args), item) == fresh
         lines += 1
     assert lines > 0
+
+
+@pytest.mark.parametrize("changes_only", [False, True])
+@pytest.mark.parametrize(("case", "result"), _RESULTS, ids=[name for name, _ in _RESULTS])
+def test_wazuh_report_is_its_events_encoded_one_by_one(case: str, result: ScanResult, changes_only: bool) -> None:
+    # `chunks` labels a target's findings without the classifier when nothing was compared, and
+    # assembles each line from cached parts; the report must be the events built whole, in order.
+    options = ReportOptions(changes_only=changes_only)
+    events = list(wazuh.iter_events(result, options))
+    try:
+        expected = b"".join(wazuh._encode(event) + b"\n" for event in events)
+    except UnicodeEncodeError:  # a lone surrogate: the report cannot be written either
+        with pytest.raises(UnicodeEncodeError):
+            b"".join(wazuh.WazuhReporter().chunks(result, options)).decode()
+        return
+    assert b"".join(wazuh.WazuhReporter().chunks(result, options)) == expected
+    ids = {t.id for t in result.targets} | {f.resource.target for f in (*result.findings, *result.absent)}
+    assert sum(e["sovscan"]["event"] == "summary" for e in events) == len(ids)
 
 
 @pytest.mark.parametrize(("case", "result"), _RESULTS, ids=[name for name, _ in _RESULTS])
