@@ -83,6 +83,10 @@ class SourceLocation:
     line: int
     """1-based line number."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its fields (see `Finding.__reduce__`)."""
+        return (_restored_location, (self.path, self.line))
+
 
 @dataclass(frozen=True)
 class Control:
@@ -133,6 +137,10 @@ class Resource:
     location: SourceLocation | None = None
     """For offline inputs (manifests), the file and line the resource was read from."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its fields (see `Finding.__reduce__`)."""
+        return (_restored_resource, (self.target, self.kind, self.name, self.uri, self.location))
+
 
 @dataclass(frozen=True)
 class Waiver:
@@ -179,6 +187,27 @@ class Finding:
     _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
     """The fingerprint once computed (every report asks for it; `replace` starts afresh)."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its fields, the fingerprint too, when a worker process sends its findings back.
+
+        A frozen slotted dataclass is otherwise pickled through `dataclasses.fields()` for every
+        object, both ways (measured: 7 µs per finding each way, 0.33 s to send 48k findings)."""
+        return (
+            _restored_finding,
+            (
+                self.control_id,
+                self.resource,
+                self.status,
+                self.message,
+                self.observed,
+                self.expected,
+                self.waiver,
+                self.baseline_state,
+                self.previous_status,
+                self._fingerprint,
+            ),
+        )
+
     @property
     def fingerprint(self) -> str:
         """Stable hash of control id + resource URI: the identity of a finding across runs."""
@@ -187,6 +216,56 @@ class Finding:
             cached = fingerprint(self.control_id, self.resource.uri)
             object.__setattr__(self, "_fingerprint", cached)
         return cached
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _restored_finding(
+    control_id: str,
+    resource: Resource,
+    status: Status,
+    message: str,
+    observed: Any,
+    expected: Any,
+    waiver: Waiver | None,
+    baseline_state: BaselineState | None,
+    previous_status: Status | None,
+    known_fingerprint: str | None,
+) -> Finding:
+    """A Finding unpickled (`Finding.__reduce__`): its fields set as its frozen `__init__` would set them."""
+    finding = _new(Finding)
+    _set(finding, "control_id", control_id)
+    _set(finding, "resource", resource)
+    _set(finding, "status", status)
+    _set(finding, "message", message)
+    _set(finding, "observed", observed)
+    _set(finding, "expected", expected)
+    _set(finding, "waiver", waiver)
+    _set(finding, "baseline_state", baseline_state)
+    _set(finding, "previous_status", previous_status)
+    _set(finding, "_fingerprint", known_fingerprint)
+    return finding
+
+
+def _restored_resource(target: str, kind: str, name: str, uri: str, location: SourceLocation | None) -> Resource:
+    """A Resource unpickled (`Resource.__reduce__`)."""
+    resource = _new(Resource)
+    _set(resource, "target", target)
+    _set(resource, "kind", kind)
+    _set(resource, "name", name)
+    _set(resource, "uri", uri)
+    _set(resource, "location", location)
+    return resource
+
+
+def _restored_location(path: str, line: int) -> SourceLocation:
+    """A SourceLocation unpickled (`SourceLocation.__reduce__`)."""
+    location = _new(SourceLocation)
+    _set(location, "path", path)
+    _set(location, "line", line)
+    return location
 
 
 def fingerprint(control_id: str, resource_uri: str) -> str:
