@@ -38,16 +38,23 @@ _BATCH_PIECES = 512
 """At most this many chunks per `writev` (the system's IOV_MAX is at least 1024)."""
 _QUEUED_BATCHES = 4
 """Batches waiting for the writing thread at most: the memory write-behind may hold is bounded."""
+_SYNC_BYTES = 32 << 20
+"""Bytes the writing thread writes between two `fdatasync` calls: the disk is kept busy while the report
+is produced, so the final `fsync` waits only for the last few megabytes (measured: 0.29-0.38 s for a
+250-330 MB report flushed only at the end, the system starting no writeback before gigabytes are dirty)."""
+_datasync = getattr(os, "fdatasync", os.fsync)
+"""`fdatasync` where the system has it (not macOS), else `fsync`."""
 
 
-def _write_fd(fd: int, pieces: list[bytes]) -> None:
-    """Write every byte of `pieces` to `fd` (one `writev`, then whatever a short write left)."""
+def _write_fd(fd: int, pieces: list[bytes]) -> int:
+    """Write every byte of `pieces` to `fd` (one `writev`, then whatever a short write left); return their size."""
     done = os.writev(fd, pieces)
     total = sum(len(p) for p in pieces)
     if done < total:  # a short write (rare for a regular file): the rest, byte-exact
         rest = memoryview(b"".join(pieces))[done:]
         while rest:
             rest = rest[os.write(fd, rest) :]
+    return total
 
 
 def _write_behind(fd: int, content: str | Iterable[bytes]) -> None:
@@ -67,8 +74,12 @@ def _write_behind(fd: int, content: str | Iterable[bytes]) -> None:
 
     def writer() -> None:
         try:
+            unsynced = 0
             while (batch := batches.get()) is not None:
-                _write_fd(fd, batch)
+                unsynced += _write_fd(fd, batch)
+                if unsynced >= _SYNC_BYTES:
+                    _datasync(fd)
+                    unsynced = 0
             os.fsync(fd)
         except BaseException as exc:  # re-raised in the producing thread
             failure.append(exc)

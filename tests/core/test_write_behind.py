@@ -3,7 +3,7 @@
 A real file system, real `writev`/`fsync`, and a real write failure (the file-size limit of a
 child process, which makes the kernel refuse writes with EFBIG as a full disk refuses with
 ENOSPC); nothing is mocked. The batch sizes are lowered so that a few kilobytes go through many
-batches and a full queue.
+batches, a full queue and a data sync every few batches.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fileio, "_BATCH_BYTES", 64)
     monkeypatch.setattr(fileio, "_BATCH_PIECES", 3)
     monkeypatch.setattr(fileio, "_QUEUED_BATCHES", 1)
+    monkeypatch.setattr(fileio, "_SYNC_BYTES", 100)  # a real fdatasync every few batches
 
 
 def _chunks(count: int, seed: int) -> list[bytes]:
