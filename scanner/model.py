@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -74,7 +74,7 @@ UNKNOWN_CONTROL_SEVERITY = Severity.CRITICAL
 """Severity of a finding whose control the result does not describe (fail closed: the worst)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class SourceLocation:
     """A place in a file: where a control is defined, or where an offline resource was read."""
 
@@ -83,9 +83,13 @@ class SourceLocation:
     line: int
     """1-based line number."""
 
+    def __init__(self, path: str, line: int) -> None:
+        _location_path(self, path)  # the dataclass's own `__init__`, faster (see `_slot_setters`)
+        _location_line(self, line)
+
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled as its fields (see `Finding.__reduce__`)."""
-        return (_restored_location, (self.path, self.line))
+        return (SourceLocation, (self.path, self.line))
 
 
 @dataclass(frozen=True)
@@ -122,7 +126,7 @@ class Control:
     """When set, the control is tailored out by a profile and this is the written reason."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Resource:
     """A thing a control was evaluated on: a role, a setting, a bucket, a Deployment."""
 
@@ -137,9 +141,16 @@ class Resource:
     location: SourceLocation | None = None
     """For offline inputs (manifests), the file and line the resource was read from."""
 
+    def __init__(self, target: str, kind: str, name: str, uri: str, location: SourceLocation | None = None) -> None:
+        _resource_target(self, target)  # the dataclass's own `__init__`, faster (see `_slot_setters`)
+        _resource_kind(self, kind)
+        _resource_name(self, name)
+        _resource_uri(self, uri)
+        _resource_location(self, location)
+
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled as its fields (see `Finding.__reduce__`)."""
-        return (_restored_resource, (self.target, self.kind, self.name, self.uri, self.location))
+        return (Resource, (self.target, self.kind, self.name, self.uri, self.location))
 
 
 @dataclass(frozen=True)
@@ -162,7 +173,7 @@ class Waiver:
     """Where the waiver is defined."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Finding:
     """The outcome of one control on one resource."""
 
@@ -186,6 +197,29 @@ class Finding:
     """Status of the same finding in the previous run, when compared and present there."""
     _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
     """The fingerprint once computed (every report asks for it; `replace` starts afresh)."""
+
+    def __init__(
+        self,
+        control_id: str,
+        resource: Resource,
+        status: Status,
+        message: str,
+        observed: Any = None,
+        expected: Any = None,
+        waiver: Waiver | None = None,
+        baseline_state: BaselineState | None = None,
+        previous_status: Status | None = None,
+    ) -> None:
+        _finding_control_id(self, control_id)  # the dataclass's own `__init__`, faster (see `_slot_setters`)
+        _finding_resource(self, resource)
+        _finding_status(self, status)
+        _finding_message(self, message)
+        _finding_observed(self, observed)
+        _finding_expected(self, expected)
+        _finding_waiver(self, waiver)
+        _finding_baseline_state(self, baseline_state)
+        _finding_previous_status(self, previous_status)
+        _finding_fingerprint(self, None)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled as its fields, the fingerprint too, when a worker process sends its findings back.
@@ -214,12 +248,8 @@ class Finding:
         cached = self._fingerprint
         if cached is None:
             cached = fingerprint(self.control_id, self.resource.uri)
-            object.__setattr__(self, "_fingerprint", cached)
+            _finding_fingerprint(self, cached)
         return cached
-
-
-_new = object.__new__
-_set = object.__setattr__
 
 
 def _restored_finding(
@@ -234,38 +264,12 @@ def _restored_finding(
     previous_status: Status | None,
     known_fingerprint: str | None,
 ) -> Finding:
-    """A Finding unpickled (`Finding.__reduce__`): its fields set as its frozen `__init__` would set them."""
-    finding = _new(Finding)
-    _set(finding, "control_id", control_id)
-    _set(finding, "resource", resource)
-    _set(finding, "status", status)
-    _set(finding, "message", message)
-    _set(finding, "observed", observed)
-    _set(finding, "expected", expected)
-    _set(finding, "waiver", waiver)
-    _set(finding, "baseline_state", baseline_state)
-    _set(finding, "previous_status", previous_status)
-    _set(finding, "_fingerprint", known_fingerprint)
+    """A Finding unpickled (`Finding.__reduce__`), with the fingerprint it had."""
+    finding = Finding(
+        control_id, resource, status, message, observed, expected, waiver, baseline_state, previous_status
+    )
+    _finding_fingerprint(finding, known_fingerprint)
     return finding
-
-
-def _restored_resource(target: str, kind: str, name: str, uri: str, location: SourceLocation | None) -> Resource:
-    """A Resource unpickled (`Resource.__reduce__`)."""
-    resource = _new(Resource)
-    _set(resource, "target", target)
-    _set(resource, "kind", kind)
-    _set(resource, "name", name)
-    _set(resource, "uri", uri)
-    _set(resource, "location", location)
-    return resource
-
-
-def _restored_location(path: str, line: int) -> SourceLocation:
-    """A SourceLocation unpickled (`SourceLocation.__reduce__`)."""
-    location = _new(SourceLocation)
-    _set(location, "path", path)
-    _set(location, "line", line)
-    return location
 
 
 def fingerprint(control_id: str, resource_uri: str) -> str:
@@ -334,7 +338,7 @@ class Evidence:
         raise EvidenceUnavailable(self.errors.get(name, f"evidence section '{name}' was not collected"))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class CheckResult:
     """What a check function returns for one resource; the engine turns it into a Finding."""
 
@@ -348,6 +352,50 @@ class CheckResult:
     """What was seen."""
     expected: Any = None
     """What the control requires."""
+
+    def __init__(
+        self, resource: Resource, status: Status, message: str, observed: Any = None, expected: Any = None
+    ) -> None:
+        _result_resource(self, resource)  # the dataclass's own `__init__`, faster (see `_slot_setters`)
+        _result_status(self, status)
+        _result_message(self, message)
+        _result_observed(self, observed)
+        _result_expected(self, expected)
+
+
+def _slot_setters(cls: type, names: str) -> tuple[Callable[[Any, Any], None], ...]:
+    """The setters of the slots `names` (space-separated) of a frozen slotted dataclass.
+
+    Checks build a `CheckResult` for every resource and the engine a `Finding` from each: 243,323 of
+    each for a 100k-object dump. The `__init__` a frozen dataclass generates sets each field with
+    `object.__setattr__`, which looks the name up on every call; the classes above write their own
+    `__init__`, with the same signature and defaults (a test compares them with the generated one), and
+    set each slot through its descriptor (measured: a Finding 2.4 -> 1.2 µs, a CheckResult 1.3 -> 0.8 µs).
+    """
+    return tuple(getattr(cls, name).__set__ for name in names.split())
+
+
+_location_path, _location_line = _slot_setters(SourceLocation, "path line")
+_resource_target, _resource_kind, _resource_name, _resource_uri, _resource_location = _slot_setters(
+    Resource, "target kind name uri location"
+)
+(
+    _finding_control_id,
+    _finding_resource,
+    _finding_status,
+    _finding_message,
+    _finding_observed,
+    _finding_expected,
+    _finding_waiver,
+    _finding_baseline_state,
+    _finding_previous_status,
+    _finding_fingerprint,
+) = _slot_setters(
+    Finding, "control_id resource status message observed expected waiver baseline_state previous_status _fingerprint"
+)
+_result_resource, _result_status, _result_message, _result_observed, _result_expected = _slot_setters(
+    CheckResult, "resource status message observed expected"
+)
 
 
 @dataclass(frozen=True)
